@@ -1,0 +1,7 @@
+"""Entry point for `python -m coop`."""
+
+import sys
+
+from coop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,160 @@
+"""Names of tables, columns, enums, routes and constraints: the only place identifiers come from."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- tables -----------------------------------------------------------------
+SCHEMA_VERSION: Final = "schema_version"
+DISTRICTS: Final = "districts"
+VENDORS: Final = "vendors"
+PURCHASES: Final = "purchases"
+MEAL_COUNTS: Final = "meal_counts"
+BATCHES: Final = "batches"
+REJECTS: Final = "rejects"
+MAPPINGS: Final = "mappings"
+SETTINGS: Final = "settings"
+
+# --- canonical purchase-line columns (DESIGN.md, "The purchase line") ------------
+DISTRICT_ID: Final = "district_id"
+INVOICE_DATE: Final = "invoice_date"
+VENDOR_NAME: Final = "vendor_name"
+VENDOR_TYPE: Final = "vendor_type"
+PRODUCT: Final = "product"
+DESCRIPTION: Final = "description"
+CATEGORY: Final = "category"
+UNPROCESSED: Final = "unprocessed"
+QUANTITY: Final = "quantity"
+UNIT: Final = "unit"
+UNIT_PRICE: Final = "unit_price"
+EXTENDED_PRICE: Final = "extended_price"
+ORIGIN_STATE: Final = "origin_state"
+ORIGIN_ZIP: Final = "origin_zip"
+INVOICE_NO: Final = "invoice_no"
+
+# --- derived / bookkeeping purchase columns --------------------------------------
+BATCH_ID: Final = "batch_id"
+SOURCE_ROW: Final = "source_row"
+PERIOD_START: Final = "period_start"
+PERIOD_END: Final = "period_end"
+PACK_SIZE: Final = "pack_size"
+BASE_QUANTITY: Final = "base_quantity"
+BASE_UNIT: Final = "base_unit"
+PRODUCT_CONFIDENCE: Final = "product_confidence"
+UNPROCESSED_RULE: Final = "unprocessed_rule"
+LINE_KEY: Final = "line_key"
+PRICE_FLAG: Final = "price_flag"
+
+CANONICAL_COLUMNS: Final = (
+    DISTRICT_ID,
+    INVOICE_DATE,
+    VENDOR_NAME,
+    VENDOR_TYPE,
+    PRODUCT,
+    CATEGORY,
+    UNPROCESSED,
+    QUANTITY,
+    UNIT,
+    UNIT_PRICE,
+    EXTENDED_PRICE,
+    ORIGIN_STATE,
+    ORIGIN_ZIP,
+    INVOICE_NO,
+)
+
+# --- district columns ----------------------------------------------------------
+NAME: Final = "name"
+STATE: Final = "state"
+ZIP: Final = "zip"
+LOCAL_RADIUS_MILES: Final = "local_radius_miles"
+LOCAL_STATES: Final = "local_states"
+LOCAL_COUNTIES: Final = "local_counties"
+ANNUAL_MEALS: Final = "annual_meals"
+MICRO_PURCHASE_THRESHOLD: Final = "micro_purchase_threshold"
+SMALL_PURCHASE_THRESHOLD: Final = "small_purchase_threshold"
+BILL_TO_ID: Final = "bill_to_id"
+
+DISTRICT_COLUMNS: Final = (
+    DISTRICT_ID,
+    NAME,
+    STATE,
+    ZIP,
+    LOCAL_RADIUS_MILES,
+    LOCAL_STATES,
+    LOCAL_COUNTIES,
+    ANNUAL_MEALS,
+    MICRO_PURCHASE_THRESHOLD,
+    SMALL_PURCHASE_THRESHOLD,
+)
+DISTRICT_REQUIRED: Final = (DISTRICT_ID, NAME, STATE, ZIP)
+
+# --- batch, meal-count, reject columns ------------------------------------------
+FILE_NAME: Final = "file_name"
+SHA256: Final = "sha256"
+ROWS_LOADED: Final = "rows_loaded"
+ROWS_REJECTED: Final = "rows_rejected"
+LOADED_AT: Final = "loaded_at"
+SOURCE_KIND: Final = "source_kind"
+MONTH: Final = "month"
+MEALS: Final = "meals"
+ROW: Final = "row"
+COLUMN: Final = "column"
+REASON: Final = "reason"
+RAW: Final = "raw"
+
+# --- enums -----------------------------------------------------------------------
+VENDOR_TYPES: Final = (
+    "producer",
+    "farmers_market",
+    "csa",
+    "food_hub",
+    "producer_coop",
+    "buying_coop",
+    "state_program",
+    "broadline_distributor",
+    "processor",
+    "dod_fresh",
+    "usda_foods",
+    "fsmc",
+    "other",
+)
+CATEGORIES: Final = ("fruit", "vegetable", "grain", "protein", "dairy", "other")
+BASE_UNITS: Final = ("lb", "gal", "each", "dozen")
+
+# --- supply-chain routes (the paper's four choice variables) ------------------------
+DIRECT_LOCAL: Final = "direct_local"
+NONTRADITIONAL_LOCAL: Final = "nontraditional_local"
+TRADITIONAL_LOCAL: Final = "traditional_local"
+TRADITIONAL_NONLOCAL: Final = "traditional_nonlocal"
+ROUTES: Final = (DIRECT_LOCAL, NONTRADITIONAL_LOCAL, TRADITIONAL_LOCAL, TRADITIONAL_NONLOCAL)
+LOCAL_ROUTES: Final = (DIRECT_LOCAL, NONTRADITIONAL_LOCAL, TRADITIONAL_LOCAL)
+ROUTE: Final = "route"
+
+DIRECT_VENDOR_TYPES: Final = ("producer", "farmers_market", "csa")
+NONTRADITIONAL_VENDOR_TYPES: Final = ("food_hub", "producer_coop", "buying_coop", "state_program")
+TRADITIONAL_VENDOR_TYPES: Final = (
+    "broadline_distributor",
+    "processor",
+    "dod_fresh",
+    "usda_foods",
+    "fsmc",
+    "other",
+)
+
+# --- LP constraints (DESIGN.md command-line contract) ----------------------------
+QUANTITY_CONSTRAINT: Final = "quantity"
+LABOR: Final = "labor"
+ASSORTMENT_BREADTH: Final = "assortment_breadth"
+ASSORTMENT_DEPTH: Final = "assortment_depth"
+LOCAL_INTENSITY: Final = "local_intensity"
+ECONOMIC_IMPACT: Final = "economic_impact"
+PRICE_RISK: Final = "price_risk"
+OPERATIONAL_CONSTRAINTS: Final = (QUANTITY_CONSTRAINT, LABOR, ASSORTMENT_BREADTH, ASSORTMENT_DEPTH)
+POLICY_CONSTRAINTS: Final = (LOCAL_INTENSITY, ECONOMIC_IMPACT, PRICE_RISK)
+CONSTRAINTS: Final = OPERATIONAL_CONSTRAINTS + POLICY_CONSTRAINTS
+
+# --- settings keys -----------------------------------------------------------------
+SETTING_KEY: Final = "key"
+SETTING_VALUE: Final = "value"
+GOAL_LOCAL_SHARE: Final = "goal_local_share"
+GOAL_DATE: Final = "goal_date"

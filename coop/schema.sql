@@ -1,0 +1,95 @@
+-- coop database schema, version 1. Identifiers here must match coop/names.py.
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER NOT NULL,
+    applied_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+
+CREATE TABLE IF NOT EXISTS districts (
+    district_id               TEXT PRIMARY KEY,
+    name                      TEXT NOT NULL,
+    state                     TEXT NOT NULL,
+    zip                       TEXT NOT NULL,
+    local_radius_miles        DOUBLE,
+    local_states              TEXT[],
+    local_counties            TEXT[],
+    annual_meals              BIGINT,
+    micro_purchase_threshold  DECIMAL(18, 2),
+    small_purchase_threshold  DECIMAL(18, 2),
+    bill_to_id                TEXT
+);
+
+-- vendor registry: fills vendor_type (and a default origin) when a file lacks them
+CREATE TABLE IF NOT EXISTS vendors (
+    vendor_name   TEXT PRIMARY KEY,
+    vendor_type   TEXT NOT NULL,
+    origin_state  TEXT,
+    origin_zip    TEXT
+);
+
+CREATE SEQUENCE IF NOT EXISTS batch_id_seq START 1;
+
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id       INTEGER PRIMARY KEY DEFAULT nextval('batch_id_seq'),
+    file_name      TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    district_id    TEXT,            -- NULL for a multi-district report
+    source_kind    TEXT NOT NULL,   -- csv, xlsx, parquet, usage_report, sample
+    rows_loaded    BIGINT NOT NULL,
+    rows_rejected  BIGINT NOT NULL,
+    loaded_at      TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
+
+CREATE TABLE IF NOT EXISTS purchases (
+    batch_id            INTEGER NOT NULL,
+    source_row          INTEGER NOT NULL,     -- row number as a spreadsheet shows it (header = 1)
+    district_id         TEXT NOT NULL,
+    invoice_date        DATE NOT NULL,
+    period_start        DATE,                 -- set when the source reports a period, not a date
+    period_end          DATE,
+    vendor_name         TEXT NOT NULL,
+    vendor_type         TEXT NOT NULL,
+    description         TEXT NOT NULL,        -- the item description as the source gives it
+    product             TEXT NOT NULL,        -- the commodity, e.g. 'apples'
+    product_confidence  DOUBLE NOT NULL,      -- 1.0 when given by the file
+    category            TEXT NOT NULL,
+    unprocessed         BOOLEAN NOT NULL,
+    unprocessed_rule    TEXT NOT NULL,        -- 'file' or the classification rule that decided
+    quantity            DOUBLE NOT NULL,
+    unit                TEXT NOT NULL,
+    pack_size           TEXT,
+    base_quantity       DOUBLE,               -- quantity in the category's base unit; NULL if not convertible
+    base_unit           TEXT,
+    unit_price          DECIMAL(18, 4) NOT NULL,
+    extended_price      DECIMAL(18, 2) NOT NULL,
+    price_flag          BOOLEAN NOT NULL DEFAULT false,  -- extended_price != quantity x unit_price (> 1 cent)
+    origin_state        TEXT,
+    origin_zip          TEXT,
+    invoice_no          TEXT,
+    line_key            TEXT NOT NULL          -- hash of the canonical columns, to detect duplicates
+);
+
+CREATE TABLE IF NOT EXISTS meal_counts (
+    district_id  TEXT NOT NULL,
+    month        DATE NOT NULL,
+    meals        BIGINT NOT NULL,
+    PRIMARY KEY (district_id, month)
+);
+
+CREATE TABLE IF NOT EXISTS rejects (
+    batch_id     INTEGER NOT NULL,
+    file_name    TEXT NOT NULL,
+    "row"        INTEGER NOT NULL,
+    "column"     TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    raw          TEXT
+);
+
+CREATE TABLE IF NOT EXISTS mappings (
+    name     TEXT PRIMARY KEY,
+    mapping  JSON NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS settings (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
