@@ -1,0 +1,286 @@
+"""Charts as values: each function takes a Polars frame and returns an `alt.Chart` whose axes state units.
+
+Every chart carries a title and a subtitle stating the period and the definition of what it shows, so
+a chart copied into a meeting packet still says what it is. Frames are the library's result tables;
+the columns each function reads are listed in its docstring.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from coop import names
+
+ROUTE_LABELS: dict[str, str] = {
+    names.DIRECT_LOCAL: "Direct local",
+    names.NONTRADITIONAL_LOCAL: "Nontraditional local",
+    names.TRADITIONAL_LOCAL: "Traditional local",
+    names.TRADITIONAL_NONLOCAL: "Traditional non-local",
+}
+ROUTE_COLORS: tuple[str, ...] = ("#2e7d32", "#81c784", "#f9a825", "#78909c")
+LOCAL_COLORS: tuple[str, ...] = ("#2e7d32", "#78909c")
+WIDTH = "container"
+HEIGHT = 280
+
+Chart = alt.Chart | alt.LayerChart
+
+
+def _title(text: str, period: str, definition: str) -> alt.TitleParams:
+    """A chart title whose subtitle states the period and the definition."""
+    return alt.TitleParams(text=text, subtitle=[f"Period: {period}", definition], anchor="start")
+
+
+def _route_scale() -> alt.Scale:
+    """The fixed route order and colours, so every chart colours a route the same way."""
+    return alt.Scale(domain=list(ROUTE_LABELS.values()), range=list(ROUTE_COLORS))
+
+
+def _with_route_label(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with a readable `route_label` column next to `route`."""
+    return frame.with_columns(
+        pl.col(names.ROUTE).replace_strict(ROUTE_LABELS, default=pl.col(names.ROUTE)).alias("route_label")
+    )
+
+
+def local_share_by_month(frame: pl.DataFrame, *, goal: float | None, period: str, definition: str) -> Chart:
+    """Local share (0-1) per month as a line, one line per `series` when present, against a goal rule.
+
+    Columns: `month` (date), `local_share` (fraction 0-1), optional `series` (e.g. district or "Co-op").
+    """
+    color = alt.Color("series:N", title="District") if "series" in frame.columns else alt.value(LOCAL_COLORS[0])
+    line = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y")),
+            y=alt.Y("local_share:Q", title="Local share of food spend (%)", axis=alt.Axis(format="%")),
+            color=color,
+            tooltip=[
+                alt.Tooltip("month:T", title="Month", format="%B %Y"),
+                *([alt.Tooltip("series:N", title="District")] if "series" in frame.columns else []),
+                alt.Tooltip("local_share:Q", title="Local share", format=".1%"),
+            ],
+        )
+    )
+    layers: list[alt.Chart] = [line]
+    if goal is not None:
+        rule = (
+            alt.Chart(pl.DataFrame({"goal": [goal], "label": [f"Goal {goal:.0%}"]}))
+            .mark_rule(strokeDash=[6, 4], color="#c62828")
+            .encode(y="goal:Q", tooltip=[alt.Tooltip("label:N", title="Co-op goal")])
+        )
+        text = (
+            alt.Chart(pl.DataFrame({"goal": [goal], "label": [f"Goal {goal:.0%}"]}))
+            .mark_text(align="left", dx=4, dy=-6, color="#c62828")
+            .encode(y="goal:Q", x=alt.value(0), text="label:N")
+        )
+        layers += [rule, text]
+    return alt.layer(*layers).properties(
+        title=_title("Local share by month", period, definition), width=WIDTH, height=HEIGHT
+    )
+
+
+def spend_by_route(frame: pl.DataFrame, *, period: str, definition: str) -> alt.Chart:
+    """Spend in dollars per supply-chain route as horizontal bars, stacked by `series` when present.
+
+    Columns: `route` (one of names.ROUTES), `spend` (dollars), optional `series` (e.g. district).
+    """
+    data = _with_route_label(frame)
+    has_series = "series" in data.columns
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("route_label:N", title="Supply-chain route", sort=list(ROUTE_LABELS.values())),
+            x=alt.X("sum(spend):Q", title="Spend (US dollars)", axis=alt.Axis(format="$,.0f")),
+            color=(
+                alt.Color("series:N", title="District")
+                if has_series
+                else alt.Color("route_label:N", title="Route", scale=_route_scale(), legend=None)
+            ),
+            tooltip=[
+                alt.Tooltip("route_label:N", title="Route"),
+                *([alt.Tooltip("series:N", title="District")] if has_series else []),
+                alt.Tooltip("sum(spend):Q", title="Spend ($)", format="$,.2f"),
+            ],
+        )
+        .properties(title=_title("Spend by supply-chain route", period, definition), width=WIDTH, height=HEIGHT)
+    )
+
+
+def share_bars(frame: pl.DataFrame, *, by: str, by_title: str, period: str, definition: str) -> alt.Chart:
+    """Local share (0-1) per value of column `by` (district, category, ...) as bars, largest first.
+
+    Columns: `by`, `local_share` (fraction 0-1), optional `total_spend` (dollars) for the tooltip.
+    """
+    tooltip = [
+        alt.Tooltip(f"{by}:N", title=by_title),
+        alt.Tooltip("local_share:Q", title="Local share", format=".1%"),
+    ]
+    if "total_spend" in frame.columns:
+        tooltip.append(alt.Tooltip("total_spend:Q", title="Total spend ($)", format="$,.0f"))
+    return (
+        alt.Chart(frame)
+        .mark_bar(color=LOCAL_COLORS[0])
+        .encode(
+            y=alt.Y(f"{by}:N", title=by_title, sort="-x"),
+            x=alt.X("local_share:Q", title="Local share of food spend (%)", axis=alt.Axis(format="%")),
+            tooltip=tooltip,
+        )
+        .properties(title=_title(f"Local share by {by_title.lower()}", period, definition), width=WIDTH)
+    )
+
+
+def premiums(frame: pl.DataFrame, *, by: str, by_title: str, period: str, definition: str) -> alt.Chart:
+    """Local price premium (fraction; 0.25 = local costs 25% more) per `by` value as diverging bars.
+
+    Columns: `by` (e.g. product or category), `premium` (fraction).
+    """
+    return (
+        alt.Chart(frame.drop_nulls("premium"))
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{by}:N", title=by_title, sort="-x"),
+            x=alt.X(
+                "premium:Q",
+                title="Local price premium per base unit (% above non-local)",
+                axis=alt.Axis(format="%"),
+            ),
+            color=alt.condition(alt.datum.premium > 0, alt.value("#ef6c00"), alt.value(LOCAL_COLORS[0])),
+            tooltip=[
+                alt.Tooltip(f"{by}:N", title=by_title),
+                alt.Tooltip("premium:Q", title="Premium", format="+.1%"),
+            ],
+        )
+        .properties(title=_title(f"Local price premium by {by_title.lower()}", period, definition), width=WIDTH)
+    )
+
+
+def unit_price_over_time(frame: pl.DataFrame, *, product: str, unit: str, period: str, definition: str) -> Chart:
+    """Average unit price per month for local vs non-local lines of one product.
+
+    Columns: `month` (date), `origin` ("Local"/"Non-local"), `unit_price` (dollars per base unit).
+    """
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y")),
+            y=alt.Y("unit_price:Q", title=f"Average price (US dollars per {unit})", axis=alt.Axis(format="$.2f")),
+            color=alt.Color(
+                "origin:N", title="Origin", scale=alt.Scale(domain=["Local", "Non-local"], range=list(LOCAL_COLORS))
+            ),
+            tooltip=[
+                alt.Tooltip("month:T", title="Month", format="%B %Y"),
+                alt.Tooltip("origin:N", title="Origin"),
+                alt.Tooltip("unit_price:Q", title=f"$ per {unit}", format="$.3f"),
+            ],
+        )
+        .properties(
+            title=_title(f"Unit price of {product}: local vs non-local", period, definition),
+            width=WIDTH,
+            height=HEIGHT,
+        )
+    )
+
+
+def meals_per_route(frame: pl.DataFrame, *, scenario: str, definition: str) -> alt.Chart:
+    """Meals per year assigned to each route by the optimiser, as bars (grouped by `series` when present).
+
+    Columns: `route` (one of names.ROUTES), `meals` (meals per year), optional `series` (e.g. scenario).
+    """
+    data = _with_route_label(frame)
+    has_series = "series" in data.columns
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("route_label:N", title="Supply-chain route", sort=list(ROUTE_LABELS.values())),
+            y=alt.Y("meals:Q", title="Meals per year (count)", axis=alt.Axis(format=",.0f")),
+            color=alt.Color("route_label:N", title="Route", scale=_route_scale()),
+            **({"xOffset": alt.XOffset("series:N", title="Scenario")} if has_series else {}),
+            tooltip=[
+                alt.Tooltip("route_label:N", title="Route"),
+                *([alt.Tooltip("series:N", title="Scenario")] if has_series else []),
+                alt.Tooltip("meals:Q", title="Meals", format=",.0f"),
+            ],
+        )
+        .properties(title=_title("Meals per route", scenario, definition), width=WIDTH, height=HEIGHT)
+    )
+
+
+def incentive_curve(frame: pl.DataFrame, *, target: str, scenario: str, definition: str) -> alt.Chart:
+    """Share of meals on the local route(s) against a per-meal incentive, as a step line.
+
+    Columns: `incentive` (dollars per meal), `local_share` (fraction 0-1).
+    """
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True, interpolate="step-after")
+        .encode(
+            x=alt.X("incentive:Q", title="Incentive (US dollars per meal)", axis=alt.Axis(format="$.2f")),
+            y=alt.Y("local_share:Q", title=f"Meals on {target} (% of meals)", axis=alt.Axis(format="%")),
+            tooltip=[
+                alt.Tooltip("incentive:Q", title="Incentive ($/meal)", format="$.3f"),
+                alt.Tooltip("local_share:Q", title="Share of meals", format=".1%"),
+            ],
+        )
+        .properties(title=_title(f"Incentive curve: {target}", scenario, definition), width=WIDTH, height=HEIGHT)
+    )
+
+
+def standalone_vs_pooled(frame: pl.DataFrame, *, period: str, definition: str) -> alt.Chart:
+    """Each district's cost buying alone vs its cost inside the pool, as paired bars.
+
+    Columns: `district_id`, `standalone_cost` (dollars), `pooled_cost` (dollars).
+    """
+    long = frame.select(names.DISTRICT_ID, "standalone_cost", "pooled_cost").unpivot(
+        index=names.DISTRICT_ID, variable_name="basis", value_name="cost"
+    )
+    long = long.with_columns(
+        pl.col("basis").replace_strict({"standalone_cost": "Buying alone", "pooled_cost": "In the pool"})
+    )
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{names.DISTRICT_ID}:N", title="District"),
+            xOffset=alt.XOffset("basis:N"),
+            y=alt.Y("cost:Q", title="Cost (US dollars per year)", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color(
+                "basis:N",
+                title="Basis",
+                scale=alt.Scale(domain=["Buying alone", "In the pool"], range=["#78909c", "#2e7d32"]),
+            ),
+            tooltip=[
+                alt.Tooltip(f"{names.DISTRICT_ID}:N", title="District"),
+                alt.Tooltip("basis:N", title="Basis"),
+                alt.Tooltip("cost:Q", title="Cost ($)", format="$,.2f"),
+            ],
+        )
+        .properties(title=_title("Standalone vs pooled cost", period, definition), width=WIDTH, height=HEIGHT)
+    )
+
+
+def allocation_methods(frame: pl.DataFrame, *, period: str, definition: str) -> alt.Chart:
+    """Each district's share of the pooled cost under each allocation method, side by side.
+
+    Columns: `district_id`, `method`, `cost` (dollars allocated to the district).
+    """
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{names.DISTRICT_ID}:N", title="District"),
+            xOffset=alt.XOffset("method:N"),
+            y=alt.Y("cost:Q", title="Allocated cost (US dollars per year)", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color("method:N", title="Allocation method"),
+            tooltip=[
+                alt.Tooltip(f"{names.DISTRICT_ID}:N", title="District"),
+                alt.Tooltip("method:N", title="Method"),
+                alt.Tooltip("cost:Q", title="Allocated cost ($)", format="$,.2f"),
+            ],
+        )
+        .properties(title=_title("Allocation methods side by side", period, definition), width=WIDTH, height=HEIGHT)
+    )

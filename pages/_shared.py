@@ -1,0 +1,272 @@
+"""What every page shares: one cached DuckDB connection, cached calls into coop/, global filters, errors.
+
+Pages call the functions here and render; they hold no SQL, Polars expressions or solver code. Cached
+reads take the connection as `_con` (unhashed) and the database's data version (batch ids plus an edit
+counter), so a new load, an undo or a settings edit refreshes every cached figure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from types import ModuleType
+from typing import Any
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from coop import db, districts, names
+from coop.errors import CoopError, ValidationError
+
+PERIOD_KEY = "filter_period"
+DISTRICTS_KEY = "filter_districts"
+_WRITE_LOCK = threading.Lock()
+
+
+# --- the connection ------------------------------------------------------------------
+@st.cache_resource(show_spinner="Opening the co-op database…")
+def _connection(path: str) -> duckdb.DuckDBPyConnection:
+    """The app's one read-write connection to the database file at `path`."""
+    return db.connect(path)
+
+
+@st.cache_resource
+def _edits() -> dict[str, int]:
+    """A process-wide counter of edits made through the app (settings, vendors, districts)."""
+    return {"n": 0}
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """The app's shared connection (one per database path, for the life of the server)."""
+    return _connection(str(db.resolve_path().resolve()))
+
+
+def cursor() -> duckdb.DuckDBPyConnection:
+    """A fresh cursor on the shared connection, safe to use from this session's thread."""
+    return connection().cursor()
+
+
+def lib(module: str) -> ModuleType | None:
+    """The coop module `coop.<module>`, or None when that part of the library is not installed yet."""
+    try:
+        return importlib.import_module(f"coop.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"coop.{module}":
+            return None
+        raise
+
+
+def require(module: str, capability: str) -> ModuleType:
+    """The module `coop.<module>`, or an honest notice and a stop when it is not available."""
+    found = lib(module)
+    if found is None:
+        st.info(f"{capability} is not available yet: the library module `coop.{module}` is not installed.")
+        st.stop()
+    return found
+
+
+def data_version() -> str:
+    """A key that changes whenever data changes: the batch ids loaded plus the app's edit counter."""
+    batches = lib("batches")
+    ids: list[int] = []
+    if batches is not None:
+        frame = batches.list_batches(cursor())
+        if frame.height:
+            ids = sorted(int(i) for i in frame[names.BATCH_ID].to_list())
+    return f"{len(ids)}:{max(ids, default=0)}:{sum(ids)}:{_edits()['n']}"
+
+
+def mark_edited() -> None:
+    """Record that data changed through the app, so cached figures are recomputed."""
+    _edits()["n"] += 1
+
+
+@contextmanager
+def writing() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor for a write, serialised across sessions; marks the data as changed afterwards."""
+    with _WRITE_LOCK:
+        try:
+            yield cursor()
+        finally:
+            mark_edited()
+
+
+# --- errors --------------------------------------------------------------------------
+def show_error(exc: CoopError) -> None:
+    """Show a coop error as `st.error` with its reason (and each row problem), never a traceback."""
+    st.error(str(exc), icon="⚠️")
+    if isinstance(exc, ValidationError) and exc.problems:
+        problems = problems_frame(exc.problems)
+        st.dataframe(problems, hide_index=True, width="stretch")
+        st.caption("Each problem names the file, the row as a spreadsheet shows it (header = row 1) and the column.")
+
+
+def problems_frame(problems: list[dict[str, object]] | tuple[dict[str, object], ...]) -> pl.DataFrame:
+    """Row problems as a table with file, row, column, reason (and severity when given)."""
+    if not problems:
+        return pl.DataFrame(schema={"file": pl.String, "row": pl.Int64, "column": pl.String, "reason": pl.String})
+    frame = pl.DataFrame([{k: (str(v) if k != "row" else v) for k, v in p.items()} for p in problems])
+    order = [c for c in ("severity", "file", "row", "column", "reason") if c in frame.columns]
+    return frame.select(order + [c for c in frame.columns if c not in order])
+
+
+@contextmanager
+def errors_shown() -> Iterator[None]:
+    """Run a block, showing any CoopError it raises as `st.error` instead of a traceback."""
+    try:
+        yield
+    except CoopError as exc:
+        show_error(exc)
+
+
+def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call `fn`; on a CoopError show it with `st.error` and stop the page."""
+    try:
+        return fn(*args, **kwargs)
+    except CoopError as exc:
+        show_error(exc)
+        st.stop()
+
+
+# --- first start -------------------------------------------------------------------------
+@st.cache_resource
+def _first_start_lock() -> threading.Lock:
+    """One lock so only one session loads the sample co-op into an empty database."""
+    return threading.Lock()
+
+
+def _district_count() -> int:
+    """How many districts are registered."""
+    return districts.load(cursor()).height
+
+
+def ensure_data() -> None:
+    """On an empty database (first start) load the bundled sample co-op and say so."""
+    if _district_count():
+        return
+    with _first_start_lock():
+        if _district_count():
+            return
+        sample = lib("sample")
+        if sample is None:
+            st.info(
+                "The database is empty and the bundled sample co-op is not available yet "
+                "(`coop.sample` is not installed). Load districts and purchases on **Data intake**."
+            )
+            return
+        with st.status("First start: loading the bundled sample co-op…", expanded=False) as status:
+            with writing() as cur:
+                summary = call(sample.load, cur)
+            status.update(label="Sample co-op loaded", state="complete")
+        st.session_state["sample_loaded"] = summary
+    st.toast("The database was empty, so the bundled sample co-op was loaded.", icon="🌱")
+
+
+def first_start_notice() -> None:
+    """Tell the user, once per session, that the data shown is the bundled sample co-op."""
+    if st.session_state.pop("sample_loaded", None) is not None:
+        st.info(
+            "This database was empty, so the bundled **sample co-op** (fictional districts) was loaded. "
+            "Replace it with your districts' files on **Data intake**."
+        )
+
+
+# --- cached reads ------------------------------------------------------------------------
+@st.cache_data(show_spinner=False)
+def _districts(_con: duckdb.DuckDBPyConnection, version: str) -> pl.DataFrame:
+    """All registered districts."""
+    return districts.load(_con.cursor())
+
+
+def district_table() -> pl.DataFrame:
+    """All registered districts (cached until the data changes)."""
+    return _districts(connection(), data_version())
+
+
+@st.cache_data(show_spinner=False)
+def _date_range(_con: duckdb.DuckDBPyConnection, version: str) -> tuple[date, date] | None:
+    """First and last invoice date in the purchases table, or None when it is empty."""
+    metrics = lib("metrics")
+    if metrics is not None and hasattr(metrics, "date_range"):
+        return metrics.date_range(_con.cursor())
+    ((first, last),) = (
+        _con.cursor()
+        .execute(f"SELECT min({names.INVOICE_DATE}), max({names.INVOICE_DATE}) FROM {names.PURCHASES}")
+        .fetchall()
+    )
+    return None if first is None else (first, last)
+
+
+def date_range() -> tuple[date, date] | None:
+    """First and last invoice date loaded (cached until the data changes)."""
+    return _date_range(connection(), data_version())
+
+
+# --- global filters ----------------------------------------------------------------------
+def _copy_widget(widget_key: str, store_key: str) -> None:
+    """Copy a filter widget's value to the store that survives page switches."""
+    st.session_state[store_key] = st.session_state[widget_key]
+
+
+def filters() -> tuple[date, date, list[str]]:
+    """Draw the sidebar's global filters (period, districts) and return their values.
+
+    The values live in session state under keys no widget owns, so they persist across pages.
+    """
+    ss = st.session_state
+    span = date_range()
+    today = date.today()
+    lo, hi = span if span is not None else (today - timedelta(days=365), today)
+    if PERIOD_KEY not in ss:
+        ss[PERIOD_KEY] = (lo, hi)
+    all_ids = district_table()[names.DISTRICT_ID].to_list()
+    if DISTRICTS_KEY not in ss:
+        ss[DISTRICTS_KEY] = list(all_ids)
+    ss[DISTRICTS_KEY] = [d for d in ss[DISTRICTS_KEY] if d in all_ids]
+
+    with st.sidebar:
+        st.subheader("Filters")
+        ss["_w_period"] = ss[PERIOD_KEY]
+        st.date_input(
+            "Period (invoice dates, inclusive)",
+            key="_w_period",
+            min_value=min(lo, ss[PERIOD_KEY][0]),
+            max_value=max(hi, ss[PERIOD_KEY][-1]),
+            on_change=_copy_widget,
+            args=("_w_period", PERIOD_KEY),
+            help="Applies on every page. Pick the first and the last day.",
+        )
+        ss["_w_districts"] = ss[DISTRICTS_KEY]
+        st.multiselect(
+            "Districts",
+            options=all_ids,
+            key="_w_districts",
+            on_change=_copy_widget,
+            args=("_w_districts", DISTRICTS_KEY),
+            help="Applies on every page. Empty = all districts.",
+        )
+        if span is not None:
+            st.caption(f"Data loaded: {span[0]:%d %b %Y} to {span[1]:%d %b %Y}.")
+    period = ss[PERIOD_KEY]
+    start = period[0]
+    end = period[1] if len(period) > 1 else period[0]
+    chosen = ss[DISTRICTS_KEY] or list(all_ids)
+    return start, end, chosen
+
+
+def period_label(start: date, end: date) -> str:
+    """A period as people say it, e.g. '1 Jul 2024 – 30 Jun 2025'."""
+    return f"{start:%-d %b %Y} – {end:%-d %b %Y}"
+
+
+def setup(title: str, intro: str) -> tuple[date, date, list[str]]:
+    """Start a page: first-start data, title and intro, global filters; return (start, end, districts)."""
+    ensure_data()
+    st.title(title)
+    st.caption(intro)
+    first_start_notice()
+    return filters()
