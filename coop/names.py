@@ -158,3 +158,4 @@ SETTING_KEY: Final = "key"
 SETTING_VALUE: Final = "value"
 GOAL_LOCAL_SHARE: Final = "goal_local_share"
 GOAL_DATE: Final = "goal_date"
+EARLIEST_INVOICE_DATE: Final = "earliest_invoice_date"  # ISO date; invoice dates before it are rejected

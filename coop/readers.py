@@ -1,0 +1,312 @@
+"""Reading district files (CSV, XLSX, Parquet) into string frames and mapping their headers to canonical columns."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from coop import names
+from coop.errors import InputFileError
+
+CSV_DELIMITERS = ",;\t|"
+SNIFF_BYTES = 64 * 1024
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+# Header synonyms, keyed by the normalised header (lowercase letters and digits only).
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    names.DISTRICT_ID: ("district_id", "district", "district id", "district code", "sfa", "sfa id", "lea"),
+    names.INVOICE_DATE: (
+        "invoice_date",
+        "date",
+        "invoice date",
+        "inv date",
+        "order date",
+        "delivery date",
+        "ship date",
+        "purchase date",
+    ),
+    names.VENDOR_NAME: ("vendor_name", "vendor", "supplier", "vendor name", "supplier name", "seller", "farm"),
+    names.VENDOR_TYPE: ("vendor_type", "vendor type", "supplier type", "source type"),
+    names.PRODUCT: (
+        "product",
+        "item",
+        "item description",
+        "description",
+        "item desc",
+        "desc",
+        "product description",
+        "item name",
+        "product name",
+    ),
+    names.CATEGORY: ("category", "food category", "component", "meal component", "product category"),
+    names.UNPROCESSED: ("unprocessed", "minimally processed", "unprocessed product"),
+    names.QUANTITY: ("quantity", "qty", "quantity shipped", "qty shipped", "cases", "quantity ordered"),
+    names.UNIT: ("unit", "uom", "unit of measure", "units of measure", "unit measure"),
+    names.UNIT_PRICE: ("unit_price", "price", "unit price", "cost", "unit cost", "price each", "avg price"),
+    names.EXTENDED_PRICE: (
+        "extended_price",
+        "ext price",
+        "extended",
+        "extended price",
+        "total",
+        "amount",
+        "line total",
+        "ext amount",
+        "total amt invoiced",
+        "total price",
+    ),
+    names.ORIGIN_STATE: ("origin_state", "origin state", "state of origin", "origin"),
+    names.ORIGIN_ZIP: ("origin_zip", "origin zip", "farm zip", "origin zip code"),
+    names.INVOICE_NO: ("invoice_no", "invoice #", "invoice no", "invoice number", "inv #", "inv no", "invoice"),
+    names.PACK_SIZE: ("pack_size", "pack", "pack size", "packsize", "pack/size"),
+    names.PERIOD_START: ("period_start", "period start"),
+    names.PERIOD_END: ("period_end", "period end"),
+}
+
+
+def normalise_header(header: str) -> str:
+    """A header reduced to lowercase letters and digits ('Invoice #' -> 'invoice'), '#' kept as 'no'."""
+    text = header.strip().lstrip("\ufeff").lower().replace("#", " no ")
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+_LOOKUP: dict[str, str] = {normalise_header(s): canonical for canonical, syns in _SYNONYMS.items() for s in syns}
+
+
+class EmptyFileError(InputFileError):
+    """The file has no bytes or no header row."""
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A file read as strings: `frame` (source headers + `source_row`), cell problems, and its kind."""
+
+    frame: pl.DataFrame
+    problems: tuple[dict[str, object], ...]
+    source_kind: str
+
+
+def propose_mapping(headers: list[str]) -> dict[str, str | None]:
+    """Source header -> canonical column (or None when unrecognised); the first header wins a canonical name."""
+    taken: set[str] = set()
+    mapping: dict[str, str | None] = {}
+    for header in headers:
+        if header == names.SOURCE_ROW:
+            continue
+        canonical = _LOOKUP.get(normalise_header(header))
+        if canonical is not None and canonical in taken:
+            canonical = None
+        if canonical is not None:
+            taken.add(canonical)
+        mapping[header] = canonical
+    return mapping
+
+
+def save_mapping(con: duckdb.DuckDBPyConnection, name: str, mapping: dict[str, str | None]) -> None:
+    """Store (or replace) a header mapping under a name in the mappings table."""
+    bad = [v for v in mapping.values() if v is not None and v not in _SYNONYMS]
+    if bad:
+        raise InputFileError(f"mapping {name!r}: unknown canonical column(s) {', '.join(sorted(set(bad)))}")
+    con.execute(
+        f"INSERT OR REPLACE INTO {names.MAPPINGS} (name, mapping) VALUES (?, ?)",
+        [name, json.dumps(mapping)],
+    )
+
+
+def load_mapping(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str | None]:
+    """The mapping saved under `name`; InputFileError when there is none."""
+    rows = con.execute(f"SELECT mapping FROM {names.MAPPINGS} WHERE name = ?", [name]).fetchall()
+    if not rows:
+        raise InputFileError(f"no saved mapping named {name!r}")
+    return dict(json.loads(rows[0][0]))
+
+
+def list_mappings(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of the saved mappings, sorted."""
+    return [r[0] for r in con.execute(f"SELECT name FROM {names.MAPPINGS} ORDER BY name").fetchall()]
+
+
+def resolve_mapping(headers: list[str], saved: dict[str, str | None] | None = None) -> dict[str, str | None]:
+    """The mapping to use: a saved mapping for the headers it names, the automatic proposal for the rest."""
+    auto = propose_mapping(headers)
+    if not saved:
+        return auto
+    mapping = {h: saved[h] for h in headers if h in saved}
+    taken = {v for v in mapping.values() if v is not None}
+    for header, canonical in auto.items():
+        if header not in mapping:
+            mapping[header] = canonical if canonical not in taken else None
+    return mapping
+
+
+def apply_mapping(frame: pl.DataFrame, mapping: dict[str, str | None]) -> pl.DataFrame:
+    """The frame with mapped headers renamed to canonical names, unmapped ones dropped, `source_row` kept."""
+    targets = [v for v in mapping.values() if v is not None]
+    dupes = sorted({t for t in targets if targets.count(t) > 1})
+    if dupes:
+        raise InputFileError(f"mapping sends several headers to {', '.join(dupes)}")
+    keep = [pl.col(h).alias(c) for h, c in mapping.items() if c is not None and h in frame.columns]
+    return frame.select(pl.col(names.SOURCE_ROW), *keep)
+
+
+def _detect_encoding(head: bytes) -> str:
+    """'utf-8' when the sample decodes as UTF-8 (BOM allowed), else 'cp1252'."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a multi-byte character cut by the sample boundary is still UTF-8
+        if exc.start < len(head) - 4:
+            return "cp1252"
+    return "utf-8"
+
+
+def _detect_delimiter(text: str) -> str:
+    """The delimiter among , ; tab | that splits the header consistently with the following lines."""
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        counts = {d: lines[0].count(d) for d in CSV_DELIMITERS}
+        return max(counts, key=lambda d: counts[d]) if max(counts.values()) > 0 else ","
+
+
+def read_csv(path: Path) -> RawTable:
+    """A CSV file (any of , ; tab |, BOM or not, UTF-8 or Windows-1252) as strings plus `source_row`."""
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if not head.strip():
+        raise EmptyFileError(f"{path.name}: file is empty")
+    encoding = _detect_encoding(head)
+    text_head = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    delimiter = _detect_delimiter(text_head)
+    source: Path | io.BytesIO = path
+    if encoding != "utf-8":
+        source = io.BytesIO(path.read_bytes().decode(encoding).encode("utf-8"))
+    try:
+        frame = pl.read_csv(
+            source,
+            separator=delimiter,
+            infer_schema=False,
+            has_header=True,
+            encoding="utf8",
+            truncate_ragged_lines=False,
+        )
+    except pl.exceptions.NoDataError as exc:
+        raise EmptyFileError(f"{path.name}: file is empty") from exc
+    except pl.exceptions.ComputeError as exc:
+        raise InputFileError(f"{path.name}: cannot parse as CSV: {str(exc).splitlines()[0]}") from exc
+    frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
+    return RawTable(_finish(frame), (), "csv")
+
+
+def _finish(frame: pl.DataFrame, rows: pl.Series | None = None) -> pl.DataFrame:
+    """Strings stripped, `source_row` added (header = row 1), wholly empty rows dropped."""
+    frame = frame.with_columns(pl.col(pl.String).str.strip_chars())
+    frame = frame.with_columns(pl.when(pl.col(pl.String) == "").then(None).otherwise(pl.col(pl.String)).name.keep())
+    row = rows if rows is not None else pl.int_range(2, pl.len() + 2, dtype=pl.Int64)
+    frame = frame.with_columns(
+        row.alias(names.SOURCE_ROW) if isinstance(row, pl.Expr) else row.rename(names.SOURCE_ROW)
+    )
+    data_cols = [c for c in frame.columns if c != names.SOURCE_ROW]
+    if data_cols:
+        frame = frame.filter(~pl.all_horizontal(pl.col(data_cols).is_null()))
+    return frame
+
+
+def _cell_text(value: object) -> str | None:
+    """A spreadsheet cell value as text: whole floats without '.0', dates as ISO."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[no-any-return]
+    return str(value)
+
+
+def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
+    """The first (or named) sheet of an XLSX as strings; a formula without a cached value is a cell problem."""
+    import openpyxl  # heavy import, only needed for Excel files
+
+    try:
+        values_wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        formulas_wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises many types for a corrupt file
+        raise InputFileError(f"{path.name}: cannot open as XLSX: {exc}") from exc
+    try:
+        if sheet is not None and sheet not in values_wb.sheetnames:
+            raise InputFileError(f"{path.name}: no sheet named {sheet!r} (sheets: {', '.join(values_wb.sheetnames)})")
+        name = sheet or values_wb.sheetnames[0]
+        value_rows = values_wb[name].iter_rows(values_only=True)
+        formula_rows = formulas_wb[name].iter_rows(values_only=True)
+        header: list[str] | None = None
+        columns: list[list[str | None]] = []
+        row_numbers: list[int] = []
+        problems: list[dict[str, object]] = []
+        for number, (values, formulas) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
+            if header is None:
+                if all(v is None or str(v).strip() == "" for v in values):
+                    continue
+                header = [str(v).strip() if v is not None else f"column_{i + 1}" for i, v in enumerate(values)]
+                columns = [[] for _ in header]
+                continue
+            texts = [_cell_text(values[i]) if i < len(values) else None for i in range(len(header))]
+            for i, text in enumerate(texts):
+                formula = formulas[i] if i < len(formulas) else None
+                if text is None and isinstance(formula, str) and formula.startswith("="):
+                    problems.append(
+                        {
+                            "file": path.name,
+                            "row": number,
+                            "column": header[i],
+                            "reason": f"formula {formula} has no cached value (open and save the file in Excel)",
+                        }
+                    )
+                columns[i].append(text)
+            row_numbers.append(number)
+    finally:
+        values_wb.close()
+        formulas_wb.close()
+    if header is None:
+        raise EmptyFileError(f"{path.name}: sheet {name!r} is empty")
+    frame = pl.DataFrame({h: pl.Series(h, col, dtype=pl.String) for h, col in zip(header, columns, strict=True)})
+    frame = _finish(frame, pl.Series(names.SOURCE_ROW, row_numbers, dtype=pl.Int64))
+    return RawTable(frame, tuple(problems), "xlsx")
+
+
+def read_parquet(path: Path) -> RawTable:
+    """A Parquet file with every column cast to text, plus `source_row` (first record = row 2)."""
+    try:
+        frame = pl.read_parquet(path)
+    except Exception as exc:  # pyarrow/polars raise various types for a corrupt file
+        raise InputFileError(f"{path.name}: cannot read as Parquet: {exc}") from exc
+    frame = frame.with_columns(pl.all().cast(pl.String))
+    return RawTable(_finish(frame), (), "parquet")
+
+
+def read_file(path: str | Path, sheet: str | None = None) -> RawTable:
+    """Read any supported file by its suffix; InputFileError when missing or of unknown format."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix in XLSX_SUFFIXES:
+        return read_xlsx(path, sheet)
+    if suffix in PARQUET_SUFFIXES:
+        return read_parquet(path)
+    if suffix in CSV_SUFFIXES:
+        return read_csv(path)
+    raise InputFileError(f"{path.name}: unknown file type {suffix!r} (use CSV, XLSX or Parquet)")
