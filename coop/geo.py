@@ -1,0 +1,74 @@
+"""ZIP-code centroids (from the `zipcodes` package, no network) and great-circle distances in miles."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import polars as pl
+import zipcodes
+
+EARTH_RADIUS_MILES = 3958.8
+GEO_ZIP = "geo_zip"
+GEO_LAT = "geo_lat"
+GEO_LON = "geo_lon"
+GEO_STATE = "geo_state"
+GEO_COUNTY = "geo_county"
+# Suffixes a county name may carry in the zipcodes data or in a district's list ("Weld County" == "Weld").
+_COUNTY_SUFFIX = r"\s+(city and borough|county|parish|borough|census area|municipality|municipio)$"
+
+
+@cache
+def zip_table() -> pl.DataFrame:
+    """One row per 5-digit ZIP: geo_zip, geo_lat, geo_lon (degrees), geo_state, geo_county (county key)."""
+    rows = [
+        (z["zip_code"], z["lat"], z["long"], z["state"], z["county"])
+        for z in zipcodes.list_all()
+        if z["lat"] and z["long"] and z["state"]
+    ]
+    frame = pl.DataFrame(rows, schema=[GEO_ZIP, GEO_LAT, GEO_LON, GEO_STATE, "county_name"], orient="row").with_columns(
+        pl.col(GEO_LAT).cast(pl.Float64, strict=False),
+        pl.col(GEO_LON).cast(pl.Float64, strict=False),
+    )
+    return (
+        frame.filter(pl.col(GEO_LAT).is_not_null() & pl.col(GEO_LON).is_not_null())
+        .with_columns(county_key(pl.col("county_name"), pl.col(GEO_STATE)).alias(GEO_COUNTY))
+        .drop("county_name")
+        .unique(GEO_ZIP, keep="first", maintain_order=True)
+    )
+
+
+def normalise_zip(expr: pl.Expr) -> pl.Expr:
+    """A ZIP text expression as 5 digits (ZIP+4 cut, leading zeros lost by spreadsheets restored), else null."""
+    digits = expr.cast(pl.String).str.strip_chars().str.extract(r"^(\d{3,5})(?:-\d{4})?$", 1)
+    return digits.str.zfill(5)
+
+
+def county_key(county: pl.Expr, default_state: pl.Expr) -> pl.Expr:
+    """Key `ST|name` for a county written `Name`, `Name County` or `Name[ County], ST` (state defaults)."""
+    text = county.str.strip_chars()
+    qualified = text.str.extract(r",\s*([A-Za-z]{2})$", 1).str.to_uppercase()
+    name = (
+        text.str.replace(r",\s*[A-Za-z]{2}$", "")
+        .str.strip_chars()
+        .str.to_lowercase()
+        .str.replace(_COUNTY_SUFFIX, "")
+        .str.replace_all(r"\.", "")
+        .str.replace_all(r"\s+", " ")
+    )
+    return pl.concat_str([pl.coalesce(qualified, default_state.str.to_uppercase()), name], separator="|")
+
+
+def haversine_miles(lat1: pl.Expr, lon1: pl.Expr, lat2: pl.Expr, lon2: pl.Expr) -> pl.Expr:
+    """Great-circle distance in miles between two points given in degrees (null if any is null)."""
+    p1, p2 = lat1.radians(), lat2.radians()
+    dlat = p2 - p1
+    dlon = (lon2 - lon1).radians()
+    a = (dlat / 2).sin().pow(2) + p1.cos() * p2.cos() * (dlon / 2).sin().pow(2)
+    return 2 * EARTH_RADIUS_MILES * a.sqrt().clip(upper_bound=1.0).arcsin()
+
+
+def lookup(zip_code: str) -> dict[str, object] | None:
+    """The centroid row of one ZIP code as a dict, or None when the ZIP is unknown."""
+    frame = pl.DataFrame({"z": [zip_code]}).select(normalise_zip(pl.col("z")).alias(GEO_ZIP))
+    hit = frame.join(zip_table(), on=GEO_ZIP, how="inner")
+    return hit.row(0, named=True) if hit.height else None

@@ -1,0 +1,406 @@
+"""Local share, unknown-origin spend, local price premiums, route mix and co-op views over a date range.
+
+Definitions (every money figure is a sum of DECIMAL ``extended_price`` in whole cents, so it matches a hand
+calculation to the cent; dollars are cents / 100):
+
+* ``local_share`` = local spend / total spend, with locality by each district's own definition (`coop.local`);
+  null when the scope has no spend. Spend of unknown origin is in the total and never local.
+* ``premium`` for a commodity (``product`` with its ``category`` and ``base_unit``) in a scope (a district or
+  ``"coop"``) = (local spend / local base quantity) / (non-local spend / non-local base quantity) - 1, computed
+  only when both sides have base quantity and the non-local unit price is above zero. Lines with a null
+  ``base_quantity`` are left out of premiums and counted in ``unpriced``.
+* Category premium = the commodity premiums of that category weighted by their local spend.
+* Route premium = for each route, the commodity premiums of that route's unit price over the same scope's
+  ``traditional_nonlocal`` unit price, weighted by the route's spend on those commodities.
+* Date ranges are inclusive at both ends and filter on ``invoice_date``; months are calendar months.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from coop import local, names
+
+COOP = "coop"
+SCOPE = "scope"
+SPEND_CENTS = "spend_cents"
+PRICED_CENTS = "priced_cents"
+LINES = "lines"
+UNPRICED_LINES = "unpriced_lines"
+DEFAULT_GOAL_SHARE = 0.25
+DEFAULT_GOAL_DATE = date(2027, 6, 30)
+
+# Lines compacted in DuckDB by everything a metric groups or classifies by; every metric is a sum over these,
+# so the compaction loses nothing (and keeps DECIMAL money exact as integer cents).
+_GRAIN = (
+    names.DISTRICT_ID,
+    names.MONTH,
+    names.VENDOR_NAME,
+    names.VENDOR_TYPE,
+    names.PRODUCT,
+    names.CATEGORY,
+    names.BASE_UNIT,
+    names.ORIGIN_ZIP,
+    names.ORIGIN_STATE,
+)
+_LINES_SQL = f"""
+SELECT {names.DISTRICT_ID},
+       CAST(date_trunc('month', {names.INVOICE_DATE}) AS DATE) AS {names.MONTH},
+       {names.VENDOR_NAME}, {names.VENDOR_TYPE}, {names.PRODUCT}, {names.CATEGORY}, {names.BASE_UNIT},
+       {names.ORIGIN_ZIP}, {names.ORIGIN_STATE},
+       CAST(sum({names.EXTENDED_PRICE} * 100) AS BIGINT) AS {SPEND_CENTS},
+       sum({names.BASE_QUANTITY}) AS {names.BASE_QUANTITY},
+       CAST(sum(CASE WHEN {names.BASE_QUANTITY} IS NOT NULL THEN {names.EXTENDED_PRICE} * 100 ELSE 0 END)
+            AS BIGINT) AS {PRICED_CENTS},
+       count(*) AS {LINES},
+       count(*) - count({names.BASE_QUANTITY}) AS {UNPRICED_LINES}
+FROM {names.PURCHASES}
+WHERE (CAST(? AS DATE) IS NULL OR {names.INVOICE_DATE} >= CAST(? AS DATE))
+  AND (CAST(? AS DATE) IS NULL OR {names.INVOICE_DATE} <= CAST(? AS DATE))
+GROUP BY ALL
+"""
+_DISTRICTS_SQL = f"""
+SELECT {names.DISTRICT_ID}, {names.STATE}, {names.ZIP}, {names.LOCAL_RADIUS_MILES},
+       {names.LOCAL_STATES}, {names.LOCAL_COUNTIES}
+FROM {names.DISTRICTS}
+"""
+_SETTINGS_SQL = (
+    f"SELECT {names.SETTING_KEY}, {names.SETTING_VALUE} FROM {names.SETTINGS} WHERE {names.SETTING_KEY} IN (?, ?)"
+)
+
+
+# --- loading (the DuckDB boundary) ---------------------------------------------------------------------
+def load_lines(
+    con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None
+) -> pl.LazyFrame:
+    """Purchase lines in the inclusive range, compacted to the metrics grain, with spend in integer cents."""
+    return con.sql(_LINES_SQL, params=[date_from, date_from, date_to, date_to]).pl().lazy()
+
+
+def load_districts(con: duckdb.DuckDBPyConnection) -> pl.LazyFrame:
+    """Every district with its location and definition of local."""
+    return con.sql(_DISTRICTS_SQL).pl().lazy()
+
+
+def parse_goal_share(text: str) -> float:
+    """A goal share from settings text: '0.25', '25%' or '25' all mean 0.25."""
+    value = float(text.strip().rstrip("%"))
+    return value / 100.0 if value > 1.0 or text.strip().endswith("%") else value
+
+
+def load_goal(con: duckdb.DuckDBPyConnection) -> tuple[float, date]:
+    """The co-op's local-share goal and its date from `settings` (defaults: 25% by 2027-06-30)."""
+    rows = dict(con.execute(_SETTINGS_SQL, [names.GOAL_LOCAL_SHARE, names.GOAL_DATE]).fetchall())
+    share = parse_goal_share(rows[names.GOAL_LOCAL_SHARE]) if names.GOAL_LOCAL_SHARE in rows else DEFAULT_GOAL_SHARE
+    when = date.fromisoformat(rows[names.GOAL_DATE].strip()) if names.GOAL_DATE in rows else DEFAULT_GOAL_DATE
+    return share, when
+
+
+# --- pure lazy metrics -----------------------------------------------------------------------------------
+def classify(lines: pl.LazyFrame, districts: pl.LazyFrame) -> pl.LazyFrame:
+    """Lines plus locality (`coop.local.with_locality`) and `route`."""
+    return local.with_route(local.with_locality(lines, districts))
+
+
+def _dollars(cents: pl.Expr) -> pl.Expr:
+    """Integer cents as dollars."""
+    return cents / 100.0
+
+
+def _share(part: str, whole: str) -> pl.Expr:
+    """Part / whole, null when whole is zero."""
+    return pl.when(pl.col(whole) != 0).then(pl.col(part) / pl.col(whole)).otherwise(None)
+
+
+def _local_cents() -> pl.Expr:
+    """Spend cents of local lines."""
+    return pl.when(pl.col(local.LOCAL)).then(pl.col(SPEND_CENTS)).otherwise(0)
+
+
+def _scoped(frame: pl.LazyFrame, by: list[str], aggs: list[pl.Expr]) -> pl.LazyFrame:
+    """The aggregation per district (scope = district_id) and for the whole co-op (scope = 'coop')."""
+    per_district = frame.group_by([names.DISTRICT_ID, *by]).agg(aggs).rename({names.DISTRICT_ID: SCOPE})
+    coop = (
+        frame.group_by(by).agg(aggs).with_columns(pl.lit(COOP).alias(SCOPE))
+        if by
+        else frame.select(aggs).with_columns(pl.lit(COOP).alias(SCOPE))
+    )
+    return pl.concat([per_district, coop.select(per_district.collect_schema().names())], how="vertical")
+
+
+def _spend_aggs() -> list[pl.Expr]:
+    """Total, local and unknown-origin spend cents and line count."""
+    return [
+        pl.col(SPEND_CENTS).sum().alias("total_cents"),
+        _local_cents().sum().alias("local_cents"),
+        pl.when(pl.col(local.UNKNOWN_ORIGIN)).then(pl.col(SPEND_CENTS)).otherwise(0).sum().alias("unknown_cents"),
+        pl.col(LINES).sum().alias(LINES),
+    ]
+
+
+def _spend_columns() -> list[pl.Expr]:
+    """Dollar columns and local share from the cents aggregates."""
+    return [
+        _dollars(pl.col("total_cents")).alias("total_spend"),
+        _dollars(pl.col("local_cents")).alias("local_spend"),
+        _share("local_cents", "total_cents").alias("local_share"),
+        _dollars(pl.col("unknown_cents")).alias("unknown_origin_spend"),
+    ]
+
+
+def district_shares(classified: pl.LazyFrame, districts: pl.LazyFrame) -> pl.LazyFrame:
+    """Per district (every registered one, zero when it bought nothing): spend, local share, unknown-origin spend."""
+    sums = classified.group_by(names.DISTRICT_ID).agg(_spend_aggs())
+    return (
+        districts.select(names.DISTRICT_ID)
+        .join(sums, on=names.DISTRICT_ID, how="full", coalesce=True)
+        .with_columns(pl.col("total_cents", "local_cents", "unknown_cents", LINES).fill_null(0))
+        .select(names.DISTRICT_ID, *_spend_columns(), LINES)
+        .sort(names.DISTRICT_ID)
+    )
+
+
+def coop_share(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """One row for the whole co-op: total and local spend, local share, unknown-origin spend."""
+    return (
+        classified.select(_spend_aggs())
+        .with_columns(pl.col("total_cents", "local_cents", "unknown_cents", LINES).fill_null(0))
+        .select(*_spend_columns(), LINES)
+    )
+
+
+def shares_by(classified: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Spend and local share per scope (each district and 'coop') and the given columns (e.g. month, category)."""
+    return _scoped(classified, by, _spend_aggs()).select(SCOPE, *by, *_spend_columns(), LINES).sort(SCOPE, *by)
+
+
+def route_mix(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Per scope and route: spend and its share of the scope's total spend (all four routes listed)."""
+    spend = _scoped(classified, [names.ROUTE], [pl.col(SPEND_CENTS).sum().alias("cents")])
+    scopes = spend.select(SCOPE).unique()
+    routes = pl.LazyFrame({names.ROUTE: list(names.ROUTES)})
+    return (
+        scopes.join(routes, how="cross")
+        .join(spend, on=[SCOPE, names.ROUTE], how="left")
+        .with_columns(pl.col("cents").fill_null(0))
+        .with_columns(pl.col("cents").sum().over(SCOPE).alias("scope_cents"))
+        .select(
+            SCOPE,
+            names.ROUTE,
+            _dollars(pl.col("cents")).alias("spend"),
+            _share("cents", "scope_cents").alias("share"),
+        )
+        .sort(SCOPE, pl.col(names.ROUTE).replace_strict(list(names.ROUTES), list(range(len(names.ROUTES)))))
+    )
+
+
+def _priced(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Only the spend and quantity of lines that have a base quantity."""
+    return classified.filter(pl.col(names.BASE_QUANTITY).is_not_null())
+
+
+_COMMODITY = [names.PRODUCT, names.CATEGORY, names.BASE_UNIT]
+
+
+def premiums(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Local price premium per scope and commodity, where both local and non-local base quantities exist."""
+    is_local = pl.col(local.LOCAL)
+    aggs = [
+        pl.when(is_local).then(pl.col(PRICED_CENTS)).otherwise(0).sum().alias("local_cents"),
+        pl.when(is_local).then(pl.col(names.BASE_QUANTITY)).otherwise(0.0).sum().alias("local_quantity"),
+        pl.when(~is_local).then(pl.col(PRICED_CENTS)).otherwise(0).sum().alias("nonlocal_cents"),
+        pl.when(~is_local).then(pl.col(names.BASE_QUANTITY)).otherwise(0.0).sum().alias("nonlocal_quantity"),
+    ]
+    local_price = _dollars(pl.col("local_cents")) / pl.col("local_quantity")
+    nonlocal_price = _dollars(pl.col("nonlocal_cents")) / pl.col("nonlocal_quantity")
+    return (
+        _scoped(_priced(classified), _COMMODITY, aggs)
+        .filter((pl.col("local_quantity") > 0) & (pl.col("nonlocal_quantity") > 0) & (pl.col("nonlocal_cents") > 0))
+        .select(
+            SCOPE,
+            *_COMMODITY,
+            local_price.alias("local_unit_price"),
+            nonlocal_price.alias("nonlocal_unit_price"),
+            (local_price / nonlocal_price - 1.0).alias("premium"),
+            _dollars(pl.col("local_cents")).alias("local_spend"),
+            pl.col("local_quantity"),
+            _dollars(pl.col("nonlocal_cents")).alias("nonlocal_spend"),
+            pl.col("nonlocal_quantity"),
+        )
+        .sort(SCOPE, names.CATEGORY, names.PRODUCT, names.BASE_UNIT)
+    )
+
+
+def category_premiums(commodity_premiums: pl.LazyFrame) -> pl.LazyFrame:
+    """Per scope and category: commodity premiums weighted by their local spend."""
+    return (
+        commodity_premiums.group_by(SCOPE, names.CATEGORY)
+        .agg(
+            ((pl.col("premium") * pl.col("local_spend")).sum() / pl.col("local_spend").sum()).alias("premium"),
+            pl.col("local_spend").sum(),
+            pl.len().alias("products"),
+        )
+        .sort(SCOPE, names.CATEGORY)
+    )
+
+
+def route_premiums(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Per scope and route: premium of the route's unit prices over traditional_nonlocal, weighted by route spend."""
+    by_route = _scoped(
+        _priced(classified),
+        [*_COMMODITY, names.ROUTE],
+        [pl.col(PRICED_CENTS).sum().alias("cents"), pl.col(names.BASE_QUANTITY).sum().alias("quantity")],
+    ).filter((pl.col("quantity") > 0) & (pl.col("cents") > 0))
+    base = by_route.filter(pl.col(names.ROUTE) == names.TRADITIONAL_NONLOCAL).select(
+        SCOPE, *_COMMODITY, (pl.col("cents") / pl.col("quantity")).alias("base_price")
+    )
+    return (
+        by_route.join(base, on=[SCOPE, *_COMMODITY], how="inner")
+        .with_columns((pl.col("cents") / pl.col("quantity") / pl.col("base_price") - 1.0).alias("premium"))
+        .group_by(SCOPE, names.ROUTE)
+        .agg(
+            ((pl.col("premium") * pl.col("cents")).sum() / pl.col("cents").sum()).alias("premium"),
+            _dollars(pl.col("cents").sum()).alias("spend"),
+            pl.len().alias("products"),
+        )
+        .sort(SCOPE, pl.col(names.ROUTE).replace_strict(list(names.ROUTES), list(range(len(names.ROUTES)))))
+    )
+
+
+def unpriced(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Per scope: lines without a base quantity (left out of premiums) and their spend."""
+    return (
+        _scoped(
+            classified,
+            [],
+            [
+                pl.col(UNPRICED_LINES).sum().alias("lines"),
+                (pl.col(SPEND_CENTS) - pl.col(PRICED_CENTS)).sum().alias("cents"),
+            ],
+        )
+        .select(SCOPE, pl.col("lines").fill_null(0), _dollars(pl.col("cents").fill_null(0)).alias("spend"))
+        .sort(SCOPE)
+    )
+
+
+def vendor_spend(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Co-op spend per vendor across districts (the volume a co-op can negotiate with), largest first."""
+    return (
+        classified.group_by(names.VENDOR_NAME, names.VENDOR_TYPE)
+        .agg(
+            pl.col(SPEND_CENTS).sum().alias("cents"),
+            _local_cents().sum().alias("local_cents"),
+            pl.col(names.DISTRICT_ID).n_unique().alias("districts"),
+            pl.col(LINES).sum().alias(LINES),
+        )
+        .select(
+            names.VENDOR_NAME,
+            names.VENDOR_TYPE,
+            _dollars(pl.col("cents")).alias("spend"),
+            _dollars(pl.col("local_cents")).alias("local_spend"),
+            "districts",
+            LINES,
+        )
+        .sort("spend", names.VENDOR_NAME, descending=[True, False])
+    )
+
+
+def route_category(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Co-op spend per route and category, with each cell's share of co-op spend."""
+    return (
+        classified.group_by(names.ROUTE, names.CATEGORY)
+        .agg(pl.col(SPEND_CENTS).sum().alias("cents"))
+        .with_columns(pl.col("cents").sum().alias("all_cents"))
+        .select(
+            names.ROUTE,
+            names.CATEGORY,
+            _dollars(pl.col("cents")).alias("spend"),
+            _share("cents", "all_cents").alias("share"),
+        )
+        .sort(names.ROUTE, names.CATEGORY)
+    )
+
+
+def trajectory(classified: pl.LazyFrame, goal_share: float) -> pl.LazyFrame:
+    """Per scope and month: monthly and cumulative (from the range start) local share and the gap to the goal."""
+    monthly = _scoped(
+        classified, [names.MONTH], [pl.col(SPEND_CENTS).sum().alias("cents"), _local_cents().sum().alias("lc")]
+    ).sort(SCOPE, names.MONTH)
+    return monthly.with_columns(
+        pl.col("cents").cum_sum().over(SCOPE).alias("cum_cents"),
+        pl.col("lc").cum_sum().over(SCOPE).alias("cum_lc"),
+    ).select(
+        SCOPE,
+        names.MONTH,
+        _dollars(pl.col("cents")).alias("total_spend"),
+        _dollars(pl.col("lc")).alias("local_spend"),
+        _share("lc", "cents").alias("local_share"),
+        _share("cum_lc", "cum_cents").alias("cumulative_local_share"),
+        pl.lit(goal_share).alias("goal_local_share"),
+        (pl.lit(goal_share) - _share("cum_lc", "cum_cents")).alias("gap_to_goal"),
+    )
+
+
+# --- the boundary ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Metrics:
+    """Every metric over one inclusive date range, collected (dollars, shares in 0..1)."""
+
+    date_from: date | None
+    date_to: date | None
+    goal_local_share: float
+    goal_date: date
+    districts: pl.DataFrame
+    coop: pl.DataFrame
+    by_month: pl.DataFrame
+    by_category: pl.DataFrame
+    by_route: pl.DataFrame
+    premiums: pl.DataFrame
+    category_premiums: pl.DataFrame
+    route_premiums: pl.DataFrame
+    unpriced: pl.DataFrame
+    vendors: pl.DataFrame
+    route_category: pl.DataFrame
+    trajectory: pl.DataFrame
+
+    def to_json(self) -> dict[str, object]:
+        """The CLI's `metrics --json` document (districts, coop, premiums)."""
+        coop = self.coop.row(0, named=True)
+        return {
+            "districts": self.districts.select(
+                names.DISTRICT_ID, "total_spend", "local_spend", "local_share", "unknown_origin_spend"
+            ).to_dicts(),
+            "coop": {k: coop[k] for k in ("total_spend", "local_spend", "local_share")},
+            "premiums": self.premiums.select(
+                SCOPE, names.PRODUCT, names.CATEGORY, "local_unit_price", "nonlocal_unit_price", "premium"
+            ).to_dicts(),
+        }
+
+
+def compute(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None) -> Metrics:
+    """Compute every metric over the inclusive date range (None = unbounded) from the database."""
+    goal_share, goal_date = load_goal(con)
+    districts = load_districts(con)
+    classified = classify(load_lines(con, date_from, date_to), districts).collect().lazy()
+    commodity = premiums(classified)
+    frames = pl.collect_all(
+        [
+            district_shares(classified, districts),
+            coop_share(classified),
+            shares_by(classified, [names.MONTH]),
+            shares_by(classified, [names.CATEGORY]),
+            route_mix(classified),
+            commodity,
+            category_premiums(commodity),
+            route_premiums(classified),
+            unpriced(classified),
+            vendor_spend(classified),
+            route_category(classified),
+            trajectory(classified, goal_share),
+        ]
+    )
+    return Metrics(date_from, date_to, goal_share, goal_date, *frames)

@@ -1,0 +1,117 @@
+"""Hand-built co-op for the metrics, locality and calibration tests (every figure in the tests is computed by hand).
+
+Districts (all definitions of local differ):
+  wide    Denver 80202, local within 150 miles
+  narrow  Denver 80202, local within 100 miles
+  county  Greeley 80631, local counties Weld (own state) and Laramie County, WY
+  nm      Santa Fe 87501, local states NM
+  plain   Alamosa 81101, no definition (own state CO)
+Crowley Farm (81062, Crowley County CO) is 121 miles from 80202: local for `wide`, not for `narrow`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from coop import names
+
+DISTRICTS = [
+    # district_id, zip, state, radius, states, counties
+    ("wide", "80202", "CO", 150.0, None, None),
+    ("narrow", "80202", "CO", 100.0, None, None),
+    ("county", "80631", "CO", None, None, ["Weld", "Laramie County, WY"]),
+    ("nm", "87501", "NM", None, ["NM"], None),
+    ("plain", "81101", "CO", None, None, None),
+]
+
+# n, district, date, vendor, vendor_type, product, category, base_quantity, base_unit, extended_price, state, zip
+LINES = [
+    (1, "wide", "2024-01-10", "Crowley Farm", "producer", "apples", "fruit", 100.0, "lb", "150.00", "CO", "81062"),
+    (2, "wide", "2024-01-20", "Sysco", "broadline_distributor", "apples", "fruit", 200.0, "lb", "200.00", "WA", "98801"),
+    (3, "wide", "2024-02-05", "Sysco", "broadline_distributor", "carrots", "vegetable", 50.0, "lb", "40.00", None, "80631"),
+    (4, "wide", "2024-02-28", "Front Range Hub", "food_hub", "milk", "dairy", 10.0, "gal", "35.50", "CO", None),
+    (5, "wide", "2024-03-01", "Sysco", "broadline_distributor", "bread", "grain", None, None, "12.34", None, None),
+    (13, "wide", "2024-03-15", "Crowley Farm", "producer", "potatoes", "vegetable", 100.0, "lb", "50.00", "CO", "81062"),
+    (14, "wide", "2024-03-15", "Sysco", "broadline_distributor", "potatoes", "vegetable", 100.0, "lb", "30.00", "ID", "83201"),
+    (6, "narrow", "2024-01-15", "Crowley Farm", "producer", "apples", "fruit", 80.0, "lb", "120.00", "CO", "81062"),
+    (7, "narrow", "2024-01-16", "Sysco", "broadline_distributor", "apples", "fruit", 100.0, "lb", "90.00", "WA", "98801"),
+    (8, "narrow", "2024-01-31", "Sysco", "broadline_distributor", "carrots", "vegetable", 25.0, "lb", "20.00", "CO", "80631"),
+    (9, "county", "2024-02-10", "Crowley Farm", "producer", "apples", "fruit", 40.0, "lb", "60.00", "CO", "81062"),
+    (10, "county", "2024-02-10", "Cheyenne Ranch", "producer", "beef", "protein", None, None, "10.01", None, "82001"),
+    (11, "county", "2024-02-10", "Weld Farm", "producer", "carrots", "vegetable", 30.0, "lb", "24.00", "CO", "80631"),
+    (12, "county", "2024-02-10", "Sysco", "broadline_distributor", "carrots", "vegetable", 50.0, "lb", "30.00", "CA", "93307"),
+    (15, "nm", "2024-02-11", "Mesa Hub", "food_hub", "squash", "vegetable", 30.0, "lb", "45.00", "nm", None),
+    (16, "nm", "2024-02-11", "Sysco", "broadline_distributor", "squash", "vegetable", 20.0, "lb", "20.00", None, "80202"),
+    (17, "plain", "2024-03-20", "Valley Co-op", "producer_coop", "potatoes", "vegetable", 50.0, "lb", "25.00", "CO", None),
+    (18, "plain", "2024-03-20", "Sysco", "broadline_distributor", "potatoes", "vegetable", 50.0, "lb", "15.00", None, "82001"),
+]
+
+
+def districts_frame(rows: list[tuple] = DISTRICTS) -> pl.DataFrame:
+    """Districts table rows."""
+    return pl.DataFrame(
+        {
+            names.DISTRICT_ID: [r[0] for r in rows],
+            names.NAME: [r[0].title() for r in rows],
+            names.STATE: [r[2] for r in rows],
+            names.ZIP: [r[1] for r in rows],
+            names.LOCAL_RADIUS_MILES: [r[3] for r in rows],
+            names.LOCAL_STATES: [r[4] for r in rows],
+            names.LOCAL_COUNTIES: [r[5] for r in rows],
+        },
+        schema_overrides={
+            names.LOCAL_RADIUS_MILES: pl.Float64,
+            names.LOCAL_STATES: pl.List(pl.String),
+            names.LOCAL_COUNTIES: pl.List(pl.String),
+        },
+    )
+
+
+def lines_frame(rows: list[tuple] = LINES) -> pl.DataFrame:
+    """Purchases rows with the NOT NULL bookkeeping columns filled in."""
+    return pl.DataFrame(
+        {
+            names.BATCH_ID: [1] * len(rows),
+            names.SOURCE_ROW: [r[0] + 1 for r in rows],
+            names.DISTRICT_ID: [r[1] for r in rows],
+            names.INVOICE_DATE: [date.fromisoformat(r[2]) for r in rows],
+            names.VENDOR_NAME: [r[3] for r in rows],
+            names.VENDOR_TYPE: [r[4] for r in rows],
+            names.DESCRIPTION: [r[5] for r in rows],
+            names.PRODUCT: [r[5] for r in rows],
+            names.PRODUCT_CONFIDENCE: [1.0] * len(rows),
+            names.CATEGORY: [r[6] for r in rows],
+            names.UNPROCESSED: [True] * len(rows),
+            names.UNPROCESSED_RULE: ["file"] * len(rows),
+            names.QUANTITY: [r[7] if r[7] is not None else 1.0 for r in rows],
+            names.UNIT: [r[8] or "case" for r in rows],
+            names.BASE_QUANTITY: [r[7] for r in rows],
+            names.BASE_UNIT: [r[8] for r in rows],
+            names.UNIT_PRICE: ["0" for _ in rows],
+            names.EXTENDED_PRICE: [r[9] for r in rows],
+            names.ORIGIN_STATE: [r[10] for r in rows],
+            names.ORIGIN_ZIP: [r[11] for r in rows],
+            names.LINE_KEY: [f"k{r[0]}" for r in rows],
+        },
+        schema_overrides={names.BASE_QUANTITY: pl.Float64, names.BASE_UNIT: pl.String},
+    )
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """INSERT a Polars frame into a table by column name (text money is cast to DECIMAL by DuckDB)."""
+    con.register("incoming_fixture", frame.to_arrow())
+    try:
+        cols = ", ".join(frame.columns)
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming_fixture")
+    finally:
+        con.unregister("incoming_fixture")
+
+
+def load(con: duckdb.DuckDBPyConnection, lines: list[tuple] = LINES, districts: list[tuple] = DISTRICTS) -> None:
+    """Insert the fixture districts and purchase lines."""
+    insert(con, names.DISTRICTS, districts_frame(districts))
+    if lines:
+        insert(con, names.PURCHASES, lines_frame(lines))
