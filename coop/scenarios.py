@@ -1,0 +1,513 @@
+"""The route-choice model as data: routes, constraint rows and policy scenarios (Love et al. 2025).
+
+The shipped defaults are the paper's (seed 003): meal costs per route, the seven constraints of the
+section "Formal statement of parameterized optimization model" with the published linearised
+coefficients of Table 3, and the six scenarios of Table 2. Every ratio constraint also carries its
+unrounded form (per-meal intensity of each route and a per-meal target, linearised coefficient =
+intensity - target), so targets can be changed and the economic-impact row, whose intensities are
+multiplier x cost, can be recomputed when costs change (the paper's sensitivity analysis).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from coop import names
+from coop.errors import ModelError, SpecError
+
+Sense = Literal[">=", "<="]
+Kind = Literal["operational", "policy"]
+
+PAPER_SOURCE = "paper: Love et al. (2025), Table 3"
+PAPER_MEALS = 46_085.0
+
+
+@dataclass(frozen=True)
+class Route:
+    """One supply-chain route (choice variable) and its cost per meal in dollars."""
+
+    name: str
+    cost_per_meal: float
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class ConstraintRow:
+    """One linear constraint `coefficients . meals (sense) rhs`, with its unrounded form when it has one.
+
+    `coefficients` are what the LP uses (for the paper: Table 3 as published). A ratio constraint
+    "sum_j intensity_j z_j (sense) target * sum_j z_j" has `intensities` and `target`; its linearised
+    coefficient is `intensity_j - target`, rounded to `digits` decimals when `digits` is set (the
+    paper's printed precision). When `multipliers` is set the intensities are `multiplier_j x cost_j`
+    and are recomputed whenever route costs change (economic impact).
+    """
+
+    name: str
+    sense: Sense
+    coefficients: tuple[float, ...]
+    rhs: float = 0.0
+    kind: Kind = "operational"
+    intensities: tuple[float, ...] | None = None
+    target: float | None = None
+    multipliers: tuple[float, ...] | None = None
+    digits: int | None = None
+    label: str = ""
+    unit: str = ""
+
+    @property
+    def has_unrounded_form(self) -> bool:
+        """True when the row is a ratio constraint with intensities (or multipliers) and a target."""
+        return self.target is not None and (self.intensities is not None or self.multipliers is not None)
+
+    def linearised(self, costs: Sequence[float]) -> tuple[float, ...]:
+        """The coefficients `intensity - target` for these route costs (rounded to the row's digits when set)."""
+        if not self.has_unrounded_form:
+            raise ModelError(f"constraint {self.name!r} has no unrounded form (intensities and target)")
+        assert self.target is not None
+        if self.multipliers is not None:
+            intensities = tuple(m * c for m, c in zip(self.multipliers, costs, strict=True))
+        else:
+            assert self.intensities is not None
+            intensities = self.intensities
+        values = [i - self.target for i in intensities]
+        if self.digits is not None:
+            values = [_round_half_up(v, self.digits) for v in values]
+        return tuple(v + 0.0 for v in values)
+
+
+def _round_half_up(value: float, places: int) -> float:
+    """`value` rounded to `places` decimals, halves away from zero (as printed tables round)."""
+    scale = 10.0**places
+    return math.copysign(math.floor(abs(value) * scale + 0.5 + 1e-9) / scale, value)
+
+
+@dataclass(frozen=True)
+class Model:
+    """Routes, constraint rows and where the numbers come from; the quantity row's rhs is the annual meals."""
+
+    routes: tuple[Route, ...]
+    constraints: tuple[ConstraintRow, ...]
+    source: str = PAPER_SOURCE
+
+    def __post_init__(self) -> None:
+        """Check that every row has one coefficient per route and names are unique."""
+        n = len(self.routes)
+        route_names = [r.name for r in self.routes]
+        if len(set(route_names)) != n or n == 0:
+            raise ModelError(f"routes must be unique and non-empty, got {route_names}")
+        row_names = [c.name for c in self.constraints]
+        if len(set(row_names)) != len(row_names):
+            raise ModelError(f"constraint names must be unique, got {row_names}")
+        for row in self.constraints:
+            for label, values in (("coefficients", row.coefficients), ("intensities", row.intensities)):
+                if values is not None and len(values) != n:
+                    raise ModelError(f"constraint {row.name!r} has {len(values)} {label} for {n} routes")
+            if row.multipliers is not None and len(row.multipliers) != n:
+                raise ModelError(f"constraint {row.name!r} has {len(row.multipliers)} multipliers for {n} routes")
+            if row.sense not in (">=", "<="):
+                raise ModelError(f"constraint {row.name!r} has sense {row.sense!r}; use '>=' or '<='")
+            if not all(math.isfinite(v) for v in (*row.coefficients, row.rhs)):
+                raise ModelError(f"constraint {row.name!r} has a non-finite coefficient or rhs")
+        for route in self.routes:
+            if not math.isfinite(route.cost_per_meal):
+                raise ModelError(f"route {route.name!r} has a non-finite cost per meal")
+
+    # --- reading -------------------------------------------------------------------
+    @property
+    def route_names(self) -> tuple[str, ...]:
+        """The route names in column order."""
+        return tuple(r.name for r in self.routes)
+
+    @property
+    def constraint_names(self) -> tuple[str, ...]:
+        """The constraint names in row order."""
+        return tuple(c.name for c in self.constraints)
+
+    @property
+    def costs(self) -> tuple[float, ...]:
+        """Cost per meal of each route, in route order (dollars)."""
+        return tuple(r.cost_per_meal for r in self.routes)
+
+    @property
+    def meals(self) -> float:
+        """The annual meals the quantity constraint requires."""
+        return self.row(names.QUANTITY_CONSTRAINT).rhs
+
+    def row(self, name: str) -> ConstraintRow:
+        """The constraint row called `name`."""
+        for row in self.constraints:
+            if row.name == name:
+                return row
+        raise ModelError(f"unknown constraint {name!r}; the model has {', '.join(self.constraint_names)}")
+
+    def cost(self, route: str) -> float:
+        """Cost per meal of one route."""
+        for r in self.routes:
+            if r.name == route:
+                return r.cost_per_meal
+        raise ModelError(f"unknown route {route!r}; the model has {', '.join(self.route_names)}")
+
+    # --- deriving --------------------------------------------------------------------
+    def with_costs(
+        self, costs: Mapping[str, float] | Sequence[float], meals: float | None = None, source: str | None = None
+    ) -> Model:
+        """A copy with new route costs (and annual meals), cost-linked rows (economic impact) recomputed."""
+        if isinstance(costs, Mapping):
+            unknown = set(costs) - set(self.route_names)
+            if unknown:
+                raise ModelError(f"unknown routes {sorted(unknown)}; the model has {', '.join(self.route_names)}")
+            new_costs = tuple(float(costs.get(r.name, r.cost_per_meal)) for r in self.routes)
+        else:
+            new_costs = tuple(float(c) for c in costs)
+            if len(new_costs) != len(self.routes):
+                raise ModelError(f"{len(new_costs)} costs given for {len(self.routes)} routes")
+        routes = tuple(replace(r, cost_per_meal=c) for r, c in zip(self.routes, new_costs, strict=True))
+        rows = []
+        for row in self.constraints:
+            if row.multipliers is not None and new_costs != self.costs:
+                row = replace(row, coefficients=row.linearised(new_costs))
+            if row.name == names.QUANTITY_CONSTRAINT and meals is not None:
+                if not (meals > 0 and math.isfinite(meals)):
+                    raise ModelError(f"annual meals must be a positive number, got {meals}")
+                row = replace(row, rhs=float(meals))
+            rows.append(row)
+        return Model(routes, tuple(rows), source if source is not None else self.source)
+
+    def scaled(self, factor: float, route: str | None = None) -> Model:
+        """A copy with one route's cost (or every cost when `route` is None) multiplied by `factor`."""
+        if route is not None:
+            self.cost(route)
+        costs = {r.name: r.cost_per_meal * factor if route in (None, r.name) else r.cost_per_meal for r in self.routes}
+        return self.with_costs(costs)
+
+    def with_targets(self, targets: Mapping[str, float]) -> Model:
+        """A copy whose ratio constraints have new per-meal targets, coefficients recomputed."""
+        rows = []
+        for row in self.constraints:
+            if row.name in targets:
+                if not row.has_unrounded_form:
+                    raise ModelError(f"constraint {row.name!r} has no per-meal target to change")
+                new = replace(row, target=float(targets[row.name]))
+                row = replace(new, coefficients=new.linearised(self.costs))
+            rows.append(row)
+        unknown = set(targets) - set(self.constraint_names)
+        if unknown:
+            raise ModelError(f"unknown constraints {sorted(unknown)}; the model has {', '.join(self.constraint_names)}")
+        return Model(self.routes, tuple(rows), self.source)
+
+    def unrounded(self) -> Model:
+        """A copy whose ratio constraints use exact `intensity - target` coefficients (no rounding)."""
+        rows = tuple(
+            replace(row, digits=None, coefficients=replace(row, digits=None).linearised(self.costs))
+            if row.has_unrounded_form
+            else row
+            for row in self.constraints
+        )
+        return Model(self.routes, rows, f"{self.source} (unrounded)")
+
+    # --- tables ---------------------------------------------------------------------
+    def routes_table(self) -> pl.DataFrame:
+        """One row per route: name, label and cost per meal (dollars)."""
+        return pl.DataFrame(
+            {
+                names.ROUTE: list(self.route_names),
+                "label": [r.label for r in self.routes],
+                "cost_per_meal": list(self.costs),
+            }
+        )
+
+    def constraints_table(self) -> pl.DataFrame:
+        """One row per constraint: kind, sense, rhs, target and one linearised coefficient column per route."""
+        data: dict[str, list[Any]] = {
+            "constraint": list(self.constraint_names),
+            "kind": [c.kind for c in self.constraints],
+            "sense": [c.sense for c in self.constraints],
+            "rhs": [c.rhs for c in self.constraints],
+            "target_per_meal": [c.target for c in self.constraints],
+        }
+        for j, route in enumerate(self.route_names):
+            data[route] = [c.coefficients[j] for c in self.constraints]
+        return pl.DataFrame(data)
+
+
+# --- the paper's model (seed 003) -----------------------------------------------------------
+# Costs: section "Meal cost parameterization" and Table 3 (dollars per meal, 2013-14).
+PAPER_ROUTES: tuple[Route, ...] = (
+    Route(names.DIRECT_LOCAL, 2.28, "Direct local (z1)"),
+    Route(names.NONTRADITIONAL_LOCAL, 2.45, "Non-traditional local (z2)"),
+    Route(names.TRADITIONAL_LOCAL, 1.90, "Traditional local (z3)"),
+    Route(names.TRADITIONAL_NONLOCAL, 1.84, "Traditional non-local (z4)"),
+)
+
+# Economic impact multipliers (output multiplier per dollar of sales), section "Economic impact
+# policy constraint": 1.6251, 1.6640, 1.4872, 1.4872; intensity = multiplier x cost per meal.
+PAPER_ECONOMIC_MULTIPLIERS: tuple[float, ...] = (1.6251, 1.6640, 1.4872, 1.4872)
+
+# Coefficients as the linearised model and Table 3 print them. Two misprints in Table 3 are
+# corrected from the paper's own derivation: labor is -0.02 on z3 and z4 (0.14 - 0.16; Table 3
+# puts it on z1 and z2), and assortment depth is 0.36 on z2 (4.36 - 4.0; Table 3 prints 0.46).
+PAPER_CONSTRAINTS: tuple[ConstraintRow, ...] = (
+    ConstraintRow(
+        names.QUANTITY_CONSTRAINT, ">=", (1.0, 1.0, 1.0, 1.0), PAPER_MEALS, "operational",
+        label="Quantity: meals purchased per year", unit="meals",
+    ),
+    ConstraintRow(
+        names.LABOR, "<=", (0.0, 0.0, -0.02, -0.02), 0.0, "operational",
+        intensities=(0.16, 0.16, 0.14, 0.14), target=0.16, digits=2,
+        label="Labor (food prep): cost per meal at most the maximum", unit="$ per meal",
+    ),
+    ConstraintRow(
+        names.ASSORTMENT_BREADTH, ">=", (-7.06, -29.27, 41.89, 41.89), 0.0, "operational",
+        intensities=(52.94, 30.73, 101.89, 101.89), target=60.0, digits=2,
+        label="Assortment breadth: SKUs per category", unit="SKUs",
+    ),
+    ConstraintRow(
+        names.ASSORTMENT_DEPTH, ">=", (0.75, 0.36, 0.0, 0.0), 0.0, "operational",
+        intensities=(4.75, 4.36, 4.00, 4.00), target=4.0, digits=2,
+        label="Assortment depth: products within a category", unit="index",
+    ),
+    ConstraintRow(
+        names.LOCAL_INTENSITY, ">=", (0.75, 0.75, 0.75, -0.25), 0.0, "policy",
+        intensities=(1.0, 1.0, 1.0, 0.0), target=0.25, digits=2,
+        label="Local intensity: share of meals from local routes", unit="share of meals",
+    ),
+    ConstraintRow(
+        names.ECONOMIC_IMPACT, ">=", (0.21, 0.58, -0.67, -0.76), 0.0, "policy",
+        multipliers=PAPER_ECONOMIC_MULTIPLIERS, target=3.5, digits=2,
+        label="Economic impact: average output per meal", unit="$ of output per meal",
+    ),
+    ConstraintRow(
+        names.PRICE_RISK, "<=", (-0.012, -0.0082, 0.037, 0.037), 0.0, "policy",
+        intensities=(0.038, 0.0418, 0.087, 0.087), target=0.05, digits=4,
+        label="Price risk: average price standard deviation per meal", unit="$ s.d. per meal",
+    ),
+)  # fmt: skip
+
+
+def paper_model() -> Model:
+    """The paper's model with the published (rounded) linearised coefficients of Table 3."""
+    return Model(PAPER_ROUTES, PAPER_CONSTRAINTS, PAPER_SOURCE)
+
+
+def unrounded_model() -> Model:
+    """The paper's model with exact `intensity - target` coefficients (economic impact = multiplier x cost - 3.5)."""
+    return paper_model().unrounded()
+
+
+# --- scenarios -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Scenario:
+    """Which policy constraints are on, their per-meal targets, and the per-meal incentive on some routes."""
+
+    name: str
+    policy: tuple[str, ...] = ()
+    targets: tuple[tuple[str, float], ...] = ()
+    incentive: float = 0.0
+    incentive_routes: tuple[str, ...] = names.LOCAL_ROUTES
+    operational: tuple[str, ...] = names.OPERATIONAL_CONSTRAINTS
+    label: str = ""
+    description: str = field(default="", compare=False)
+
+    @property
+    def on(self) -> tuple[str, ...]:
+        """Every switched-on constraint: operational ones first, then policy ones."""
+        return tuple(dict.fromkeys(self.operational + self.policy))
+
+    @property
+    def target_map(self) -> dict[str, float]:
+        """Per-meal target overrides by constraint name."""
+        return dict(self.targets)
+
+    def incentives(self, routes: Sequence[str]) -> tuple[float, ...]:
+        """The per-meal incentive on each of `routes` (dollars)."""
+        return tuple(self.incentive if r in self.incentive_routes else 0.0 for r in routes)
+
+    def apply(self, model: Model) -> Model:
+        """The model with this scenario's targets applied; checks every named constraint and route exists."""
+        for name in self.on:
+            model.row(name)
+        for route in self.incentive_routes:
+            model.cost(route)
+        return model.with_targets(self.target_map) if self.targets else model
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as a JSON-able dict that `scenario_from_dict` reads back."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "policy": list(self.policy),
+            "targets": self.target_map,
+            "incentive": self.incentive,
+            "incentive_routes": list(self.incentive_routes),
+            "operational": list(self.operational),
+            "description": self.description,
+        }
+
+
+BAU = "bau"
+CO_HB_19_1132 = "co-hb-19-1132"
+LOCAL_25 = "local-25"
+HIGH_ECONOMIC_IMPACT = "high-economic-impact"
+LOW_PRICE_RISK = "low-price-risk"
+COMBINATION = "combination"
+
+# Table 2 and section "Model scenarios".
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(BAU, label="Business as usual", description="No policy constraints."),
+        Scenario(
+            CO_HB_19_1132,
+            incentive=0.05,
+            label="CO HB 19-1132",
+            description="$0.05 per meal reimbursement on the three local routes; no policy constraints.",
+        ),
+        Scenario(
+            LOCAL_25,
+            policy=(names.LOCAL_INTENSITY,),
+            label="25% Local",
+            description="At least 25% of meals from local routes (Denver Food Vision 2030).",
+        ),
+        Scenario(
+            HIGH_ECONOMIC_IMPACT,
+            policy=(names.ECONOMIC_IMPACT,),
+            label="High economic impact",
+            description="Average economic impact of at least $3.50 per meal.",
+        ),
+        Scenario(
+            LOW_PRICE_RISK,
+            policy=(names.PRICE_RISK,),
+            label="Low price risk",
+            description="Average price standard deviation of at most $0.05 per meal.",
+        ),
+        Scenario(
+            COMBINATION,
+            policy=names.POLICY_CONSTRAINTS,
+            label="Combination",
+            description="All three policy constraints at once.",
+        ),
+    )
+}
+
+
+def get_scenario(name: str) -> Scenario:
+    """The shipped scenario called `name`."""
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise SpecError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}") from None
+
+
+def define_scenario(
+    name: str,
+    *,
+    base: Scenario | str | None = None,
+    policy: Iterable[str] | None = None,
+    targets: Mapping[str, float] | None = None,
+    incentive: float | None = None,
+    incentive_routes: Iterable[str] | None = None,
+    operational: Iterable[str] | None = None,
+    label: str | None = None,
+    description: str | None = None,
+) -> Scenario:
+    """A new scenario: `base` (a Scenario or shipped name, default bau) with the given fields replaced."""
+    start = get_scenario(base) if isinstance(base, str) else (base or SCENARIOS[BAU])
+    merged_targets = start.target_map | dict(targets or {})
+    for key, value in merged_targets.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise SpecError(f"scenario {name!r}: target for {key!r} must be a number, got {value!r}")
+    new_incentive = start.incentive if incentive is None else incentive
+    if (
+        isinstance(new_incentive, bool)
+        or not isinstance(new_incentive, (int, float))
+        or not math.isfinite(new_incentive)
+    ):
+        raise SpecError(f"scenario {name!r}: incentive must be a number of dollars per meal, got {new_incentive!r}")
+    policy_t = start.policy if policy is None else tuple(policy)
+    operational_t = start.operational if operational is None else tuple(operational)
+    routes_t = start.incentive_routes if incentive_routes is None else tuple(incentive_routes)
+    for field_name, values in (("policy", policy_t), ("operational", operational_t), ("incentive_routes", routes_t)):
+        for value in values:
+            if not isinstance(value, str):
+                raise SpecError(f"scenario {name!r}: {field_name} must list names, got {value!r}")
+    return Scenario(
+        name=name,
+        policy=policy_t,
+        targets=tuple(sorted((k, float(v)) for k, v in merged_targets.items())),
+        incentive=float(new_incentive),
+        incentive_routes=routes_t,
+        operational=operational_t,
+        label=label or name,
+        description=description if description is not None else "",
+    )
+
+
+_SCENARIO_KEYS = {
+    "name",
+    "base",
+    "policy",
+    "targets",
+    "incentive",
+    "incentive_routes",
+    "operational",
+    "label",
+    "description",
+}
+
+
+def scenario_from_dict(data: Mapping[str, Any], source: str = "scenario") -> Scenario:
+    """A scenario from a JSON-style dict (keys as `Scenario.to_dict`, plus an optional `base` scenario name)."""
+    if not isinstance(data, Mapping):
+        raise SpecError(f"{source}: a scenario must be a JSON object")
+    unknown = set(data) - _SCENARIO_KEYS
+    if unknown:
+        raise SpecError(f"{source}: unknown keys {sorted(unknown)}; allowed: {sorted(_SCENARIO_KEYS)}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SpecError(f"{source}: 'name' must be a non-empty string")
+    for key in ("policy", "incentive_routes", "operational"):
+        if key in data and not isinstance(data[key], list):
+            raise SpecError(f"{source}: {key!r} must be a list of names")
+    if "targets" in data and not isinstance(data["targets"], Mapping):
+        raise SpecError(f"{source}: 'targets' must be an object of constraint -> per-meal target")
+    base = data.get("base")
+    if base is not None and not isinstance(base, str):
+        raise SpecError(f"{source}: 'base' must be a scenario name")
+    try:
+        return define_scenario(
+            name,
+            base=base,
+            policy=data.get("policy"),
+            targets=data.get("targets"),
+            incentive=data.get("incentive"),
+            incentive_routes=data.get("incentive_routes"),
+            operational=data.get("operational"),
+            label=data.get("label"),
+            description=data.get("description"),
+        )
+    except SpecError as exc:
+        raise SpecError(f"{source}: {exc}") from None
+
+
+def scenario_from_json(text_or_path: str | Path) -> Scenario:
+    """A scenario from a JSON file path or a JSON string."""
+    source = "scenario"
+    if isinstance(text_or_path, Path) or not str(text_or_path).lstrip().startswith("{"):
+        path = Path(text_or_path)
+        if not path.is_file():
+            raise SpecError(f"{path}: scenario file not found")
+        source, text = str(path), path.read_text(encoding="utf-8")
+    else:
+        text = str(text_or_path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{source}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})") from None
+    return scenario_from_dict(data, source)
