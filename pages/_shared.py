@@ -7,11 +7,14 @@ counter), so a new load, an undo or a settings edit refreshes every cached figur
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -270,3 +273,191 @@ def setup(title: str, intro: str) -> tuple[date, date, list[str]]:
     st.caption(intro)
     first_start_notice()
     return filters()
+
+
+# --- data intake ---------------------------------------------------------------------------
+UPLOAD_TYPES = ("csv", "txt", "tsv", "xlsx", "xlsm", "parquet")
+MAPPING_TARGETS: tuple[str, ...] = (
+    *names.CANONICAL_COLUMNS,
+    names.PACK_SIZE,
+    names.PERIOD_START,
+    names.PERIOD_END,
+)
+TEMPLATE_COLUMNS: tuple[str, ...] = (*names.CANONICAL_COLUMNS[:10], names.PACK_SIZE, *names.CANONICAL_COLUMNS[10:])
+
+
+def _upload_dir() -> Path:
+    """This session's private directory for uploaded files (kept so errors can name the file)."""
+    if "upload_dir" not in st.session_state:
+        st.session_state["upload_dir"] = tempfile.mkdtemp(prefix="coop-upload-")
+    return Path(st.session_state["upload_dir"])
+
+
+def save_upload(name: str, content: bytes) -> Path:
+    """Write an uploaded file under its own name in this session's upload directory; return the path."""
+    folder = _upload_dir() / hashlib.sha256(content).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(name).name
+    if not path.exists():
+        path.write_bytes(content)
+    return path
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=8)
+def read_upload(path: str, sha: str) -> Any:
+    """The file read as text columns with its row numbers (`coop.readers.RawTable`)."""
+    from coop import readers
+
+    return readers.read_file(Path(path))
+
+
+def saved_mappings() -> list[str]:
+    """Names of the column mappings saved in the database."""
+    from coop import readers
+
+    return readers.list_mappings(cursor())
+
+
+def mapping_table(raw: Any, saved: str | None) -> pl.DataFrame:
+    """Source header, an example value and the proposed canonical column (a saved mapping wins)."""
+    from coop import readers
+
+    headers = [c for c in raw.frame.columns if c != names.SOURCE_ROW]
+    mapping = readers.resolve_mapping(headers, readers.load_mapping(cursor(), saved) if saved else None)
+    first = raw.frame.head(1).to_dicts()
+    example = first[0] if first else {}
+    return pl.DataFrame(
+        {
+            "source column": headers,
+            "example value": [None if example.get(h) is None else str(example[h]) for h in headers],
+            "maps to": [mapping.get(h) for h in headers],
+        },
+        schema={"source column": pl.String, "example value": pl.String, "maps to": pl.String},
+    )
+
+
+def mapped_preview(raw: Any, table: pl.DataFrame, rows: int = 50) -> pl.DataFrame:
+    """The first rows of the file under the (edited) mapping: canonical columns plus the source row."""
+    from coop import readers
+
+    return readers.apply_mapping(raw.frame, mapping_from_table(table)).head(rows)
+
+
+def mapping_from_table(table: pl.DataFrame) -> dict[str, str | None]:
+    """The mapping dict (source header -> canonical or None) from the edited mapping table."""
+    return {h: (c or None) for h, c in zip(table["source column"].to_list(), table["maps to"].to_list(), strict=True)}
+
+
+def is_usage_report(path: Path) -> bool:
+    """True when the file is a distributor's 'District Usage by Item' report."""
+    usage = lib("usage_report")
+    return bool(usage is not None and usage.is_usage_report(path))
+
+
+def ingest_upload(
+    path: Path,
+    *,
+    district_id: str,
+    table: pl.DataFrame,
+    mapping_name: str,
+    skip_invalid: bool,
+    progress: Callable[[float, str], None],
+) -> Any:
+    """Save the edited mapping, then validate and load the file as one batch (`coop.ingest.IngestResult`)."""
+    from coop import ingest, readers
+
+    with writing() as cur:
+        readers.save_mapping(cur, mapping_name, mapping_from_table(table))
+        return ingest.ingest_file(
+            cur, path, district_id=district_id, mapping=mapping_name, skip_invalid=skip_invalid, progress=progress
+        )
+
+
+def ingest_usage(
+    path: Path, *, vendor_name: str, vendor_type: str, add_districts: bool, progress: Callable[[float, str], None]
+) -> Any:
+    """Load a distributor usage report (one block per district) as one batch."""
+    usage = require("usage_report", "Loading distributor usage reports")
+    with writing() as cur:
+        return usage.ingest_usage_report(
+            cur, path, vendor_name=vendor_name, vendor_type=vendor_type, add_districts=add_districts, progress=progress
+        )
+
+
+def problems_csv(problems: list[dict[str, object]] | tuple[dict[str, object], ...]) -> bytes:
+    """Row problems as CSV bytes (file, row, column, reason, severity) for download."""
+    return problems_frame(problems).write_csv().encode("utf-8")
+
+
+def template_csv() -> bytes:
+    """A blank purchase-line template: the canonical header row only."""
+    return (",".join(TEMPLATE_COLUMNS) + "\n").encode("utf-8")
+
+
+def batch_table() -> pl.DataFrame | None:
+    """Every loaded batch, newest first, or None when batch listing is not available."""
+    batches = lib("batches")
+    if batches is None:
+        return None
+    frame = batches.list_batches(cursor())
+    return frame.sort(names.BATCH_ID, descending=True) if frame.height else frame
+
+
+def undo_batch(batch_id: int) -> int:
+    """Remove one batch (its lines and rejects); return how many purchase lines were removed."""
+    batches = require("batches", "Undoing a batch")
+    with writing() as cur:
+        return int(batches.undo(cur, batch_id))
+
+
+# --- registries and settings ---------------------------------------------------------------
+def districts_for_editing() -> pl.DataFrame:
+    """The districts table as text for editing (lists of states/counties joined with '; ')."""
+    frame = district_table()
+    return frame.select(
+        *[
+            pl.col(c).list.join("; ").alias(c)
+            if c in (names.LOCAL_STATES, names.LOCAL_COUNTIES)
+            else pl.col(c).cast(pl.String)
+            for c in names.DISTRICT_COLUMNS
+        ]
+    )
+
+
+def save_districts(edited: pl.DataFrame) -> int:
+    """Validate the edited districts (as a districts CSV would be) and upsert them; return how many."""
+    folder = _upload_dir()
+    path = folder / "districts (edited in the app).csv"
+    edited.select(names.DISTRICT_COLUMNS).write_csv(path)
+    with writing() as cur:
+        return districts.upsert_from_csv(cur, path)
+
+
+def vendor_table() -> pl.DataFrame:
+    """The vendor registry (vendor name, type, default origin)."""
+    from coop import vendors
+
+    return vendors.load(cursor())
+
+
+def save_vendors(edited: pl.DataFrame) -> int:
+    """Validate and upsert the edited vendor registry; return how many vendors."""
+    from coop import vendors
+
+    with writing() as cur:
+        return vendors.upsert(cur, edited, file_name="vendor registry (edited in the app)")
+
+
+def meal_table() -> pl.DataFrame:
+    """Monthly meal counts per district."""
+    from coop import meals
+
+    return meals.load(cursor())
+
+
+def save_meals(edited: pl.DataFrame) -> int:
+    """Validate and upsert the edited monthly meal counts; return how many rows."""
+    from coop import meals
+
+    with writing() as cur:
+        return meals.upsert(cur, edited, file_name="meal counts (edited in the app)")

@@ -1,9 +1,255 @@
 import streamlit as st
 
+from coop import names
+from coop.errors import CoopError, ValidationError
 from pages import _shared as sh
 
 start, end, chosen = sh.setup(
-    "Data intake", "Load a district's purchasing file: map columns, check every row, load it as one batch (undoable)."
+    "Data intake",
+    "Load a district's purchasing file: map its columns, check every row, load it as one batch you can undo. "
+    "Also: the vendor registry, each district's settings and monthly meal counts.",
 )
 sh.require("ingest", "File intake")
-st.info("This page is being wired to `coop.ingest`.")
+
+st.download_button(
+    "Download a blank template (CSV)",
+    data=sh.template_csv(),
+    file_name="coop-purchases-template.csv",
+    mime="text/csv",
+    help="One purchase line per row, canonical headers. Rules per column are in the README's 'Data template'.",
+)
+
+load_tab, batch_tab, vendor_tab, district_tab = st.tabs(
+    ["Load a file", "Batches (undo)", "Vendor registry", "Districts and meal counts"]
+)
+
+
+def _show_outcome() -> None:
+    """The last load's outcome: batch, counts, and every problem with a CSV download."""
+    outcome = st.session_state.get("last_ingest")
+    if not outcome:
+        return
+    if outcome["error"]:
+        st.error(outcome["error"], icon="⚠️")
+    elif outcome["already"] is not None:
+        st.info(f"{outcome['file']} was already loaded as batch {outcome['already']}; nothing changed.")
+    else:
+        st.success(
+            f"{outcome['file']}: loaded {outcome['loaded']:,} line(s) as batch {outcome['batch']}; "
+            f"{outcome['rejected']:,} row(s) rejected."
+        )
+    if outcome["problems"]:
+        table = sh.problems_frame(outcome["problems"])
+        st.markdown(f"**{table.height:,} problem(s) in {outcome['file']}**")
+        st.dataframe(table, hide_index=True, width="stretch", height=min(400, 38 + 35 * table.height))
+        st.caption(
+            "Row = the row number a spreadsheet shows (header = row 1); column = the file's own header. "
+            "Errors stop a strict load (nothing is loaded); warnings are loaded and flagged."
+        )
+        st.download_button(
+            "Download the problems (CSV)",
+            data=sh.problems_csv(outcome["problems"]),
+            file_name=f"{outcome['file']}-problems.csv",
+            mime="text/csv",
+        )
+
+
+with load_tab:
+    ids = sh.district_table()[names.DISTRICT_ID].to_list()
+    labels = dict(zip(ids, sh.district_table()[names.NAME].to_list(), strict=True))
+    if not ids:
+        st.warning("No districts are registered yet: add them under 'Districts and meal counts' first.")
+    upload = st.file_uploader(
+        "Purchasing file (CSV, XLSX or Parquet)",
+        type=list(sh.UPLOAD_TYPES),
+        help="A distributor export, a farm or food-hub invoice list, or a spreadsheet in the template's layout.",
+    )
+    if upload is None:
+        _show_outcome()
+    else:
+        path = sh.save_upload(upload.name, upload.getvalue())
+        if sh.is_usage_report(path):
+            st.markdown(f"**{upload.name}** is a distributor *District Usage by Item* report (one block per district).")
+            vendor_name = st.text_input("Distributor (vendor name)", value="Broadline distributor")
+            vendor_type = st.selectbox(
+                "Vendor type", names.VENDOR_TYPES, index=names.VENDOR_TYPES.index("broadline_distributor")
+            )
+            add = st.toggle("Register districts the co-op does not know yet", value=False)
+            if st.button("Check and load the report", type="primary"):
+                with st.status(f"Loading {upload.name}…", expanded=True) as status:
+                    bar = st.progress(0.0, text="starting")
+                    try:
+                        result = sh.ingest_usage(
+                            path,
+                            vendor_name=vendor_name,
+                            vendor_type=vendor_type,
+                            add_districts=add,
+                            progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                        )
+                        st.session_state["last_ingest"] = {
+                            "file": upload.name,
+                            "error": None,
+                            "already": result.already_loaded_as,
+                            "batch": result.batch_id,
+                            "loaded": result.rows_loaded,
+                            "rejected": result.rows_rejected,
+                            "problems": list(result.problems),
+                        }
+                        status.update(label="Done", state="complete")
+                    except CoopError as exc:
+                        st.session_state["last_ingest"] = {
+                            "file": upload.name,
+                            "error": str(exc),
+                            "problems": list(getattr(exc, "problems", [])),
+                        }
+                        status.update(label="Not loaded", state="error")
+            _show_outcome()
+        else:
+            with sh.errors_shown():
+                raw = sh.read_upload(str(path), path.parent.name)
+                st.markdown(
+                    f"**{upload.name}**: {raw.frame.height:,} data row(s), {raw.frame.width - 1} column(s), "
+                    f"read as {raw.source_kind}."
+                )
+                district = st.selectbox(
+                    "District these purchases belong to",
+                    ids,
+                    format_func=lambda d: f"{d} — {labels.get(d, '')}",
+                    help="Used for every line unless the file has its own district_id column.",
+                )
+                saved = sh.saved_mappings()
+                reuse = st.selectbox(
+                    "Start from a saved mapping",
+                    [None, *saved],
+                    format_func=lambda m: "automatic (match headers by name)" if m is None else m,
+                )
+                st.subheader("Proposed column mapping")
+                st.caption(
+                    "Each of the file's columns and the canonical column it maps to (empty = not loaded). "
+                    "Fix any wrong guess in the 'maps to' column."
+                )
+                table = st.data_editor(
+                    sh.mapping_table(raw, reuse),
+                    column_config={
+                        "maps to": st.column_config.SelectboxColumn(
+                            "maps to", options=list(sh.MAPPING_TARGETS), required=False
+                        )
+                    },
+                    disabled=["source column", "example value"],
+                    hide_index=True,
+                    width="stretch",
+                    key=f"mapping-{path.parent.name}-{reuse}",
+                )
+                st.subheader("Preview")
+                preview = sh.mapped_preview(raw, table)
+                st.dataframe(preview, hide_index=True, width="stretch", height=260)
+                st.caption(
+                    f"First {preview.height} row(s) under this mapping, canonical column names, values as in the "
+                    "file; `source_row` is the spreadsheet row (header = row 1). Types, units, product and "
+                    "category are checked and inferred when you load."
+                )
+                mapping_name = st.text_input(
+                    "Save this mapping as", value=f"{district}:{path.stem}" if district else path.stem
+                )
+                skip = st.toggle(
+                    "Load the valid rows and set the invalid ones aside",
+                    value=False,
+                    help="Off (strict): any invalid cell and nothing is loaded. On: invalid rows are stored as "
+                    "rejects with their reasons.",
+                )
+                if st.button("Check and load", type="primary", disabled=not ids):
+                    with st.status(f"Loading {upload.name}…", expanded=True) as status:
+                        bar = st.progress(0.0, text="starting")
+                        try:
+                            result = sh.ingest_upload(
+                                path,
+                                district_id=district,
+                                table=table,
+                                mapping_name=mapping_name or path.stem,
+                                skip_invalid=skip,
+                                progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                            )
+                            st.session_state["last_ingest"] = {
+                                "file": upload.name,
+                                "error": None,
+                                "already": result.already_loaded_as,
+                                "batch": result.batch_id,
+                                "loaded": result.rows_loaded,
+                                "rejected": result.rows_rejected,
+                                "problems": list(result.problems),
+                            }
+                            status.update(label="Done", state="complete")
+                        except ValidationError as exc:
+                            st.session_state["last_ingest"] = {
+                                "file": upload.name,
+                                "error": str(exc),
+                                "problems": list(exc.problems),
+                            }
+                            status.update(label="Not loaded: the file has invalid rows", state="error")
+                        except CoopError as exc:
+                            st.session_state["last_ingest"] = {"file": upload.name, "error": str(exc), "problems": []}
+                            status.update(label="Not loaded", state="error")
+                _show_outcome()
+
+with batch_tab:
+    batches = sh.batch_table()
+    if batches is None:
+        st.info("Listing and undoing batches is not available yet: `coop.batches` is not installed.")
+    elif batches.height == 0:
+        st.info("No batches loaded yet.")
+    else:
+        st.dataframe(batches, hide_index=True, width="stretch")
+        st.caption(
+            "One batch = one loaded file (or the sample co-op). Rows loaded and rejected are purchase lines; "
+            "loaded_at is the server's time."
+        )
+        target = st.selectbox("Batch to undo", batches[names.BATCH_ID].to_list())
+        confirm = st.checkbox(f"Yes, remove batch {target} and every line it loaded")
+        if st.button("Undo batch", disabled=not confirm):
+            with sh.errors_shown():
+                removed = sh.undo_batch(int(target))
+                st.toast(f"Batch {target} removed ({removed:,} lines).", icon="↩️")
+                st.rerun()
+
+with vendor_tab:
+    st.caption(
+        "The vendor registry fills vendor_type (and a default origin) on lines whose file lacks them. "
+        "vendor_type is one of: " + ", ".join(names.VENDOR_TYPES) + "."
+    )
+    vendors = st.data_editor(
+        sh.vendor_table(),
+        num_rows="dynamic",
+        column_config={
+            names.VENDOR_TYPE: st.column_config.SelectboxColumn(names.VENDOR_TYPE, options=list(names.VENDOR_TYPES))
+        },
+        hide_index=True,
+        width="stretch",
+        key="vendor-editor",
+    )
+    if st.button("Save the vendor registry"):
+        with sh.errors_shown():
+            count = sh.save_vendors(vendors)
+            st.success(f"Saved {count:,} vendor(s).")
+
+with district_tab:
+    st.caption(
+        "Each district's own definition of local: a radius in miles around its ZIP, a list of states, or a list "
+        "of counties (separate list items with ';'); with none, local = the district's own state. Thresholds in "
+        "US dollars override the federal ones when lower. Annual meals = meals served per year."
+    )
+    edited = st.data_editor(
+        sh.districts_for_editing(), num_rows="dynamic", hide_index=True, width="stretch", key="district-editor"
+    )
+    if st.button("Save districts"):
+        with sh.errors_shown():
+            count = sh.save_districts(edited)
+            st.success(f"Saved {count:,} district(s).")
+    st.markdown("**Monthly meal counts**")
+    st.caption("Meals served per district and month (month = first day of the month).")
+    meal_counts = st.data_editor(
+        sh.meal_table(), num_rows="dynamic", hide_index=True, width="stretch", key="meals-editor"
+    )
+    if st.button("Save meal counts"):
+        with sh.errors_shown():
+            count = sh.save_meals(meal_counts)
+            st.success(f"Saved {count:,} meal count(s).")
