@@ -27,26 +27,28 @@ DISTRICTS = [
     ("plain", "81101", "CO", None, None, None),
 ]
 
+BD = "broadline_distributor"
+VEG = "vegetable"
 # n, district, date, vendor, vendor_type, product, category, base_quantity, base_unit, extended_price, state, zip
 LINES = [
     (1, "wide", "2024-01-10", "Crowley Farm", "producer", "apples", "fruit", 100.0, "lb", "150.00", "CO", "81062"),
-    (2, "wide", "2024-01-20", "Sysco", "broadline_distributor", "apples", "fruit", 200.0, "lb", "200.00", "WA", "98801"),
-    (3, "wide", "2024-02-05", "Sysco", "broadline_distributor", "carrots", "vegetable", 50.0, "lb", "40.00", None, "80631"),
+    (2, "wide", "2024-01-20", "Sysco", BD, "apples", "fruit", 200.0, "lb", "200.00", "WA", "98801"),
+    (3, "wide", "2024-02-05", "Sysco", BD, "carrots", "vegetable", 50.0, "lb", "40.00", None, "80631"),
     (4, "wide", "2024-02-28", "Front Range Hub", "food_hub", "milk", "dairy", 10.0, "gal", "35.50", "CO", None),
-    (5, "wide", "2024-03-01", "Sysco", "broadline_distributor", "bread", "grain", None, None, "12.34", None, None),
-    (13, "wide", "2024-03-15", "Crowley Farm", "producer", "potatoes", "vegetable", 100.0, "lb", "50.00", "CO", "81062"),
-    (14, "wide", "2024-03-15", "Sysco", "broadline_distributor", "potatoes", "vegetable", 100.0, "lb", "30.00", "ID", "83201"),
+    (5, "wide", "2024-03-01", "Sysco", BD, "bread", "grain", None, None, "12.34", None, None),
+    (13, "wide", "2024-03-15", "Crowley Farm", "producer", "potatoes", VEG, 100.0, "lb", "50.00", "CO", "81062"),
+    (14, "wide", "2024-03-15", "Sysco", BD, "potatoes", VEG, 100.0, "lb", "30.00", "ID", "83201"),
     (6, "narrow", "2024-01-15", "Crowley Farm", "producer", "apples", "fruit", 80.0, "lb", "120.00", "CO", "81062"),
-    (7, "narrow", "2024-01-16", "Sysco", "broadline_distributor", "apples", "fruit", 100.0, "lb", "90.00", "WA", "98801"),
-    (8, "narrow", "2024-01-31", "Sysco", "broadline_distributor", "carrots", "vegetable", 25.0, "lb", "20.00", "CO", "80631"),
+    (7, "narrow", "2024-01-16", "Sysco", BD, "apples", "fruit", 100.0, "lb", "90.00", "WA", "98801"),
+    (8, "narrow", "2024-01-31", "Sysco", BD, "carrots", "vegetable", 25.0, "lb", "20.00", "CO", "80631"),
     (9, "county", "2024-02-10", "Crowley Farm", "producer", "apples", "fruit", 40.0, "lb", "60.00", "CO", "81062"),
     (10, "county", "2024-02-10", "Cheyenne Ranch", "producer", "beef", "protein", None, None, "10.01", None, "82001"),
     (11, "county", "2024-02-10", "Weld Farm", "producer", "carrots", "vegetable", 30.0, "lb", "24.00", "CO", "80631"),
-    (12, "county", "2024-02-10", "Sysco", "broadline_distributor", "carrots", "vegetable", 50.0, "lb", "30.00", "CA", "93307"),
+    (12, "county", "2024-02-10", "Sysco", BD, "carrots", "vegetable", 50.0, "lb", "30.00", "CA", "93307"),
     (15, "nm", "2024-02-11", "Mesa Hub", "food_hub", "squash", "vegetable", 30.0, "lb", "45.00", "nm", None),
-    (16, "nm", "2024-02-11", "Sysco", "broadline_distributor", "squash", "vegetable", 20.0, "lb", "20.00", None, "80202"),
-    (17, "plain", "2024-03-20", "Valley Co-op", "producer_coop", "potatoes", "vegetable", 50.0, "lb", "25.00", "CO", None),
-    (18, "plain", "2024-03-20", "Sysco", "broadline_distributor", "potatoes", "vegetable", 50.0, "lb", "15.00", None, "82001"),
+    (16, "nm", "2024-02-11", "Sysco", BD, "squash", "vegetable", 20.0, "lb", "20.00", None, "80202"),
+    (17, "plain", "2024-03-20", "Valley Coop", "producer_coop", "potatoes", VEG, 50.0, "lb", "25.00", "CO", None),
+    (18, "plain", "2024-03-20", "Sysco", BD, "potatoes", VEG, 50.0, "lb", "15.00", None, "82001"),
 ]
 
 
