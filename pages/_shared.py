@@ -287,7 +287,7 @@ TEMPLATE_COLUMNS: tuple[str, ...] = (*names.CANONICAL_COLUMNS[:10], names.PACK_S
 
 
 def _upload_dir() -> Path:
-    """This session's private directory for uploaded files (kept so errors can name the file)."""
+    """The private directory for this session's uploaded files (kept so errors can name the file)."""
     if "upload_dir" not in st.session_state:
         st.session_state["upload_dir"] = tempfile.mkdtemp(prefix="coop-upload-")
     return Path(st.session_state["upload_dir"])
@@ -461,3 +461,212 @@ def save_meals(edited: pl.DataFrame) -> int:
 
     with writing() as cur:
         return meals.upsert(cur, edited, file_name="meal counts (edited in the app)")
+
+
+# --- metrics ------------------------------------------------------------------------------------
+LOCAL_DEFINITION = "Local = grown or raised within the buying district's own definition (radius, states or counties)."
+SPEND_DEFINITION = "Spend = sum of invoiced extended price, US dollars."
+SELECTION = "selection"
+_DRILL_SQL = f"""
+SELECT {names.INVOICE_DATE}, {names.VENDOR_NAME}, {names.VENDOR_TYPE}, {names.DESCRIPTION}, {names.PRODUCT},
+       {names.CATEGORY}, {names.QUANTITY}, {names.UNIT}, {names.UNIT_PRICE},
+       CAST({names.EXTENDED_PRICE} AS DOUBLE) AS {names.EXTENDED_PRICE}, {names.ORIGIN_STATE}, {names.ORIGIN_ZIP},
+       {names.INVOICE_NO}, {names.BATCH_ID}, {names.SOURCE_ROW}, {names.DISTRICT_ID}
+FROM {names.PURCHASES}
+WHERE {names.DISTRICT_ID} = ? AND {names.INVOICE_DATE} BETWEEN ? AND ?
+ORDER BY {names.INVOICE_DATE}, {names.VENDOR_NAME}
+"""
+_FRESHNESS_SQL = f"""
+SELECT {names.DISTRICT_ID}, max({names.INVOICE_DATE}) AS last_invoice_date, count(*) AS lines
+FROM {names.PURCHASES}
+GROUP BY {names.DISTRICT_ID}
+"""
+
+
+def _subset_metrics(con: duckdb.DuckDBPyConnection, start: date, end: date, ids: tuple[str, ...]) -> Any:
+    """`coop.metrics.compute` restricted to some districts: the library's pure metrics on their lines only."""
+    from coop import metrics
+
+    goal_share, goal_date = metrics.load_goal(con)
+    dists = metrics.load_districts(con).filter(pl.col(names.DISTRICT_ID).is_in(ids))
+    lines = metrics.load_lines(con, start, end).filter(pl.col(names.DISTRICT_ID).is_in(ids))
+    classified = metrics.classify(lines, dists).collect().lazy()
+    commodity = metrics.premiums(classified)
+    frames = pl.collect_all(
+        [
+            metrics.district_shares(classified, dists),
+            metrics.coop_share(classified),
+            metrics.shares_by(classified, [names.MONTH]),
+            metrics.shares_by(classified, [names.CATEGORY]),
+            metrics.route_mix(classified),
+            commodity,
+            metrics.category_premiums(commodity),
+            metrics.route_premiums(classified),
+            metrics.unpriced(classified),
+            metrics.vendor_spend(classified),
+            metrics.route_category(classified),
+            metrics.trajectory(classified, goal_share),
+        ]
+    )
+    return metrics.Metrics(start, end, goal_share, goal_date, *frames)
+
+
+@st.cache_data(show_spinner="Computing the co-op's figures…", max_entries=32)
+def _metrics(_con: duckdb.DuckDBPyConnection, version: str, start: date, end: date, ids: tuple[str, ...]) -> Any:
+    """Every metric for the period and districts (`coop.metrics.Metrics`); scope 'coop' = the districts chosen."""
+    from coop import metrics
+
+    everyone = tuple(districts.load(_con.cursor())[names.DISTRICT_ID].to_list())
+    if set(ids) >= set(everyone):
+        return metrics.compute(_con.cursor(), start, end)
+    return _subset_metrics(_con.cursor(), start, end, ids)
+
+
+def metrics_for(start: date, end: date, ids: list[str]) -> Any:
+    """Every metric for the period and districts chosen (cached until the data changes)."""
+    require("metrics", "Co-op metrics")
+    return _metrics(connection(), data_version(), start, end, tuple(sorted(ids)))
+
+
+def coop_label(ids: list[str]) -> str:
+    """What the 'coop' scope means for this selection: the whole co-op or the chosen districts."""
+    total = district_table().height
+    return "Co-op" if len(ids) >= total else f"Selected districts ({len(ids)} of {total})"
+
+
+def weighted_premium(m: Any) -> float | None:
+    """The selection's local premium: its commodity premiums weighted by local spend (None when none exist)."""
+    coop = m.premiums.filter(pl.col("scope") == "coop")
+    weight = coop["local_spend"].sum() if coop.height else 0.0
+    if not weight:
+        return None
+    return float((coop["premium"] * coop["local_spend"]).sum() / weight)
+
+
+@st.cache_data(show_spinner=False)
+def _freshness(_con: duckdb.DuckDBPyConnection, version: str) -> pl.DataFrame:
+    """Per district: last invoice date, lines on file and when its data was last loaded."""
+    lines = _con.cursor().sql(_FRESHNESS_SQL).pl()
+    frame = (
+        districts.load(_con.cursor())
+        .select(names.DISTRICT_ID, names.NAME)
+        .join(lines, on=names.DISTRICT_ID, how="left")
+    )
+    batches = lib("batches")
+    if batches is not None:
+        listed = batches.list_batches(_con.cursor())
+        loaded = (
+            listed.filter(pl.col(names.DISTRICT_ID).is_not_null())
+            .group_by(names.DISTRICT_ID)
+            .agg(pl.col(names.LOADED_AT).max().alias("last_loaded_at"))
+        )
+        frame = frame.join(loaded, on=names.DISTRICT_ID, how="left")
+    return frame.sort(names.DISTRICT_ID)
+
+
+def freshness() -> pl.DataFrame:
+    """Per district: last invoice date, lines on file and when its data was last loaded (cached)."""
+    return _freshness(connection(), data_version())
+
+
+def district_overview(m: Any) -> pl.DataFrame:
+    """The district table: name, spend, local share, unknown-origin spend and freshness, largest spend first."""
+    fresh = freshness()
+    today = date.today()
+    return (
+        m.districts.join(fresh.drop("lines", strict=False), on=names.DISTRICT_ID, how="left")
+        .with_columns(
+            (pl.lit(today) - pl.col("last_invoice_date")).dt.total_days().alias("days_since_last_invoice"),
+        )
+        .select(
+            names.DISTRICT_ID,
+            names.NAME,
+            "total_spend",
+            "local_spend",
+            "local_share",
+            "unknown_origin_spend",
+            "lines",
+            "last_invoice_date",
+            "days_since_last_invoice",
+            *(["last_loaded_at"] if "last_loaded_at" in fresh.columns else []),
+        )
+        .sort("total_spend", descending=True)
+    )
+
+
+def monthly_share(m: Any, ids: list[str], per_district: bool) -> pl.DataFrame:
+    """Local share by month (`month`, `local_share`, `series`) for the selection or for each district."""
+    frame = m.by_month if per_district else m.by_month.filter(pl.col("scope") == "coop")
+    label = coop_label(ids)
+    return frame.filter(pl.col("total_spend") > 0).select(
+        names.MONTH,
+        "local_share",
+        pl.when(pl.col("scope") == "coop").then(pl.lit(label)).otherwise(pl.col("scope")).alias("series"),
+    )
+
+
+def route_spend(m: Any, scope: str = "coop") -> pl.DataFrame:
+    """Spend and share per route for one scope (a district id or 'coop')."""
+    return m.by_route.filter(pl.col("scope") == scope).select(names.ROUTE, "spend", "share")
+
+
+def by_scope(frame: pl.DataFrame, scope: str = "coop") -> pl.DataFrame:
+    """The rows of a metrics table for one scope (a district id or 'coop'), without the scope column."""
+    return frame.filter(pl.col("scope") == scope).drop("scope")
+
+
+@st.cache_data(show_spinner="Reading the purchase lines…", max_entries=16)
+def _drill(_con: duckdb.DuckDBPyConnection, version: str, district_id: str, start: date, end: date) -> pl.DataFrame:
+    """One district's purchase lines in the period with locality by its own definition and the route."""
+    from coop import local, metrics
+
+    lines = _con.cursor().sql(_DRILL_SQL, params=[district_id, start, end]).pl().lazy()
+    dists = metrics.load_districts(_con.cursor())
+    return local.with_route(local.with_locality(lines, dists)).collect()
+
+
+def drill_lines(district_id: str, start: date, end: date, category: str | None, local_only: str) -> pl.DataFrame:
+    """A district's purchase lines (filtered by category and by 'all'/'local'/'not local'/'unknown origin')."""
+    from coop import local
+
+    frame = _drill(connection(), data_version(), district_id, start, end)
+    if category:
+        frame = frame.filter(pl.col(names.CATEGORY) == category)
+    if local_only == "local":
+        frame = frame.filter(pl.col(local.LOCAL))
+    elif local_only == "not local":
+        frame = frame.filter(~pl.col(local.LOCAL) & ~pl.col(local.UNKNOWN_ORIGIN))
+    elif local_only == "unknown origin":
+        frame = frame.filter(pl.col(local.UNKNOWN_ORIGIN))
+    return frame
+
+
+@st.cache_data(show_spinner="Computing unit prices…", max_entries=16)
+def _unit_prices(
+    _con: duckdb.DuckDBPyConnection, version: str, start: date, end: date, ids: tuple[str, ...], product: str
+) -> pl.DataFrame:
+    """Average price per base unit per month for local and non-local lines of one product."""
+    from coop import local, metrics
+
+    dists = metrics.load_districts(_con.cursor())
+    lines = (
+        metrics.load_lines(_con.cursor(), start, end)
+        .filter(pl.col(names.DISTRICT_ID).is_in(ids) & (pl.col(names.PRODUCT) == product))
+        .filter(pl.col(names.BASE_QUANTITY).is_not_null() & (pl.col(names.BASE_QUANTITY) > 0))
+    )
+    return (
+        metrics.classify(lines, dists)
+        .group_by(names.MONTH, local.LOCAL, names.BASE_UNIT)
+        .agg(
+            (pl.col(metrics.PRICED_CENTS).sum() / 100.0 / pl.col(names.BASE_QUANTITY).sum()).alias("unit_price"),
+            pl.col(names.BASE_QUANTITY).sum().alias("base_quantity"),
+        )
+        .with_columns(pl.when(pl.col(local.LOCAL)).then(pl.lit("Local")).otherwise(pl.lit("Non-local")).alias("origin"))
+        .sort(names.MONTH, "origin")
+        .collect()
+    )
+
+
+def unit_prices(start: date, end: date, ids: list[str], product: str) -> pl.DataFrame:
+    """Average price per base unit per month, local vs non-local, for one product (cached)."""
+    return _unit_prices(connection(), data_version(), start, end, tuple(sorted(ids)), product)

@@ -1,9 +1,96 @@
 import streamlit as st
 
+from coop import charts, names
 from pages import _shared as sh
 
 start, end, chosen = sh.setup(
-    "Local spend", "How much of each district's food spend is local, by each district's own definition of local."
+    "Local spend",
+    "How much of each district's food spend is local, by each district's own definition of local.",
 )
-sh.require("metrics", "Local-spend metrics")
-st.info("This page is being wired to `coop.metrics`.")
+m = sh.call(sh.metrics_for, start, end, chosen)
+period = sh.period_label(start, end)
+who = sh.coop_label(chosen)
+coop = m.coop.row(0, named=True)
+definition = f"Local share = local spend / total spend (US dollars). {sh.LOCAL_DEFINITION}"
+
+unknown = coop["unknown_origin_spend"]
+if unknown:
+    share_unknown = unknown / coop["total_spend"] if coop["total_spend"] else 0.0
+    st.warning(
+        f"**${unknown:,.0f} of spend ({share_unknown:.1%}) has unknown origin** (no origin ZIP or state): it counts as "
+        "not local. Ask the vendors for origin, or set a default origin in the vendor registry on Data intake.",
+        icon="❓",
+    )
+
+view = st.segmented_control(
+    "Local share by", ["District", "Month", "Category", "Route"], default="District", key="local_view"
+)
+if view == "Month":
+    per_district = st.toggle("One line per district", value=True, key="local_per_district")
+    st.altair_chart(
+        charts.local_share_by_month(
+            sh.monthly_share(m, chosen, per_district), goal=m.goal_local_share, period=period, definition=definition
+        ),
+        width="stretch",
+    )
+    table = sh.by_scope(m.by_month)
+elif view == "Category":
+    table = sh.by_scope(m.by_category)
+    st.altair_chart(
+        charts.share_bars(table, by=names.CATEGORY, by_title="Category", period=period, definition=definition),
+        width="stretch",
+    )
+elif view == "Route":
+    table = sh.route_spend(m)
+    st.altair_chart(
+        charts.spend_by_route(
+            table, period=period, definition="Route from vendor type and locality; US dollars of invoiced spend."
+        ),
+        width="stretch",
+    )
+else:
+    table = m.districts
+    st.altair_chart(
+        charts.share_bars(table, by=names.DISTRICT_ID, by_title="District", period=period, definition=definition),
+        width="stretch",
+    )
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "total_spend": st.column_config.NumberColumn("Total spend ($)", format="dollar"),
+        "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
+        "spend": st.column_config.NumberColumn("Spend ($)", format="dollar"),
+        "local_share": st.column_config.NumberColumn("Local share", format="percent"),
+        "share": st.column_config.NumberColumn("Share of spend", format="percent"),
+        "unknown_origin_spend": st.column_config.NumberColumn("Unknown-origin spend ($)", format="dollar"),
+        "lines": st.column_config.NumberColumn("Lines", format="localized"),
+    },
+)
+st.caption(f"Local share by {view.lower() if view else 'district'}; {who}, {period}. {definition}")
+
+st.subheader("Drill into lines")
+c1, c2, c3 = st.columns(3)
+district = c1.selectbox("District", chosen, key="drill_district")
+category = c2.selectbox(
+    "Category", [None, *names.CATEGORIES], format_func=lambda c: "all" if c is None else c, key="drill_category"
+)
+which = c3.radio("Lines", ["all", "local", "not local", "unknown origin"], horizontal=True, key="drill_which")
+if district:
+    lines = sh.call(sh.drill_lines, district, start, end, category, which)
+    st.dataframe(
+        lines.head(5000),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            names.EXTENDED_PRICE: st.column_config.NumberColumn("Extended price ($)", format="dollar"),
+            names.UNIT_PRICE: st.column_config.NumberColumn("Unit price ($ per unit)", format="%.4f"),
+            "distance_miles": st.column_config.NumberColumn("Distance (miles)", format="%.0f"),
+        },
+    )
+    st.caption(
+        f"{lines.height:,} purchase line(s) of {district}, {period} (first 5,000 shown); extended price in US "
+        "dollars, quantity in the file's unit. `local_basis` says which part of the district's definition made "
+        "a line local (radius, states, counties, own state); distance = miles between ZIP centroids."
+    )

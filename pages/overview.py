@@ -1,9 +1,89 @@
 import streamlit as st
 
+from coop import charts, names
 from pages import _shared as sh
 
 start, end, chosen = sh.setup(
-    "Co-op overview", "The co-op's purchasing at a glance for the chosen period and districts."
+    "Co-op overview",
+    "The co-op's purchasing at a glance for the period and districts chosen in the sidebar.",
 )
-sh.require("metrics", "Co-op metrics")
-st.info("This page is being wired to `coop.metrics`.")
+m = sh.call(sh.metrics_for, start, end, chosen)
+period = sh.period_label(start, end)
+who = sh.coop_label(chosen)
+coop = m.coop.row(0, named=True)
+premium = sh.weighted_premium(m)
+reporting = int((m.districts["total_spend"] > 0).sum())
+
+k1, k2, k3, k4 = st.columns(4)
+k1.metric("Total food spend", f"${coop['total_spend']:,.0f}", help=f"{who}, {period}. {sh.SPEND_DEFINITION}")
+share = coop["local_share"]
+k2.metric(
+    "Local share",
+    "–" if share is None else f"{share:.1%}",
+    delta=None if share is None else f"{(share - m.goal_local_share) * 100:+.1f} pts vs {m.goal_local_share:.0%} goal",
+    help=f"Local spend / total spend. {sh.LOCAL_DEFINITION} Goal: {m.goal_local_share:.0%} by {m.goal_date:%d %b %Y}.",
+)
+k3.metric(
+    "Local price premium",
+    "–" if premium is None else f"{premium:+.1%}",
+    delta_color="inverse",
+    help="How much more local food cost per base unit (lb, gal, each, dozen) than the same commodity bought "
+    "non-local, averaged over commodities bought both ways, weighted by local spend.",
+)
+k4.metric(
+    "Districts reporting",
+    f"{reporting} of {m.districts.height}",
+    help="Districts with at least one purchase line in the period.",
+)
+st.caption(
+    f"{who}, {period}. {sh.SPEND_DEFINITION} {sh.LOCAL_DEFINITION} "
+    f"Unknown-origin spend (no origin ZIP or state): ${coop['unknown_origin_spend']:,.0f}, counted as not local."
+)
+
+left, right = st.columns(2)
+with left:
+    per_district = st.toggle("One line per district", value=False, key="overview_per_district")
+    monthly = sh.monthly_share(m, chosen, per_district)
+    st.altair_chart(
+        charts.local_share_by_month(
+            monthly,
+            goal=m.goal_local_share,
+            period=period,
+            definition=f"Local spend / total spend per calendar month; dashed line = the co-op goal "
+            f"({m.goal_local_share:.0%} by {m.goal_date:%b %Y}).",
+        ),
+        width="stretch",
+    )
+with right:
+    st.altair_chart(
+        charts.spend_by_route(
+            sh.route_spend(m),
+            period=period,
+            definition="Route from vendor type and locality (DESIGN.md); US dollars of invoiced spend.",
+        ),
+        width="stretch",
+    )
+
+st.subheader("Districts")
+table = sh.district_overview(m)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        names.DISTRICT_ID: st.column_config.TextColumn("District"),
+        names.NAME: st.column_config.TextColumn("Name"),
+        "total_spend": st.column_config.NumberColumn("Total spend ($)", format="dollar"),
+        "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
+        "local_share": st.column_config.ProgressColumn("Local share", format="percent", min_value=0.0, max_value=1.0),
+        "unknown_origin_spend": st.column_config.NumberColumn("Unknown-origin spend ($)", format="dollar"),
+        "lines": st.column_config.NumberColumn("Lines in period", format="localized"),
+        "last_invoice_date": st.column_config.DateColumn("Latest invoice on file"),
+        "days_since_last_invoice": st.column_config.NumberColumn("Days since latest invoice"),
+        "last_loaded_at": st.column_config.DatetimeColumn("Last loaded"),
+    },
+)
+st.caption(
+    f"One row per district, {period}. Spend and share as defined above, by each district's own definition of "
+    "local; 'latest invoice on file' and 'last loaded' cover all data loaded (freshness), not just the period."
+)
