@@ -51,6 +51,158 @@ def _districts(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict
     return {"districts_upserted": districts.upsert_from_csv(con, args.file)}
 
 
+# --- ingest, batches, undo (agent "ingest") ---
+MAX_WARNING_LINES = 100
+
+
+def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Load one file as a batch (a distributor usage report when detected or --vendor is given)."""
+    from coop import ingest
+
+    try:
+        from coop import usage_report
+    except ImportError:  # the usage-report reader is optional while it is being built
+        usage_report = None
+    if args.vendor is not None or (usage_report is not None and usage_report.is_usage_report(args.file)):
+        if usage_report is None:
+            raise CoopError("distributor usage reports are not supported in this build (coop.usage_report missing)")
+        if args.vendor is None or args.vendor_type is None:
+            raise CoopError(f"{args.file}: a distributor usage report needs --vendor NAME and --vendor-type TYPE")
+        result = usage_report.ingest_usage_report(
+            con,
+            args.file,
+            vendor_name=args.vendor,
+            vendor_type=args.vendor_type,
+            add_districts=args.add_districts,
+            skip_invalid=args.skip_invalid,
+        )
+    else:
+        result = ingest.ingest_file(
+            con,
+            args.file,
+            district_id=args.district,
+            mapping=args.mapping,
+            sheet=args.sheet,
+            skip_invalid=args.skip_invalid,
+            save_mapping=args.save_mapping,
+        )
+    shown = [p for p in result.problems if p.get("severity") == "warning"][:MAX_WARNING_LINES]
+    for problem in shown:
+        print(f"warning: {format_problem(problem)}", file=sys.stderr)
+    if result.warnings > len(shown):
+        print(f"warning: ... and {result.warnings - len(shown)} more", file=sys.stderr)
+    return result.to_json()
+
+
+def _batches(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """List every ingest batch."""
+    from coop import batches
+
+    return batches.list_batches(con).to_dicts()
+
+
+def _undo(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Remove one batch and its lines."""
+    from coop import batches
+
+    return {"batch_id": args.batch_id, "rows_removed": batches.undo(con, args.batch_id)}
+
+
+# --- end ingest ---
+
+
+# --- metrics (agent "metrics") ---
+def _iso_date(text: str) -> date:
+    """An argparse type: a YYYY-MM-DD date."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from exc
+
+
+def _metrics(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Local share, unknown-origin spend and local price premiums per district and for the co-op."""
+    from coop import metrics
+
+    if args.date_from is not None and args.date_to is not None and args.date_from > args.date_to:
+        raise CoopError(f"--from {args.date_from} is after --to {args.date_to}")
+    return metrics.compute(con, args.date_from, args.date_to).to_json()
+
+
+# --- end metrics ---
+
+
+# --- route LP: optimize, sensitivity, incentive (agent "lp") ---
+def _lp_inputs(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
+    """The model (paper or a district's calibrated costs) and the scenario (shipped name or JSON file)."""
+    from coop import lp, scenarios
+
+    base = scenarios.unrounded_model() if args.unrounded else scenarios.paper_model()
+    if args.district is not None:
+        model, notes = lp.district_model(con, args.district, base=base)
+        print(f"{model.source}; " + "; ".join(notes), file=sys.stderr)
+    else:
+        model = base
+    if args.scenario_file is not None:
+        return model, scenarios.scenario_from_json(args.scenario_file)
+    return model, scenarios.get_scenario(args.scenario)
+
+
+def _optimize(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
+    """Solve the route LP for one scenario."""
+    from coop import lp
+
+    model, scenario = _lp_inputs(args, con)
+    result = lp.solve(scenario, model)
+    return result.to_json() if args.json else result.text()
+
+
+def _sensitivity(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
+    """The paper's +/-50% cost sensitivity runs for one scenario."""
+    from coop import sensitivity
+
+    model, scenario = _lp_inputs(args, con)
+    result = sensitivity.sensitivity(scenario, model)
+    return result.to_json() if args.json else str(result.table())
+
+
+def _incentive(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
+    """The smallest extra per-meal incentive that moves a target share of meals to a route or the local routes."""
+    from coop import incentive, names
+
+    model, scenario = _lp_inputs(args, con)
+    routes = (args.route,) if args.route is not None else names.LOCAL_ROUTES
+    result = incentive.find_incentive(scenario, args.target, routes, model, max_incentive=args.max_incentive)
+    return result.to_json() if args.json else f"{result.message}\n{result.curve}"
+
+
+def _add_lp_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
+    """Register optimize, sensitivity and incentive."""
+    from coop import names
+
+    def lp_args(p: argparse.ArgumentParser) -> None:
+        """The arguments every route-LP command takes."""
+        p.add_argument("--scenario", default="bau", help="bau, co-hb-19-1132, local-25, high-economic-impact, ...")
+        p.add_argument("--scenario-file", type=Path, default=None, help="a user-defined scenario as JSON")
+        where = p.add_mutually_exclusive_group()
+        where.add_argument("--district", default=None, help="use this district's calibrated route costs and meals")
+        where.add_argument("--paper", action="store_true", help="use the paper's costs and meals (default)")
+        p.add_argument("--unrounded", action="store_true", help="exact ratio coefficients instead of Table 3's")
+
+    lp_args(add("optimize", _optimize, "solve the route-choice LP (Love et al. 2025) for one scenario"))
+    lp_args(add("sensitivity", _sensitivity, "the paper's cost sensitivity analysis (10 runs) for one scenario"))
+    p = add("incentive", _incentive, "smallest per-meal incentive moving a target share of meals to some routes")
+    lp_args(p)
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--route", choices=names.ROUTES, default=None, help="incentive on this route only")
+    target.add_argument("--local", action="store_true", help="incentive on all three local routes (default)")
+    p.add_argument("--target", type=float, required=True, help="share of meals to reach, in (0, 1]")
+    p.add_argument("--max-incentive", type=float, default=None, help="largest incentive to try ($ per meal)")
+
+
+# --- end route LP ---
+
+
 # --- parser ----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand; each subcommand's handler is `func`."""
@@ -69,6 +221,26 @@ def build_parser() -> argparse.ArgumentParser:
     add("init", _init, "create or migrate the database")
     p = add("districts", _districts, "upsert districts from a CSV file")
     p.add_argument("file", type=Path)
+    # ingest, batches, undo (agent "ingest")
+    p = add("ingest", _ingest, "validate and load one CSV/XLSX/Parquet file or distributor usage report as a batch")
+    p.add_argument("file", type=Path)
+    p.add_argument("--district", default=None, help="district id the file's lines belong to")
+    p.add_argument("--mapping", default=None, help="use a saved header mapping")
+    p.add_argument("--save-mapping", default=None, help="save the header mapping used under this name")
+    p.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first sheet)")
+    p.add_argument("--skip-invalid", action="store_true", help="load valid rows, keep the rest as rejects")
+    p.add_argument("--vendor", default=None, help="distributor name (usage reports)")
+    p.add_argument("--vendor-type", default=None, help="distributor vendor type (usage reports)")
+    p.add_argument("--add-districts", action="store_true", help="register districts a usage report names")
+    add("batches", _batches, "list ingest batches")
+    p = add("undo", _undo, "remove one ingest batch")
+    p.add_argument("batch_id", type=int)
+    # metrics (agent "metrics")
+    p = add("metrics", _metrics, "local share and local price premiums per district and for the co-op")
+    p.add_argument("--from", dest="date_from", type=_iso_date, default=None, help="first invoice date (inclusive)")
+    p.add_argument("--to", dest="date_to", type=_iso_date, default=None, help="last invoice date (inclusive)")
+    # optimize, sensitivity, incentive (agent "lp")
+    _add_lp_commands(add)
     return parser
 
 

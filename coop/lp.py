@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import cvxpy as cp
+import duckdb
 import numpy as np
 import polars as pl
 
@@ -74,6 +75,25 @@ class LPResult:
             "shadow_prices": self.shadow_prices,
             "reduced_costs": self.reduced_costs,
         }
+
+    def text(self) -> str:
+        """A short readable report: status, cost, meals per route, shadow prices and reduced costs."""
+        lines = [f"scenario {self.scenario}: {self.status}" + (f" ({self.message})" if self.message else "")]
+        if self.source:
+            lines.append(f"costs: {self.source}")
+        if self.conflicts:
+            lines.append(f"conflicting constraints: {', '.join(self.conflicts)}")
+        if self.meals is None or self.shadow_prices is None or self.reduced_costs is None:
+            return "\n".join(lines)
+        lines.append(f"total cost ${self.total_cost:,.2f} per year, ${self.cost_per_meal or 0:.4f} per meal")
+        total = self.total_meals or 1.0
+        lines.append("meals per year by route (share; reduced cost $ per meal):")
+        for route, value in self.meals.items():
+            lines.append(f"  {route:<22}{value:>12,.0f}  ({value / total:6.1%}; {self.reduced_costs[route]:.4f})")
+        lines.append("shadow prices ($ per unit of right-hand side; * = binding):")
+        for name, value in self.shadow_prices.items():
+            lines.append(f"  {name:<22}{value:>12.4f}{' *' if name in self.binding else ''}")
+        return "\n".join(lines)
 
     def meals_table(self) -> pl.DataFrame:
         """One row per route: meals per year, share of meals and reduced cost ($ per meal); empty unless optimal."""
@@ -305,8 +325,18 @@ def solve(
     return lp.solve(model, scenario, extra_incentive=extra_incentive)
 
 
-def check_costs(costs: Mapping[str, float]) -> None:
-    """Raise ModelError unless every cost per meal is a finite number >= 0."""
+def district_model(
+    con: duckdb.DuckDBPyConnection, district_id: str, *, base: Model | None = None
+) -> tuple[Model, tuple[str, ...]]:
+    """The model with one district's calibrated route costs and annual meals (coop.calibrate), and the notes."""
+    from coop import calibrate
+
+    cal = calibrate.route_costs(con, district_id)
+    costs = {r: float(v) for r, v in cal.cost_per_meal.items()}
     for route, value in costs.items():
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-            raise ModelError(f"cost per meal for {route!r} must be a number >= 0, got {value!r}")
+        if not (math.isfinite(value) and value >= 0):
+            raise ModelError(f"district {district_id!r}: calibrated cost per meal for {route} is {value}")
+    sources = ", ".join(f"{r} {cal.source.get(r, '?')}" for r in costs)
+    label = f"district {district_id} calibrated ({sources}; annual meals from {cal.meals_source})"
+    model = (base or paper_model()).with_costs(costs, meals=cal.annual_meals, source=label)
+    return model, tuple(cal.notes)
