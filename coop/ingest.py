@@ -22,6 +22,7 @@ ERROR = "error"
 WARNING = "warning"
 PRICE_TOLERANCE = 0.01  # dollars: extended_price may differ from quantity x unit_price by at most 1 cent
 _EPS = 1e-9
+_THOUSANDS = r"^[-(]?\d{1,3}(,\d{3})+(\.\d*)?\)?$"
 _TRUE = ("yes", "true", "y", "1", "t")
 _FALSE = ("no", "false", "n", "0", "f")
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%m-%d-%Y")
@@ -107,6 +108,7 @@ _KEY_COLUMNS = (
     names.INVOICE_NO,
 )
 _STAGED = "coop_ingest_staged"
+_UNIT_NOTE = "_unit_note"
 _STAGED_REJECTS = "coop_ingest_rejects"
 _VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
 
@@ -179,6 +181,7 @@ def ingest_file(
     _report(progress, 0.0, f"reading {path.name}")
     if path.exists() and path.stat().st_size == 0:
         raise _empty_file(path.name)
+    saved = readers.load_mapping(con, mapping) if mapping else None
     sha = file_sha256(path) if path.exists() else ""
     previous = batch_with_sha256(con, sha) if sha else None
     if previous is not None:
@@ -187,7 +190,6 @@ def ingest_file(
         raw = readers.read_file(path, sheet)
     except readers.EmptyFileError as exc:
         raise _empty_file(path.name) from exc
-    saved = readers.load_mapping(con, mapping) if mapping else None
     headers = [c for c in raw.frame.columns if c != names.SOURCE_ROW]
     resolved = readers.resolve_mapping(headers, saved)
     frame = readers.apply_mapping(raw.frame, resolved)
@@ -266,7 +268,9 @@ def _number(frame: pl.DataFrame, column: str) -> pl.Expr:
     dtype = frame.schema[column]
     if dtype.is_numeric():
         return pl.col(column).cast(pl.Float64)
-    text = pl.col(column).cast(pl.String).str.replace_all(r"[\s$,]", "")
+    text = pl.col(column).cast(pl.String).str.replace_all(r"[\s$]", "")
+    # commas only as thousands separators: '1,234.50' is a number, '1,5' is not
+    text = pl.when(text.str.contains(_THOUSANDS)).then(text.str.replace_all(",", "")).otherwise(text)
     text = pl.when(text.str.contains(r"^\(.*\)$")).then(pl.lit("-") + text.str.strip_chars("()")).otherwise(text)
     return text.cast(pl.Float64, strict=False)
 
@@ -542,10 +546,15 @@ def _base_units(frame: pl.DataFrame) -> pl.DataFrame:
 
     keys = [names.UNIT, names.PACK_SIZE, names.CATEGORY]
     unique = frame.select(keys).unique().with_columns(pl.lit(1.0).alias(names.QUANTITY))
-    converted = units.normalise(unique).select(
+    normalised = units.normalise(unique)
+    converted_cols = normalised.columns
+    converted = normalised.select(
         *keys,
         pl.col(names.BASE_QUANTITY).cast(pl.Float64).alias("_per_unit"),
         pl.col(names.BASE_UNIT).cast(pl.String),
+        (
+            pl.col(units.UNIT_NOTE).cast(pl.String) if units.UNIT_NOTE in converted_cols else pl.lit(None, pl.String)
+        ).alias(_UNIT_NOTE),
     )
     frame = frame.join(converted, on=keys, how="left", nulls_equal=True)
     return frame.with_columns((pl.col(names.QUANTITY) * pl.col("_per_unit")).alias(names.BASE_QUANTITY)).drop(
@@ -693,6 +702,22 @@ def _load(
         if good.height
         else []
     )
+    unit_warnings = (
+        [
+            _problem(
+                file_name,
+                row,
+                column_label(names.UNIT),
+                f"quantity {q:g} {unit} (pack {pack or '-'}) not converted to a base unit: {note or 'unknown unit'}",
+                WARNING,
+            )
+            for row, q, unit, pack, note in good.filter(pl.col(names.BASE_QUANTITY).is_null())
+            .select(names.SOURCE_ROW, names.QUANTITY, names.UNIT, names.PACK_SIZE, _UNIT_NOTE)
+            .iter_rows()
+        ]
+        if good.height
+        else []
+    )
     rejects = _rejects_frame(typed, errors, reader_list, file_name, shown)
 
     _report(progress, 0.8, "loading")
@@ -728,7 +753,7 @@ def _load(
         con.unregister(_STAGED)
         con.unregister(_STAGED_REJECTS)
     _report(progress, 1.0, f"loaded {good.height} rows as batch {batch_id}")
-    problems = sorted(error_problems + price_warnings + dup_warnings, key=lambda p: int(p["row"]))
+    problems = sorted(error_problems + price_warnings + unit_warnings + dup_warnings, key=lambda p: int(p["row"]))
     return IngestResult(int(batch_id), good.height, len(bad_rows), None, tuple(problems))
 
 
