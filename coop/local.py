@@ -94,7 +94,12 @@ def with_locality(purchases: pl.LazyFrame, districts: pl.LazyFrame) -> pl.LazyFr
         .unique()
         .with_columns(
             geo.normalise_zip(pl.col(names.ORIGIN_ZIP)).alias("_o_zip"),
-            pl.col(names.ORIGIN_STATE).str.strip_chars().str.to_uppercase().replace("", None).alias("_o_given"),
+            pl.col(names.ORIGIN_STATE)
+            .cast(pl.String)
+            .str.strip_chars()
+            .str.to_uppercase()
+            .replace("", None)
+            .alias("_o_given"),
         )
         .join(zips, on="_o_zip", how="left")
         .join(_district_definitions(districts), on=names.DISTRICT_ID, how="left")

@@ -98,7 +98,12 @@ def lines_frame(rows: list[tuple] = LINES) -> pl.DataFrame:
             names.ORIGIN_ZIP: [r[11] for r in rows],
             names.LINE_KEY: [f"k{r[0]}" for r in rows],
         },
-        schema_overrides={names.BASE_QUANTITY: pl.Float64, names.BASE_UNIT: pl.String},
+        schema_overrides={
+            names.BASE_QUANTITY: pl.Float64,
+            names.BASE_UNIT: pl.String,
+            names.ORIGIN_STATE: pl.String,
+            names.ORIGIN_ZIP: pl.String,
+        },
     )
 
 
