@@ -670,3 +670,166 @@ def _unit_prices(
 def unit_prices(start: date, end: date, ids: list[str], product: str) -> pl.DataFrame:
     """Average price per base unit per month, local vs non-local, for one product (cached)."""
     return _unit_prices(connection(), data_version(), start, end, tuple(sorted(ids)), product)
+
+
+# --- route optimizer ------------------------------------------------------------------------------
+PAPER = "paper"
+
+
+def scenario_choices() -> dict[str, str]:
+    """Shipped scenario name -> its label (the paper's six scenarios)."""
+    from coop import scenarios
+
+    return {name: s.label or name for name, s in scenarios.SCENARIOS.items()}
+
+
+def scenario(name: str) -> Any:
+    """The shipped scenario called `name` (`coop.scenarios.Scenario`)."""
+    from coop import scenarios
+
+    return scenarios.get_scenario(name)
+
+
+@st.cache_data(show_spinner="Calibrating the district's route costs…", max_entries=64)
+def _district_model(_con: duckdb.DuckDBPyConnection, version: str, district_id: str) -> tuple[Any, tuple[str, ...]]:
+    """The paper's model with one district's calibrated route costs and annual meals, and the calibration notes."""
+    from coop import lp
+
+    return lp.district_model(_con.cursor(), district_id)
+
+
+def base_model(source: str) -> tuple[Any, tuple[str, ...]]:
+    """The model to start from: the paper's (source 'paper') or a district's calibrated one, with notes."""
+    from coop import scenarios
+
+    if source == PAPER:
+        return scenarios.paper_model(), ()
+    return _district_model(connection(), data_version(), source)
+
+
+def edited_model(base: Any, costs: dict[str, float], meals: float) -> Any:
+    """The model with edited route costs ($ per meal) and annual meals (cost-linked rows recomputed)."""
+    return base.with_costs(costs, meals=meals, source=base.source)
+
+
+def edited_scenario(name: str, policy: list[str], targets: dict[str, float], incentive: float) -> Any:
+    """The shipped scenario `name` with its policy constraints, targets and incentive replaced where edited."""
+    from coop import scenarios
+
+    start = scenarios.get_scenario(name)
+    if tuple(policy) == start.policy and incentive == start.incentive and targets == start.target_map:
+        return start
+    return scenarios.define_scenario(
+        f"{name} (edited)",
+        base=start,
+        policy=policy,
+        targets=targets,
+        incentive=incentive,
+        label=f"{start.label} (edited)",
+        description=start.description,
+    )
+
+
+@st.cache_data(show_spinner="Solving the route LP…", max_entries=256)
+def solve(model: Any, scenario: Any) -> Any:
+    """One solve of the route LP (`coop.lp.LPResult`)."""
+    from coop import lp
+
+    return lp.solve(scenario, model)
+
+
+def compare_scenarios(model: Any) -> pl.DataFrame:
+    """Meals per route under every shipped scenario on this model (`route`, `meals`, `series`, status, cost)."""
+    rows: list[dict[str, Any]] = []
+    for name, label in scenario_choices().items():
+        res = solve(model, scenario(name))
+        for route in model.route_names:
+            rows.append(
+                {
+                    names.ROUTE: route,
+                    "meals": (res.meals or {}).get(route),
+                    "series": label,
+                    "status": res.status,
+                    "total_cost": res.total_cost,
+                }
+            )
+    return pl.DataFrame(rows, schema_overrides={"meals": pl.Float64, "total_cost": pl.Float64})
+
+
+def shadow_price_words(result: Any, model: Any) -> pl.DataFrame:
+    """Each switched-on constraint's shadow price with what it means, in words."""
+    table = result.duals_table()
+    words = []
+    for name, value, binding in table.iter_rows():
+        row = model.row(name)
+        if name == names.QUANTITY_CONSTRAINT:
+            text = f"Each extra meal a year adds ${value:,.3f} to total cost: the marginal cost of a meal."
+        elif not binding:
+            text = "Not binding: the plan meets it with room to spare, so a small change costs nothing."
+        elif abs(value) < 1e-9:
+            text = "At its limit, but a small change would not alter the cost (another plan is as cheap)."
+        else:
+            direction = "tightening it costs money" if value > 0 else "loosening it saves money"
+            text = (
+                f"Binding: each one-unit increase of its right-hand side ({row.unit} summed over meals) changes total "
+                f"cost by ${value:+,.3f}; {direction}."
+            )
+        words.append(text)
+    return table.with_columns(
+        pl.Series("requirement", [model.row(n).label for n in table["constraint"]], dtype=pl.String),
+        pl.Series("meaning", words, dtype=pl.String),
+    ).select("constraint", "requirement", "shadow_price", "binding", "meaning")
+
+
+def reduced_cost_words(result: Any) -> pl.DataFrame:
+    """Meals per route with each route's reduced cost explained in words."""
+    table = result.meals_table()
+    words = []
+    for _route, meals, _share, reduced in table.iter_rows():
+        if meals > 0.5:
+            words.append("In the plan: its reduced cost is zero.")
+        elif reduced > 1e-9:
+            words.append(
+                f"Not used: its cost would have to fall by ${reduced:,.3f} per meal (or an incentive that size be "
+                "paid) before buying through it lowers total cost."
+            )
+        else:
+            words.append("Not used, but it could enter the plan at no extra cost (a tie).")
+    return table.with_columns(pl.Series("meaning", words, dtype=pl.String))
+
+
+def run_sensitivity(model: Any, scenario: Any, progress: Callable[[float, str], None]) -> Any:
+    """The paper's +/-50% cost sensitivity runs for one scenario (`coop.sensitivity.SensitivityResult`)."""
+    sensitivity = require("sensitivity", "The sensitivity analysis")
+    return sensitivity.sensitivity(scenario, model, progress=progress)
+
+
+def ranges_table(result: Any) -> pl.DataFrame:
+    """Min and max over the optimal sensitivity runs of meals, shadow prices and reduced costs."""
+    rows = []
+    for kind, values in result.ranges.items():
+        for key, span in values.items():
+            rows.append(
+                {
+                    "quantity": kind.replace("_", " "),
+                    "of": key,
+                    "min": None if span is None else span["min"],
+                    "max": None if span is None else span["max"],
+                }
+            )
+    return pl.DataFrame(rows, schema={"quantity": pl.String, "of": pl.String, "min": pl.Float64, "max": pl.Float64})
+
+
+@st.cache_data(show_spinner="Tracing the incentive curve…", max_entries=64)
+def incentive_curve(model: Any, scenario: Any, routes: tuple[str, ...]) -> pl.DataFrame:
+    """Share of meals on `routes` against an extra incentive in $ per meal (`incentive`, `local_share`, ...)."""
+    incentive = require("incentive", "The incentive curve")
+    curve = incentive.incentive_curve(scenario, routes, model)
+    return curve.rename({"share": "local_share"})
+
+
+@st.cache_data(show_spinner="Searching for the smallest incentive…", max_entries=64)
+def find_incentive(model: Any, scenario: Any, routes: tuple[str, ...], target: float) -> Any:
+    """The smallest extra per-meal incentive on `routes` reaching `target` share (`IncentiveResult`)."""
+    incentive = require("incentive", "The incentive finder")
+    return incentive.find_incentive(scenario, target, routes, model)

@@ -1,9 +1,223 @@
 import streamlit as st
 
+from coop import charts, names
+from coop.charts import ROUTE_LABELS
 from pages import _shared as sh
 
 start, end, chosen = sh.setup(
-    "Route optimizer", "The route-choice model of Love, Jablonski, Thilmany McFadden & Bellows (2025)."
+    "Route optimizer",
+    "Which supply-chain routes a school food authority should buy its meals through at least cost, under policy "
+    "constraints: the linear program of Love, Jablonski, Thilmany McFadden & Bellows (2025).",
 )
 sh.require("lp", "The route optimizer")
-st.info("This page is being wired to `coop.lp`.")
+
+c1, c2 = st.columns(2)
+source = c1.selectbox(
+    "Model",
+    [sh.PAPER, *chosen],
+    format_func=lambda s: "The paper's model (Table 3, 46,085 meals)" if s == sh.PAPER else f"District {s}, calibrated",
+    key="opt_source",
+    help="A district's model uses its own route costs per meal and annual meals (coop.calibrate), falling back to "
+    "the co-op's and then the paper's figures where it has too little data.",
+)
+choices = sh.scenario_choices()
+name = c2.selectbox("Scenario", list(choices), format_func=lambda n: choices[n], key="opt_scenario")
+base_scenario = sh.scenario(name)
+st.caption(f"**{choices[name]}**: {base_scenario.description}")
+
+base, notes = sh.call(sh.base_model, source)
+st.caption(f"Model: {base.source}.")
+for note in notes:
+    st.caption(f"• {note}")
+
+with st.expander("Parameters (editable)", expanded=False):
+    key = f"{source}-{name}"
+    routes = base.routes_table()
+    edited_routes = st.data_editor(
+        routes,
+        disabled=[names.ROUTE, "label"],
+        column_config={
+            "cost_per_meal": st.column_config.NumberColumn(
+                "Cost per meal ($)", min_value=0.0, step=0.01, format="$%.2f", required=True
+            )
+        },
+        hide_index=True,
+        width="stretch",
+        key=f"opt-costs-{key}",
+    )
+    meals = st.number_input(
+        "Meals per year", min_value=1.0, value=float(base.meals), step=1000.0, format="%.0f", key=f"opt-meals-{key}"
+    )
+    policy = st.multiselect(
+        "Policy constraints switched on",
+        list(names.POLICY_CONSTRAINTS),
+        default=list(base_scenario.policy),
+        format_func=lambda c: base.row(c).label,
+        key=f"opt-policy-{key}",
+    )
+    targets = {}
+    cols = st.columns(len(names.POLICY_CONSTRAINTS))
+    for col, constraint in zip(cols, names.POLICY_CONSTRAINTS, strict=True):
+        row = base.row(constraint)
+        current = base_scenario.target_map.get(constraint, row.target)
+        value = col.number_input(
+            f"Target: {row.label.split(':')[0]} ({row.unit})",
+            value=float(current),
+            format="%.4f",
+            key=f"opt-target-{constraint}-{key}",
+        )
+        if value != row.target or constraint in base_scenario.target_map:
+            targets[constraint] = value
+    incentive = st.number_input(
+        "Incentive on the three local routes ($ per meal)",
+        min_value=0.0,
+        value=float(base_scenario.incentive),
+        step=0.01,
+        format="%.2f",
+        key=f"opt-incentive-{key}",
+    )
+    st.caption(
+        "Costs in US dollars per meal; targets are per-meal averages (local intensity: share of meals; economic "
+        "impact: $ of output per meal; price risk: $ standard deviation per meal)."
+    )
+    st.dataframe(base.constraints_table(), hide_index=True, width="stretch")
+    st.caption(
+        "The model's constraints in linearised form: coefficient per route (columns) `sense` right-hand side; "
+        "ratio rows are (route's intensity − target) per meal."
+    )
+
+with sh.errors_shown():
+    model = sh.edited_model(
+        base, dict(zip(edited_routes[names.ROUTE], edited_routes["cost_per_meal"], strict=True)), meals
+    )
+    chosen_scenario = sh.edited_scenario(name, policy, targets, incentive)
+    result = sh.solve(model, chosen_scenario)
+
+    if not result.optimal:
+        st.error(f"No plan: the model is **{result.status}**. {result.message}", icon="⚠️")
+        if result.conflicts:
+            st.markdown(
+                "Relaxing any one of these constraints restores a feasible plan: "
+                + ", ".join(f"**{base.row(c).label}**" for c in result.conflicts)
+            )
+    else:
+        k1, k2, k3 = st.columns(3)
+        k1.metric("Total cost", f"${result.total_cost:,.0f}", help="US dollars per year, net of any incentive.")
+        k2.metric("Cost per meal", f"${result.cost_per_meal:,.3f}")
+        k3.metric("Meals from local routes", f"{result.share():.0%}")
+        left, right = st.columns(2)
+        with left:
+            st.altair_chart(
+                charts.meals_per_route(
+                    result.meals_table(),
+                    scenario=chosen_scenario.label or chosen_scenario.name,
+                    definition="Least-cost meals per year through each route (LP solution).",
+                ),
+                width="stretch",
+            )
+        with right:
+            st.markdown("**Meals per route**")
+            st.dataframe(
+                sh.reduced_cost_words(result),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    names.ROUTE: st.column_config.TextColumn("Route"),
+                    "meals": st.column_config.NumberColumn("Meals per year", format="%.0f"),
+                    "share": st.column_config.NumberColumn("Share of meals", format="percent"),
+                    "reduced_cost": st.column_config.NumberColumn("Reduced cost ($ per meal)", format="%.3f"),
+                    "meaning": st.column_config.TextColumn("What it means", width="large"),
+                },
+            )
+            st.caption(
+                "Meals per year through each route in the least-cost plan. Reduced cost = how much a route's cost "
+                "per meal must fall before it enters the plan (the paper's activity duals, Table 6)."
+            )
+        st.markdown("**Constraints: shadow prices**")
+        st.dataframe(
+            sh.shadow_price_words(result, model),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "shadow_price": st.column_config.NumberColumn("Shadow price ($)", format="%.4f"),
+                "meaning": st.column_config.TextColumn("What it means", width="large"),
+            },
+        )
+        st.caption(
+            "Shadow price = change in total cost (US dollars per year) per one-unit increase of the constraint's "
+            "right-hand side, as the paper reports it (Table 5). Only switched-on constraints are listed."
+        )
+
+st.subheader("All six scenarios on this model")
+with sh.errors_shown():
+    compared = sh.compare_scenarios(model)
+    st.altair_chart(
+        charts.meals_per_route(
+            compared.drop_nulls("meals"),
+            scenario="the paper's six scenarios",
+            definition="Least-cost meals per year by route under each scenario, with the parameters above.",
+        ),
+        width="stretch",
+    )
+
+st.subheader("Sensitivity: route costs at 50% and 150%")
+st.caption(
+    "The paper's analysis: all route costs, then each route's cost alone, at 50% and at 150% of baseline "
+    "(10 runs), economic-impact coefficients recomputed from the varied costs."
+)
+if sh.lib("sensitivity") is None:
+    st.info("The sensitivity analysis is not available yet: `coop.sensitivity` is not installed.")
+elif st.button("Run the sensitivity analysis", key="opt_run_sensitivity"):
+    bar = st.progress(0.0, text="starting")
+    with sh.errors_shown():
+        sens = sh.run_sensitivity(
+            model, chosen_scenario, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m)
+        )
+        st.session_state["opt_sensitivity"] = (key, sens)
+    bar.empty()
+stored = st.session_state.get("opt_sensitivity")
+if stored and stored[0] == f"{source}-{name}":
+    sens = stored[1]
+    st.dataframe(sens.table(), hide_index=True, width="stretch")
+    st.caption(
+        "One row per run: cost factor, route varied (or all), solver status, total cost ($ per year), meals per year "
+        "per route; infeasible runs name the constraints in conflict."
+    )
+    st.dataframe(sh.ranges_table(sens), hide_index=True, width="stretch")
+    st.caption("Range over the optimal runs: meals per year, shadow prices ($) and reduced costs ($ per meal).")
+
+st.subheader("Incentive curve")
+if sh.lib("incentive") is None:
+    st.info("The incentive curve is not available yet: `coop.incentive` is not installed.")
+else:
+    i1, i2 = st.columns(2)
+    target_routes = i1.multiselect(
+        "Incentive paid on",
+        list(names.ROUTES),
+        default=list(names.LOCAL_ROUTES),
+        format_func=lambda r: ROUTE_LABELS[r],
+        key="opt_incentive_routes",
+    )
+    goal = i2.slider("Target share of meals on those routes", 0.05, 1.0, 0.25, 0.05, key="opt_incentive_target")
+    if target_routes:
+        with sh.errors_shown():
+            curve = sh.incentive_curve(model, chosen_scenario, tuple(target_routes))
+            label = ", ".join(ROUTE_LABELS[r].lower() for r in target_routes)
+            st.altair_chart(
+                charts.incentive_curve(
+                    curve.drop_nulls("local_share"),
+                    target=label,
+                    scenario=chosen_scenario.label or chosen_scenario.name,
+                    definition="Share of meals the least-cost plan buys on those routes when each of their meals "
+                    "earns this extra payment (on top of the scenario's own incentive).",
+                ),
+                width="stretch",
+            )
+            found = sh.find_incentive(model, chosen_scenario, tuple(target_routes), goal)
+            if found.reachable and found.incentive is not None:
+                st.success(
+                    f"An extra **${found.incentive:,.3f} per meal** on {label} moves at least {goal:.0%} of meals "
+                    f"there (without it: {(found.share_without or 0):.0%})."
+                )
+            else:
+                st.warning(found.message or f"No incentive reaches {goal:.0%} on {label}.")
