@@ -334,16 +334,15 @@ def owen(pool: PoolResult) -> np.ndarray:
     )
     shares = dict(zip(own["district"].to_list(), own["value"].to_list(), strict=True))
     out = np.array([shares.get(d, 0.0) for d in ids])
-    capacity = duals.filter(pl.col("constraint") == "capacity")
-    if capacity.height:
-        category = {o.id: o.category for o in spec.offers}
-        demand = np.array([[d.demand.get(c, 0.0) for c in spec.categories] for d in spec.districts])
-        col = {c: j for j, c in enumerate(spec.categories)}
-        for offer, dual, rhs in capacity.select("key", "dual", "rhs").iter_rows():
-            units = demand[:, col[category[offer]]]
-            total = units.sum()
-            if total > 0:
-                out += dual * rhs * units / total
+    rent = (
+        duals.filter(pl.col("constraint") == "capacity")
+        .select(pl.col("key").alias("offer"), "dual")
+        .join(pool.capacity_shares, on="offer")
+        .group_by("district")
+        .agg(value=(pl.col("dual") * pl.col("units")).sum())
+    )
+    for district, value in rent.iter_rows():
+        out[ids.index(district)] += value
     return out
 
 

@@ -159,3 +159,10 @@ SETTING_VALUE: Final = "value"
 GOAL_LOCAL_SHARE: Final = "goal_local_share"
 GOAL_DATE: Final = "goal_date"
 EARLIEST_INVOICE_DATE: Final = "earliest_invoice_date"  # ISO date; invoice dates before it are rejected
+
+# --- pooled co-op quotes (coop/quotes.py): tiers, capacities, fixed costs as an editable table ---------
+POOL_QUOTES: Final = "pool_quotes"
+QUOTE_KIND: Final = "kind"
+QUOTE_THRESHOLD: Final = "threshold"
+QUOTE_VALUE: Final = "value"
+QUOTE_NOTE: Final = "note"

@@ -84,6 +84,7 @@ class Offer:
     capacity: float | None = None
     fixed_cost: float = 0.0
     local: bool = False
+    capacity_by_district: Mapping[str, float] | None = None  # each member's entitlement; a coalition gets the sum
 
     @property
     def needs_binaries(self) -> bool:
@@ -237,7 +238,18 @@ def _parse_offer(raw: object, k: int, source: str) -> Offer:
     where = f"offers[{k}]"
     if not isinstance(raw, Mapping):
         raise _fail(source, where, "must be an object")
-    allowed = ("id", "route", "category", "vendor", "unit_cost", "tiers", "capacity", "fixed_cost", "local")
+    allowed = (
+        "id",
+        "route",
+        "category",
+        "vendor",
+        "unit_cost",
+        "tiers",
+        "capacity",
+        "capacity_by_district",
+        "fixed_cost",
+        "local",
+    )
     _check_keys(raw, allowed, source, where)
     for key in ("route", "category", "unit_cost"):
         if key not in raw:
@@ -267,6 +279,16 @@ def _parse_offer(raw: object, k: int, source: str) -> Offer:
     capacity = None
     if raw.get("capacity") is not None:
         capacity = _number(raw["capacity"], source, f"{where}.capacity")
+    entitled = None
+    if raw.get("capacity_by_district") is not None:
+        shares = raw["capacity_by_district"]
+        if not isinstance(shares, Mapping):
+            raise _fail(source, f"{where}.capacity_by_district", "must be a {district id: units} object")
+        entitled = {str(d): _number(u, source, f"{where}.capacity_by_district.{d}") for d, u in shares.items()}
+        total = sum(entitled.values())
+        if capacity is not None and abs(capacity - total) > 1e-9 * max(1.0, total):
+            raise _fail(source, f"{where}.capacity", f"must equal the sum of capacity_by_district ({total:g})")
+        capacity = total
     fixed = _number(raw.get("fixed_cost") or 0.0, source, f"{where}.fixed_cost")
     local = (
         _boolean(raw["local"], source, f"{where}.local")
@@ -286,6 +308,7 @@ def _parse_offer(raw: object, k: int, source: str) -> Offer:
         capacity=capacity,
         fixed_cost=fixed,
         local=local,
+        capacity_by_district=entitled,
     )
 
 
@@ -339,6 +362,11 @@ def parse_spec(data: object, source: str = "spec") -> PoolSpec:
             if missing:
                 raise _fail(source, f"{where}.policy.{label}", f"no coefficient for route {missing[0]!r}")
         districts.append(District(id=did, demand=demand, policy=policy))
+    known = {d.id for d in districts}
+    for k, o in enumerate(offers):
+        unknown = sorted(set(o.capacity_by_district or {}) - known)
+        if unknown:
+            raise _fail(source, f"offers[{k}].capacity_by_district.{unknown[0]}", "no district with this id")
     return PoolSpec(districts=tuple(districts), offers=offers, capacity_basis=str(basis))
 
 
@@ -367,6 +395,8 @@ def spec_to_dict(spec: PoolSpec) -> dict[str, Any]:
             raw["tiers"] = [{"min_volume": t.min_volume, "unit_cost": t.unit_cost} for t in o.tiers]
         if o.capacity is not None:
             raw["capacity"] = o.capacity
+        if o.capacity_by_district is not None:
+            raw["capacity_by_district"] = dict(o.capacity_by_district)
         if o.fixed_cost:
             raw["fixed_cost"] = o.fixed_cost
         raw["local"] = o.local
@@ -423,6 +453,7 @@ class PoolResult:
     worst_gap: float
     solve_seconds: float
     coop: CoalitionSolve = field(repr=False)
+    capacity_shares: pl.DataFrame = field(repr=False)  # district, offer, units: each member's part of a capacity
 
 
 # --- the model ------------------------------------------------------------------------------------
@@ -474,6 +505,20 @@ class PoolModel:
         self.seg_high = np.array([s[2] for s in segs], dtype=float)
         self.seg_cost = np.array([s[3] for s in segs], dtype=float)
 
+        # capacity_share[i, r]: member i's part of capacity row r; additive rows give a coalition its members' sum,
+        # the others (capacity_basis 'coalition') let every coalition use the whole capacity
+        self.capacity_share = np.zeros((n, self.cap_idx.size))
+        self.cap_additive = np.zeros(self.cap_idx.size, dtype=bool)
+        for r, k in enumerate(self.cap_idx):
+            o = spec.offers[k]
+            if o.capacity_by_district is not None:
+                self.capacity_share[:, r] = [o.capacity_by_district.get(d, 0.0) for d in self.ids]
+                self.cap_additive[r] = True
+            else:
+                units = self.demand[:, self.offer_cat[k]]
+                total = units.sum()
+                self.capacity_share[:, r] = float(o.capacity or 0.0) * units / total if total > 0 else 0.0
+                self.cap_additive[r] = spec.capacity_basis == CAPACITY_DEMAND_SHARE
         self.D = cp.Parameter((n, n_cat), nonneg=True, name="demand")
         self.local_rhs = cp.Parameter(n, nonneg=True, name="local_units_min")
         self.x = cp.Variable((n, n_off), nonneg=True, name="units")
@@ -546,12 +591,7 @@ class PoolModel:
         cap_now = None
         if self.cap_idx.size:
             caps = np.array([self.spec.offers[k].capacity for k in self.cap_idx], dtype=float)
-            if self.spec.capacity_basis == CAPACITY_DEMAND_SHARE:
-                grand = self.grand_cat_demand[self.offer_cat[self.cap_idx]]
-                share = np.divide(
-                    cat_demand[self.offer_cat[self.cap_idx]], grand, out=np.zeros_like(grand), where=grand > 0
-                )
-                caps = caps * share
+            caps = np.where(self.cap_additive, mask.astype(float) @ self.capacity_share, caps)
             self.cap.value = caps
             cap_now = dict(zip(self.cap_idx.tolist(), caps.tolist(), strict=True))
         if self.seg_offer.size:
@@ -772,7 +812,16 @@ def solve_pool(
     if progress is not None:
         progress(1.0, "done")
     status = STATUS_TIME_LIMIT if STATUS_TIME_LIMIT in statuses else STATUS_OPTIMAL
+    shares = pl.DataFrame(
+        {
+            "district": [d for d in spec.ids for _ in model.cap_idx],
+            "offer": [spec.offers[k].id for _ in spec.ids for k in model.cap_idx],
+            "units": model.capacity_share.reshape(-1),
+        },
+        schema={"district": pl.String, "offer": pl.String, "units": pl.Float64},
+    )
     return PoolResult(
+        capacity_shares=shares,
         spec=spec,
         standalone=table,
         coop_cost=coop_cost,

@@ -93,3 +93,15 @@ CREATE TABLE IF NOT EXISTS settings (
     key    TEXT PRIMARY KEY,
     value  TEXT NOT NULL
 );
+
+-- pooled co-op price terms a coordinator can edit (coop/quotes.py holds the labelled default assumptions);
+-- kind: tier (threshold = pooled volume in multiples of the median member's annual demand, value = fraction off),
+-- capacity (value = multiple of the co-op's current annual volume on the route), fixed_cost (value = $ per year)
+CREATE TABLE IF NOT EXISTS pool_quotes (
+    route      TEXT NOT NULL,
+    category   TEXT NOT NULL,      -- a category, or '*' for every category
+    kind       TEXT NOT NULL,
+    threshold  DOUBLE,
+    value      DOUBLE NOT NULL,
+    note       TEXT NOT NULL
+);
