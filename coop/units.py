@@ -2,14 +2,15 @@
 
 Conversions are pint's; this module only maps the spellings distributors use onto pint unit names.
 
-Rules (each applied per distinct (unit, pack_size, category) combination, then joined back):
+Rules (each applied once per distinct (unit, pack_size, category, product) combination, then joined back):
 
 * The base unit follows what the line measures: weights -> ``lb``, volumes -> ``gal``, counted items ->
   ``each``, items counted in dozens (eggs, tortillas) -> ``dozen``. A pack that states both a weight and a
   piece count (``50LB/75EA``) is converted by weight.
-* ``OZ`` is ambiguous. In category ``dairy`` (the fluid-milk meal component; cheese and yogurt are
-  meat alternates, i.e. ``protein``) it is a fluid ounce; in every other category it is a weight ounce.
-  ``FL OZ``/``FLOZ`` is always a fluid ounce.
+* ``OZ`` is ambiguous. When the frame has a ``product`` column, an ounce is a fluid ounce for the drinks in
+  :data:`FLUID_PRODUCTS` (milk, juice, creamer, water ...) and a weight ounce for everything else (cheese,
+  yogurt). Without a product it is decided by category: in ``dairy`` (the fluid-milk meal component) a fluid
+  ounce, in every other category a weight ounce. ``FL OZ``/``FLOZ`` is always a fluid ounce.
 * A container unit of measure (``CS``, ``CASE``, ``BG``, ``PK``, ``BX`` ...) is converted through the pack
   size: 3 ``CS`` of ``8/5LB`` is 3 x 8 x 5 lb = 120 lb. ``EA`` with a pack size is one pack. A measure unit
   (``LB``, ``GAL``, ``DZ`` ...) is converted directly and the pack size is ignored.
@@ -46,13 +47,17 @@ EACH: Final = "each"
 DOZEN: Final = "dozen"
 NO10_CAN: Final = "#10 can"
 FLUID_CATEGORIES: Final = frozenset({"dairy"})
+# products (coop.classify's commodity names) sold by fluid volume: their "OZ" is a fluid ounce
+FLUID_PRODUCTS: Final = frozenset(
+    {"milk", "soy milk", "buttermilk", "creamer", "half and half", "juice", "water", "flavored water", "beverages"}
+)
 
 _UREG = pint.UnitRegistry()
 _UREG.define("each = [item] = ea")
 _UREG.define("dozen = 12 * each = dz")
 _UREG.define(f"number_10_can = {NO10_CAN_NET_LB} * pound")
 
-# Pack-size label (PackSize.unit) -> pint unit name. "oz" is resolved by category (see module docstring).
+# Pack-size label (PackSize.unit) -> pint unit name. "oz" is resolved by is_fluid (see module docstring).
 _PINT_NAME: Final = {
     LB: "pound",
     "fl oz": "fluid_ounce",
@@ -175,21 +180,28 @@ def _tokens(part: str) -> list[_Token] | None:
     return out
 
 
-def _pint(label: str, category: str | None) -> pint.Unit:
-    """The pint unit for a pack label; `oz` is a fluid ounce in a fluid category, else a weight ounce."""
+def _pint(label: str, fluid: bool) -> pint.Unit:
+    """The pint unit for a pack label; `oz` is a fluid ounce when `fluid`, else a weight ounce."""
     if label == "oz":
-        return _UREG.Unit("fluid_ounce" if category in FLUID_CATEGORIES else "ounce")
+        return _UREG.Unit("fluid_ounce" if fluid else "ounce")
     return _UREG.Unit(_PINT_NAME[label])
+
+
+def is_fluid(category: str | None, product: str | None = None) -> bool:
+    """Whether an ounce of this item is a fluid ounce: by product when known, else by category."""
+    if product:
+        return product.strip().lower() in FLUID_PRODUCTS
+    return (category or "").strip().lower() in FLUID_CATEGORIES
 
 
 def _sum_measures(tokens: list[_Token]) -> tuple[float, str] | None:
     """Several measures in one part ("4LB 8OZ") added up in the first one's unit; None if they disagree."""
     first = tokens[0].label
     assert first is not None
-    total = _UREG.Quantity(0.0, _pint(first, None))
+    total = _UREG.Quantity(0.0, _pint(first, False))
     for tok in tokens:
         assert tok.label is not None and tok.value is not None
-        q = _UREG.Quantity(tok.value, _pint(tok.label, None))
+        q = _UREG.Quantity(tok.value, _pint(tok.label, False))
         if q.dimensionality != total.dimensionality:
             return None
         total = total + q.to(total.units)
@@ -285,15 +297,16 @@ def _measure_uom(word: str) -> str | None:
 
 
 def convert(
-    unit: str | None, pack_size: str | None, category: str | None
+    unit: str | None, pack_size: str | None, category: str | None, product: str | None = None
 ) -> tuple[float | None, str | None, str | None]:
-    """Base-unit amount of ONE `unit` (of pack `pack_size`, category `category`): (factor, base_unit, note)."""
+    """Base-unit amount of ONE `unit` of this pack, category and product: (factor, base_unit, note)."""
+    fluid = is_fluid(category, product)
     uom = (unit or "").strip().upper()
     pack_text = (pack_size or "").strip()
     pack = parse_pack(pack_text) if pack_text else None
     measure = _measure_uom(uom) if uom else None
     if measure is not None and not (measure == EACH and pack is not None):
-        return _base(_UREG.Quantity(1.0, _pint(measure, category)), measure)
+        return _base(_UREG.Quantity(1.0, _pint(measure, fluid)), measure)
     if uom in _CONTAINER_UOMS or measure == EACH or not uom:
         if pack is None:
             if not uom:
@@ -301,43 +314,38 @@ def convert(
             if pack_text:
                 return None, None, f"cannot read pack size {pack_text!r}"
             return None, None, f"unit {uom!r} is a container and the line has no pack size"
-        return _pack_base(pack, category)
+        return _pack_base(pack, fluid)
     as_pack = parse_pack(uom)  # the unit column itself holds a pack ("40 lb case", "case 6/#10")
     if as_pack is not None and not pack_text:
-        return _pack_base(as_pack, category)
+        return _pack_base(as_pack, fluid)
     return None, None, f"unknown unit {unit!r}"
 
 
-def _pack_base(pack: PackSize, category: str | None) -> tuple[float | None, str | None, str | None]:
+def _pack_base(pack: PackSize, fluid: bool) -> tuple[float | None, str | None, str | None]:
     """Base-unit amount of one pack."""
-    return _base(_UREG.Quantity(pack.total, _pint(pack.unit, category)), pack.unit)
+    return _base(_UREG.Quantity(pack.total, _pint(pack.unit, fluid)), pack.unit)
 
 
 def normalise(frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` with `base_quantity`, `base_unit` and `unit_note` (why a line could not be converted) added."""
-    key_cols = ["_u", "_p", "_c"]
-    keyed = frame.drop(
-        [c for c in (names.BASE_QUANTITY, names.BASE_UNIT, UNIT_NOTE) if c in frame.columns]
-    ).with_columns(
-        pl.col(names.UNIT).cast(pl.String).alias("_u"),
-        (
-            pl.col(names.PACK_SIZE).cast(pl.String) if names.PACK_SIZE in frame.columns else pl.lit(None, pl.String)
-        ).alias("_p"),
-        (pl.col(names.CATEGORY).cast(pl.String) if names.CATEGORY in frame.columns else pl.lit(None, pl.String)).alias(
-            "_c"
-        ),
+
+    def text(column: str) -> pl.Expr:
+        return pl.col(column).cast(pl.String) if column in frame.columns else pl.lit(None, pl.String)
+
+    key_cols = ["_u", "_p", "_c", "_d"]
+    keyed = frame.drop([c for c in (names.BASE_QUANTITY, names.BASE_UNIT, UNIT_NOTE) if c in frame.columns])
+    keyed = keyed.with_columns(
+        text(names.UNIT).alias("_u"),
+        text(names.PACK_SIZE).alias("_p"),
+        text(names.CATEGORY).alias("_c"),
+        text(names.PRODUCT).alias("_d"),
     )
     combos = keyed.select(key_cols).unique()
-    factors, units, notes = [], [], []
-    for u, p, c in combos.iter_rows():
-        factor, base_unit, note = convert(u, p, c)
-        factors.append(factor)
-        units.append(base_unit)
-        notes.append(note)
+    converted = [convert(u, p, c, d) for u, p, c, d in combos.iter_rows()]
     lookup = combos.with_columns(
-        pl.Series("_f", factors, dtype=pl.Float64),
-        pl.Series(names.BASE_UNIT, units, dtype=pl.String),
-        pl.Series(UNIT_NOTE, notes, dtype=pl.String),
+        pl.Series("_f", [f for f, _, _ in converted], dtype=pl.Float64),
+        pl.Series(names.BASE_UNIT, [b for _, b, _ in converted], dtype=pl.String),
+        pl.Series(UNIT_NOTE, [n for _, _, n in converted], dtype=pl.String),
     )
     return (
         keyed.join(lookup, on=key_cols, how="left", nulls_equal=True, maintain_order="left")

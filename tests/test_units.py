@@ -106,6 +106,32 @@ def test_normalise_hand_checked(
 
 
 @pytest.mark.parametrize(
+    ("category", "product", "base_quantity", "base_unit"),
+    [
+        ("dairy", "milk", 27 * 8 / 128, "gal"),  # half-pint cartons: fluid ounces
+        ("dairy", "cheese", 27 * 8 / 16, "lb"),  # string cheese: weight ounces, though classified dairy
+        ("fruit", "juice", 27 * 8 / 128, "gal"),
+        ("fruit", "applesauce", 27 * 8 / 16, "lb"),
+        ("dairy", None, 27 * 8 / 128, "gal"),  # no product: decided by category
+    ],
+)
+def test_ounces_are_fluid_for_drinks(category: str, product: str | None, base_quantity: float, base_unit: str) -> None:
+    frame = pl.DataFrame(
+        {
+            names.QUANTITY: [1.0],
+            names.UNIT: ["CS"],
+            names.PACK_SIZE: ["27/8OZ"],
+            names.CATEGORY: [category],
+            names.PRODUCT: [product],
+        },
+        schema_overrides={names.PRODUCT: pl.String},
+    )
+    row = units.normalise(frame).row(0, named=True)
+    assert row[names.BASE_QUANTITY] == pytest.approx(base_quantity)
+    assert row[names.BASE_UNIT] == base_unit
+
+
+@pytest.mark.parametrize(
     ("unit", "pack", "reason"),
     [
         ("FOO", None, "unknown unit 'FOO'"),
