@@ -203,6 +203,41 @@ def _add_lp_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]
 # --- end route LP ---
 
 
+# --- pooled co-op: pool (agent "pool") ---
+def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
+    """Standalone optima against the pooled optimum and each allocation of the pooled cost."""
+    from coop import allocate, pool, quotes
+
+    if args.spec is not None:
+        spec = pool.load_spec(args.spec)
+    else:
+        spec = quotes.spec_from_db(
+            con, local_share_min=args.local_share, date_from=args.date_from, date_to=args.date_to
+        )
+    settings = pool.SolverSettings(mip_gap=args.mip_gap, time_limit=args.time_limit)
+    report = allocate.allocate(
+        spec, settings, exact_limit=args.exact_limit, permutations=args.permutations, seed=args.seed
+    )
+    return report.to_json() if args.json else str(report.table())
+
+
+def _add_pool_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
+    """Register pool."""
+    p = add("pool", _pool, "pooled co-op purchasing: savings against standalone optima and fair splits")
+    p.add_argument("--spec", type=Path, default=None, help="a JSON pool spec (default: built from the database)")
+    p.add_argument("--local-share", type=float, default=None, help="database spec: every member's minimum local share")
+    p.add_argument("--from", dest="date_from", type=_iso_date, default=None, help="database spec: first invoice date")
+    p.add_argument("--to", dest="date_to", type=_iso_date, default=None, help="database spec: last invoice date")
+    p.add_argument("--exact-limit", type=int, default=10, help="exact Shapley and core check up to this many members")
+    p.add_argument("--permutations", type=int, default=64, help="sampled Shapley permutations beyond the exact limit")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the sampled Shapley")
+    p.add_argument("--mip-gap", type=float, default=1e-6, help="relative MIP gap of every coalition solve")
+    p.add_argument("--time-limit", type=float, default=60.0, help="seconds per coalition solve")
+
+
+# --- end pooled co-op ---
+
+
 # --- parser ----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand; each subcommand's handler is `func`."""
@@ -241,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="date_to", type=_iso_date, default=None, help="last invoice date (inclusive)")
     # optimize, sensitivity, incentive (agent "lp")
     _add_lp_commands(add)
+    _add_pool_commands(add)
     return parser
 
 
