@@ -47,6 +47,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "item name",
         "product name",
     ),
+    names.DESCRIPTION: ("description", "full description", "long description", "item text"),
     names.CATEGORY: ("category", "food category", "component", "meal component", "product category"),
     names.UNPROCESSED: ("unprocessed", "minimally processed", "unprocessed product"),
     names.QUANTITY: ("quantity", "qty", "quantity shipped", "qty shipped", "cases", "quantity ordered"),
@@ -79,7 +80,14 @@ def normalise_header(header: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text)
 
 
-_LOOKUP: dict[str, str] = {normalise_header(s): canonical for canonical, syns in _SYNONYMS.items() for s in syns}
+_LOOKUP: dict[str, str] = {
+    normalise_header(s): canonical
+    for canonical, syns in _SYNONYMS.items()
+    for s in syns
+    if normalise_header(s) != normalise_header(names.DESCRIPTION)
+}
+# a header spelled exactly as a canonical column goes to that column ('description' is the item text)
+_LOOKUP.update({normalise_header(c): c for c in _SYNONYMS})
 
 
 class EmptyFileError(InputFileError):

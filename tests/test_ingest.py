@@ -94,7 +94,8 @@ EXPECTED_ERRORS: dict[str, list[str]] = {
         "(register it with `python -m coop districts FILE`)"
     ],
     "unknown_vendor_type.csv": [
-        f"unknown_vendor_type.csv row 2 column Vendor Type: unknown vendor type 'farm stand' (one of {VENDOR_TYPE_LIST})",
+        "unknown_vendor_type.csv row 2 column Vendor Type: unknown vendor type 'farm stand' "
+        f"(one of {VENDOR_TYPE_LIST})",
         "unknown_vendor_type.csv row 3 column Vendor Type: no vendor type: vendor 'Mystery Co' is not in the vendor "
         "registry",
     ],

@@ -1,0 +1,76 @@
+"""coop.batches: listing batches and undoing exactly one."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from coop import batches, ingest, names
+from coop.errors import UnknownBatchError
+
+
+def _frame(rows: int, vendor: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            names.INVOICE_DATE: ["2024-09-03"] * rows,
+            names.VENDOR_NAME: [vendor] * rows,
+            names.VENDOR_TYPE: ["producer"] * rows,
+            names.DESCRIPTION: [f"Carrots lot {i}" for i in range(rows)],
+            names.PRODUCT: ["carrots"] * rows,
+            names.CATEGORY: ["vegetable"] * rows,
+            names.UNPROCESSED: ["yes"] * rows,
+            names.QUANTITY: ["10"] * rows,
+            names.UNIT: ["lb"] * rows,
+            names.UNIT_PRICE: ["0.80"] * rows,
+            names.EXTENDED_PRICE: ["8.00"] * rows,
+        }
+    )
+
+
+@pytest.fixture
+def loaded(con):
+    con.execute(f"INSERT INTO {names.DISTRICTS} (district_id, name, state, zip) VALUES ('D1', 'One', 'MN', '55101')")
+    a = ingest.load_frame(con, _frame(3, "Farm A"), file_name="a.csv", sha256="a", source_kind="csv", district_id="D1")
+    b = ingest.load_frame(
+        con,
+        _frame(2, "Farm B").vstack(_frame(1, "Farm B").with_columns(pl.lit("-1").alias(names.QUANTITY))),
+        file_name="b.csv",
+        sha256="b",
+        source_kind="csv",
+        district_id="D1",
+        skip_invalid=True,
+    )
+    return con, a, b
+
+
+def test_list_batches_shows_each_load(loaded):
+    con, a, b = loaded
+    listing = batches.list_batches(con)
+    assert listing.select(
+        names.BATCH_ID, names.FILE_NAME, names.DISTRICT_ID, names.ROWS_LOADED, names.ROWS_REJECTED
+    ).rows() == [(a.batch_id, "a.csv", "D1", 3, 0), (b.batch_id, "b.csv", "D1", 2, 1)]
+
+
+def test_undo_removes_exactly_one_batch_with_its_rejects(loaded):
+    con, a, b = loaded
+    assert batches.undo(con, b.batch_id) == 2
+    assert con.execute(f"SELECT DISTINCT {names.BATCH_ID} FROM {names.PURCHASES}").fetchall() == [(a.batch_id,)]
+    assert con.execute(f"SELECT count(*) FROM {names.REJECTS}").fetchall() == [(0,)]
+    assert batches.list_batches(con)[names.BATCH_ID].to_list() == [a.batch_id]
+    # the same content can be loaded again once its batch is undone
+    again = ingest.load_frame(
+        con, _frame(2, "Farm B"), file_name="b.csv", sha256="b", source_kind="csv", district_id="D1"
+    )
+    assert again.already_loaded_as is None
+    assert again.rows_loaded == 2
+
+
+def test_undo_unknown_batch_raises_and_changes_nothing(loaded):
+    con, _a, _b = loaded
+    with pytest.raises(UnknownBatchError, match="no batch with id 99"):
+        batches.undo(con, 99)
+    assert con.execute(f"SELECT count(*) FROM {names.PURCHASES}").fetchall() == [(5,)]
+
+
+def test_list_batches_on_an_empty_database_is_empty(con):
+    assert batches.list_batches(con).height == 0
