@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -833,3 +834,142 @@ def find_incentive(model: Any, scenario: Any, routes: tuple[str, ...], target: f
     """The smallest extra per-meal incentive on `routes` reaching `target` share (`IncentiveResult`)."""
     incentive = require("incentive", "The incentive finder")
     return incentive.find_incentive(scenario, target, routes, model)
+
+
+# --- co-op buying power ---------------------------------------------------------------------------
+DB_SPEC = "database"
+
+
+def quotes_table() -> pl.DataFrame:
+    """The pooled model's price terms (volume tiers, capacities, fixed costs); defaults are labelled assumptions."""
+    from coop import quotes
+
+    return quotes.load_quotes(cursor())
+
+
+def save_quotes(edited: pl.DataFrame) -> int:
+    """Validate and store the edited price terms; return how many rows."""
+    from coop import quotes
+
+    with writing() as cur:
+        return int(quotes.save_quotes(cur, edited))
+
+
+@st.cache_data(show_spinner="Building the pool from the database…", max_entries=16)
+def _db_spec(
+    _con: duckdb.DuckDBPyConnection,
+    version: str,
+    start: date,
+    end: date,
+    ids: tuple[str, ...],
+    quotes_rows: tuple[tuple[Any, ...], ...],
+    local_min: float | None,
+) -> Any:
+    """A pool spec from the database for the period, restricted to the districts chosen (`coop.pool.PoolSpec`)."""
+    from coop import pool, quotes
+
+    terms = pl.DataFrame(list(quotes_rows), schema=quotes.QUOTE_SCHEMA, orient="row")
+    spec = quotes.spec_from_db(_con.cursor(), quotes=terms, local_share_min=local_min, date_from=start, date_to=end)
+    for district_id in spec.ids:
+        if district_id not in ids and len(spec.ids) > 1:
+            spec = pool.without_district(spec, district_id)
+    return spec
+
+
+def db_spec(start: date, end: date, ids: list[str], terms: pl.DataFrame, local_min: float | None) -> Any:
+    """A pool spec from the database (cached until the data or the inputs change)."""
+    rows = tuple(tuple(r) for r in terms.iter_rows())
+    return _db_spec(connection(), data_version(), start, end, tuple(sorted(ids)), rows, local_min)
+
+
+def spec_from_upload(name: str, content: bytes) -> Any:
+    """A pool spec from an uploaded JSON file (`coop.pool.PoolSpec`); SpecError names the bad field."""
+    from coop import pool
+    from coop.errors import SpecError
+
+    try:
+        data = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SpecError(f"{name}: not a JSON document: {exc}") from exc
+    return pool.parse_spec(data, source=name)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def allocate(spec: Any, _progress: Callable[[float, str], None] | None = None) -> Any:
+    """Standalone and pooled optima, every coalition, and each allocation method (`AllocationReport`)."""
+    from coop import allocate as alloc
+
+    return alloc.allocate(spec, progress=_progress)
+
+
+def pool_costs(report: Any) -> pl.DataFrame:
+    """Per district: standalone cost, pooled purchase cost, savings (US dollars per year) for the chart."""
+    return report.pool.standalone.rename({"district": names.DISTRICT_ID, "coop_cost": "pooled_cost"})
+
+
+def allocation_long(report: Any) -> pl.DataFrame:
+    """Each district's allocated cost under each method (`district_id`, `method`, `cost`)."""
+    frames = [
+        a.costs.select(pl.col("district").alias(names.DISTRICT_ID), pl.lit(a.method).alias("method"), pl.col("cost"))
+        for a in report.allocations
+    ]
+    return pl.concat(frames)
+
+
+def allocation_checks(report: Any) -> pl.DataFrame:
+    """Per allocation method: in the core, individually rational, largest excess, blocking group, weakness."""
+    return pl.DataFrame(
+        [
+            {
+                "method": a.method,
+                "in_core": a.in_core,
+                "individually_rational": a.individually_rational,
+                "max_excess": a.max_excess,
+                "blocking_group": ", ".join(a.blocking) if a.blocking else "",
+                "known_weakness": a.weakness,
+            }
+            for a in report.allocations
+        ],
+        schema={
+            "method": pl.String,
+            "in_core": pl.Boolean,
+            "individually_rational": pl.Boolean,
+            "max_excess": pl.Float64,
+            "blocking_group": pl.String,
+            "known_weakness": pl.String,
+        },
+    )
+
+
+def savings_by_route(report: Any) -> pl.DataFrame:
+    """Where the savings come from: units and cost per route, buying alone vs in the pool, and the difference."""
+    purchases = report.pool.purchases
+    wide = (
+        purchases.group_by("scope", names.ROUTE)
+        .agg(pl.col("units").sum(), pl.col("cost").sum())
+        .pivot(on="scope", index=names.ROUTE, values=["units", "cost"])
+        .fill_null(0.0)
+    )
+    for column in ("units_standalone", "units_coop", "cost_standalone", "cost_coop"):
+        if column not in wide.columns:
+            wide = wide.with_columns(pl.lit(0.0).alias(column))
+    return wide.select(
+        names.ROUTE,
+        "units_standalone",
+        "units_coop",
+        "cost_standalone",
+        "cost_coop",
+        (pl.col("cost_standalone") - pl.col("cost_coop")).alias("saving"),
+    ).sort(names.ROUTE)
+
+
+@st.cache_data(show_spinner="Solving the what-if…", max_entries=32)
+def what_if(spec: Any, change: str, district_id: str | None, factor: float) -> tuple[Any, Any]:
+    """Baseline and changed pool results for a what-if: a district leaves, or local capacity is scaled."""
+    from coop import pool
+
+    if change == "leave":
+        changed = pool.without_district(spec, str(district_id))
+    else:
+        changed = pool.with_local_capacity(spec, factor)
+    return pool.solve_pool(spec), pool.solve_pool(changed)

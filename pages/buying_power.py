@@ -1,9 +1,194 @@
 import streamlit as st
 
+from coop import charts, names
 from pages import _shared as sh
 
 start, end, chosen = sh.setup(
-    "Co-op buying power", "What pooled buying saves against each district buying alone, and how to split the savings."
+    "Co-op buying power",
+    "What buying together would cost against each district buying alone, where the savings come from, and how "
+    "to split them fairly.",
 )
 sh.require("pool", "The pooled co-op model")
-st.info("This page is being wired to `coop.pool`.")
+sh.require("allocate", "Cost allocation")
+period = sh.period_label(start, end)
+
+source = st.radio(
+    "Pool from",
+    [sh.DB_SPEC, "upload"],
+    format_func=lambda s: "the database (districts and period in the sidebar)" if s == sh.DB_SPEC else "a JSON spec",
+    horizontal=True,
+    key="pool_source",
+)
+if source == sh.DB_SPEC:
+    with st.expander("Price terms: volume tiers, capacities, fixed costs (editable)"):
+        terms = st.data_editor(
+            sh.call(sh.quotes_table),
+            num_rows="dynamic",
+            column_config={
+                names.ROUTE: st.column_config.SelectboxColumn(names.ROUTE, options=list(names.ROUTES), required=True),
+                names.QUOTE_KIND: st.column_config.SelectboxColumn(
+                    names.QUOTE_KIND, options=["tier", "capacity", "fixed_cost"], required=True
+                ),
+            },
+            hide_index=True,
+            width="stretch",
+            key="pool-quotes",
+        )
+        st.caption(
+            "tier: threshold = pooled annual volume in multiples of the median member's demand, value = fraction "
+            "off the unit cost; capacity: value = multiple of today's co-op volume on that route and category; "
+            "fixed_cost: value = US dollars per year paid once by a group that uses the offer. category '*' = all. "
+            "Rows marked 'default assumption' are not real quotes: replace them with your vendors' terms."
+        )
+        if st.button("Save these price terms"):
+            with sh.errors_shown():
+                st.success(f"Saved {sh.save_quotes(terms):,} price term(s).")
+    use_min = st.toggle(
+        "Same minimum local share for every district",
+        value=False,
+        help="Off: each district must keep at least today's local share of its units.",
+        key="pool_use_min",
+    )
+    local_min = (
+        st.slider("Minimum local share of each district's units", 0.0, 1.0, 0.25, 0.05, key="pool_local_min")
+        if use_min
+        else None
+    )
+    spec = sh.call(sh.db_spec, start, end, chosen, terms, local_min)
+    basis = f"{period}; demand and unit costs from the database (coop.calibrate), price terms as above"
+else:
+    upload = st.file_uploader("Pool spec (JSON)", type=["json"], key="pool_upload")
+    if upload is None:
+        st.info(
+            'Upload a spec: `{"districts": [{"id", "demand": {category: units}, "policy": {"local_share_min"}}], '
+            '"offers": [{"route", "category", "unit_cost", "tiers", "capacity", "fixed_cost", "local"}]}`.'
+        )
+        st.stop()
+    spec = sh.call(sh.spec_from_upload, upload.name, upload.getvalue())
+    basis = f"spec {upload.name}"
+
+members = len(spec.districts)
+st.caption(
+    f"{members} district(s), {len(spec.offers)} offer(s). Exact Shapley value and core check solve all "
+    f"{2**members:,} coalitions up to 10 members; beyond that Shapley is sampled."
+)
+bar = st.progress(0.0, text="Solving the pool and every coalition…")
+report = sh.call(sh.allocate, spec, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+bar.empty()
+pool = report.pool
+standalone_total = float(pool.standalone["standalone_cost"].sum())
+k1, k2, k3, k4 = st.columns(4)
+k1.metric("Buying alone", f"${standalone_total:,.0f}", help="Sum of each district's own least cost, $ per year.")
+k2.metric("Buying together", f"${pool.coop_cost:,.0f}", help="The grand coalition's least cost, $ per year.")
+k3.metric(
+    "Savings",
+    f"${pool.savings:,.0f}",
+    delta=f"{pool.savings / standalone_total:.1%}" if standalone_total else None,
+)
+k4.metric(
+    "Solver",
+    pool.status,
+    help=f"MIP gap {pool.settings.mip_gap:g}, time limit {pool.settings.time_limit:g} s per solve; worst gap "
+    f"reached {max(pool.worst_gap, report.games.worst_gap):.2g}; {len(report.games.values):,} coalitions solved "
+    f"in {report.seconds:.1f} s.",
+)
+for note in report.notes:
+    st.warning(note)
+
+st.altair_chart(
+    charts.standalone_vs_pooled(
+        sh.pool_costs(report),
+        period=basis,
+        definition="Cost = least annual purchase cost meeting each district's demand and policy (US dollars).",
+    ),
+    width="stretch",
+)
+
+st.subheader("Where the savings come from")
+left, right = st.columns(2)
+with left:
+    st.dataframe(
+        sh.savings_by_route(report),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            names.ROUTE: st.column_config.TextColumn("Route"),
+            "units_standalone": st.column_config.NumberColumn("Units alone", format="localized"),
+            "units_coop": st.column_config.NumberColumn("Units pooled", format="localized"),
+            "cost_standalone": st.column_config.NumberColumn("Cost alone ($)", format="dollar"),
+            "cost_coop": st.column_config.NumberColumn("Cost pooled ($)", format="dollar"),
+            "saving": st.column_config.NumberColumn("Difference ($)", format="dollar"),
+        },
+    )
+    st.caption(
+        f"{basis}. Annual units (base units: lb, gal, each, dozen) and cost per route, all districts buying alone "
+        "vs pooled; savings come from volume tiers the pool reaches, fixed costs shared and capacity reassigned."
+    )
+with right:
+    st.markdown("**Volume tiers and fixed costs in the pooled plan**")
+    st.dataframe(pool.tiers, hide_index=True, width="stretch")
+    st.caption("Pooled annual volume per offer (base units), the tier it reaches and the unit cost ($ per unit).")
+    binding = pool.capacities.filter("binding") if pool.capacities.height else pool.capacities
+    st.markdown(f"**Capacities that bind: {binding.height}**")
+    st.dataframe(binding, hide_index=True, width="stretch")
+
+st.subheader("Splitting the cost: allocation methods side by side")
+st.altair_chart(
+    charts.allocation_methods(
+        sh.allocation_long(report),
+        period=basis,
+        definition="Each district's share of the pooled cost under each method (US dollars per year).",
+    ),
+    width="stretch",
+)
+st.dataframe(report.table(), hide_index=True, width="stretch")
+st.caption("US dollars per year per district: standalone cost, cost of its own pooled purchases, and each method.")
+core = (
+    "not checked exhaustively"
+    if report.core_empty is None
+    else ("empty" if report.core_empty else "not empty: some split leaves no group better off alone")
+)
+st.markdown(f"**Core check**: the core is {core}.")
+if report.least_core_epsilon is not None and report.core_empty:
+    st.caption(
+        f"Least-core ε = ${report.least_core_epsilon:,.2f}: the smallest amount some group still gains by leaving."
+    )
+st.dataframe(
+    sh.allocation_checks(report),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "max_excess": st.column_config.NumberColumn("Largest group excess ($)", format="%.2f"),
+        "known_weakness": st.column_config.TextColumn("Known weakness", width="large"),
+    },
+)
+st.caption(
+    "In the core = no group of districts would pay less on its own; individually rational = no district pays more "
+    "than buying alone; excess = what a group pays above its own optimum (> 0 means it would rather leave)."
+)
+
+st.subheader("What if…")
+w1, w2 = st.columns(2)
+change = w1.radio(
+    "Change",
+    ["leave", "capacity"],
+    format_func=lambda c: "a district leaves" if c == "leave" else "local supply capacity changes",
+    key="pool_whatif",
+)
+who = w2.selectbox("District", list(spec.ids), key="pool_whatif_district") if change == "leave" else None
+factor = (
+    w2.slider("Local capacity × factor", 0.0, 3.0, 2.0, 0.25, key="pool_whatif_factor") if change == "capacity" else 1.0
+)
+if st.button("Solve the what-if", key="pool_whatif_run"):
+    with sh.errors_shown():
+        before, after = sh.what_if(spec, change, who, factor)
+        a1, a2 = st.columns(2)
+        a1.metric(
+            "Pooled cost",
+            f"${after.coop_cost:,.0f}",
+            delta=f"${after.coop_cost - before.coop_cost:,.0f}",
+            delta_color="inverse",
+        )
+        a2.metric("Savings vs buying alone", f"${after.savings:,.0f}", delta=f"${after.savings - before.savings:,.0f}")
+        st.dataframe(after.standalone, hide_index=True, width="stretch")
+        st.caption("After the change: each district's standalone and pooled cost and savings (US dollars per year).")
