@@ -973,3 +973,21 @@ def what_if(spec: Any, change: str, district_id: str | None, factor: float) -> t
     else:
         changed = pool.with_local_capacity(spec, factor)
     return pool.solve_pool(spec), pool.solve_pool(changed)
+
+
+# --- procurement rules ----------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=256)
+def classify_text(text: str) -> dict[str, Any]:
+    """Product, category and unprocessed status of an item description, with the rule and its source."""
+    from coop import classify
+
+    found = classify.classify(text)
+    return {
+        "product": found.product,
+        "category": found.category,
+        "unprocessed": found.unprocessed,
+        "confidence": found.confidence,
+        "rule": found.rule,
+        "reason": found.reason,
+        "source": found.source,
+    }
