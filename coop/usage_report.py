@@ -8,8 +8,8 @@ The report is read by its structure, never by fixed row numbers:
   ``End Date ... MM/DD/YYYY`` (with an optional ``Bill-To ...`` list of ids);
 * a row whose first non-empty cell reads ``NAME (bill-to id)`` and that has no quantity starts a district block;
 * every row below a block header with an item number or description and a quantity is an item line;
-* blank rows, rows whose first text says "total" (subtotals, grand totals) and rows with amounts but no item
-  are skipped, and :attr:`UsageReport.skipped` says which and why.
+* blank rows, rows whose first text says "total" and that have no item number, pack size or UOM (subtotals,
+  grand totals), and rows with amounts but no item are skipped, and :attr:`UsageReport.skipped` says which and why.
 
 Loading (:func:`ingest_usage_report`): each line keeps the report's period (``period_start``/``period_end``),
 its ``invoice_date`` is the period's end date, and its origin is left empty (the report does not say where
@@ -281,7 +281,8 @@ def parse(path: str | Path) -> UsageReport:
         if match and not quantity_text and not _TOTAL.search(first):
             block = (match.group("name"), match.group("id"), spreadsheet_row)
             continue
-        if _TOTAL.search(first) and first.lower() != _text(cell(row, names.DESCRIPTION)).lower():
+        item_fields = (_text(cell(row, c)) for c in (ITEM_NO, names.PACK_SIZE, names.UNIT))
+        if _TOTAL.search(first) and not any(item_fields):  # "TOTAL CEREAL" with an item no. is an item
             skipped.append(SkippedRow(spreadsheet_row, f"total row ({first!r}): a sum of the lines above"))
             continue
         if not item_text:
