@@ -465,7 +465,7 @@ def _status(prob: cp.Problem) -> tuple[str, float]:
         gap = math.inf
     if prob.status == cp.OPTIMAL:
         return STATUS_OPTIMAL, max(gap, 0.0)
-    if prob.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE, cp.INFEASIBLE_OR_UNBOUNDED):
+    if prob.status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE, cp.settings.INFEASIBLE_OR_UNBOUNDED):
         return STATUS_INFEASIBLE, math.inf
     if prob.status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
         return STATUS_UNBOUNDED, math.inf

@@ -22,7 +22,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from coop import calibrate, metrics, names
+from coop import calibrate, names
 from coop.errors import SpecError
 from coop.pool import CAPACITY_COALITION, District, Offer, Policy, PoolSpec, Tier
 
@@ -146,18 +146,20 @@ def spec_from_db(
     if demand.height == 0:
         raise SpecError("database: no purchases with a base quantity in the range; load data or pass --spec")
     costs = calibrate.unit_costs(con, None, date_from, date_to).filter(pl.col("unit_cost").is_not_null())
-    classified = metrics.classify(metrics.load_lines(con, date_from, date_to), metrics.load_districts(con)).collect()
-    current = (
-        classified.filter(pl.col(names.BASE_QUANTITY).is_not_null())
-        .group_by(names.DISTRICT_ID, names.ROUTE, names.CATEGORY, names.BASE_UNIT)
-        .agg(pl.col(names.BASE_QUANTITY).sum().alias("quantity"))
-        .join(
-            demand.select(names.DISTRICT_ID, names.CATEGORY, names.BASE_UNIT, "quantity", "annual_quantity"),
-            on=[names.DISTRICT_ID, names.CATEGORY, names.BASE_UNIT],
-            suffix="_all",
-        )
-        .with_columns(annual=pl.col("quantity") / pl.col("quantity_all") * pl.col("annual_quantity"))
+    # each district's own quantity per route (calibrate's district layer), scaled to a year like its demand
+    own = pl.concat(
+        [
+            calibrate.unit_costs(con, str(d), date_from, date_to)
+            .filter(pl.col("source") == calibrate.DISTRICT)
+            .select(pl.lit(str(d)).alias(names.DISTRICT_ID), names.ROUTE, names.CATEGORY, names.BASE_UNIT, "quantity")
+            for d in demand[names.DISTRICT_ID].unique().sort()
+        ]
     )
+    current = own.join(
+        demand.select(names.DISTRICT_ID, names.CATEGORY, names.BASE_UNIT, "quantity", "annual_quantity"),
+        on=[names.DISTRICT_ID, names.CATEGORY, names.BASE_UNIT],
+        suffix="_all",
+    ).with_columns(annual=pl.col("quantity") / pl.col("quantity_all") * pl.col("annual_quantity"))
     volume: dict[tuple[str, str, str], dict[str, float]] = {}
     for d, r, c, u, v in current.select(
         names.DISTRICT_ID, names.ROUTE, names.CATEGORY, names.BASE_UNIT, "annual"
