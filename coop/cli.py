@@ -221,6 +221,21 @@ def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     return report.to_json() if args.json else str(report.table())
 
 
+def _report(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Write the month's partner-meeting packet (HTML and XLSX) into a folder."""
+    from coop import report
+
+    packet = report.build(con, args.month, include_savings=not args.no_savings)
+    paths = report.write(packet, args.out)
+    return {
+        "month": args.month,
+        "html": paths["html"],
+        "xlsx": paths["xlsx"],
+        "coop_local_share": packet.coop_local_share,
+        "coop_local_share_text": report.format_share(packet.coop_local_share),
+    }
+
+
 def _add_pool_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
     """Register pool."""
     p = add("pool", _pool, "pooled co-op purchasing: savings against standalone optima and fair splits")
@@ -236,6 +251,52 @@ def _add_pool_commands(add: Callable[[str, Handler, str], argparse.ArgumentParse
 
 
 # --- end pooled co-op ---
+
+
+# --- sample co-op, vendor registry, meal counts (agent "sample") ---
+def _sample(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Load the bundled sample co-op, write a generated file (--rows N --out FILE), or rewrite data/sample."""
+    from coop import sample
+
+    if args.regenerate:
+        return {"regenerated": [str(p) for p in sample.regenerate(seed=args.seed)]}
+    if args.rows is not None or args.out is not None:
+        if args.rows is None or args.out is None:
+            raise CoopError("sample: --rows and --out go together")
+        path = sample.write_lines(args.rows, args.out, seed=args.seed, district_id=args.district)
+        return {"out": str(path), "rows": args.rows}
+    return sample.load(con)
+
+
+def _vendors(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Upsert the vendor registry from a CSV file."""
+    from coop import vendors
+
+    return {"vendors_upserted": vendors.upsert_from_csv(con, args.file)}
+
+
+def _meals(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Upsert monthly meal counts from a CSV file."""
+    from coop import meals
+
+    return {"meal_counts_upserted": meals.upsert_from_csv(con, args.file)}
+
+
+def _add_sample_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
+    """Register sample, vendors and meals."""
+    p = add("sample", _sample, "load the bundled sample co-op (or generate files with --rows/--out, --regenerate)")
+    p.add_argument("--rows", type=int, default=None, help="write a generated file of this many purchase lines")
+    p.add_argument("--out", type=Path, default=None, help="the file --rows writes (CSV)")
+    p.add_argument("--district", default=None, help="with --rows: put every line under this district id")
+    p.add_argument("--regenerate", action="store_true", help="rewrite data/sample from the generator")
+    p.add_argument("--seed", type=int, default=2025, help="generator seed")
+    p = add("vendors", _vendors, "upsert the vendor registry from a CSV (vendor_name, vendor_type, origin)")
+    p.add_argument("file", type=Path)
+    p = add("meals", _meals, "upsert monthly meal counts from a CSV (district_id, month, meals)")
+    p.add_argument("file", type=Path)
+
+
+# --- end sample ---
 
 
 # --- parser ----------------------------------------------------------------------
@@ -277,6 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     # optimize, sensitivity, incentive (agent "lp")
     _add_lp_commands(add)
     _add_pool_commands(add)
+    p = add("report", _report, "write the monthly partner-meeting packet (HTML and XLSX)")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--out", type=Path, required=True, help="folder for packet-YYYY-MM.html and .xlsx")
+    p.add_argument("--no-savings", action="store_true", help="skip the pooled-savings section (faster)")
+    _add_sample_commands(add)
     return parser
 
 
