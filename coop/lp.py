@@ -179,11 +179,17 @@ class RouteLP:
         # keeps its shadow price at 0 instead of an arbitrary value from a degenerate vertex.
         implied = (a >= 0).all(axis=1) & (b <= 0)
         in_lp = active & ~implied
-        self.cost.value = np.array(model.costs, dtype=float)
-        self.incentive.value = np.array(incentives, dtype=float)
-        self.coefficients.value = a * in_lp[:, None]
-        self.rhs.value = b * in_lp
+        self._update(self.cost, np.array(model.costs, dtype=float))
+        self._update(self.incentive, np.array(incentives, dtype=float))
+        self._update(self.coefficients, a * in_lp[:, None])
+        self._update(self.rhs, b * in_lp)
         return sign, active, a
+
+    @staticmethod
+    def _update(parameter: cp.Parameter, value: np.ndarray) -> None:
+        """Give `parameter` a new value unless it already holds exactly that value (validation is costly)."""
+        if parameter.value is None or not np.array_equal(parameter.value, value):
+            parameter.value = value
 
     def _run(self) -> tuple[Status, str]:
         """Solve with HiGHS and map cvxpy's status onto ours."""
