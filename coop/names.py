@@ -166,3 +166,18 @@ QUOTE_KIND: Final = "kind"
 QUOTE_THRESHOLD: Final = "threshold"
 QUOTE_VALUE: Final = "value"
 QUOTE_NOTE: Final = "note"
+
+# --- procurement rules (coop/rules.py): contracts on record and dated thresholds -------------------------
+CONTRACTS: Final = "contracts"
+METHOD: Final = "method"  # formal, small_purchase, entitlement
+START_DATE: Final = "start_date"
+END_DATE: Final = "end_date"
+PROCUREMENT_THRESHOLDS: Final = "procurement_thresholds"
+EFFECTIVE_DATE: Final = "effective_date"
+THRESHOLD_KIND: Final = "kind"  # micro, small
+THRESHOLD_VALUE: Final = "value"
+JURISDICTION: Final = "jurisdiction"  # federal, state, district
+SCOPE: Final = "scope"  # state code or district_id; NULL for federal
+LOCAL_UNPROCESSED_VALUE: Final = "local_unprocessed_value"
+SOURCE: Final = "source"
+SCHOOL_YEAR: Final = "school_year"  # July-June, named by its first calendar year

@@ -105,3 +105,25 @@ CREATE TABLE IF NOT EXISTS pool_quotes (
     value      DOUBLE NOT NULL,
     note       TEXT NOT NULL
 );
+
+-- procurement contracts on record (coop/rules.py): a vendor under a contract covering a purchase's date is
+-- not a micro-purchase; method is formal, small_purchase or entitlement (USDA Foods, DoD Fresh)
+CREATE TABLE IF NOT EXISTS contracts (
+    district_id  TEXT NOT NULL,
+    vendor_name  TEXT NOT NULL,
+    method       TEXT NOT NULL,
+    start_date   DATE NOT NULL,
+    end_date     DATE               -- NULL: open-ended
+);
+
+-- user-added dated thresholds (coop/rules.py adds them to the shipped federal and seed 002 defaults);
+-- kind micro or small, jurisdiction federal / state (scope = state code) / district (scope = district_id)
+CREATE TABLE IF NOT EXISTS procurement_thresholds (
+    effective_date           DATE NOT NULL,
+    kind                     TEXT NOT NULL,
+    value                    DECIMAL(18, 2) NOT NULL,
+    jurisdiction             TEXT NOT NULL,
+    scope                    TEXT,
+    local_unprocessed_value  DECIMAL(18, 2),   -- a state's higher small-purchase limit for local unprocessed products
+    source                   TEXT NOT NULL
+);
