@@ -5,8 +5,9 @@ Conversions are pint's; this module only maps the spellings distributors use ont
 Rules (each applied once per distinct (unit, pack_size, category, product) combination, then joined back):
 
 * The base unit follows what the line measures: weights -> ``lb``, volumes -> ``gal``, counted items ->
-  ``each``, items counted in dozens (eggs, tortillas) -> ``dozen``. A pack that states both a weight and a
-  piece count (``50LB/75EA``) is converted by weight.
+  ``each``, items counted in dozens -> ``dozen``. When the frame has a ``product`` column, counted eggs
+  are always in dozens (360 CT = 30 dozen) and other counted products always in each (5 DZ tortillas =
+  60 each). A pack that states both a weight and a piece count (``50LB/75EA``) is converted by weight.
 * ``OZ`` is ambiguous. When the frame has a ``product`` column, an ounce is a fluid ounce for the drinks in
   :data:`FLUID_PRODUCTS` (milk, juice, creamer, water ...) and a weight ounce for everything else (cheese,
   yogurt). Without a product it is decided by category: in ``dairy`` (the fluid-milk meal component) a fluid
@@ -47,6 +48,8 @@ EACH: Final = "each"
 DOZEN: Final = "dozen"
 NO10_CAN: Final = "#10 can"
 FLUID_CATEGORIES: Final = frozenset({"dairy"})
+# products counted in dozens whatever the line says (DESIGN: dozen for eggs); 360 CT of eggs is 30 dozen
+DOZEN_PRODUCTS: Final = frozenset({"eggs", "egg"})
 # products (coop.classify's commodity names) sold by fluid volume: their "OZ" is a fluid ounce
 FLUID_PRODUCTS: Final = frozenset(
     {"milk", "soy milk", "buttermilk", "creamer", "half and half", "juice", "water", "flavored water", "beverages"}
@@ -113,7 +116,6 @@ _DECORATION = r"CASES?|CS|BAGS?|BG|BOX|BX|TRAYS?|TR|PCH|POUCH|CTN|CARTON|CANS?|P
 _LEADING_DECORATION = re.compile(rf"^(?:{_DECORATION})\.?\s+")
 _TRAILING_DECORATION = re.compile(rf"(?:(?<=[\d#])|\s+)(?:{_DECORATION})\.?$")
 _TOKEN = re.compile(r"(?:(\d*\.?\d+)(?:\s*-\s*(\d*\.?\d+))?)?\s*(NO10|FL\.?OZ|[A-Z#]+)?")
-_MASS_LABELS: Final = frozenset({LB, "g", "kg", "oz"})
 _BULK_LABELS: Final = frozenset({LB, "kg"})
 
 
@@ -273,7 +275,14 @@ def parse_pack(text: str | None) -> PackSize | None:
     return None  # only bare numbers ("1000/.035"): no unit
 
 
-def _base(quantity: pint.Quantity, label: str) -> tuple[float | None, str | None, str | None]:
+def _count_unit(label: str, product: str | None) -> str:
+    """The base unit of a counted item: dozen for eggs (or, product unknown, when counted in dozens), else each."""
+    if product:
+        return DOZEN if product.strip().lower() in DOZEN_PRODUCTS else EACH
+    return DOZEN if label == DOZEN else EACH
+
+
+def _base(quantity: pint.Quantity, label: str, product: str | None) -> tuple[float | None, str | None, str | None]:
     """A pint quantity in its base unit: (amount, base unit, reason when it cannot be converted)."""
     if label == "bushel":
         return None, None, "a bushel is a dry volume whose weight depends on the commodity; give the weight"
@@ -283,7 +292,7 @@ def _base(quantity: pint.Quantity, label: str) -> tuple[float | None, str | None
     if dim == _UREG.gallon.dimensionality:
         return float(quantity.to("gallon").magnitude), GAL, None
     if dim == _UREG.each.dimensionality:
-        unit = DOZEN if label == DOZEN else EACH
+        unit = _count_unit(label, product)
         return float(quantity.to(unit).magnitude), unit, None
     return None, None, f"unit {label!r} is not a weight, volume or count"
 
@@ -306,7 +315,7 @@ def convert(
     pack = parse_pack(pack_text) if pack_text else None
     measure = _measure_uom(uom) if uom else None
     if measure is not None and not (measure == EACH and pack is not None):
-        return _base(_UREG.Quantity(1.0, _pint(measure, fluid)), measure)
+        return _base(_UREG.Quantity(1.0, _pint(measure, fluid)), measure, product)
     if uom in _CONTAINER_UOMS or measure == EACH or not uom:
         if pack is None:
             if not uom:
@@ -314,16 +323,16 @@ def convert(
             if pack_text:
                 return None, None, f"cannot read pack size {pack_text!r}"
             return None, None, f"unit {uom!r} is a container and the line has no pack size"
-        return _pack_base(pack, fluid)
+        return _pack_base(pack, fluid, product)
     as_pack = parse_pack(uom)  # the unit column itself holds a pack ("40 lb case", "case 6/#10")
     if as_pack is not None and not pack_text:
-        return _pack_base(as_pack, fluid)
+        return _pack_base(as_pack, fluid, product)
     return None, None, f"unknown unit {unit!r}"
 
 
-def _pack_base(pack: PackSize, fluid: bool) -> tuple[float | None, str | None, str | None]:
+def _pack_base(pack: PackSize, fluid: bool, product: str | None) -> tuple[float | None, str | None, str | None]:
     """Base-unit amount of one pack."""
-    return _base(_UREG.Quantity(pack.total, _pint(pack.unit, fluid)), pack.unit)
+    return _base(_UREG.Quantity(pack.total, _pint(pack.unit, fluid)), pack.unit, product)
 
 
 def normalise(frame: pl.DataFrame) -> pl.DataFrame:

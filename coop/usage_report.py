@@ -4,8 +4,8 @@ The report is read by its structure, never by fixed row numbers:
 
 * the header row is the first row holding the labels Description, Pack Size, UOM, Quantity and
   Total Amt Invoiced (Item No, Brand and Avg Price are read when present; column order is free);
-* the period comes from the cell above the header that holds ``Start Date ... MM/DD/YYYY`` and
-  ``End Date ... MM/DD/YYYY`` (with an optional ``Bill-To ...`` list of ids);
+* the period comes from the rows above the header: ``Start Date ... MM/DD/YYYY`` and ``End Date ... MM/DD/YYYY``
+  (one cell or several; an optional ``Bill-To ...`` list of ids), else a row naming a period with two dates;
 * a row whose first non-empty cell reads ``NAME (bill-to id)`` and that has no quantity starts a district block;
 * every row below a block header with an item number or description and a quantity is an item line;
 * blank rows, rows whose first text says "total" and that have no item number, pack size or UOM (subtotals,
@@ -54,22 +54,27 @@ REPORTED_AVG_PRICE: Final = "reported_avg_price"
 
 # header label (normalised: lower case, letters and digits only) -> column in the parsed frame
 _LABELS: Final = {
-    "itemno": ITEM_NO,
-    "itemnumber": ITEM_NO,
-    "item": ITEM_NO,
-    "description": names.DESCRIPTION,
-    "itemdescription": names.DESCRIPTION,
-    "brand": BRAND,
-    "packsize": names.PACK_SIZE,
-    "pack": names.PACK_SIZE,
-    "uom": names.UNIT,
-    "unitofmeasure": names.UNIT,
-    "quantity": names.QUANTITY,
-    "qty": names.QUANTITY,
-    "totalamtinvoiced": names.EXTENDED_PRICE,
-    "totalamountinvoiced": names.EXTENDED_PRICE,
-    "avgprice": names.UNIT_PRICE,
-    "averageprice": names.UNIT_PRICE,
+    **dict.fromkeys(("itemno", "itemnumber", "item", "itemcode", "itemid"), ITEM_NO),
+    **dict.fromkeys(("description", "itemdescription", "productdescription", "desc"), names.DESCRIPTION),
+    **dict.fromkeys(("brand", "brandname"), BRAND),
+    **dict.fromkeys(("packsize", "pack", "packsz", "pksize", "size"), names.PACK_SIZE),
+    **dict.fromkeys(("uom", "unitofmeasure", "um", "unit"), names.UNIT),
+    **dict.fromkeys(("quantity", "qty", "qtyshipped", "quantityshipped", "qtyinvoiced"), names.QUANTITY),
+    **dict.fromkeys(
+        (
+            "totalamtinvoiced",
+            "totalamountinvoiced",
+            "amtinvoiced",
+            "amountinvoiced",
+            "totalamount",
+            "extprice",
+            "extendedprice",
+            "extendedamount",
+            "totalinvoiced",
+        ),
+        names.EXTENDED_PRICE,
+    ),
+    **dict.fromkeys(("avgprice", "averageprice", "avgunitprice", "averageunitprice"), names.UNIT_PRICE),
 }
 _REQUIRED: Final = (names.DESCRIPTION, names.PACK_SIZE, names.UNIT, names.QUANTITY, names.EXTENDED_PRICE)
 _BLOCK: Final = re.compile(r"^\s*(?P<name>\S.*?)\s*\(\s*(?P<id>[A-Za-z0-9][A-Za-z0-9\-]*)\s*\)\s*$")
@@ -177,16 +182,24 @@ def _parse_date(text: str) -> date:
 
 
 def _period(rows: list[list[Any]], header_index: int) -> tuple[date, date, tuple[str, ...]] | None:
-    """(start, end, bill-to ids) from the first cell above the header holding a start and an end date."""
-    for row in rows[:header_index]:
-        for cell in row:
-            text = _text(cell)
-            start, end = _START.search(text), _END.search(text)
-            if start and end:
-                bill_to = _BILL_TO.search(text)
-                ids = tuple(x.strip() for x in re.split(r"[,\s]+", bill_to.group(1)) if x.strip()) if bill_to else ()
-                return _parse_date(start.group(1)), _parse_date(end.group(1)), ids
-    return None
+    """(start, end, bill-to ids) from the rows above the header, or None if they name no period.
+
+    'Start Date ... End Date ...' in one cell or several, else a row naming a period with two dates.
+    """
+    texts = [" ".join(_text(c) for c in row if _text(c)) for row in rows[:header_index]]
+    start = next((m.group(1) for t in texts if (m := _START.search(t))), None)
+    end = next((m.group(1) for t in texts if (m := _END.search(t))), None)
+    if start is None or end is None:
+        for t in texts:
+            dates = re.findall(_DATE, t)
+            if len(dates) == 2 and re.search(r"period|from|dates?\b", t, re.IGNORECASE):
+                start, end = dates
+                break
+    if start is None or end is None:
+        return None
+    bill_to = next((m for t in texts if (m := _BILL_TO.search(t))), None)
+    ids = tuple(x for x in re.split(r"[,\s]+", bill_to.group(1)) if x) if bill_to else ()
+    return _parse_date(start), _parse_date(end), ids
 
 
 def is_usage_report(path: str | Path) -> bool:

@@ -204,3 +204,36 @@ def test_pack_scales_linearly_with_quantity(n: int, size: object, unit: str, qua
     base = units.normalise(frame)[names.BASE_QUANTITY].to_list()
     assert base[0] == pytest.approx(quantity * n * float(size) * UNIT_LB[unit])  # type: ignore[arg-type]
     assert base[1] == pytest.approx(base[0] * factor)
+
+
+@pytest.mark.parametrize(
+    ("unit", "pack", "product", "base_quantity", "base_unit"),
+    [
+        ("CS", "360 CT", "eggs", 30, "dozen"),  # DESIGN: dozen for eggs
+        ("CS", "15 DZ", "eggs", 15, "dozen"),
+        ("CS", "6/5 DOZ", "tortillas", 360, "each"),  # other counted items are in each
+        ("CS", "6/5 DOZ", None, 30, "dozen"),  # product unknown: as the line counts them
+        ("CS", "15/24SL", "bread", 360, "each"),
+    ],
+)
+def test_counted_items_each_or_dozen(
+    unit: str, pack: str, product: str | None, base_quantity: float, base_unit: str
+) -> None:
+    frame = pl.DataFrame(
+        {names.QUANTITY: [1.0], names.UNIT: [unit], names.PACK_SIZE: [pack], names.PRODUCT: [product]},
+        schema_overrides={names.PRODUCT: pl.String},
+    )
+    row = units.normalise(frame).row(0, named=True)
+    assert (row[names.BASE_QUANTITY], row[names.BASE_UNIT]) == (pytest.approx(base_quantity), base_unit)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    a=st.integers(min_value=1, max_value=50),
+    b=st.integers(min_value=1, max_value=50),
+    size=st.integers(min_value=1, max_value=64),
+    sep=st.sampled_from(["", " "]),
+    decoration=st.sampled_from(["", " CASE", " BAG"]),
+)
+def test_nested_packs_multiply(a: int, b: int, size: int, sep: str, decoration: str) -> None:
+    assert parse_pack(f"{a}/{b}/{size}{sep}LB{decoration}") == PackSize(a * b, size, "lb")

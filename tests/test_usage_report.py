@@ -52,10 +52,15 @@ def real_loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]
     return path, result
 
 
+@pytest.fixture(scope="module")
+def real_report() -> usage_report.UsageReport:
+    return usage_report.parse(REAL_FILE)
+
+
 @needs_real
-def test_real_report_parses_by_structure() -> None:
+def test_real_report_parses_by_structure(real_report: usage_report.UsageReport) -> None:
     assert usage_report.is_usage_report(REAL_FILE)
-    report = usage_report.parse(REAL_FILE)
+    report = real_report
     assert (report.period_start, report.period_end) == (date(2019, 7, 1), date(2020, 6, 30))
     assert len(report.bill_to_ids) == 30
     assert report.lines.height == 9619
@@ -147,11 +152,12 @@ def test_real_report_second_load_is_a_no_op(real_loaded: tuple[Path, object]) ->
 
 
 @needs_real
-def test_real_blocks_map_to_known_districts_by_bill_to_or_name(con: duckdb.DuckDBPyConnection) -> None:
+def test_real_blocks_map_to_known_districts_by_bill_to_or_name(
+    con: duckdb.DuckDBPyConnection, real_report: usage_report.UsageReport
+) -> None:
     add_district(con, "alh", "Alhambra USD (renamed)", "100023")  # matched by bill-to id despite the name
     add_district(con, "arc", "arcadia  unified school district", None)  # matched by name, any case and spacing
-    report = usage_report.parse(REAL_FILE)
-    matched = usage_report.match_districts(con, report)
+    matched = usage_report.match_districts(con, real_report)
     by_row = {r["block_row"]: r[names.DISTRICT_ID] for r in matched.iter_rows(named=True)}
     assert by_row[5] == "alh" and by_row[212] == "arc"
     assert sum(v is None for v in by_row.values()) == 28
@@ -360,3 +366,29 @@ def test_an_item_named_total_is_an_item_not_a_total_row(tmp_path: Path) -> None:
     assert report.lines[names.SOURCE_ROW].to_list() == [7, 11, 12]
     assert report.lines[names.DESCRIPTION][0] == "TOTAL CEREAL WG"
     assert "total row" in {s.row: s.reason for s in report.skipped}[8]
+
+
+@pytest.mark.parametrize(
+    "title_rows",
+    [
+        [["Start Date", date(2022, 7, 1)], ["End Date", date(2023, 6, 30)], ["Bill-To: 7001"]],  # separate cells
+        [["Usage for period 07/01/2022 - 06/30/2023"]],  # a period with two dates, no start/end labels
+    ],
+)
+def test_period_in_other_layouts_and_header_synonyms(tmp_path: Path, title_rows: list[list[object]]) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in title_rows:
+        ws.append(row)
+    ws.append(["Item Number", "Item Description", "Pack", "U/M", "Qty Shipped", "Ext Price"])
+    ws.append(["Lakeside SD (7001)"])
+    ws.append(["X1", "APPLES FRESH", "40 LB", "CS", 2, 70.0])
+    wb.save(tmp_path / "other.xlsx")
+    assert usage_report.is_usage_report(tmp_path / "other.xlsx")
+    report = usage_report.parse(tmp_path / "other.xlsx")
+    assert (report.period_start, report.period_end) == (date(2022, 7, 1), date(2023, 6, 30))
+    assert report.bill_to_ids == ("7001",)
+    line = report.lines.row(0, named=True)
+    assert line[names.SOURCE_ROW] == len(title_rows) + 3
+    assert (line[names.PACK_SIZE], line[names.QUANTITY], line[names.EXTENDED_PRICE]) == ("40 LB", 2.0, 70.0)
+    assert line[names.UNIT_PRICE] is None  # no Avg Price column: the loader derives it from the total
