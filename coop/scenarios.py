@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -163,11 +164,15 @@ class Model:
             unknown = set(costs) - set(self.route_names)
             if unknown:
                 raise ModelError(f"unknown routes {sorted(unknown)}; the model has {', '.join(self.route_names)}")
-            new_costs = tuple(float(costs.get(r.name, r.cost_per_meal)) for r in self.routes)
+            given = [costs.get(r.name, r.cost_per_meal) for r in self.routes]
         else:
-            new_costs = tuple(float(c) for c in costs)
-            if len(new_costs) != len(self.routes):
-                raise ModelError(f"{len(new_costs)} costs given for {len(self.routes)} routes")
+            given = list(costs)
+            if len(given) != len(self.routes):
+                raise ModelError(f"{len(given)} costs given for {len(self.routes)} routes")
+        for route, value in zip(self.route_names, given, strict=True):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ModelError(f"cost per meal for {route!r} must be a finite number, got {value!r}")
+        new_costs = tuple(float(c) for c in given)
         routes = tuple(replace(r, cost_per_meal=c) for r, c in zip(self.routes, new_costs, strict=True))
         rows = []
         for row in self.constraints:

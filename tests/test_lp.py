@@ -9,6 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coop import cli, lp, names
 from coop.errors import ModelError, SpecError
@@ -23,6 +25,7 @@ from coop.scenarios import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+_PROPERTY_LP = lp.RouteLP.for_model(paper_model())  # one built problem re-solved by the property test
 Z1, Z2, Z3, Z4 = names.ROUTES
 Q = 46_085
 
@@ -303,3 +306,39 @@ def test_cli_text_and_unknown_scenario(db_path, capsys):
     assert cli.main(["optimize", "--scenario", "nope", "--json", "--db", str(db_path)]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "unknown scenario 'nope'" in captured.err
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    costs=st.lists(st.floats(min_value=0.2, max_value=5.0), min_size=4, max_size=4),
+    scenario=st.sampled_from(list(SCENARIOS)),
+    meals=st.floats(min_value=1.0, max_value=1e6),
+)
+def test_duals_price_every_route_and_constraint(costs, scenario, meals):
+    # LP duality with DESIGN.md's sign convention: reduced cost_j = net cost_j - sum_i shadow_i x a_ij for every
+    # switched-on row (a_ij as written, either sense), reduced costs >= 0 and zero where meals are bought, and
+    # total cost = shadow price of quantity x meals (every other rhs is 0).
+    model = paper_model().with_costs(dict(zip(names.ROUTES, costs, strict=True)), meals=meals)
+    sc = get_scenario(scenario)
+    res = _PROPERTY_LP.solve(model, sc)
+    if res.status == "infeasible":
+        assert res.conflicts, "an infeasible run names what to relax"
+        return
+    assert res.status == "optimal"
+    net = [c - i for c, i in zip(costs, sc.incentives(names.ROUTES), strict=True)]
+    for j, route in enumerate(names.ROUTES):
+        priced = sum(
+            res.shadow_prices[row.name] * row.coefficients[j] for row in model.constraints if row.name in sc.on
+        )
+        assert res.reduced_costs[route] == pytest.approx(net[j] - priced, abs=1e-6 * max(1.0, *costs))
+        assert res.reduced_costs[route] >= -1e-7
+        assert res.meals[route] >= 0.0
+        assert res.meals[route] * res.reduced_costs[route] == pytest.approx(0.0, abs=1e-6 * meals)
+    for row in model.constraints:
+        if row.name in sc.on:
+            lhs = sum(a * res.meals[r] for a, r in zip(row.coefficients, names.ROUTES, strict=True))
+            ok = lhs >= row.rhs - 1e-6 * meals if row.sense == ">=" else lhs <= row.rhs + 1e-6 * meals
+            assert ok, row.name
+            assert res.shadow_prices[row.name] * (1 if row.sense == ">=" else -1) >= -1e-9
+    assert res.total_cost == pytest.approx(res.shadow_prices[names.QUANTITY_CONSTRAINT] * meals, rel=1e-6)
+    assert res.total_meals == pytest.approx(meals, rel=1e-6)
