@@ -7,6 +7,7 @@ counter), so a new load, an undo or a settings edit refreshes every cached figur
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import json
@@ -477,6 +478,14 @@ FROM {names.PURCHASES}
 WHERE {names.DISTRICT_ID} = ? AND {names.INVOICE_DATE} BETWEEN ? AND ?
 ORDER BY {names.INVOICE_DATE}, {names.VENDOR_NAME}
 """
+_PRICE_SQL = f"""
+SELECT {names.DISTRICT_ID}, CAST(date_trunc('month', {names.INVOICE_DATE}) AS DATE) AS {names.MONTH},
+       {names.BASE_UNIT}, {names.ORIGIN_ZIP}, {names.ORIGIN_STATE},
+       CAST(sum({names.EXTENDED_PRICE}) AS DOUBLE) AS spend, sum({names.BASE_QUANTITY}) AS {names.BASE_QUANTITY}
+FROM {names.PURCHASES}
+WHERE {names.PRODUCT} = ? AND {names.INVOICE_DATE} BETWEEN ? AND ? AND {names.BASE_QUANTITY} > 0
+GROUP BY ALL
+"""
 _FRESHNESS_SQL = f"""
 SELECT {names.DISTRICT_ID}, max({names.INVOICE_DATE}) AS last_invoice_date, count(*) AS lines
 FROM {names.PURCHASES}
@@ -484,43 +493,63 @@ GROUP BY {names.DISTRICT_ID}
 """
 
 
-def _subset_metrics(con: duckdb.DuckDBPyConnection, start: date, end: date, ids: tuple[str, ...]) -> Any:
-    """`coop.metrics.compute` restricted to some districts: the library's pure metrics on their lines only."""
-    from coop import metrics
-
-    goal_share, goal_date = metrics.load_goal(con)
-    dists = metrics.load_districts(con).filter(pl.col(names.DISTRICT_ID).is_in(ids))
-    lines = metrics.load_lines(con, start, end).filter(pl.col(names.DISTRICT_ID).is_in(ids))
-    classified = metrics.classify(lines, dists).collect().lazy()
-    commodity = metrics.premiums(classified)
-    frames = pl.collect_all(
-        [
-            metrics.district_shares(classified, dists),
-            metrics.coop_share(classified),
-            metrics.shares_by(classified, [names.MONTH]),
-            metrics.shares_by(classified, [names.CATEGORY]),
-            metrics.route_mix(classified),
-            commodity,
-            metrics.category_premiums(commodity),
-            metrics.route_premiums(classified),
-            metrics.unpriced(classified),
-            metrics.vendor_spend(classified),
-            metrics.route_category(classified),
-            metrics.trajectory(classified, goal_share),
-        ]
+def _selection_rows(frame: pl.DataFrame, ids: tuple[str, ...], by: list[str]) -> pl.DataFrame:
+    """A spend table's district rows for `ids` plus a 'coop' row per `by` group that sums just those districts."""
+    picked = frame.filter(pl.col("scope").is_in(ids))
+    sums = (
+        picked.group_by(by).agg(pl.col("total_spend", "local_spend", "unknown_origin_spend", "lines").sum())
+        if by
+        else picked.select(pl.col("total_spend", "local_spend", "unknown_origin_spend", "lines").sum())
     )
-    return metrics.Metrics(start, end, goal_share, goal_date, *frames)
+    sums = sums.with_columns(
+        pl.lit("coop").alias("scope"),
+        pl.when(pl.col("total_spend") != 0).then(pl.col("local_spend") / pl.col("total_spend")).alias("local_share"),
+    )
+    return pl.concat([picked, sums.select(picked.columns)]).sort("scope", *by)
+
+
+def _selection(m: Any, ids: tuple[str, ...]) -> Any:
+    """The metrics with every spend figure's 'coop' scope re-summed over the chosen districts only.
+
+    Spend, local spend and unknown-origin spend add up across districts, so the selection's figures are exact
+    sums of the library's district rows. Price premiums are ratios that do not add up: their 'coop' rows stay
+    co-op-wide (the pages say so), and district rows are filtered.
+    """
+    dists = m.districts.filter(pl.col(names.DISTRICT_ID).is_in(ids))
+    total = dists.select(pl.col("total_spend", "local_spend", "unknown_origin_spend", "lines").sum())
+    coop = total.with_columns(
+        pl.when(pl.col("total_spend") != 0).then(pl.col("local_spend") / pl.col("total_spend")).alias("local_share")
+    ).select(m.coop.columns)
+    routes = m.by_route.filter(pl.col("scope").is_in(ids))
+    route_sums = (
+        routes.group_by(names.ROUTE)
+        .agg(pl.col("spend").sum())
+        .with_columns(pl.lit("coop").alias("scope"), (pl.col("spend") / pl.col("spend").sum()).alias("share"))
+    )
+    keep = pl.col("scope").is_in([*ids, "coop"])
+    return dataclasses.replace(
+        m,
+        districts=dists,
+        coop=coop,
+        by_month=_selection_rows(m.by_month, ids, [names.MONTH]),
+        by_category=_selection_rows(m.by_category, ids, [names.CATEGORY]),
+        by_route=pl.concat([routes, route_sums.select(routes.columns)]),
+        premiums=m.premiums.filter(keep),
+        category_premiums=m.category_premiums.filter(keep),
+        route_premiums=m.route_premiums.filter(keep),
+        unpriced=m.unpriced.filter(pl.col("scope").is_in(ids)),
+        trajectory=m.trajectory.filter(pl.col("scope").is_in(ids)),
+    )
 
 
 @st.cache_data(show_spinner="Computing the co-op's figures…", max_entries=32)
 def _metrics(_con: duckdb.DuckDBPyConnection, version: str, start: date, end: date, ids: tuple[str, ...]) -> Any:
-    """Every metric for the period and districts (`coop.metrics.Metrics`); scope 'coop' = the districts chosen."""
+    """Every metric for the period (`coop.metrics.Metrics`), narrowed to the chosen districts."""
     from coop import metrics
 
-    everyone = tuple(districts.load(_con.cursor())[names.DISTRICT_ID].to_list())
-    if set(ids) >= set(everyone):
-        return metrics.compute(_con.cursor(), start, end)
-    return _subset_metrics(_con.cursor(), start, end, ids)
+    computed = metrics.compute(_con.cursor(), start, end)
+    everyone = set(computed.districts[names.DISTRICT_ID].to_list())
+    return computed if set(ids) >= everyone else _selection(computed, ids)
 
 
 def metrics_for(start: date, end: date, ids: list[str]) -> Any:
@@ -649,17 +678,18 @@ def _unit_prices(
     """Average price per base unit per month for local and non-local lines of one product."""
     from coop import local, metrics
 
-    dists = metrics.load_districts(_con.cursor())
     lines = (
-        metrics.load_lines(_con.cursor(), start, end)
-        .filter(pl.col(names.DISTRICT_ID).is_in(ids) & (pl.col(names.PRODUCT) == product))
-        .filter(pl.col(names.BASE_QUANTITY).is_not_null() & (pl.col(names.BASE_QUANTITY) > 0))
+        _con.cursor()
+        .sql(_PRICE_SQL, params=[product, start, end])
+        .pl()
+        .lazy()
+        .filter(pl.col(names.DISTRICT_ID).is_in(ids))
     )
     return (
-        metrics.classify(lines, dists)
+        local.with_locality(lines, metrics.load_districts(_con.cursor()))
         .group_by(names.MONTH, local.LOCAL, names.BASE_UNIT)
         .agg(
-            (pl.col(metrics.PRICED_CENTS).sum() / 100.0 / pl.col(names.BASE_QUANTITY).sum()).alias("unit_price"),
+            (pl.col("spend").sum() / pl.col(names.BASE_QUANTITY).sum()).alias("unit_price"),
             pl.col(names.BASE_QUANTITY).sum().alias("base_quantity"),
         )
         .with_columns(pl.when(pl.col(local.LOCAL)).then(pl.lit("Local")).otherwise(pl.lit("Non-local")).alias("origin"))
@@ -894,6 +924,14 @@ def spec_from_upload(name: str, content: bytes) -> Any:
     return pool.parse_spec(data, source=name)
 
 
+@st.cache_data(show_spinner="Solving each district alone and the pool…", max_entries=16)
+def solve_pool(spec: Any) -> Any:
+    """Each district's standalone optimum and the pooled optimum, with savings (`coop.pool.PoolResult`)."""
+    from coop import pool
+
+    return pool.solve_pool(spec)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def allocate(spec: Any, _progress: Callable[[float, str], None] | None = None) -> Any:
     """Standalone and pooled optima, every coalition, and each allocation method (`AllocationReport`)."""
@@ -902,9 +940,9 @@ def allocate(spec: Any, _progress: Callable[[float, str], None] | None = None) -
     return alloc.allocate(spec, progress=_progress)
 
 
-def pool_costs(report: Any) -> pl.DataFrame:
+def pool_costs(result: Any) -> pl.DataFrame:
     """Per district: standalone cost, pooled purchase cost, savings (US dollars per year) for the chart."""
-    return report.pool.standalone.rename({"district": names.DISTRICT_ID, "coop_cost": "pooled_cost"})
+    return result.standalone.rename({"district": names.DISTRICT_ID, "coop_cost": "pooled_cost"})
 
 
 def allocation_long(report: Any) -> pl.DataFrame:
@@ -941,9 +979,9 @@ def allocation_checks(report: Any) -> pl.DataFrame:
     )
 
 
-def savings_by_route(report: Any) -> pl.DataFrame:
+def savings_by_route(result: Any) -> pl.DataFrame:
     """Where the savings come from: units and cost per route, buying alone vs in the pool, and the difference."""
-    purchases = report.pool.purchases
+    purchases = result.purchases
     wide = (
         purchases.group_by("scope", names.ROUTE)
         .agg(pl.col("units").sum(), pl.col("cost").sum())
@@ -972,7 +1010,7 @@ def what_if(spec: Any, change: str, district_id: str | None, factor: float) -> t
         changed = pool.without_district(spec, str(district_id))
     else:
         changed = pool.with_local_capacity(spec, factor)
-    return pool.solve_pool(spec), pool.solve_pool(changed)
+    return solve_pool(spec), pool.solve_pool(changed)
 
 
 # --- procurement rules ----------------------------------------------------------------------------

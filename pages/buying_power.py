@@ -72,10 +72,7 @@ st.caption(
     f"{members} district(s), {len(spec.offers)} offer(s). Exact Shapley value and core check solve all "
     f"{2**members:,} coalitions up to 10 members; beyond that Shapley is sampled."
 )
-bar = st.progress(0.0, text="Solving the pool and every coalition…")
-report = sh.call(sh.allocate, spec, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
-bar.empty()
-pool = report.pool
+pool = sh.call(sh.solve_pool, spec)
 standalone_total = float(pool.standalone["standalone_cost"].sum())
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Buying alone", f"${standalone_total:,.0f}", help="Sum of each district's own least cost, $ per year.")
@@ -89,26 +86,22 @@ k4.metric(
     "Solver",
     pool.status,
     help=f"MIP gap {pool.settings.mip_gap:g}, time limit {pool.settings.time_limit:g} s per solve; worst gap "
-    f"reached {max(pool.worst_gap, report.games.worst_gap):.2g}; {len(report.games.values):,} coalitions solved "
-    f"in {report.seconds:.1f} s.",
+    f"reached {pool.worst_gap:.2g}; solved in {pool.solve_seconds:.1f} s.",
 )
-for note in report.notes:
-    st.warning(note)
 
 st.altair_chart(
     charts.standalone_vs_pooled(
-        sh.pool_costs(report),
+        sh.pool_costs(pool),
         period=basis,
         definition="Cost = least annual purchase cost meeting each district's demand and policy (US dollars).",
     ),
     width="stretch",
 )
-
 st.subheader("Where the savings come from")
 left, right = st.columns(2)
 with left:
     st.dataframe(
-        sh.savings_by_route(report),
+        sh.savings_by_route(pool),
         hide_index=True,
         width="stretch",
         column_config={
@@ -133,39 +126,53 @@ with right:
     st.dataframe(binding, hide_index=True, width="stretch")
 
 st.subheader("Splitting the cost: allocation methods side by side")
-st.altair_chart(
-    charts.allocation_methods(
-        sh.allocation_long(report),
-        period=basis,
-        definition="Each district's share of the pooled cost under each method (US dollars per year).",
-    ),
-    width="stretch",
-)
-st.dataframe(report.table(), hide_index=True, width="stretch")
-st.caption("US dollars per year per district: standalone cost, cost of its own pooled purchases, and each method.")
-core = (
-    "not checked exhaustively"
-    if report.core_empty is None
-    else ("empty" if report.core_empty else "not empty: some split leaves no group better off alone")
-)
-st.markdown(f"**Core check**: the core is {core}.")
-if report.least_core_epsilon is not None and report.core_empty:
-    st.caption(
-        f"Least-core ε = ${report.least_core_epsilon:,.2f}: the smallest amount some group still gains by leaving."
-    )
-st.dataframe(
-    sh.allocation_checks(report),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "max_excess": st.column_config.NumberColumn("Largest group excess ($)", format="%.2f"),
-        "known_weakness": st.column_config.TextColumn("Known weakness", width="large"),
-    },
-)
 st.caption(
-    "In the core = no group of districts would pay less on its own; individually rational = no district pays more "
-    "than buying alone; excess = what a group pays above its own optimum (> 0 means it would rather leave)."
+    f"Fair splits need the least cost of every group of districts: {2**members:,} coalitions for {members} "
+    "district(s) (exact Shapley value and core check up to 10 members; sampled Shapley beyond)."
 )
+if st.button("Compute the fair split", key="pool_split_run", type="primary"):
+    st.session_state["pool_split_requested"] = True
+if not st.session_state.get("pool_split_requested"):
+    st.info("Press **Compute the fair split** to solve every coalition (progress is shown).")
+else:
+    bar = st.progress(0.0, text="Solving every coalition…")
+    report = sh.call(sh.allocate, spec, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+    bar.empty()
+    for note in report.notes:
+        st.warning(note)
+    st.altair_chart(
+        charts.allocation_methods(
+            sh.allocation_long(report),
+            period=basis,
+            definition="Each district's share of the pooled cost under each method (US dollars per year).",
+        ),
+        width="stretch",
+    )
+    st.dataframe(report.table(), hide_index=True, width="stretch")
+    st.caption("US dollars per year per district: standalone cost, cost of its own pooled purchases, and each method.")
+    core = (
+        "not checked exhaustively"
+        if report.core_empty is None
+        else ("empty" if report.core_empty else "not empty: some split leaves no group better off alone")
+    )
+    st.markdown(f"**Core check**: the core is {core}.")
+    if report.least_core_epsilon is not None and report.core_empty:
+        st.caption(
+            f"Least-core ε = ${report.least_core_epsilon:,.2f}: the smallest amount some group still gains by leaving."
+        )
+    st.dataframe(
+        sh.allocation_checks(report),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "max_excess": st.column_config.NumberColumn("Largest group excess ($)", format="%.2f"),
+            "known_weakness": st.column_config.TextColumn("Known weakness", width="large"),
+        },
+    )
+    st.caption(
+        "In the core = no group of districts would pay less on its own; individually rational = no district pays more "
+        "than buying alone; excess = what a group pays above its own optimum (> 0 means it would rather leave)."
+    )
 
 st.subheader("What if…")
 w1, w2 = st.columns(2)
