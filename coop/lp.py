@@ -165,7 +165,7 @@ class RouteLP:
     def _set(
         self, model: Model, on: Sequence[str], incentives: Sequence[float]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Load parameter values; return the signs, the rows actually in the LP, and the ">=" form matrix."""
+        """Load parameter values; return each row's sign, which rows are switched on, and the ">=" form matrix."""
         if not self.fits(model):
             raise ModelError(
                 f"model routes/constraints {model.route_names}/{model.constraint_names} do not match the built LP"
@@ -311,7 +311,7 @@ class RouteLP:
         found = []
         for name in candidates:
             self._set(model, [c for c in on if c != name], incentives)
-            if self._run()[0] == "optimal":
+            if self._run()[0] in ("optimal", "unbounded"):  # unbounded is feasible too
                 found.append(name)
         self._set(model, on, incentives)
         return tuple(found)
