@@ -1029,3 +1029,74 @@ def classify_text(text: str) -> dict[str, Any]:
         "reason": found.reason,
         "source": found.source,
     }
+
+
+def school_years(start: date, end: date) -> list[int]:
+    """School years (July-June, named by their first calendar year) that overlap the period."""
+    first = start.year if start.month >= 7 else start.year - 1
+    last = end.year if end.month >= 7 else end.year - 1
+    return list(range(first, last + 1))
+
+
+def threshold_rules() -> pl.DataFrame:
+    """The dated purchase thresholds (federal, state, district) with their sources."""
+    from coop import rules
+
+    return rules.load_thresholds(cursor())
+
+
+@st.cache_data(show_spinner="Checking every district-vendor year against the thresholds…", max_entries=16)
+def _thresholds(_con: duckdb.DuckDBPyConnection, version: str, school_year: int) -> pl.DataFrame:
+    """Per district x vendor x school year: spend, thresholds in force, required vs recorded method, flag."""
+    from coop import rules
+
+    return rules.thresholds_from_db(_con.cursor(), school_year)
+
+
+def thresholds(school_year: int, ids: list[str], flagged_only: bool) -> pl.DataFrame:
+    """The threshold check for one school year and the chosen districts (flagged rows only when asked)."""
+    frame = _thresholds(connection(), data_version(), school_year).filter(pl.col(names.DISTRICT_ID).is_in(ids))
+    if flagged_only:
+        frame = frame.filter(pl.col("flag"))
+    return frame.sort("flag", "spend", descending=[True, True])
+
+
+@st.cache_data(show_spinner="Looking for split purchases…", max_entries=16)
+def _splits(_con: duckdb.DuckDBPyConnection, version: str, school_year: int) -> pl.DataFrame:
+    """Lines of possible split purchases in one school year, one row per line with its split id."""
+    from coop import rules
+
+    return rules.split_purchases_from_db(_con.cursor(), school_year)
+
+
+def split_purchases(school_year: int, ids: list[str]) -> pl.DataFrame:
+    """Possible split purchases of the chosen districts in one school year."""
+    return _splits(connection(), data_version(), school_year).filter(pl.col(names.DISTRICT_ID).is_in(ids))
+
+
+def example_bids() -> pl.DataFrame:
+    """Seed 004's worked example: three bids, the second from a bidder meeting the geographic preference."""
+    from coop import bids
+
+    return pl.DataFrame(
+        {bids.BIDDER: ["Bidder 1", "Bidder 2", "Bidder 3"], bids.PRICE: [1.97, 2.10, 2.03],
+         bids.MEETS_PREFERENCE: [False, True, False]},
+        schema=bids.BID_SCHEMA,
+    )  # fmt: skip
+
+
+def read_bids_upload(name: str, content: bytes) -> pl.DataFrame:
+    """Bids from an uploaded CSV (bidder, price, meets_preference); bad cells named by row and column."""
+    from coop import bids
+
+    return bids.read_bids(save_upload(name, content))
+
+
+def score_bids(
+    frame: pl.DataFrame, *, points: float | None, percent: float | None, among: int | None, item: str | None
+) -> Any:
+    """The bids ranked by evaluated price after the geographic preference (`coop.bids.BidResult`)."""
+    from coop import bids
+
+    clean = frame.drop_nulls(bids.BIDDER)
+    return bids.score_bids(clean, points=points, percent=percent, among=among, item=item or None)

@@ -1,5 +1,6 @@
 import streamlit as st
 
+from coop import names
 from pages import _shared as sh
 
 start, end, chosen = sh.setup(
@@ -11,18 +12,113 @@ start, end, chosen = sh.setup(
 thresholds_tab, split_tab, bids_tab, classify_tab = st.tabs(
     ["Thresholds and methods", "Split purchases", "Bid scorer", "Unprocessed? (classifier)"]
 )
+years = sh.school_years(start, end)
 
 with thresholds_tab:
-    if sh.lib("rules") is None:
-        st.info("Thresholds and methods are not available yet: `coop.rules` is not installed.")
+    sh.require("rules", "Thresholds and methods")
+    st.markdown("**Thresholds in force** (most restrictive of federal, state and district applies)")
+    st.dataframe(sh.call(sh.threshold_rules), hide_index=True, width="stretch")
+    st.caption(
+        "US dollars. A purchase is judged by the values in force on its date; micro-purchase up to the micro "
+        "threshold, small purchase up to the small (simplified acquisition) threshold, formal above."
+    )
+    c1, c2 = st.columns(2)
+    year = c1.selectbox(
+        "School year", years, index=len(years) - 1, format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="rules_year"
+    )
+    flagged_only = c2.toggle("Only flagged district-vendor years", value=True, key="rules_flagged")
+    checked = sh.call(sh.thresholds, year, chosen, flagged_only)
+    st.metric("Flagged district-vendor years", f"{checked.filter('flag').height:,}")
+    st.dataframe(
+        checked,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "spend": st.column_config.NumberColumn("Spend ($)", format="dollar"),
+            "micro_threshold": st.column_config.NumberColumn("Micro threshold ($)", format="dollar"),
+            "small_threshold": st.column_config.NumberColumn("Small threshold ($)", format="dollar"),
+            names.REASON: st.column_config.TextColumn("Reason", width="large"),
+        },
+    )
+    st.caption(
+        f"School year {year}-{year + 1} (1 July to 30 June), chosen districts: aggregate spend per district and "
+        "vendor (US dollars), the method that spend requires, the method on record (contracts table; none = "
+        "micro-purchase) and a flag when spend exceeds what the recorded method allows."
+    )
 
 with split_tab:
-    if sh.lib("rules") is None:
-        st.info("Split-purchase detection is not available yet: `coop.rules` is not installed.")
+    sh.require("rules", "Split-purchase detection")
+    year = st.selectbox(
+        "School year", years, index=len(years) - 1, format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="split_year"
+    )
+    splits = sh.call(sh.split_purchases, year, chosen)
+    groups = splits["split_id"].n_unique() if splits.height else 0
+    st.metric("Possible split purchases", f"{groups:,}")
+    st.dataframe(
+        splits,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            names.EXTENDED_PRICE: st.column_config.NumberColumn("Line ($)", format="dollar"),
+            "invoice_total": st.column_config.NumberColumn("Invoice total ($)", format="dollar"),
+            "split_total": st.column_config.NumberColumn("Together ($)", format="dollar"),
+            "micro_threshold": st.column_config.NumberColumn("Micro threshold ($)", format="dollar"),
+            names.REASON: st.column_config.TextColumn("Reason", width="large"),
+        },
+    )
+    st.caption(
+        "Seed 004 Q8: two or more invoices from one vendor to one district within 30 days, each under the "
+        "micro-purchase threshold, together above it. Vendors under a contract covering the date (formal, small "
+        "purchase, entitlement) are not flagged. One row per line; US dollars."
+    )
 
 with bids_tab:
-    if sh.lib("rules") is None:
-        st.info("The bid scorer is not available yet: `coop.rules` is not installed.")
+    sh.require("bids", "The bid scorer")
+    upload = st.file_uploader("Bids (CSV: bidder, price, meets_preference)", type=["csv"], key="bids_upload")
+    start_bids = sh.call(sh.read_bids_upload, upload.name, upload.getvalue()) if upload else sh.example_bids()
+    bids = st.data_editor(
+        start_bids,
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={"price": st.column_config.NumberColumn("price ($ per unit)", min_value=0.0, format="$%.2f")},
+        key=f"bids-editor-{upload.name if upload else 'example'}",
+    )
+    b1, b2, b3 = st.columns(3)
+    kind = b1.radio("Preference as", ["points", "percent", "none"], horizontal=True, key="bids_kind")
+    amount = b2.number_input(
+        "Points (1 point = 1 cent off)" if kind == "points" else "Percent off the price",
+        min_value=0.0,
+        value=10.0,
+        step=1.0,
+        disabled=kind == "none",
+        key="bids_amount",
+    )
+    among = b3.number_input("Only among the K lowest bids (0 = all)", min_value=0, value=3, step=1, key="bids_among")
+    item = st.text_input("Item (preference applies only to unprocessed products)", value="", key="bids_item")
+    with sh.errors_shown():
+        result = sh.score_bids(
+            bids,
+            points=amount if kind == "points" else None,
+            percent=amount if kind == "percent" else None,
+            among=int(among) or None,
+            item=item,
+        )
+        st.metric("Winner (pays its own bid)", result.winner or "tie: see warnings")
+        st.dataframe(
+            result.ranking,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "price": st.column_config.NumberColumn("Bid ($)", format="$%.2f"),
+                "evaluated_price": st.column_config.NumberColumn("Evaluated ($)", format="$%.2f"),
+            },
+        )
+        st.caption(
+            f"Method: {result.method}. Evaluated price only ranks the bids; the winner is paid its bid (seed 004 Q5)."
+        )
+        for warning in result.warnings:
+            st.warning(warning)
 
 with classify_tab:
     sh.require("classify", "The product classifier")
