@@ -311,7 +311,7 @@ ITEMS: Final = (
         34.0,
         1,
         "000000000000",
-        ("WI",),
+        ("NY", "WA"),
     ),
     Item(
         "frozen_corn",
@@ -324,7 +324,7 @@ ITEMS: Final = (
         33.0,
         1,
         "000000000000",
-        ("WA", "MN"),
+        ("WA", "ID"),
     ),
     Item(
         "black_beans",
@@ -728,6 +728,11 @@ class Vendor:
     deliveries: str = "weekly"  # weekly, twice_weekly, biweekly, monthly, occasional
     registry_origin: bool = False  # whether the registry gives its ZIP as the default origin
 
+    @property
+    def also_nonlocal(self) -> bool:
+        """Whether it sells its local items from non-local sources too (distributors, DoD Fresh, FSMC, buying co-op)."""
+        return self.vendor_type in ("broadline_distributor", "dod_fresh", "fsmc", "buying_coop")
+
 
 _ALL = tuple(i.key for i in ITEMS)
 _DIST_LOCAL = ("potatoes", "apples", "carrots", "ground_beef", "turkey_deli", "cheese", "frozen_corn", "squash")
@@ -823,7 +828,7 @@ VENDORS: Final = (
         "Minnesota River Produce",
         "producer",
         "MN",
-        "56265",
+        "56073",
         ("potatoes", "sweet_corn", "tomatoes", "romaine", "watermelon"),
         ("potatoes", "sweet_corn", "tomatoes", "romaine", "watermelon"),
         registry_origin=True,
@@ -926,7 +931,7 @@ VENDORS: Final = (
         "55101",
         ("apples", "potatoes", "carrots", "ground_beef", "oats"),
         ("apples", "potatoes", "carrots", "ground_beef", "oats"),
-        ("55060", "56470", "56308", "56001", "56265"),
+        ("55060", "56470", "56308", "56001", "56073"),
         deliveries="monthly",
     ),
     Vendor(
@@ -1070,7 +1075,7 @@ VENDORS: Final = (
         "56308",
         _ALL,
         ("potatoes", "apples", "ground_beef"),
-        ("56308", "56470", "56265"),
+        ("56308", "56470", "56073"),
         unknown_origin=0.3,
     ),
     Vendor(
@@ -1341,10 +1346,13 @@ def _offers() -> pl.DataFrame:
     rows = []
     for v in VENDORS:
         for key in v.items:
-            is_local = key in v.local_items
-            group = _GROUP_OF_TYPE[v.vendor_type] if is_local else names.TRADITIONAL_NONLOCAL
-            factor = PRICE_FACTOR[group] * TYPE_PRICE_FACTOR.get(v.vendor_type, 1.0)
-            rows.append((v.name, key, group, is_local, factor))
+            sources = [key in v.local_items]
+            if sources[0] and v.also_nonlocal:
+                sources.append(False)
+            for is_local in sources:
+                group = _GROUP_OF_TYPE[v.vendor_type] if is_local else names.TRADITIONAL_NONLOCAL
+                factor = PRICE_FACTOR[group] * TYPE_PRICE_FACTOR.get(v.vendor_type, 1.0)
+                rows.append((v.name, key, group, is_local, factor))
     return pl.DataFrame(rows, schema=["vendor", "item", "group", "is_local", "price_factor"], orient="row")
 
 
@@ -1421,7 +1429,7 @@ def _nonlocal_supply() -> pl.DataFrame:
         for d, assigned in ASSIGNMENTS.items()
         for vendor_name in assigned
         for key in _VENDOR[vendor_name].items
-        if key not in _VENDOR[vendor_name].local_items
+        if key not in _VENDOR[vendor_name].local_items or _VENDOR[vendor_name].also_nonlocal
     }
     return pl.DataFrame(
         [(d, key, True) for d, key in sorted(rows)], schema=["district_id", "item", "has_nonlocal"], orient="row"
