@@ -241,6 +241,8 @@ class RouteLP:
             if route not in self.routes:
                 return LPResult("error", scenario.name, message=f"unknown route {route!r}", source=model.source)
             incentives[self.routes.index(route)] += amount
+        if not np.isfinite(incentives).all():
+            return LPResult("error", scenario.name, message="incentives must be finite numbers", source=model.source)
         on = scenario.on
         sign, active, a = self._set(model, on, incentives)
         status, message = self._run()

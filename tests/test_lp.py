@@ -229,6 +229,8 @@ def test_unbounded_and_error_results_do_not_crash():
     res = lp.solve(bad)
     assert res.status == "error"
     assert "fairness" in res.message
+    res = lp.solve("bau", extra_incentive={Z1: float("nan")})
+    assert res.status == "error" and res.to_json()["meals"] is None
 
 
 def test_builder_is_dpp_and_resolves_the_same_problem():
