@@ -299,6 +299,65 @@ def _add_sample_commands(add: Callable[[str, Handler, str], argparse.ArgumentPar
 # --- end sample ---
 
 
+# --- procurement rules: thresholds, bids, classify (agent "rules") ---
+def _thresholds(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Required vs recorded procurement method per district, vendor and school year, and split purchases."""
+    from coop import rules
+
+    table = rules.thresholds_from_db(con, args.school_year)
+    splits = rules.split_purchases_from_db(con, args.school_year)
+    return {
+        "school_year": args.school_year,
+        "school_year_convention": "school year N = N-07-01..(N+1)-06-30",
+        "flagged": int(table["flag"].sum()),
+        "thresholds": table.to_dicts(),
+        "split_purchases": splits.to_dicts(),
+    }
+
+
+def _bids(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Score a bids CSV with a geographic preference (points or percent, optionally among the K lowest)."""
+    from coop import bids
+
+    frame = bids.read_bids(args.file)
+    result = bids.score_bids(frame, points=args.points, percent=args.percent, among=args.among, item=args.item)
+    return result.to_json()
+
+
+def _classify(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Classify one item description: product, category, unprocessed, the rule and its source."""
+    from coop.classify import classify
+
+    found = classify(args.text)
+    return {
+        "unprocessed": found.unprocessed,
+        "reason": found.reason,
+        "source": found.source,
+        "rule": found.rule,
+        "product": found.product,
+        "category": found.category,
+        "confidence": found.confidence,
+    }
+
+
+def _add_rules_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
+    """Register thresholds, bids and classify."""
+    p = add("thresholds", _thresholds, "procurement method each district-vendor-year's spend requires; split purchases")
+    p.add_argument("--school-year", type=int, default=None, help="YYYY: the school year starting YYYY-07-01")
+    p = add("bids", _bids, "rank bids with a geographic preference (1 point = 1 cent, or a percentage)")
+    p.add_argument("file", type=Path, help="CSV with bidder,price,meets_preference")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--points", type=float, default=None, help="preference points (1 point = 1 cent off)")
+    how.add_argument("--percent", type=float, default=None, help="preference as a percentage off")
+    p.add_argument("--among", type=int, default=None, help="apply the preference only among the K lowest bids")
+    p.add_argument("--item", default=None, help="item description: preference applies only if unprocessed")
+    p = add("classify", _classify, "classify an item description (unprocessed per 7 CFR 210.21(g))")
+    p.add_argument("text")
+
+
+# --- end rules ---
+
+
 # --- parser ----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand; each subcommand's handler is `func`."""
@@ -343,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="folder for packet-YYYY-MM.html and .xlsx")
     p.add_argument("--no-savings", action="store_true", help="skip the pooled-savings section (faster)")
     _add_sample_commands(add)
+    _add_rules_commands(add)
     return parser
 
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 import duckdb
 import polars as pl
 
 from coop import names
+from coop.errors import ValidationError
 
 # --- methods -------------------------------------------------------------------------------------
 MICRO: Final = "micro"
@@ -127,7 +128,10 @@ SPLIT_COLUMNS: Final = (
     names.EXTENDED_PRICE,
     "invoice_total",
     "split_total",
+    "window_total",
     "invoices",
+    "first_date",
+    "last_date",
     "micro_threshold",
     names.REASON,
 )
@@ -479,13 +483,17 @@ def split_purchases(
     reason = pl.concat_str(
         [
             pl.col("invoices").cast(pl.String),
-            pl.lit(" invoices within "),
-            pl.lit(str(window_days)),
-            pl.lit(" days, each under the micro-purchase threshold "),
+            pl.lit(" invoices from "),
+            pl.col("first_date").cast(pl.String),
+            pl.lit(" to "),
+            pl.col("last_date").cast(pl.String),
+            pl.lit(", each under the micro-purchase threshold "),
             _money(pl.col("micro_threshold")),
-            pl.lit(", together "),
-            _money(pl.col("split_total")),
-            pl.lit(" (seed 004 Q8: purchases may not be split to stay under a threshold)"),
+            pl.lit("; within "),
+            pl.lit(str(window_days)),
+            pl.lit(" days they total up to "),
+            _money(pl.col("window_total")),
+            pl.lit(" (seed 004 Q8: a purchase may not be split to stay under a threshold)"),
         ]
     )
     return (
@@ -507,7 +515,8 @@ def _split_windows(invoices: pl.DataFrame, window_days: int) -> pl.DataFrame:
     ordered = invoices.sort(names.DISTRICT_ID, names.VENDOR_NAME, names.INVOICE_DATE, "_invoice")
     for (district_id, vendor), group in ordered.group_by([names.DISTRICT_ID, names.VENDOR_NAME], maintain_order=True):
         recs = group.to_dicts()
-        flagged: list[tuple[int, int]] = []  # [start, end] index ranges of windows over the threshold
+        # windows [i, j]: invoices within window_days of invoice i whose running total exceeds the threshold
+        flagged: list[tuple[int, int, float, float]] = []
         for i, first in enumerate(recs):
             total = 0.0
             for j in range(i, len(recs)):
@@ -515,17 +524,19 @@ def _split_windows(invoices: pl.DataFrame, window_days: int) -> pl.DataFrame:
                     break
                 total += recs[j]["invoice_total"]
                 if j > i and total > recs[j]["micro_threshold"]:
-                    flagged.append((i, j))
-        merged: list[list[int]] = []
-        for start, end in sorted(flagged):
+                    flagged.append((i, j, total, recs[j]["micro_threshold"]))
+        # overlapping windows are one finding: [start, end, largest window total, its threshold]
+        merged: list[list[Any]] = []
+        for start, end, total, limit in sorted(flagged):
             if merged and start <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], end)
+                if total > merged[-1][2]:
+                    merged[-1][2:] = [total, limit]
             else:
-                merged.append([start, end])
-        for start, end in merged:
+                merged.append([start, end, total, limit])
+        for start, end, window_total, limit in merged:
             split_id += 1
             members = recs[start : end + 1]
-            total = sum(r["invoice_total"] for r in members)
             for r in members:
                 rows.append(
                     {
@@ -534,9 +545,12 @@ def _split_windows(invoices: pl.DataFrame, window_days: int) -> pl.DataFrame:
                         names.VENDOR_NAME: vendor,
                         "_invoice": r["_invoice"],
                         "invoice_total": r["invoice_total"],
-                        "split_total": total,
+                        "split_total": sum(m["invoice_total"] for m in members),
+                        "window_total": window_total,
                         "invoices": len(members),
-                        "micro_threshold": members[-1]["micro_threshold"],
+                        "first_date": members[0][names.INVOICE_DATE],
+                        "last_date": members[-1][names.INVOICE_DATE],
+                        "micro_threshold": limit,
                     }
                 )
     return pl.DataFrame(
@@ -548,7 +562,10 @@ def _split_windows(invoices: pl.DataFrame, window_days: int) -> pl.DataFrame:
             "_invoice": pl.String,
             "invoice_total": pl.Float64,
             "split_total": pl.Float64,
+            "window_total": pl.Float64,
             "invoices": pl.Int64,
+            "first_date": pl.Date,
+            "last_date": pl.Date,
             "micro_threshold": pl.Float64,
         },
     )
@@ -568,7 +585,10 @@ def _empty_split() -> pl.LazyFrame:
             names.EXTENDED_PRICE: pl.Float64,
             "invoice_total": pl.Float64,
             "split_total": pl.Float64,
+            "window_total": pl.Float64,
             "invoices": pl.Int64,
+            "first_date": pl.Date,
+            "last_date": pl.Date,
             "micro_threshold": pl.Float64,
             names.REASON: pl.String,
         }
@@ -603,3 +623,59 @@ def split_purchases_from_db(con: duckdb.DuckDBPyConnection, school_year: int | N
     return split_purchases(
         purchases, load_districts(con), contracts=load_contracts(con), table=load_thresholds(con)
     ).collect()
+
+
+# --- contracts on record ----------------------------------------------------------------------------------
+CONTRACT_SCHEMA: Final = {
+    names.DISTRICT_ID: pl.String,
+    names.VENDOR_NAME: pl.String,
+    names.METHOD: pl.String,
+    names.START_DATE: pl.Date,
+    names.END_DATE: pl.Date,
+}
+
+
+def upsert_contracts(con: duckdb.DuckDBPyConnection, contracts: pl.DataFrame, file_name: str = "contracts") -> int:
+    """Store contracts (district_id, vendor_name, method, start_date, end_date), replacing same-start rows."""
+    missing = [c for c in CONTRACT_SCHEMA if c not in contracts.columns and c != names.END_DATE]
+    if missing:
+        raise ValidationError(
+            f"{file_name}: missing column(s) {', '.join(missing)}",
+            [{"file": file_name, "row": 1, "column": c, "reason": "required column missing"} for c in missing],
+        )
+    frame = contracts
+    if names.END_DATE not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias(names.END_DATE))
+    frame = frame.select(list(CONTRACT_SCHEMA)).cast(CONTRACT_SCHEMA)
+    problems = [
+        {
+            "file": file_name,
+            "row": i + 2,
+            "column": names.METHOD,
+            "reason": f"method must be one of {', '.join(CONTRACT_METHODS)}, got {r[names.METHOD]!r}",
+        }
+        for i, r in enumerate(frame.iter_rows(named=True))
+        if r[names.METHOD] not in CONTRACT_METHODS
+    ] + [
+        {"file": file_name, "row": i + 2, "column": column, "reason": "empty"}
+        for i, r in enumerate(frame.iter_rows(named=True))
+        for column in (names.DISTRICT_ID, names.VENDOR_NAME, names.START_DATE)
+        if r[column] in (None, "")
+    ]
+    if problems:
+        raise ValidationError(f"{file_name}: {len(problems)} invalid contract cell(s)", problems)
+    cols = ", ".join(CONTRACT_SCHEMA)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for row in frame.iter_rows():
+            con.execute(
+                f"DELETE FROM {names.CONTRACTS} WHERE {names.DISTRICT_ID} = ? AND {names.VENDOR_NAME} = ? "
+                f"AND {names.START_DATE} = ?",
+                [row[0], row[1], row[3]],
+            )
+            con.execute(f"INSERT INTO {names.CONTRACTS} ({cols}) VALUES (?, ?, ?, ?, ?)", list(row))
+        con.execute("COMMIT")
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        raise
+    return frame.height
