@@ -163,7 +163,7 @@ def _sensitivity(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> An
 
     model, scenario = _lp_inputs(args, con)
     result = sensitivity.sensitivity(scenario, model)
-    return result.to_json() if args.json else str(result.table())
+    return result.to_json() if args.json else result.text()
 
 
 def _incentive(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
@@ -173,7 +173,7 @@ def _incentive(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     model, scenario = _lp_inputs(args, con)
     routes = (args.route,) if args.route is not None else names.LOCAL_ROUTES
     result = incentive.find_incentive(scenario, args.target, routes, model, max_incentive=args.max_incentive)
-    return result.to_json() if args.json else f"{result.message}\n{result.curve}"
+    return result.to_json() if args.json else result.text()
 
 
 def _add_lp_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
@@ -234,6 +234,13 @@ def _report(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
         "coop_local_share": packet.coop_local_share,
         "coop_local_share_text": report.format_share(packet.coop_local_share),
     }
+
+
+def _export(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Export the database to Hive-partitioned Parquet."""
+    from coop import export
+
+    return export.to_parquet(con, args.out)
 
 
 def _add_pool_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
@@ -401,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", required=True, help="YYYY-MM")
     p.add_argument("--out", type=Path, required=True, help="folder for packet-YYYY-MM.html and .xlsx")
     p.add_argument("--no-savings", action="store_true", help="skip the pooled-savings section (faster)")
+    p = add("export", _export, "export purchases to Parquet partitioned by district and year (plus small tables)")
+    p.add_argument("--out", type=Path, required=True, help="folder to write into")
     _add_sample_commands(add)
     _add_rules_commands(add)
     return parser

@@ -1,0 +1,38 @@
+"""Export of the database to Hive-partitioned Parquet, for engines beyond one machine (Spark, Trino, Polars)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from coop import names
+from coop.errors import CoopError
+
+YEAR = "year"
+# every table a second engine needs; purchases are partitioned, the small tables are one file each
+_SMALL_TABLES = (names.DISTRICTS, names.VENDORS, names.MEAL_COUNTS, names.BATCHES)
+_PURCHASES_SQL = f"""
+COPY (SELECT *, year({names.INVOICE_DATE}) AS {YEAR} FROM {names.PURCHASES})
+TO '{{path}}' (FORMAT parquet, PARTITION_BY ({names.DISTRICT_ID}, {YEAR}), OVERWRITE_OR_IGNORE true)
+"""
+
+
+def _quoted_path(path: Path) -> str:
+    """A path as a SQL string literal body (COPY TO takes no bound parameter for its target)."""
+    text = str(path.resolve())
+    if "'" in text:
+        raise CoopError(f"{path}: export folder names may not contain a quote")
+    return text
+
+
+def to_parquet(con: duckdb.DuckDBPyConnection, out_dir: str | Path) -> dict[str, object]:
+    """Write purchases as `purchases/district_id=X/year=Y/*.parquet` and each small table as one Parquet file."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    con.execute(_PURCHASES_SQL.format(path=_quoted_path(out / names.PURCHASES)))
+    for table in _SMALL_TABLES:
+        con.execute(f"COPY {table} TO '{_quoted_path(out / f'{table}.parquet')}' (FORMAT parquet)")
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet"))
+    ((rows,),) = con.execute(f"SELECT count(*) FROM {names.PURCHASES}").fetchall()
+    return {"out": str(out), "purchase_rows": rows, "files": files}
