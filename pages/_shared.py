@@ -1100,3 +1100,47 @@ def score_bids(
 
     clean = frame.drop_nulls(bids.BIDDER)
     return bids.score_bids(clean, points=points, percent=percent, among=among, item=item or None)
+
+
+# --- meeting packet -------------------------------------------------------------------------------
+def packet_months(start: date, end: date) -> list[date]:
+    """First days of the months from `start` to `end`, newest first."""
+    months = []
+    day = start.replace(day=1)
+    while day <= end:
+        months.append(day)
+        day = (day + timedelta(days=32)).replace(day=1)
+    return months[::-1]
+
+
+@st.cache_data(show_spinner=False, max_entries=24)
+def _packet(
+    _con: duckdb.DuckDBPyConnection,
+    version: str,
+    month: date,
+    include_savings: bool,
+    _progress: Callable[[float, str], None] | None = None,
+) -> Any:
+    """The meeting packet for one month (`coop.report.Packet`)."""
+    from coop import report
+
+    return report.build(_con.cursor(), month, include_savings=include_savings, progress=_progress)
+
+
+def packet(month: date, include_savings: bool, progress: Callable[[float, str], None]) -> Any:
+    """The meeting packet for one month (cached until the data changes)."""
+    return _packet(connection(), data_version(), month, include_savings, progress)
+
+
+def packet_html(built: Any) -> bytes:
+    """The packet as one self-contained HTML file (charts embedded as images)."""
+    from coop import report
+
+    return report.to_html(built).encode("utf-8")
+
+
+def packet_xlsx(built: Any) -> bytes:
+    """The packet as an Excel workbook."""
+    from coop import report
+
+    return report.to_xlsx(built)

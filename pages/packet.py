@@ -3,7 +3,55 @@ import streamlit as st
 from pages import _shared as sh
 
 start, end, chosen = sh.setup(
-    "Meeting packet", "One month's packet for the partner meeting: preview, then download HTML and Excel."
+    "Meeting packet",
+    "One month's packet for the partner meeting: the co-op's figures for the month, the month before and the "
+    "school year to date. Preview it here, then download it as HTML (to project or e-mail) and Excel.",
 )
 sh.require("report", "The meeting packet")
-st.info("This page is being wired to `coop.report`.")
+
+months = sh.packet_months(start, end)
+c1, c2 = st.columns(2)
+month = c1.selectbox("Month", months, format_func=lambda d: f"{d:%B %Y}", key="packet_month")
+savings = c2.toggle(
+    "Include pooled-buying savings",
+    value=False,
+    help="Solves the pooled model for every group of districts: about a minute for seven districts.",
+    key="packet_savings",
+)
+st.caption("The packet covers every member district (the sidebar's district filter does not apply to it).")
+
+bar = st.progress(0.0, text=f"Building the packet for {month:%B %Y}…")
+built = sh.call(sh.packet, month, savings, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+bar.empty()
+
+st.subheader(f"Packet: {month:%B %Y}")
+columns = st.columns(3)
+for i, kpi in enumerate(built.kpis):
+    columns[i % 3].metric(kpi.label, kpi.value)
+    columns[i % 3].caption(kpi.note)
+for note in built.notes:
+    st.caption(f"• {note}")
+for chart in built.charts.values():
+    st.altair_chart(chart, width="stretch")
+for table in built.tables:
+    st.markdown(f"**{table.title}**")
+    st.dataframe(table.frame, hide_index=True, width="stretch")
+    st.caption(table.caption)
+
+d1, d2 = st.columns(2)
+stem = f"coop-packet-{month:%Y-%m}"
+d1.download_button(
+    "Download HTML",
+    data=lambda: sh.packet_html(built),
+    file_name=f"{stem}.html",
+    mime="text/html",
+    type="primary",
+    key="packet_html",
+)
+d2.download_button(
+    "Download Excel (XLSX)",
+    data=lambda: sh.packet_xlsx(built),
+    file_name=f"{stem}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="packet_xlsx",
+)
