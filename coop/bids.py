@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -37,6 +38,7 @@ BID_COLUMNS: Final = (BIDDER, PRICE, MEETS_PREFERENCE)
 MIN_COMPETITIVE: Final = 3  # "three bids and a buy" (seed 002); Q7: leave an appropriate number of firms
 TRUE_WORDS: Final = frozenset({"yes", "y", "true", "t", "1"})
 FALSE_WORDS: Final = frozenset({"no", "n", "false", "f", "0"})
+THOUSANDS: Final = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")  # 1,250.00; a lone decimal comma is an error
 BID_SCHEMA: Final = {BIDDER: pl.String, PRICE: pl.Float64, MEETS_PREFERENCE: pl.Boolean}
 
 
@@ -117,7 +119,9 @@ def read_bids(path: str | Path) -> pl.DataFrame:
                 bad(BIDDER, f"duplicate bidder (also row {seen[bidder]})")
             else:
                 seen[bidder] = number
-            raw_price = cell(PRICE).replace("$", "").replace(",", "")
+            raw_price = cell(PRICE).replace("$", "").strip()
+            if THOUSANDS.fullmatch(raw_price):
+                raw_price = raw_price.replace(",", "")
             try:
                 price = float(raw_price)
             except ValueError:
@@ -203,7 +207,7 @@ def score_bids(
     )
     ordered = scored.sort([EVALUATED_PRICE, PRICE, MEETS_PREFERENCE], descending=[False, False, True])
     ranked = ordered.with_columns(
-        pl.struct(EVALUATED_PRICE, PRICE, MEETS_PREFERENCE).rank("min").cast(pl.Int64).alias(RANK)
+        pl.struct(EVALUATED_PRICE, PRICE, ~pl.col(MEETS_PREFERENCE)).rank("min").cast(pl.Int64).alias(RANK)
     ).select(BIDDER, PRICE, MEETS_PREFERENCE, PREFERENCE_APPLIED, EVALUATED_PRICE, RANK)
     top = ranked.filter(pl.col(RANK) == 1)
     winner = top[BIDDER][0] if top.height == 1 else None
