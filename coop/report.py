@@ -264,7 +264,7 @@ def build(
             shares=("share",),
         ),
     ]
-    tables.extend(_rules_tables(con, first, last))
+    tables.extend(_rules_tables(con, first))
     tell(0.3, "charts")
     trajectory = ytd.by_month.filter(pl.col(metrics.SCOPE) == metrics.COOP).with_columns(series=pl.lit("Co-op"))
     chart_map: dict[str, alt.TopLevelMixin] = {
@@ -299,9 +299,58 @@ def build(
     )
 
 
-def _rules_tables(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list[Table]:
+def _rules_tables(con: duckdb.DuckDBPyConnection, first: date) -> list[Table]:
     """Threshold and split-purchase flags for the school year of the month (coop.rules)."""
-    return []
+    from coop import rules
+
+    year = school_year_start(first).year
+    label = f"school year {year}-{(year + 1) % 100:02d} (1 Jul {year} - 30 Jun {year + 1})"
+    flags = (
+        rules.thresholds_from_db(con, year)
+        .filter(pl.col("flag"))
+        .select(
+            names.DISTRICT_ID,
+            names.VENDOR_NAME,
+            "spend",
+            "required_method",
+            "recorded_method",
+            "micro_threshold",
+            "small_threshold",
+            "reason",
+        )
+    )
+    splits = (
+        rules.split_purchases_from_db(con, year)
+        .group_by("split_id", names.DISTRICT_ID, names.VENDOR_NAME)
+        .agg(
+            pl.col(names.INVOICE_NO).n_unique().alias("invoices"),
+            pl.col("first_date").min(),
+            pl.col("last_date").max(),
+            pl.col("split_total").max(),
+            pl.col("micro_threshold").max(),
+            pl.col("reason").first(),
+        )
+        .sort("split_id")
+        .drop("split_id")
+    )
+    return [
+        Table(
+            "threshold_flags",
+            "Purchase-threshold flags",
+            f"Dollars, {label}. Spend per district and vendor against the thresholds in force (federal values and "
+            "any stricter district values); flagged where the recorded method allows less than the spend requires.",
+            flags,
+            money=("spend", "micro_threshold", "small_threshold"),
+        ),
+        Table(
+            "split_purchases",
+            "Possible split purchases",
+            f"Dollars, {label}. Invoices from one vendor within 30 days, each under the micro-purchase threshold, "
+            "that together exceed it (seed 004, Q8); deliveries under a formal contract are not flagged.",
+            splits,
+            money=("split_total", "micro_threshold"),
+        ),
+    ]
 
 
 def _savings(

@@ -89,6 +89,9 @@ def test_packet_sections_cover_the_meeting(packet_files):
     packet, _ = packet_files
     keys = {t.key for t in packet.tables}
     assert {"districts", "local_vendors", "local_commodities", "premiums", "route_mix", "savings"} <= keys
+    assert {"threshold_flags", "split_purchases"} <= keys
+    splits = next(t for t in packet.tables if t.key == "split_purchases").frame
+    assert splits.height >= 1  # the sample's planted split purchase (data/sample/README.md)
     assert any("no origin" in n for n in packet.notes)
     labels = [k.label for k in packet.kpis]
     assert "Change vs previous month" in labels and "School year to date" in labels
