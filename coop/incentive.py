@@ -21,6 +21,7 @@ from coop.lp import LPResult, RouteLP
 from coop.scenarios import Model, Scenario, get_scenario, paper_model
 
 TOLERANCE = 1e-6  # dollars per meal
+STEP = 1e-4  # dollars per meal: the curve and the reported plan sit this far either side of the step
 CURVE_POINTS = 41
 
 
@@ -39,6 +40,19 @@ class IncentiveResult:
     result: LPResult | None
     curve: pl.DataFrame
     message: str = ""
+
+    def text(self) -> str:
+        """A readable answer: the incentive found (or why none), then the share curve."""
+        lines = [f"{self.scenario}: {self.message}"]
+        lines.append(f"{'extra incentive $/meal':>24}{'share':>10}{'net cost $/year':>18}{'incentive paid $/year':>24}")
+        for row in self.curve.iter_rows(named=True):
+            if row["share"] is None:
+                lines.append(f"{row['incentive']:>24.4f}{row['status']:>10}")
+                continue
+            lines.append(
+                f"{row['incentive']:>24.4f}{row['share']:>10.1%}{row['total_cost']:>18,.0f}{row['incentive_paid']:>24,.0f}"
+            )
+        return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
         """The answer as JSON: incentive ($ per meal), shares, the plan at that incentive and the curve rows."""
@@ -184,7 +198,7 @@ def find_incentive(
     at_top = search.solve(top)
     max_share = search.share(at_top)
     if reaches(base):
-        lo = hi = 0.0
+        lo = hi = found = 0.0
         best = base
     else:
         best = at_top
@@ -203,10 +217,19 @@ def find_incentive(
                 hi, best = mid, res
             else:
                 lo, below = mid, res
-        hi = _breakpoint(search, lo, below, hi, best, tolerance)
-    grid = np.linspace(0.0, max(top, hi), max(curve_points, 2)).tolist()
-    curve = _curve(search, [*grid, lo, hi])
+        found = _breakpoint(search, lo, below, hi, best, tolerance)
+        # at `found` itself the plans tie (and within the solver's tolerance of it); show the plan just above
+        clear = search.solve(found + STEP)
+        if reaches(clear):
+            best = clear
+    grid = np.linspace(0.0, max(top, found), max(curve_points, 2)).tolist()
+    curve = _curve(search, [*grid, *([found - STEP] if found >= STEP else []), found + STEP])
+    how = (
+        "needs no extra incentive:"
+        if found == 0.0
+        else f"needs an extra ${found:.4f} per meal (break-even; any more) on"
+    )
     return IncentiveResult(
-        scenario.name, routes, target_share, hi, True, share0, max_share, top, best, curve,
-        f"an extra ${hi:.4f} per meal on {', '.join(routes)} moves {search.share(best):.1%} of meals there",
+        scenario.name, routes, target_share, found, True, share0, max_share, top, best, curve,
+        f"{target_share:.0%} of meals {how} {', '.join(routes)}; the plan then buys {search.share(best):.1%} there",
     )  # fmt: skip

@@ -76,6 +76,24 @@ class SensitivityResult:
         """`{"runs": [...], "ranges": {...}}` as in DESIGN.md."""
         return {"runs": [r.to_json() for r in self.runs], "ranges": self.ranges}
 
+    def text(self) -> str:
+        """A readable report: one line per run with meals per route (or what conflicts), then the ranges."""
+        routes = self.baseline_routes
+        lines = [f"sensitivity of {self.scenario}: route costs x 0.5 and x 1.5 (meals per year)"]
+        lines.append(f"{'run':<28}{'status':<12}" + "".join(f"{r[:20]:>22}" for r in routes))
+        for run in self.runs:
+            head = f"{run.varied + ' x' + format(run.factor, 'g'):<28}{run.result.status:<12}"
+            if run.result.meals is not None:
+                lines.append(head + "".join(f"{run.result.meals[r]:>22,.0f}" for r in routes))
+            else:
+                lines.append(head + f"  conflicts: {', '.join(run.result.conflicts) or '-'}")
+        for key, values in self.ranges.items():
+            lines.append(f"range of {key.replace('_', ' ')} over optimal runs:")
+            for name, span in values.items():
+                if span is not None:
+                    lines.append(f"  {name:<24}{span['min']:>14,.4f} to {span['max']:,.4f}")
+        return "\n".join(lines)
+
     def table(self) -> pl.DataFrame:
         """One row per run: factor, varied, status, total cost ($/year), meals per route and shadow prices ($)."""
         rows: list[dict[str, Any]] = []

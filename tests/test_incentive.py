@@ -99,3 +99,12 @@ def test_cli_incentive_json(db_path, capsys):
     )
     assert json.loads(capsys.readouterr().out)["routes"] == list(names.LOCAL_ROUTES)
     assert cli.main(["incentive", "--target", "1.5", "--json", "--db", str(db_path)]) == 1
+
+
+def test_curve_brackets_the_step_and_text_reports_it():
+    res = find_incentive("bau", 0.5, [Z1])
+    rows = {round(r["incentive"], 6): r["share"] for r in res.curve.iter_rows(named=True)}
+    assert rows[round(0.44 - 1e-4, 6)] == 0.0
+    assert rows[round(0.44 + 1e-4, 6)] == pytest.approx(Z1_CAP)
+    text = res.text()
+    assert "$0.4400" in text and "85.6%" in text

@@ -130,3 +130,10 @@ def test_cli_sensitivity_json(db_path, capsys):
         assert set(run) == {"factor", "varied", "status", "meals", "shadow_prices", "reduced_costs"}
     assert [r["status"] for r in out["runs"]].count("infeasible") == 1
     assert out["ranges"]["shadow_prices"][names.ECONOMIC_IMPACT]["max"] > 0.45
+
+
+def test_text_report_names_conflicts_and_ranges(results):
+    text = results["combination"].text()
+    assert "direct_local x0.5" in text
+    assert "conflicts: economic_impact" in text
+    assert "range of shadow prices over optimal runs:" in text
