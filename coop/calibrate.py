@@ -64,8 +64,13 @@ class Calibration:
 
 
 def _classified(con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None) -> pl.DataFrame:
-    """Classified purchase lines (metrics grain) over the range."""
-    return metrics.classify(metrics.load_lines(con, date_from, date_to), metrics.load_districts(con)).collect()
+    """Classified purchase lines compacted to the metrics grains over the range."""
+    return metrics.classify(metrics.load_grains(con, date_from, date_to), metrics.load_districts(con)).collect()
+
+
+def _grain(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """The rows of one metrics grain."""
+    return frame.filter(pl.col(metrics.GRAIN) == name)
 
 
 def _ratios(route_premiums: pl.DataFrame, scope: str, min_products: int) -> dict[str, tuple[float, int]]:
@@ -159,9 +164,10 @@ def route_costs(
     ).fetchall()
     if not declared:
         raise UnknownDistrictError(f"district {district_id!r} is not registered")
-    classified = _classified(con, date_from, date_to)
+    grains = _classified(con, date_from, date_to)
+    classified = _grain(grains, metrics.GRAIN_SHARES)
     meals = _meals_table(con)
-    route_prem = metrics.route_premiums(classified.lazy()).collect()
+    route_prem = metrics.route_premiums(_grain(grains, metrics.GRAIN_PRICES).lazy()).collect()
     own, pooled = _ratios(route_prem, district_id, min_products), _ratios(route_prem, metrics.COOP, min_products)
     notes: list[str] = []
     ratio: dict[str, float] = {names.TRADITIONAL_NONLOCAL: 1.0}
@@ -222,7 +228,7 @@ def route_costs(
 
 def demand(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None) -> pl.DataFrame:
     """Per district, category and base unit: base quantity bought in the range and scaled to a year."""
-    classified = _classified(con, date_from, date_to)
+    classified = _grain(_classified(con, date_from, date_to), metrics.GRAIN_SHARES)
     span = classified.group_by(names.DISTRICT_ID).agg(
         (
             (pl.col(names.MONTH).max().dt.year() - pl.col(names.MONTH).min().dt.year()) * 12
@@ -251,7 +257,9 @@ def unit_costs(
     date_to: date | None = None,
 ) -> pl.DataFrame:
     """Per route, category and base unit: dollars per base unit from the district (or co-op), else paper ratios."""
-    classified = _classified(con, date_from, date_to).filter(pl.col(names.BASE_QUANTITY).is_not_null())
+    classified = _grain(_classified(con, date_from, date_to), metrics.GRAIN_SHARES).filter(
+        pl.col(names.BASE_QUANTITY).is_not_null()
+    )
 
     def cells(frame: pl.DataFrame) -> pl.DataFrame:
         return (

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
+from pathlib import Path
 
 import polars as pl
 import zipcodes
@@ -17,9 +19,14 @@ GEO_COUNTY = "geo_county"
 _COUNTY_SUFFIX = r"\s+(city and borough|county|parish|borough|census area|municipality|municipio)$"
 
 
-@cache
-def zip_table() -> pl.DataFrame:
-    """One row per 5-digit ZIP: geo_zip, geo_lat, geo_lon (degrees), geo_state, geo_county (county key)."""
+def _cache_file() -> Path:
+    """Where the built ZIP table is cached (per zipcodes version): $COOP_CACHE, else $XDG_CACHE_HOME/coop."""
+    root = os.environ.get("COOP_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "coop"
+    return Path(root) / f"zipcodes-{zipcodes.__version__}.parquet"
+
+
+def _build_zip_table() -> pl.DataFrame:
+    """The ZIP table built from the zipcodes package's own data (about a second)."""
     rows = [
         (z["zip_code"], z["lat"], z["long"], z["state"], z["county"])
         for z in zipcodes.list_all()
@@ -35,6 +42,25 @@ def zip_table() -> pl.DataFrame:
         .drop("county_name")
         .unique(GEO_ZIP, keep="first", maintain_order=True)
     )
+
+
+@cache
+def zip_table() -> pl.DataFrame:
+    """One row per 5-digit ZIP: geo_zip, geo_lat, geo_lon (degrees), geo_state, geo_county (county key)."""
+    path = _cache_file()
+    try:
+        return pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError):
+        pass
+    table = _build_zip_table()
+    try:  # a cache only: a read-only home just means building it again next time
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        table.write_parquet(partial)
+        partial.replace(path)
+    except OSError:
+        pass
+    return table
 
 
 def normalise_zip(expr: pl.Expr) -> pl.Expr:

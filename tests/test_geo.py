@@ -65,3 +65,17 @@ def test_haversine_is_vectorised_and_null_safe():
     # Denver 80202 to Crowley County 81062: about 121 miles (checked against zipcodes.haversine)
     assert out.to_series()[0] == pytest.approx(120.96, abs=0.05)
     assert out.to_series()[1] is None
+
+
+def test_cached_table_equals_a_fresh_build(tmp_path, monkeypatch):
+    monkeypatch.setenv("COOP_CACHE", str(tmp_path))
+    geo.zip_table.cache_clear()
+    try:
+        built = geo.zip_table()
+        assert geo._cache_file().parent == tmp_path and geo._cache_file().exists()
+        geo.zip_table.cache_clear()
+        cached = geo.zip_table()
+        assert cached.equals(built)
+        assert cached.equals(geo._build_zip_table())
+    finally:
+        geo.zip_table.cache_clear()
