@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -109,8 +110,8 @@ _KEY_COLUMNS = (
 )
 _STAGED = "coop_ingest_staged"
 _UNIT_NOTE = "_unit_note"
-_STAGED_REJECTS = "coop_ingest_rejects"
 _VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
+_CATEGORY_LIST = ", ".join(names.CATEGORIES)
 
 
 @dataclass(frozen=True)
@@ -187,25 +188,26 @@ def ingest_file(
     if previous is not None:
         return IngestResult(None, 0, 0, previous, ())
     try:
-        raw = readers.read_file(path, sheet)
+        table = readers.open_table(path, sheet)
     except readers.EmptyFileError as exc:
         raise _empty_file(path.name) from exc
-    headers = [c for c in raw.frame.columns if c != names.SOURCE_ROW]
+    headers = list(table.headers)
     resolved = readers.resolve_mapping(headers, saved)
-    frame = readers.apply_mapping(raw.frame, resolved)
-    shown = {canonical: header for header, canonical in resolved.items() if canonical is not None}
+    readers.apply_mapping(pl.DataFrame(schema={h: pl.String for h in headers} | {names.SOURCE_ROW: pl.Int64}), resolved)
     result = _load(
         con,
-        frame,
+        (readers.apply_mapping(chunk, resolved) for chunk in table.batches()),
+        [c for c in resolved.values() if c is not None],
         file_name=path.name,
         sha256=sha,
-        source_kind=raw.source_kind,
+        source_kind=table.source_kind,
         district_id=district_id,
         skip_invalid=skip_invalid,
         progress=progress,
-        reader_problems=raw.problems,
-        shown=shown,
+        reader_problems=table.problems,
+        shown={canonical: header for header, canonical in resolved.items() if canonical is not None},
         headers=headers,
+        size_hint=path.stat().st_size,
     )
     if save_mapping:
         readers.save_mapping(con, save_mapping, resolved)
@@ -224,15 +226,22 @@ def load_frame(
     progress: Progress | None = None,
 ) -> IngestResult:
     """Validate, classify, convert and load a frame of canonical columns as one batch, atomically."""
+    if names.SOURCE_ROW not in frame.columns:
+        frame = frame.with_row_index(names.SOURCE_ROW, offset=2)
+    frame = frame.with_columns(pl.col(names.SOURCE_ROW).cast(pl.Int64))
+    size = readers.CHUNK_ROWS
+    chunks = (frame.slice(offset, size) for offset in range(0, max(frame.height, 1), size))
     return _load(
         con,
-        frame,
+        chunks,
+        list(frame.columns),
         file_name=file_name,
         sha256=sha256,
         source_kind=source_kind,
         district_id=district_id,
         skip_invalid=skip_invalid,
         progress=progress,
+        size_hint=None,
     )
 
 
@@ -254,49 +263,83 @@ def _problem(file_name: str, row: int, column: str, reason: str, severity: str =
     return {"file": file_name, "row": row, "column": column, "reason": reason, "severity": severity}
 
 
-def _text(frame: pl.DataFrame, column: str) -> pl.Expr:
+def _strings(frame: pl.DataFrame, column: str) -> pl.Series:
+    """A column as a String series (a no-op for text)."""
+    series = frame[column]
+    return series if series.dtype == pl.String else series.cast(pl.String)
+
+
+def _text(frame: pl.DataFrame, column: str) -> pl.Series:
     """A column as stripped text with empty strings as null."""
-    expr = pl.col(column)
-    if frame.schema[column] != pl.String:
-        expr = expr.cast(pl.String)
-    expr = expr.str.strip_chars()
-    return pl.when(expr == "").then(None).otherwise(expr)
+    series = _strings(frame, column)
+    stripped = series.str.strip_chars()
+    return pl.select(pl.when(stripped == "").then(None).otherwise(stripped)).to_series().rename(column)
 
 
-def _number(frame: pl.DataFrame, column: str) -> pl.Expr:
-    """A column parsed as a number: '$1,234.50' and '(12.00)' are numbers; unparseable -> null."""
-    dtype = frame.schema[column]
-    if dtype.is_numeric():
-        return pl.col(column).cast(pl.Float64)
-    text = pl.col(column).cast(pl.String).str.replace_all(r"[\s$]", "")
-    # commas only as thousands separators: '1,234.50' is a number, '1,5' is not
-    text = pl.when(text.str.contains(_THOUSANDS)).then(text.str.replace_all(",", "")).otherwise(text)
-    text = pl.when(text.str.contains(r"^\(.*\)$")).then(pl.lit("-") + text.str.strip_chars("()")).otherwise(text)
-    return text.cast(pl.Float64, strict=False)
+def _via_unique(series: pl.Series, parse: Callable[[pl.Series], pl.Series], dtype: pl.DataType) -> pl.Series:
+    """`parse` applied once per distinct value of `series`, mapped back onto every row."""
+    unique = series.drop_nulls().unique()
+    parsed = parse(unique)
+    return series.replace_strict(unique, parsed, default=None, return_dtype=dtype)
 
 
-def _date(frame: pl.DataFrame, column: str) -> pl.Expr:
-    """A column parsed as a date from ISO or US m/d/Y text (a time part is ignored); unparseable -> null."""
-    dtype = frame.schema[column]
-    if dtype == pl.Date:
-        return pl.col(column)
-    if isinstance(dtype, pl.Datetime):
-        return pl.col(column).dt.date()
-    text = pl.col(column).cast(pl.String).str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})[T ].*$", "${1}")
-    return pl.coalesce([text.str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS])
+def _clean_numbers(text: pl.Series) -> pl.Series:
+    """Text such as '$1,234.50', ' 3 ' or '(12.00)' as numbers; anything else null."""
+    expr = pl.col("t").str.replace_all(r"[\s$]", "")
+    expr = pl.when(expr.str.contains(_THOUSANDS)).then(expr.str.replace_all(",", "")).otherwise(expr)
+    expr = pl.when(expr.str.contains(r"^\(.*\)$")).then(pl.lit("-") + expr.str.strip_chars("()")).otherwise(expr)
+    return pl.DataFrame({"t": text}).select(expr.cast(pl.Float64, strict=False)).to_series()
 
 
-def _boolean(frame: pl.DataFrame, column: str) -> pl.Expr:
+def _number(frame: pl.DataFrame, column: str) -> pl.Series:
+    """A column parsed as a finite number ('$1,234.50' and '(12.00)' are numbers); unparseable -> null."""
+    series = frame[column]
+    if series.dtype.is_numeric():
+        values = series.cast(pl.Float64)
+    else:
+        series = _strings(frame, column)
+        values = series.cast(pl.Float64, strict=False)
+        retry = series.is_not_null() & values.is_null()
+        if retry.any():
+            fixed = _via_unique(series.filter(retry), _clean_numbers, pl.Float64)
+            values = values.scatter(retry.arg_true(), fixed)
+    return pl.select(pl.when(values.is_finite()).then(values)).to_series().rename(column)
+
+
+def _parse_dates(text: pl.Series) -> pl.Series:
+    """Distinct date texts parsed as ISO or US m/d/Y (a time part ignored); unparseable -> null."""
+    trimmed = pl.col("t").str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})[T ].*$", "${1}")
+    parsed = pl.coalesce([trimmed.str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS])
+    return pl.DataFrame({"t": text}).select(parsed).to_series()
+
+
+def _date(frame: pl.DataFrame, column: str) -> pl.Series:
+    """A column parsed as a date from ISO or US m/d/Y text; unparseable -> null."""
+    series = frame[column]
+    if series.dtype == pl.Date:
+        return series
+    if isinstance(series.dtype, pl.Datetime):
+        return series.dt.date()
+    return _via_unique(_strings(frame, column), _parse_dates, pl.Date).rename(column)
+
+
+def _boolean(frame: pl.DataFrame, column: str) -> pl.Series:
     """A column parsed as a boolean from yes/no, true/false, y/n, 1/0 in any case; other text -> null."""
-    if frame.schema[column] == pl.Boolean:
-        return pl.col(column)
-    text = pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase()
-    return pl.when(text.is_in(_TRUE)).then(True).when(text.is_in(_FALSE)).then(False).otherwise(None)
+    series = frame[column]
+    if series.dtype == pl.Boolean:
+        return series
+
+    def parse(text: pl.Series) -> pl.Series:
+        low = pl.col("t").str.strip_chars().str.to_lowercase()
+        expr = pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
+        return pl.DataFrame({"t": text}).select(expr).to_series()
+
+    return _via_unique(_strings(frame, column), parse, pl.Boolean).rename(column)
 
 
-def _enum(column: str) -> pl.Expr:
+def _enum(series: pl.Series) -> pl.Series:
     """Enum text normalised: lowercase, spaces and hyphens as underscores."""
-    return pl.col(column).str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
+    return series.str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
 
 
 def _missing_columns(columns: Iterable[str]) -> list[tuple[str, str]]:
@@ -320,216 +363,257 @@ def _missing_columns(columns: Iterable[str]) -> list[tuple[str, str]]:
     return missing
 
 
-def _prepare(
-    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, district_id: str | None, first_day: date
-) -> pl.DataFrame:
-    """Typed canonical columns plus `_e_<column>` reason columns (null when the cell is valid)."""
-    if names.SOURCE_ROW not in frame.columns:
-        frame = frame.with_row_index(names.SOURCE_ROW, offset=2)
-    frame = frame.with_columns(pl.col(names.SOURCE_ROW).cast(pl.Int64))
+@dataclass
+class _Context:
+    """What validation and enrichment need across chunks: reference data, caches and running totals."""
+
+    file_name: str
+    district_id: str | None
+    known: pl.Series
+    registry: pl.DataFrame
+    today: date
+    first_day: date
+    shown: dict[str, str]
+    classified: pl.DataFrame | None = None
+    converted: pl.DataFrame | None = None
+
+    def label(self, column: str) -> str:
+        """The column as the user's file names it."""
+        return self.shown.get(column, column)
+
+
+def _context(
+    con: duckdb.DuckDBPyConnection, file_name: str, district_id: str | None, shown: dict[str, str]
+) -> _Context:
+    """Reference data read once per load: known districts, the vendor registry, the accepted date range."""
+    known = con.sql(f"SELECT {names.DISTRICT_ID} FROM {names.DISTRICTS}").pl().to_series().cast(pl.String)
+    registry = (
+        con.sql(
+            f"SELECT lower(trim({names.VENDOR_NAME})) AS _vkey, {names.VENDOR_TYPE} AS _reg_type, "
+            f"{names.ORIGIN_STATE} AS _reg_state, {names.ORIGIN_ZIP} AS _reg_zip FROM {names.VENDORS}"
+        )
+        .pl()
+        .cast(pl.String)
+        .unique("_vkey", keep="first")
+    )
+    return _Context(file_name, district_id, known, registry, date.today(), earliest_date(con), shown)
+
+
+def _typed(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
+    """Canonical typed columns (vendor registry applied) plus `_raw_<column>` text for parsed columns."""
     for column in _COLUMN_ORDER:
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    text_cols = [c for c in _TEXT_COLUMNS if c != names.DISTRICT_ID]
-    district_expr = _text(frame, names.DISTRICT_ID)
-    if district_id is not None:
-        district_expr = district_expr.fill_null(pl.lit(district_id))
-    typed = frame.select(
-        pl.col(names.SOURCE_ROW),
-        district_expr.alias(names.DISTRICT_ID),
-        *[_text(frame, c).alias(c) for c in text_cols],
-        *[_date(frame, c).alias(c) for c in (names.INVOICE_DATE, names.PERIOD_START, names.PERIOD_END)],
-        _boolean(frame, names.UNPROCESSED).alias(names.UNPROCESSED),
-        *[_number(frame, c).alias(c) for c in (names.QUANTITY, names.UNIT_PRICE, names.EXTENDED_PRICE)],
-        *[_text(frame, c).alias(f"_raw_{c}") for c in _COLUMN_ORDER],
+    parsed = (
+        names.INVOICE_DATE,
+        names.PERIOD_START,
+        names.PERIOD_END,
+        names.UNPROCESSED,
+        names.QUANTITY,
+        names.UNIT_PRICE,
+        names.EXTENDED_PRICE,
     )
-    typed = typed.with_columns(pl.col(names.INVOICE_DATE).fill_null(pl.col(names.PERIOD_START)))
-    # vendor registry: vendor_type, and origin when the line has none
-    vendors = con.sql(
-        f"SELECT lower(trim({names.VENDOR_NAME})) AS _vkey, {names.VENDOR_TYPE} AS _reg_type, "
-        f"{names.ORIGIN_STATE} AS _reg_state, {names.ORIGIN_ZIP} AS _reg_zip FROM {names.VENDORS}"
-    ).pl()
-    vendors = vendors.unique("_vkey", keep="first").with_columns(pl.col("_vkey").cast(pl.String))
-    typed = (
-        typed.with_columns(pl.col(names.VENDOR_NAME).str.to_lowercase().alias("_vkey"))
-        .join(vendors, on="_vkey", how="left")
-        .with_columns(
-            pl.col(names.VENDOR_TYPE).fill_null(pl.col("_reg_type")),
-            pl.col(names.ORIGIN_STATE).fill_null(pl.col("_reg_state")),
-            pl.col(names.ORIGIN_ZIP).fill_null(pl.col("_reg_zip")),
+    district = _text(frame, names.DISTRICT_ID)
+    if ctx.district_id is not None:
+        district = district.fill_null(ctx.district_id)
+    columns = {
+        names.SOURCE_ROW: frame[names.SOURCE_ROW],
+        names.DISTRICT_ID: district,
+        **{c: _text(frame, c) for c in _TEXT_COLUMNS if c != names.DISTRICT_ID},
+        **{c: _date(frame, c) for c in (names.INVOICE_DATE, names.PERIOD_START, names.PERIOD_END)},
+        names.UNPROCESSED: _boolean(frame, names.UNPROCESSED),
+        **{c: _number(frame, c) for c in (names.QUANTITY, names.UNIT_PRICE, names.EXTENDED_PRICE)},
+        **{f"_raw_{c}": _strings(frame, c) for c in parsed},
+    }
+    typed = pl.DataFrame(columns).with_columns(pl.col(names.INVOICE_DATE).fill_null(pl.col(names.PERIOD_START)))
+    # the vendor registry fills vendor_type, and origin when the line has none (matched per distinct name)
+    vendors = typed[names.VENDOR_NAME].drop_nulls().unique()
+    keyed = pl.DataFrame({names.VENDOR_NAME: vendors, "_vkey": vendors.str.to_lowercase()}).join(
+        ctx.registry, on="_vkey", how="inner"
+    )
+    if keyed.height:
+        typed = (
+            typed.join(keyed.drop("_vkey"), on=names.VENDOR_NAME, how="left", maintain_order="left")
+            .with_columns(
+                pl.col(names.VENDOR_TYPE).fill_null(pl.col("_reg_type")),
+                pl.col(names.ORIGIN_STATE).fill_null(pl.col("_reg_state")),
+                pl.col(names.ORIGIN_ZIP).fill_null(pl.col("_reg_zip")),
+            )
+            .drop("_reg_type", "_reg_state", "_reg_zip")
         )
-        .drop("_vkey", "_reg_type", "_reg_state", "_reg_zip")
-        .with_columns(_enum(names.VENDOR_TYPE).alias(names.VENDOR_TYPE), _enum(names.CATEGORY).alias(names.CATEGORY))
+    return typed.with_columns(
+        pl.col(names.VENDOR_TYPE).alias(f"_raw_{names.VENDOR_TYPE}"),
+        pl.col(names.CATEGORY).alias(f"_raw_{names.CATEGORY}"),
+        _enum(typed[names.VENDOR_TYPE]).alias(names.VENDOR_TYPE),
+        _enum(typed[names.CATEGORY]).alias(names.CATEGORY),
     )
-    known = con.sql(f"SELECT {names.DISTRICT_ID} FROM {names.DISTRICTS}").pl().to_series().cast(pl.String)
-    today = date.today()
-    return typed.with_columns(_reasons(district_id, known, today, first_day))
 
 
-def _reasons(district_id: str | None, known: pl.Series, today: date, first_day: date) -> list[pl.Expr]:
-    """One `_e_<column>` expression per validated column: the reason text, or null when valid."""
+def _rules(ctx: _Context) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
+    """Per validated column, (condition, reason) pairs in order; the first true condition names the fault."""
 
     def raw(column: str) -> pl.Expr:
         return pl.col(f"_raw_{column}")
 
-    def empty(column: str) -> pl.Expr:
-        return pl.col(column).is_null() & raw(column).is_null()
+    def iso(value: pl.Expr) -> pl.Expr:
+        return value.dt.to_string("%Y-%m-%d")
 
-    def bad_number(column: str) -> pl.Expr:
-        return raw(column).is_not_null() & pl.col(column).is_null()
-
-    def date_reason(column: str, required: bool) -> pl.Expr:
+    def date_rules(column: str, required: bool) -> list[tuple[pl.Expr, pl.Expr]]:
         value = pl.col(column)
-        expr = pl.when(raw(column).is_not_null() & value.is_null()).then(
-            pl.format("not a date: '{}' (use YYYY-MM-DD or M/D/YYYY)", raw(column))
-        )
+        rules = [
+            (
+                raw(column).is_not_null() & value.is_null(),
+                pl.format("not a date: '{}' (use YYYY-MM-DD or M/D/YYYY)", raw(column)),
+            )
+        ]
         if required:
-            expr = expr.when(value.is_null()).then(pl.lit("required value is empty"))
-        return (
-            expr.when(value > pl.lit(today))
-            .then(pl.format("date {} is in the future", value.dt.to_string("%Y-%m-%d")))
-            .when(value < pl.lit(first_day))
-            .then(
-                pl.format(
-                    "date {} is before the earliest school year loaded ({})",
-                    value.dt.to_string("%Y-%m-%d"),
-                    pl.lit(first_day.isoformat()),
-                )
-            )
-            .otherwise(None)
-        )
+            rules.append((value.is_null(), pl.lit("required value is empty")))
+        first = pl.lit(ctx.first_day.isoformat())
+        return [
+            *rules,
+            (value > pl.lit(ctx.today), pl.format("date {} is in the future", iso(value))),
+            (
+                value < pl.lit(ctx.first_day),
+                pl.format("date {} is before the earliest school year loaded ({})", iso(value), first),
+            ),
+        ]
 
-    district = pl.col(names.DISTRICT_ID)
-    district_reason = (
-        pl.when(district.is_null())
-        .then(pl.lit("required value is empty"))
-        .when(~district.is_in(known.implode()))
-        .then(pl.format("unknown district '{}' (register it with `python -m coop districts FILE`)", district))
-    )
-    if district_id is not None:
-        district_reason = district_reason.when(district != pl.lit(district_id)).then(
-            pl.format("district '{}' differs from --district {}", district, pl.lit(district_id))
-        )
-    vendor_type = pl.col(names.VENDOR_TYPE)
+    def number_rules(column: str) -> list[tuple[pl.Expr, pl.Expr]]:
+        return [(raw(column).is_not_null() & pl.col(column).is_null(), pl.format("not a number: '{}'", raw(column)))]
+
+    empty = pl.lit("required value is empty")
+    district, vendor_type = pl.col(names.DISTRICT_ID), pl.col(names.VENDOR_TYPE)
     qty, price, ext = pl.col(names.QUANTITY), pl.col(names.UNIT_PRICE), pl.col(names.EXTENDED_PRICE)
-    return [
-        district_reason.otherwise(None).alias(f"_e_{names.DISTRICT_ID}"),
-        date_reason(names.INVOICE_DATE, required=True).alias(f"_e_{names.INVOICE_DATE}"),
-        date_reason(names.PERIOD_START, required=False).alias(f"_e_{names.PERIOD_START}"),
-        date_reason(names.PERIOD_END, required=False).alias(f"_e_{names.PERIOD_END}"),
-        pl.when(empty(names.VENDOR_NAME))
-        .then(pl.lit("required value is empty"))
-        .otherwise(None)
-        .alias(f"_e_{names.VENDOR_NAME}"),
-        pl.when(vendor_type.is_null())
-        .then(pl.format("no vendor type: vendor '{}' is not in the vendor registry", pl.col(names.VENDOR_NAME)))
-        .when(~vendor_type.is_in(list(names.VENDOR_TYPES)))
-        .then(
-            pl.format(
-                "unknown vendor type '{}' (one of {})", raw(names.VENDOR_TYPE), pl.lit(", ".join(names.VENDOR_TYPES))
+    district_rules = [
+        (district.is_null(), empty),
+        (
+            ~district.is_in(ctx.known.implode()),
+            pl.format("unknown district '{}' (register it with `python -m coop districts FILE`)", district),
+        ),
+    ]
+    if ctx.district_id is not None:
+        district_rules.append(
+            (
+                district != pl.lit(ctx.district_id),
+                pl.format("district '{}' differs from --district {}", district, pl.lit(ctx.district_id)),
             )
         )
-        .otherwise(None)
-        .alias(f"_e_{names.VENDOR_TYPE}"),
-        pl.when(empty(names.PRODUCT) & empty(names.DESCRIPTION))
-        .then(pl.lit("required value is empty"))
-        .otherwise(None)
-        .alias(f"_e_{names.PRODUCT}"),
-        pl.when(pl.col(names.CATEGORY).is_not_null() & ~pl.col(names.CATEGORY).is_in(list(names.CATEGORIES)))
-        .then(pl.format("unknown category '{}' (one of {})", raw(names.CATEGORY), pl.lit(", ".join(names.CATEGORIES))))
-        .otherwise(None)
-        .alias(f"_e_{names.CATEGORY}"),
-        pl.when(raw(names.UNPROCESSED).is_not_null() & pl.col(names.UNPROCESSED).is_null())
-        .then(pl.format("not a yes/no value: '{}'", raw(names.UNPROCESSED)))
-        .otherwise(None)
-        .alias(f"_e_{names.UNPROCESSED}"),
-        pl.when(bad_number(names.QUANTITY))
-        .then(pl.format("not a number: '{}'", raw(names.QUANTITY)))
-        .when(qty.is_null())
-        .then(pl.lit("required value is empty"))
-        .when(qty <= 0)
-        .then(pl.format("quantity must be > 0, got {}", raw(names.QUANTITY)))
-        .otherwise(None)
-        .alias(f"_e_{names.QUANTITY}"),
-        pl.when(empty(names.UNIT)).then(pl.lit("required value is empty")).otherwise(None).alias(f"_e_{names.UNIT}"),
-        pl.when(bad_number(names.UNIT_PRICE))
-        .then(pl.format("not a number: '{}'", raw(names.UNIT_PRICE)))
-        .when(price.is_null() & ext.is_null() & ~bad_number(names.EXTENDED_PRICE))
-        .then(pl.lit("required value is empty (give unit_price or extended_price)"))
-        .when(price < 0)
-        .then(pl.format("unit_price must be >= 0, got {}", raw(names.UNIT_PRICE)))
-        .otherwise(None)
-        .alias(f"_e_{names.UNIT_PRICE}"),
-        pl.when(bad_number(names.EXTENDED_PRICE))
-        .then(pl.format("not a number: '{}'", raw(names.EXTENDED_PRICE)))
-        .otherwise(None)
-        .alias(f"_e_{names.EXTENDED_PRICE}"),
-    ]
+    return {
+        names.DISTRICT_ID: district_rules,
+        names.INVOICE_DATE: date_rules(names.INVOICE_DATE, required=True),
+        names.PERIOD_START: date_rules(names.PERIOD_START, required=False),
+        names.PERIOD_END: date_rules(names.PERIOD_END, required=False),
+        names.VENDOR_NAME: [(pl.col(names.VENDOR_NAME).is_null(), empty)],
+        names.VENDOR_TYPE: [
+            (
+                vendor_type.is_null(),
+                pl.format("no vendor type: vendor '{}' is not in the vendor registry", pl.col(names.VENDOR_NAME)),
+            ),
+            (
+                ~vendor_type.is_in(list(names.VENDOR_TYPES)),
+                pl.format("unknown vendor type '{}' (one of {})", raw(names.VENDOR_TYPE), pl.lit(_VENDOR_TYPE_LIST)),
+            ),
+        ],
+        names.PRODUCT: [(pl.col(names.PRODUCT).is_null() & pl.col(names.DESCRIPTION).is_null(), empty)],
+        names.CATEGORY: [
+            (
+                pl.col(names.CATEGORY).is_not_null() & ~pl.col(names.CATEGORY).is_in(list(names.CATEGORIES)),
+                pl.format("unknown category '{}' (one of {})", raw(names.CATEGORY), pl.lit(_CATEGORY_LIST)),
+            )
+        ],
+        names.UNPROCESSED: [
+            (
+                raw(names.UNPROCESSED).is_not_null() & pl.col(names.UNPROCESSED).is_null(),
+                pl.format("not a yes/no value: '{}'", raw(names.UNPROCESSED)),
+            )
+        ],
+        names.QUANTITY: [
+            *number_rules(names.QUANTITY),
+            (qty.is_null(), empty),
+            (qty <= 0, pl.format("quantity must be > 0, got {}", raw(names.QUANTITY))),
+        ],
+        names.UNIT: [(pl.col(names.UNIT).is_null(), empty)],
+        names.UNIT_PRICE: [
+            *number_rules(names.UNIT_PRICE),
+            (
+                price.is_null() & ext.is_null() & raw(names.EXTENDED_PRICE).is_null(),
+                pl.lit("required value is empty (give unit_price or extended_price)"),
+            ),
+            (price < 0, pl.format("unit_price must be >= 0, got {}", raw(names.UNIT_PRICE))),
+        ],
+        names.EXTENDED_PRICE: number_rules(names.EXTENDED_PRICE),
+    }
 
 
-def _error_frame(typed: pl.DataFrame) -> pl.DataFrame:
-    """(source_row, column, reason) for every invalid cell, in row then column order."""
-    reason_cols = [c for c in typed.columns if c.startswith("_e_")]
-    bad = typed.filter(pl.any_horizontal(pl.col(reason_cols).is_not_null()))
-    if bad.is_empty():
-        return pl.DataFrame(
-            schema={names.SOURCE_ROW: pl.Int64, names.COLUMN: pl.String, names.REASON: pl.String, "_order": pl.Int64}
-        )
+def _validate(typed: pl.DataFrame, ctx: _Context, extra_bad: set[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows that pass every rule, one (source_row, column, reason) row per invalid cell) for one chunk."""
+    rules = _rules(ctx)
+    flags = [pl.any_horizontal([cond.fill_null(False) for cond, _ in pairs]) for pairs in rules.values()]
+    bad = pl.any_horizontal(flags)
+    if extra_bad:
+        bad = bad | pl.col(names.SOURCE_ROW).is_in(list(extra_bad))
+    marked = typed.with_columns(bad.alias("_bad"))
+    good = marked.filter(~pl.col("_bad")).drop("_bad")
+    failing = marked.filter(pl.col("_bad"))
+    if failing.is_empty():
+        return good, _NO_ERRORS
+    reasons = []
+    for column, pairs in rules.items():
+        cond, msg = pairs[0]
+        expr = pl.when(cond.fill_null(False)).then(msg)
+        for cond, msg in pairs[1:]:
+            expr = expr.when(cond.fill_null(False)).then(msg)
+        reasons.append(expr.otherwise(None).alias(column))
     order = {c: i for i, c in enumerate(_COLUMN_ORDER)}
-    return (
-        bad.select(names.SOURCE_ROW, *reason_cols)
+    errors = (
+        failing.select(names.SOURCE_ROW, *reasons)
         .unpivot(index=names.SOURCE_ROW, variable_name=names.COLUMN, value_name=names.REASON)
         .drop_nulls(names.REASON)
-        .with_columns(pl.col(names.COLUMN).str.strip_prefix("_e_"))
-        .with_columns(
-            pl.col(names.COLUMN).replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_order")
-        )
-        .sort(names.SOURCE_ROW, "_order")
+        .with_columns(pl.col(names.COLUMN).replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_o"))
+        .sort(names.SOURCE_ROW, "_o")
+        .drop("_o")
+        .with_columns(pl.col(names.COLUMN).replace(ctx.shown))
     )
+    return good, errors
 
 
-def _classify(typed: pl.DataFrame) -> pl.DataFrame:
-    """Description, product, category, unprocessed and their provenance, inferred per unique description."""
-    has_description = typed[names.DESCRIPTION].is_not_null().any()
-    if has_description:
+_NO_ERRORS = pl.DataFrame(schema={names.SOURCE_ROW: pl.Int64, names.COLUMN: pl.String, names.REASON: pl.String})
+
+
+def _classify(good: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
+    """Description, product, category, unprocessed and their provenance; inference once per distinct text."""
+    if good[names.DESCRIPTION].is_not_null().any():
         # the file's item text is the description; a product column alongside it is the commodity
-        frame = typed.with_columns(
-            pl.col(names.DESCRIPTION).fill_null(pl.col(names.PRODUCT)),
-            pl.col(names.PRODUCT).alias("_given_product"),
+        frame = good.with_columns(
+            pl.col(names.DESCRIPTION).fill_null(pl.col(names.PRODUCT)), pl.col(names.PRODUCT).alias("_given")
         )
     else:
-        frame = typed.with_columns(
-            pl.col(names.PRODUCT).alias(names.DESCRIPTION), pl.lit(None, dtype=pl.String).alias("_given_product")
+        frame = good.with_columns(
+            pl.col(names.PRODUCT).alias(names.DESCRIPTION), pl.lit(None, pl.String).alias("_given")
         )
-    needs = (
-        frame["_given_product"].is_null().any()
-        or frame[names.CATEGORY].is_null().any()
-        or frame[names.UNPROCESSED].is_null().any()
-    )
-    if needs:
-        from coop import classify  # classification rules load only when needed
+    wanted = frame.filter(
+        pl.col("_given").is_null() | pl.col(names.CATEGORY).is_null() | pl.col(names.UNPROCESSED).is_null()
+    )[names.DESCRIPTION].unique()
+    if wanted.len():
+        from coop import classify
 
-        unique = frame[names.DESCRIPTION].drop_nulls().unique()
-        inferred = classify.classify_many(unique).select(
-            pl.col("description").cast(pl.String).alias(names.DESCRIPTION),
-            pl.col("product").cast(pl.String).alias("_c_product"),
-            pl.col("category").cast(pl.String).alias("_c_category"),
-            pl.col("unprocessed").cast(pl.Boolean).alias("_c_unprocessed"),
-            pl.col("confidence").cast(pl.Float64).alias("_c_confidence"),
-            pl.col("unprocessed_rule").cast(pl.String).alias("_c_rule"),
-        )
-        frame = frame.join(inferred.unique(names.DESCRIPTION), on=names.DESCRIPTION, how="left")
-    else:
-        frame = frame.with_columns(
-            pl.lit(None, dtype=pl.String).alias("_c_product"),
-            pl.lit(None, dtype=pl.String).alias("_c_category"),
-            pl.lit(None, dtype=pl.Boolean).alias("_c_unprocessed"),
-            pl.lit(None, dtype=pl.Float64).alias("_c_confidence"),
-            pl.lit(None, dtype=pl.String).alias("_c_rule"),
-        )
-    given = pl.col("_given_product").is_not_null()
+        known = ctx.classified[names.DESCRIPTION] if ctx.classified is not None else pl.Series([], dtype=pl.String)
+        new = wanted.filter(~wanted.is_in(known.implode()))
+        if new.len():
+            found = classify.classify_many(new).select(
+                pl.col("description").cast(pl.String).alias(names.DESCRIPTION),
+                pl.col("product").cast(pl.String).alias("_c_product"),
+                pl.col("category").cast(pl.String).alias("_c_category"),
+                pl.col("unprocessed").cast(pl.Boolean).alias("_c_unprocessed"),
+                pl.col("confidence").cast(pl.Float64).alias("_c_confidence"),
+                pl.col("unprocessed_rule").cast(pl.String).alias("_c_rule"),
+            )
+            ctx.classified = found if ctx.classified is None else pl.concat([ctx.classified, found])
+    inferred = ctx.classified if ctx.classified is not None else _NO_CLASSES
+    frame = frame.join(inferred, on=names.DESCRIPTION, how="left", maintain_order="left")
+    given = pl.col("_given").is_not_null()
     return frame.with_columns(
-        pl.coalesce("_given_product", "_c_product").alias(names.PRODUCT),
+        pl.coalesce("_given", "_c_product").alias(names.PRODUCT),
         pl.when(given).then(1.0).otherwise(pl.col("_c_confidence")).fill_null(0.0).alias(names.PRODUCT_CONFIDENCE),
         pl.coalesce(names.CATEGORY, "_c_category", pl.lit("other")).alias(names.CATEGORY),
         pl.coalesce(names.UNPROCESSED, "_c_unprocessed", pl.lit(False)).alias(names.UNPROCESSED),
@@ -537,26 +621,41 @@ def _classify(typed: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("file"))
         .otherwise(pl.coalesce("_c_rule", pl.lit("unknown")))
         .alias(names.UNPROCESSED_RULE),
-    ).drop("_given_product", "_c_product", "_c_category", "_c_unprocessed", "_c_confidence", "_c_rule")
+    ).drop("_given", "_c_product", "_c_category", "_c_unprocessed", "_c_confidence", "_c_rule")
 
 
-def _base_units(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add base_quantity and base_unit, converting each unique (unit, pack_size, category) once."""
-    from coop import units  # pint registry loads only when needed
+_NO_CLASSES = pl.DataFrame(
+    schema={
+        names.DESCRIPTION: pl.String,
+        "_c_product": pl.String,
+        "_c_category": pl.String,
+        "_c_unprocessed": pl.Boolean,
+        "_c_confidence": pl.Float64,
+        "_c_rule": pl.String,
+    }
+)
+_UNIT_KEYS = [names.UNIT, names.PACK_SIZE, names.CATEGORY]
 
-    keys = [names.UNIT, names.PACK_SIZE, names.CATEGORY]
-    unique = frame.select(keys).unique().with_columns(pl.lit(1.0).alias(names.QUANTITY))
-    normalised = units.normalise(unique)
-    converted_cols = normalised.columns
-    converted = normalised.select(
-        *keys,
-        pl.col(names.BASE_QUANTITY).cast(pl.Float64).alias("_per_unit"),
-        pl.col(names.BASE_UNIT).cast(pl.String),
-        (
-            pl.col(units.UNIT_NOTE).cast(pl.String) if units.UNIT_NOTE in converted_cols else pl.lit(None, pl.String)
-        ).alias(_UNIT_NOTE),
-    )
-    frame = frame.join(converted, on=keys, how="left", nulls_equal=True)
+
+def _base_units(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
+    """Add base_quantity and base_unit, converting each distinct (unit, pack_size, category) once per load."""
+    from coop import units
+
+    combos = frame.select(_UNIT_KEYS).unique()
+    if ctx.converted is not None:
+        combos = combos.join(ctx.converted.select(_UNIT_KEYS), on=_UNIT_KEYS, how="anti", nulls_equal=True)
+    if combos.height:
+        normalised = units.normalise(combos.with_columns(pl.lit(1.0).alias(names.QUANTITY)))
+        note = pl.col(units.UNIT_NOTE) if units.UNIT_NOTE in normalised.columns else pl.lit(None, pl.String)
+        found = normalised.select(
+            *_UNIT_KEYS,
+            pl.col(names.BASE_QUANTITY).cast(pl.Float64).alias("_per_unit"),
+            pl.col(names.BASE_UNIT).cast(pl.String),
+            note.cast(pl.String).alias(_UNIT_NOTE),
+        )
+        ctx.converted = found if ctx.converted is None else pl.concat([ctx.converted, found])
+    assert ctx.converted is not None
+    frame = frame.join(ctx.converted, on=_UNIT_KEYS, how="left", nulls_equal=True, maintain_order="left")
     return frame.with_columns((pl.col(names.QUANTITY) * pl.col("_per_unit")).alias(names.BASE_QUANTITY)).drop(
         "_per_unit"
     )
@@ -569,10 +668,64 @@ def _prices(frame: pl.DataFrame) -> pl.DataFrame:
         price.fill_null((ext / qty).round(4)).alias(names.UNIT_PRICE),
         ext.fill_null((qty * price).round(2)).alias(names.EXTENDED_PRICE),
     )
-    return frame.with_columns(
-        ((pl.col(names.EXTENDED_PRICE) - qty * pl.col(names.UNIT_PRICE)).abs() > PRICE_TOLERANCE + _EPS).alias(
-            names.PRICE_FLAG
+    gap = (pl.col(names.EXTENDED_PRICE) - qty * pl.col(names.UNIT_PRICE)).abs()
+    return frame.with_columns((gap > PRICE_TOLERANCE + _EPS).alias(names.PRICE_FLAG))
+
+
+def _warnings(good: pl.DataFrame, ctx: _Context) -> list[dict[str, Any]]:
+    """Warnings for loaded lines: price mismatches and quantities not converted to a base unit."""
+    out = [
+        _problem(
+            ctx.file_name,
+            row,
+            ctx.label(names.EXTENDED_PRICE),
+            f"extended_price {ext:.2f} differs from quantity x unit_price = {q * p:.2f} by more than 1 cent",
+            WARNING,
         )
+        for row, q, p, ext in good.filter(pl.col(names.PRICE_FLAG))
+        .select(names.SOURCE_ROW, names.QUANTITY, names.UNIT_PRICE, names.EXTENDED_PRICE)
+        .iter_rows()
+    ]
+    out += [
+        _problem(
+            ctx.file_name,
+            row,
+            ctx.label(names.UNIT),
+            f"quantity {q:g} {unit} (pack {pack or '-'}) not converted to a base unit: {note or 'unknown unit'}",
+            WARNING,
+        )
+        for row, q, unit, pack, note in good.filter(pl.col(names.BASE_QUANTITY).is_null())
+        .select(names.SOURCE_ROW, names.QUANTITY, names.UNIT, names.PACK_SIZE, _UNIT_NOTE)
+        .iter_rows()
+    ]
+    return out
+
+
+def _rejects(chunk: pl.DataFrame, errors: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
+    """One reject row per invalid cell: file_name, row, column, reason and the row's values as JSON."""
+    bad = chunk.filter(pl.col(names.SOURCE_ROW).is_in(errors[names.SOURCE_ROW].unique().implode()))
+    value_cols = [c for c in bad.columns if c != names.SOURCE_ROW]
+    raw = bad.select(
+        names.SOURCE_ROW,
+        pl.struct([pl.col(c).cast(pl.String) for c in value_cols]).struct.json_encode().alias(names.RAW),
+    )
+    return (
+        errors.rename({names.SOURCE_ROW: names.ROW})
+        .join(raw, left_on=names.ROW, right_on=names.SOURCE_ROW, how="left", maintain_order="left")
+        .with_columns(pl.lit(ctx.file_name).alias(names.FILE_NAME))
+        .select(names.FILE_NAME, names.ROW, names.COLUMN, names.REASON, names.RAW)
+    )
+
+
+def _reader_errors(problems: list[dict[str, Any]]) -> pl.DataFrame:
+    """Cell problems found while reading (e.g. formulas without cached values) as an error frame."""
+    return pl.DataFrame(
+        {
+            names.SOURCE_ROW: [int(p["row"]) for p in problems],
+            names.COLUMN: [str(p["column"]) for p in problems],
+            names.REASON: [str(p["reason"]) for p in problems],
+        },
+        schema=_NO_ERRORS.schema,
     )
 
 
@@ -629,7 +782,8 @@ def _duplicate_warnings(con: duckdb.DuckDBPyConnection, batch_id: int, file_name
 
 def _load(
     con: duckdb.DuckDBPyConnection,
-    frame: pl.DataFrame,
+    chunks: Iterable[pl.DataFrame],
+    columns: list[str],
     *,
     file_name: str,
     sha256: str,
@@ -640,151 +794,116 @@ def _load(
     reader_problems: Iterable[dict[str, Any]] = (),
     shown: dict[str, str] | None = None,
     headers: list[str] | None = None,
+    size_hint: int | None = None,
 ) -> IngestResult:
-    """The one loading path: validate, classify, convert units, then insert in one transaction."""
+    """The one loading path: chunk by chunk validate, classify, convert and insert, all in one transaction."""
     previous = batch_with_sha256(con, sha256)
     if previous is not None:
         return IngestResult(None, 0, 0, previous, ())
-    shown = shown or {}
-
-    def column_label(column: str) -> str:
-        return shown.get(column, column)
-
-    _report(progress, 0.1, "checking columns")
-    reader_list = [{**p, "severity": ERROR} for p in reader_problems]
-    district_given = district_id is not None or names.DISTRICT_ID in frame.columns
-    columns = list(frame.columns) + ([names.DISTRICT_ID] if district_given else [])
-    missing = _missing_columns(columns)
+    _report(progress, 0.05, "checking columns")
+    given = [*columns, names.DISTRICT_ID] if district_id is not None else columns
+    missing = _missing_columns(given)
     if missing:
         found = f" (found: {', '.join(headers)})" if headers is not None else ""
         problems = [_problem(file_name, 1, c, reason + found) for c, reason in missing]
         raise ValidationError(f"{file_name}: {len(missing)} required column(s) missing; nothing loaded", problems)
-    data_rows = frame.height
-    if data_rows == 0:
-        problem = _problem(file_name, 2, "(all)", "header only: the file has no data rows")
-        raise ValidationError(f"{file_name}: no data rows; nothing loaded", [problem])
+    ctx = _context(con, file_name, district_id, shown or {})
+    reader_list = list(reader_problems)
+    reader_bad = {int(p["row"]) for p in reader_list}
+    error_frames: list[pl.DataFrame] = [_reader_errors(reader_list)] if reader_list else []
+    warnings: list[dict[str, Any]] = []
+    seen = loaded = rejected = 0
+    failed = bool(reader_list) and not skip_invalid
+    staged_cols = [c for c in _PURCHASE_COLUMNS if c not in (names.BATCH_ID, names.LINE_KEY)]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        ((batch_id,),) = con.execute(
+            f"INSERT INTO {names.BATCHES} ({names.FILE_NAME}, {names.SHA256}, {names.DISTRICT_ID}, "
+            f"{names.SOURCE_KIND}, {names.ROWS_LOADED}, {names.ROWS_REJECTED}) VALUES (?, ?, ?, ?, 0, 0) "
+            f"RETURNING {names.BATCH_ID}",
+            [file_name, sha256, district_id, source_kind],
+        ).fetchall()
+        for chunk in chunks:
+            if chunk.is_empty():
+                continue
+            seen += chunk.height
+            _report(progress, _fraction(seen, size_hint), f"validating and loading rows up to {seen:,}")
+            typed = _typed(chunk, ctx)
+            good, errors = _validate(typed, ctx, reader_bad)
+            if errors.height:
+                error_frames.append(errors)
+                failed = failed or not skip_invalid
+            if failed:
+                continue  # nothing will be kept; go on validating so every bad cell is listed
+            chunk_rejects = errors
+            if reader_bad:
+                rows = set(chunk[names.SOURCE_ROW].to_list())
+                chunk_rejects = pl.concat([errors, _reader_errors([p for p in reader_list if int(p["row"]) in rows])])
+            rejected += chunk.height - good.height
+            if good.height:
+                good = _prices(_base_units(_classify(good, ctx), ctx))
+                warnings += _warnings(good, ctx)
+                _insert(con, names.PURCHASES, _insert_sql(), good.select(staged_cols), [batch_id])
+                loaded += good.height
+            if chunk_rejects.height:
+                _insert(con, names.REJECTS, _REJECTS_SQL, _rejects(chunk, chunk_rejects, ctx), [batch_id])
+        error_problems = _error_list(error_frames, file_name)
+        if seen == 0:
+            raise ValidationError(
+                f"{file_name}: no data rows; nothing loaded",
+                [_problem(file_name, 2, "(all)", "header only: the file has no data rows")],
+            )
+        if failed:
+            raise ValidationError(
+                f"{file_name}: {len(error_problems)} invalid cell(s) in "
+                f"{len({p['row'] for p in error_problems})} row(s); nothing loaded",
+                error_problems,
+            )
+        _report(progress, 0.95, "checking for duplicate lines")
+        warnings += _duplicate_warnings(con, batch_id, file_name) if loaded else []
+        con.execute(
+            f"UPDATE {names.BATCHES} SET {names.ROWS_LOADED} = ?, {names.ROWS_REJECTED} = ? WHERE {names.BATCH_ID} = ?",
+            [loaded, rejected, batch_id],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    _report(progress, 1.0, f"loaded {loaded:,} rows as batch {batch_id}")
+    problems = sorted(error_problems + warnings, key=lambda p: int(p["row"]))
+    return IngestResult(int(batch_id), loaded, rejected, None, tuple(problems))
 
-    _report(progress, 0.2, "validating")
-    typed = _prepare(con, frame, district_id, earliest_date(con))
-    errors = _error_frame(typed)
-    error_problems = [
-        _problem(file_name, row, column_label(column), reason)
+
+_REJECTS_SQL = (
+    f'INSERT INTO {names.REJECTS} ({names.BATCH_ID}, {names.FILE_NAME}, "{names.ROW}", "{names.COLUMN}", '
+    f'{names.REASON}, {names.RAW}) SELECT ?, {names.FILE_NAME}, "{names.ROW}", "{names.COLUMN}", {names.REASON}, '
+    f"{names.RAW} FROM {_STAGED}"
+)
+
+
+def _fraction(seen: int, size_hint: int | None) -> float:
+    """Progress between 0.1 and 0.9 while rows stream in (0.5 when the total is unknown)."""
+    if not size_hint:
+        return 0.5
+    return min(0.9, 0.1 + 0.8 * min(1.0, seen * 90 / size_hint))
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, sql: str, frame: pl.DataFrame, params: list[Any]) -> None:
+    """Run `sql` (reading the staged frame) with `frame` registered through Arrow."""
+    con.register(_STAGED, frame.to_arrow())
+    try:
+        con.execute(sql, params)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(_STAGED)
+
+
+def _error_list(frames: list[pl.DataFrame], file_name: str) -> list[dict[str, Any]]:
+    """Error problem dicts in row order from the per-chunk error frames."""
+    if not frames:
+        return []
+    errors = pl.concat(frames).with_row_index("_i").sort(names.SOURCE_ROW, "_i")
+    return [
+        _problem(file_name, row, column, reason)
         for row, column, reason in errors.select(names.SOURCE_ROW, names.COLUMN, names.REASON).iter_rows()
     ]
-    if reader_list:
-        error_problems = sorted(error_problems + reader_list, key=lambda p: int(p["row"]))
-    bad_rows = set(errors[names.SOURCE_ROW].to_list()) | {int(p["row"]) for p in reader_list}
-    if error_problems and not skip_invalid:
-        raise ValidationError(
-            f"{file_name}: {len(error_problems)} invalid cell(s) in {len(bad_rows)} row(s); nothing loaded",
-            error_problems,
-        )
-    good = typed.filter(~pl.col(names.SOURCE_ROW).is_in(list(bad_rows))) if bad_rows else typed
-
-    _report(progress, 0.4, "classifying products")
-    good = _classify(good) if good.height else good
-    _report(progress, 0.6, "converting units")
-    good = _base_units(good) if good.height else good
-    good = _prices(good) if good.height else good
-    price_warnings = (
-        [
-            _problem(
-                file_name,
-                row,
-                column_label(names.EXTENDED_PRICE),
-                f"extended_price {ext:.2f} differs from quantity x unit_price = {q * p:.2f} by more than 1 cent",
-                WARNING,
-            )
-            for row, q, p, ext in good.filter(pl.col(names.PRICE_FLAG))
-            .select(names.SOURCE_ROW, names.QUANTITY, names.UNIT_PRICE, names.EXTENDED_PRICE)
-            .iter_rows()
-        ]
-        if good.height
-        else []
-    )
-    unit_warnings = (
-        [
-            _problem(
-                file_name,
-                row,
-                column_label(names.UNIT),
-                f"quantity {q:g} {unit} (pack {pack or '-'}) not converted to a base unit: {note or 'unknown unit'}",
-                WARNING,
-            )
-            for row, q, unit, pack, note in good.filter(pl.col(names.BASE_QUANTITY).is_null())
-            .select(names.SOURCE_ROW, names.QUANTITY, names.UNIT, names.PACK_SIZE, _UNIT_NOTE)
-            .iter_rows()
-        ]
-        if good.height
-        else []
-    )
-    rejects = _rejects_frame(typed, errors, reader_list, file_name, shown)
-
-    _report(progress, 0.8, "loading")
-    staged_cols = [c for c in _PURCHASE_COLUMNS if c not in (names.BATCH_ID, names.LINE_KEY)]
-    staged = good.select(pl.col(c) if c in good.columns else pl.lit(None).alias(c) for c in staged_cols)
-    con.register(_STAGED, staged.to_arrow())
-    con.register(_STAGED_REJECTS, rejects.to_arrow())
-    try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            ((batch_id,),) = con.execute(
-                f"INSERT INTO {names.BATCHES} ({names.FILE_NAME}, {names.SHA256}, {names.DISTRICT_ID}, "
-                f"{names.SOURCE_KIND}, {names.ROWS_LOADED}, {names.ROWS_REJECTED}) VALUES (?, ?, ?, ?, ?, ?) "
-                f"RETURNING {names.BATCH_ID}",
-                [file_name, sha256, district_id, source_kind, good.height, len(bad_rows)],
-            ).fetchall()
-            if good.height:
-                con.execute(_insert_sql(), [batch_id])
-            if rejects.height:
-                con.execute(
-                    f'INSERT INTO {names.REJECTS} ({names.BATCH_ID}, {names.FILE_NAME}, "{names.ROW}", '
-                    f'"{names.COLUMN}", {names.REASON}, {names.RAW}) '
-                    f'SELECT ?, {names.FILE_NAME}, "{names.ROW}", "{names.COLUMN}", {names.REASON}, {names.RAW} '
-                    f"FROM {_STAGED_REJECTS}",
-                    [batch_id],
-                )
-            dup_warnings = _duplicate_warnings(con, batch_id, file_name) if good.height else []
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    finally:
-        con.unregister(_STAGED)
-        con.unregister(_STAGED_REJECTS)
-    _report(progress, 1.0, f"loaded {good.height} rows as batch {batch_id}")
-    problems = sorted(error_problems + price_warnings + unit_warnings + dup_warnings, key=lambda p: int(p["row"]))
-    return IngestResult(int(batch_id), good.height, len(bad_rows), None, tuple(problems))
-
-
-def _rejects_frame(
-    typed: pl.DataFrame,
-    errors: pl.DataFrame,
-    reader_list: list[dict[str, Any]],
-    file_name: str,
-    labels: dict[str, str],
-) -> pl.DataFrame:
-    """One reject row per invalid cell: file_name, row, column, reason, and the row's raw values as JSON."""
-    raw_cols = [c for c in typed.columns if c.startswith("_raw_")]
-    raw = typed.select(
-        names.SOURCE_ROW,
-        pl.struct([pl.col(c).alias(c.removeprefix("_raw_")) for c in raw_cols]).struct.json_encode().alias(names.RAW),
-    )
-    cells = errors.select(
-        pl.col(names.SOURCE_ROW).alias(names.ROW),
-        pl.col(names.COLUMN).replace(labels),
-        pl.col(names.REASON),
-    )
-    if reader_list:
-        extra = pl.DataFrame(
-            {
-                names.ROW: [int(p["row"]) for p in reader_list],
-                names.COLUMN: [str(p["column"]) for p in reader_list],
-                names.REASON: [str(p["reason"]) for p in reader_list],
-            },
-            schema={names.ROW: pl.Int64, names.COLUMN: pl.String, names.REASON: pl.String},
-        )
-        cells = pl.concat([cells, extra])
-    return cells.join(raw, left_on=names.ROW, right_on=names.SOURCE_ROW, how="left").with_columns(
-        pl.lit(file_name).alias(names.FILE_NAME)
-    )

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ SNIFF_BYTES = 64 * 1024
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+CHUNK_ROWS = 250_000  # rows per chunk when streaming a file through validation and loading
 
 # Header synonyms, keyed by the normalised header (lowercase letters and digits only).
 _SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -92,6 +94,20 @@ _LOOKUP.update({normalise_header(c): c for c in _SYNONYMS})
 
 class EmptyFileError(InputFileError):
     """The file has no bytes or no header row."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file opened for streaming: its headers, kind, cell problems found while opening, and its chunks."""
+
+    headers: tuple[str, ...]
+    source_kind: str
+    problems: tuple[dict[str, object], ...]
+    chunks: Callable[[], Iterator[pl.DataFrame]]
+
+    def batches(self) -> Iterator[pl.DataFrame]:
+        """The rows in chunks: source headers as text plus `source_row`, blank rows dropped."""
+        return self.chunks()
 
 
 @dataclass(frozen=True)
@@ -189,47 +205,88 @@ def _detect_delimiter(text: str) -> str:
         return max(counts, key=lambda d: counts[d]) if max(counts.values()) > 0 else ","
 
 
-def read_csv(path: Path) -> RawTable:
-    """A CSV file (any of , ; tab |, BOM or not, UTF-8 or Windows-1252) as strings plus `source_row`."""
+def _csv_table(path: Path, chunk_rows: int) -> Table:
+    """A CSV file (any of , ; tab |, BOM or not, UTF-8 or Windows-1252) streamed in chunks of strings."""
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
         raise EmptyFileError(f"{path.name}: file is empty")
     encoding = _detect_encoding(head)
-    text_head = head.decode(encoding, errors="replace").lstrip("\ufeff")
-    delimiter = _detect_delimiter(text_head)
+    delimiter = _detect_delimiter(head.decode(encoding, errors="replace").lstrip("\ufeff"))
     source: Path | io.BytesIO = path
     if encoding != "utf-8":
         source = io.BytesIO(path.read_bytes().decode(encoding).encode("utf-8"))
     try:
-        frame = pl.read_csv(
-            source,
-            separator=delimiter,
-            infer_schema=False,
-            has_header=True,
-            encoding="utf8",
-            truncate_ragged_lines=False,
-        )
+        lazy = pl.scan_csv(source, separator=delimiter, infer_schema=False, has_header=True)
+        columns = lazy.collect_schema().names()
     except pl.exceptions.NoDataError as exc:
         raise EmptyFileError(f"{path.name}: file is empty") from exc
-    except pl.exceptions.ComputeError as exc:
+    except pl.exceptions.PolarsError as exc:
         raise InputFileError(f"{path.name}: cannot parse as CSV: {str(exc).splitlines()[0]}") from exc
-    frame = frame.rename({c: c.lstrip("\ufeff").strip() for c in frame.columns})
-    return RawTable(_finish(frame), (), "csv")
+    headers = [c.lstrip("\ufeff").strip() for c in columns]
+    lazy = lazy.rename(dict(zip(columns, headers, strict=True))).with_row_index(names.SOURCE_ROW, offset=2)
+
+    def batches() -> Iterator[pl.DataFrame]:
+        try:
+            for batch in lazy.collect_batches(chunk_size=chunk_rows):
+                yield _clean(batch)
+        except pl.exceptions.PolarsError as exc:
+            raise InputFileError(f"{path.name}: cannot parse as CSV: {str(exc).splitlines()[0]}") from exc
+
+    return Table(tuple(headers), "csv", (), batches)
 
 
-def _finish(frame: pl.DataFrame, rows: pl.Series | None = None) -> pl.DataFrame:
-    """Strings stripped, `source_row` added (header = row 1), wholly empty rows dropped."""
-    frame = frame.with_columns(pl.col(pl.String).str.strip_chars())
-    frame = frame.with_columns(pl.when(pl.col(pl.String) == "").then(None).otherwise(pl.col(pl.String)).name.keep())
-    row = rows if rows is not None else pl.int_range(2, pl.len() + 2, dtype=pl.Int64)
-    frame = frame.with_columns(
-        row.alias(names.SOURCE_ROW) if isinstance(row, pl.Expr) else row.rename(names.SOURCE_ROW)
-    )
+def _parquet_table(path: Path, chunk_rows: int) -> Table:
+    """A Parquet file streamed in chunks with every column cast to text, first record = row 2."""
+    try:
+        lazy = pl.scan_parquet(path)
+        headers = lazy.collect_schema().names()
+    except Exception as exc:  # pyarrow/polars raise various types for a corrupt file
+        raise InputFileError(f"{path.name}: cannot read as Parquet: {exc}") from exc
+    lazy = lazy.with_columns(pl.all().cast(pl.String)).with_row_index(names.SOURCE_ROW, offset=2)
+
+    def batches() -> Iterator[pl.DataFrame]:
+        for batch in lazy.collect_batches(chunk_size=chunk_rows):
+            yield _clean(batch)
+
+    return Table(tuple(headers), "parquet", (), batches)
+
+
+def _frame_table(frame: pl.DataFrame, kind: str, problems: tuple[dict[str, object], ...], chunk_rows: int) -> Table:
+    """An in-memory frame (with `source_row`) served in chunks."""
+    headers = tuple(c for c in frame.columns if c != names.SOURCE_ROW)
+
+    def batches() -> Iterator[pl.DataFrame]:
+        for offset in range(0, max(frame.height, 1), chunk_rows):
+            yield frame.slice(offset, chunk_rows)
+
+    return Table(headers, kind, problems, batches)
+
+
+def _clean(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text stripped with empty cells as null, `source_row` as Int64, wholly empty rows dropped."""
+    stripped = pl.col(pl.String).str.strip_chars()
+    frame = frame.with_columns(pl.when(stripped == "").then(None).otherwise(stripped).name.keep())
+    frame = frame.select(pl.exclude(names.SOURCE_ROW), pl.col(names.SOURCE_ROW).cast(pl.Int64))
     data_cols = [c for c in frame.columns if c != names.SOURCE_ROW]
     if data_cols:
         frame = frame.filter(~pl.all_horizontal(pl.col(data_cols).is_null()))
     return frame
+
+
+def _collect(table: Table) -> RawTable:
+    """A streamed table read whole into one frame."""
+    parts = list(table.batches())
+    frame = pl.concat(parts, how="vertical") if parts else pl.DataFrame()
+    if not parts or frame.width == 0:
+        schema = {h: pl.String for h in table.headers} | {names.SOURCE_ROW: pl.Int64}
+        frame = pl.DataFrame(schema=schema)
+    return RawTable(frame, table.problems, table.source_kind)
+
+
+def read_csv(path: Path) -> RawTable:
+    """A CSV file (any of , ; tab |, BOM or not, UTF-8 or Windows-1252) as strings plus `source_row`."""
+    return _collect(_csv_table(path, CHUNK_ROWS))
 
 
 def _cell_text(value: object) -> str | None:
@@ -291,30 +348,32 @@ def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
     if header is None:
         raise EmptyFileError(f"{path.name}: sheet {name!r} is empty")
     frame = pl.DataFrame({h: pl.Series(h, col, dtype=pl.String) for h, col in zip(header, columns, strict=True)})
-    frame = _finish(frame, pl.Series(names.SOURCE_ROW, row_numbers, dtype=pl.Int64))
+    frame = _clean(frame.with_columns(pl.Series(names.SOURCE_ROW, row_numbers, dtype=pl.Int64)))
     return RawTable(frame, tuple(problems), "xlsx")
 
 
 def read_parquet(path: Path) -> RawTable:
     """A Parquet file with every column cast to text, plus `source_row` (first record = row 2)."""
-    try:
-        frame = pl.read_parquet(path)
-    except Exception as exc:  # pyarrow/polars raise various types for a corrupt file
-        raise InputFileError(f"{path.name}: cannot read as Parquet: {exc}") from exc
-    frame = frame.with_columns(pl.all().cast(pl.String))
-    return RawTable(_finish(frame), (), "parquet")
+    return _collect(_parquet_table(path, CHUNK_ROWS))
 
 
-def read_file(path: str | Path, sheet: str | None = None) -> RawTable:
-    """Read any supported file by its suffix; InputFileError when missing or of unknown format."""
+def open_table(path: str | Path, sheet: str | None = None, chunk_rows: int | None = None) -> Table:
+    """A file opened for streaming by its suffix: headers now, chunks of rows on demand."""
     path = Path(path)
+    chunk_rows = chunk_rows or CHUNK_ROWS
     if not path.exists():
         raise InputFileError(f"{path}: file not found")
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
-        return read_xlsx(path, sheet)
+        raw = read_xlsx(path, sheet)
+        return _frame_table(raw.frame, raw.source_kind, raw.problems, chunk_rows)
     if suffix in PARQUET_SUFFIXES:
-        return read_parquet(path)
+        return _parquet_table(path, chunk_rows)
     if suffix in CSV_SUFFIXES:
-        return read_csv(path)
+        return _csv_table(path, chunk_rows)
     raise InputFileError(f"{path.name}: unknown file type {suffix!r} (use CSV, XLSX or Parquet)")
+
+
+def read_file(path: str | Path, sheet: str | None = None) -> RawTable:
+    """Read any supported file whole by its suffix; InputFileError when missing or of unknown format."""
+    return _collect(open_table(path, sheet))
