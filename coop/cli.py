@@ -137,7 +137,8 @@ def _lp_inputs(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> tupl
     """The model (paper or a district's calibrated costs) and the scenario (shipped name or JSON file)."""
     from coop import lp, scenarios
 
-    base = scenarios.unrounded_model() if args.unrounded else scenarios.paper_model()
+    base = scenarios.model_from_json(args.model_file) if args.model_file is not None else scenarios.paper_model()
+    base = base.unrounded() if args.unrounded else base
     if args.district is not None:
         model, notes = lp.district_model(con, args.district, base=base)
         print(f"{model.source}; " + "; ".join(notes), file=sys.stderr)
@@ -188,6 +189,7 @@ def _add_lp_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]
         where.add_argument("--district", default=None, help="use this district's calibrated route costs and meals")
         where.add_argument("--paper", action="store_true", help="use the paper's costs and meals (default)")
         p.add_argument("--unrounded", action="store_true", help="exact ratio coefficients instead of Table 3's")
+        p.add_argument("--model-file", type=Path, default=None, help="a user-edited model as JSON (default: paper)")
 
     lp_args(add("optimize", _optimize, "solve the route-choice LP (Love et al. 2025) for one scenario"))
     lp_args(add("sensitivity", _sensitivity, "the paper's cost sensitivity analysis (10 runs) for one scenario"))

@@ -516,3 +516,96 @@ def scenario_from_json(text_or_path: str | Path) -> Scenario:
     except json.JSONDecodeError as exc:
         raise SpecError(f"{source}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})") from None
     return scenario_from_dict(data, source)
+
+
+# --- models as JSON (a user-edited copy of the paper's model) -----------------------------------
+_ROW_FIELDS = ("name", "sense", "coefficients", "rhs", "kind", "intensities", "target", "multipliers", "digits")
+
+
+def model_to_dict(model: Model) -> dict[str, Any]:
+    """The model as a JSON-able dict that `model_from_dict` reads back."""
+    return {
+        "source": model.source,
+        "routes": [{"name": r.name, "cost_per_meal": r.cost_per_meal, "label": r.label} for r in model.routes],
+        "constraints": [
+            {
+                **{
+                    k: list(v) if isinstance(v, tuple) else v for k in _ROW_FIELDS if (v := getattr(row, k)) is not None
+                },
+                "label": row.label,
+                "unit": row.unit,
+            }
+            for row in model.constraints
+        ],
+    }
+
+
+def _numbers(value: Any, where: str) -> tuple[float, ...]:
+    """A list of finite numbers as a tuple of floats, else SpecError naming `where`."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in value
+    ):
+        raise SpecError(f"{where} must be a list of numbers")
+    return tuple(float(v) for v in value)
+
+
+def model_from_dict(data: Mapping[str, Any], source: str = "model") -> Model:
+    """A model from a JSON-style dict (as `model_to_dict` writes); errors name the field at fault."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("routes"), list) or not data["routes"]:
+        raise SpecError(f"{source}: a model needs a non-empty 'routes' list")
+    if not isinstance(data.get("constraints"), list) or not data["constraints"]:
+        raise SpecError(f"{source}: a model needs a non-empty 'constraints' list")
+    routes = []
+    for i, r in enumerate(data["routes"]):
+        where = f"{source}: routes[{i}]"
+        if not isinstance(r, Mapping) or not isinstance(r.get("name"), str):
+            raise SpecError(f"{where} needs a 'name'")
+        (cost,) = _numbers([r.get("cost_per_meal")], f"{where}.cost_per_meal")
+        routes.append(Route(r["name"], cost, str(r.get("label", ""))))
+    rows = []
+    for i, c in enumerate(data["constraints"]):
+        where = f"{source}: constraints[{i}]"
+        if not isinstance(c, Mapping) or not isinstance(c.get("name"), str):
+            raise SpecError(f"{where} needs a 'name'")
+        unknown = set(c) - {*_ROW_FIELDS, "label", "unit"}
+        if unknown:
+            raise SpecError(f"{where} has unknown keys {sorted(unknown)}")
+        if c.get("sense") not in (">=", "<="):
+            raise SpecError(f"{where}.sense must be '>=' or '<='")
+        if c.get("kind", "operational") not in ("operational", "policy"):
+            raise SpecError(f"{where}.kind must be 'operational' or 'policy'")
+        optional = {k: _numbers(c[k], f"{where}.{k}") for k in ("intensities", "multipliers") if c.get(k) is not None}
+        target = _numbers([c["target"]], f"{where}.target")[0] if c.get("target") is not None else None
+        digits = c.get("digits")
+        if digits is not None and (not isinstance(digits, int) or isinstance(digits, bool) or digits < 0):
+            raise SpecError(f"{where}.digits must be a whole number >= 0")
+        rows.append(
+            ConstraintRow(
+                name=c["name"],
+                sense=c["sense"],
+                coefficients=_numbers(c.get("coefficients"), f"{where}.coefficients"),
+                rhs=_numbers([c.get("rhs", 0.0)], f"{where}.rhs")[0],
+                kind=c.get("kind", "operational"),
+                target=target,
+                digits=digits,
+                label=str(c.get("label", "")),
+                unit=str(c.get("unit", "")),
+                **optional,
+            )
+        )
+    try:
+        return Model(tuple(routes), tuple(rows), str(data.get("source", source)))
+    except ModelError as exc:
+        raise SpecError(f"{source}: {exc}") from None
+
+
+def model_from_json(path: str | Path) -> Model:
+    """A model from a JSON file (as `model_to_dict` writes)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"{path}: model file not found")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{path}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})") from None
+    return model_from_dict(data, str(path))

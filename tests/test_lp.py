@@ -19,6 +19,9 @@ from coop.scenarios import (
     Model,
     define_scenario,
     get_scenario,
+    model_from_dict,
+    model_from_json,
+    model_to_dict,
     paper_model,
     scenario_from_json,
     unrounded_model,
@@ -344,3 +347,25 @@ def test_duals_price_every_route_and_constraint(costs, scenario, meals):
             assert res.shadow_prices[row.name] * (1 if row.sense == ">=" else -1) >= -1e-9
     assert res.total_cost == pytest.approx(res.shadow_prices[names.QUANTITY_CONSTRAINT] * meals, rel=1e-6)
     assert res.total_meals == pytest.approx(meals, rel=1e-6)
+
+
+def test_model_json_round_trip_and_user_model_file(tmp_path, db_path, capsys):
+    for model in (paper_model(), unrounded_model()):
+        assert model_from_dict(json.loads(json.dumps(model_to_dict(model)))) == model
+    data = model_to_dict(paper_model())
+    data["routes"][2]["cost_per_meal"] = 1.80  # traditional local now cheaper than non-local
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(data))
+    assert cli.main(["optimize", "--model-file", str(path), "--scenario", "bau", "--json", "--db", str(db_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["meals"][Z3] == pytest.approx(Q)
+    assert out["reduced_costs"][Z4] == pytest.approx(0.04)
+    data["constraints"][0]["sense"] = "=="
+    path.write_text(json.dumps(data))
+    with pytest.raises(SpecError, match=r"constraints\[0\]\.sense"):
+        model_from_json(path)
+    data["constraints"][0]["sense"] = ">="
+    data["constraints"][1]["coefficients"] = [1, 2]
+    path.write_text(json.dumps(data))
+    assert cli.main(["optimize", "--model-file", str(path), "--json", "--db", str(db_path)]) == 1
+    assert "2 coefficients for 4 routes" in capsys.readouterr().err
