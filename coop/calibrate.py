@@ -12,7 +12,8 @@ Definition (the paper's four routes, Table 3 of seed 003 as the last resort):
   meals were bought non-locally, this is what a meal would have cost. ``cost_per_meal[r] = c4 x ratio[r]``.
 * **Fallbacks**, per figure: a district's own ratio needs at least ``min_products`` matched commodities, else the
   co-op's (all districts pooled), else the paper's (2.28, 2.45, 1.90, 1.84 over 1.84). The base needs the district's
-  meal counts (or ``annual_meals``) and spend, else the co-op's (districts that have both), else the paper's 1.84.
+  meal counts (or ``annual_meals``) and spend, else the co-op's (districts that have both, deflated with the
+  co-op's ratios), else the paper's 1.84.
   A route's ``source`` is the weaker of its ratio's and its base's sources (paper < coop < district), so a district
   with no data gets exactly the paper's costs.
 * **Annual meals**: the last 12 months of ``meal_counts`` when they span a year, else ``districts.annual_meals``,
@@ -200,7 +201,9 @@ def route_costs(
             base, base_source = annualised, DISTRICT
             notes.append(f"base ${base:.4f}/meal from the district's annualised spend / districts.annual_meals")
     if base is None:
-        pooled_base = _deflated_spend_per_meal(classified, meals, ratio, None)
+        coop_ratio = {r: pooled[r][0] if r in pooled else PAPER_RATIO[r] for r in names.LOCAL_ROUTES}
+        coop_ratio[names.TRADITIONAL_NONLOCAL] = 1.0
+        pooled_base = _deflated_spend_per_meal(classified, meals, coop_ratio, None)
         if pooled_base is not None:
             base, base_source = pooled_base[2], COOP
             notes.append(f"base ${base:.4f}/meal from the co-op: {pooled_base[1]:,.0f} meals with spend")
