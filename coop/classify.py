@@ -43,6 +43,7 @@ PROCESSED: Final = "processed"  # a product the rules name as processed (cheese,
 NONFOOD: Final = "nonfood"  # trays, napkins, utensils
 
 # rank: which product names the line when several appear (higher wins; ties go to the leftmost)
+RANK_CUT: Final = 0  # a cut or form ("breast", "patty") names the product only when nothing else does
 RANK_PRODUCE: Final = 1
 RANK_STAPLE: Final = 2
 RANK_DAIRY: Final = 3
@@ -245,7 +246,6 @@ PROTEINS: Final[dict[str, str]] = {
     "tofu": "tofu",
     "seed": "seeds",
     "steak": "beef",
-    "falafel": "chickpeas",
     "hamburger": "beef",
     "burger": "beef",
     "carnitas": "pork",
@@ -518,6 +518,28 @@ PROCESSED_PRODUCTS: Final[tuple[tuple[str, str, str, int, str, str], ...]] = (
     ("raisel", "raisins", FRUIT, RANK_DISH, "flavoured raisins have added flavour", TABLE1),
     ("baby food", "baby food", OTHER, RANK_DISH, "value-added prepared food", TABLE1),
     ("kit", "meal kits", OTHER, RANK_DISH, "value-added prepared food", TABLE1),
+    ("falafel", "chickpeas", PROTEIN, RANK_DISH, "falafel is seasoned and fried", TABLE1),
+    ("potsticker", "dumplings", GRAIN, RANK_DISH, "value-added prepared food", TABLE1),
+    ("crispito", "flautas", GRAIN, RANK_DISH, "value-added prepared food", TABLE1),
+    ("casserole", "casseroles", OTHER, RANK_DISH, "value-added prepared food", TABLE1),
+    ("au gratin", "potatoes", VEGETABLE, RANK_DISH, "au gratin potatoes are cooked with cheese sauce", TABLE1),
+    ("salisbury steak", "beef", PROTEIN, RANK_DISH, "salisbury steak is formed, seasoned and cooked", TABLE1),
+    ("roast beef", "deli meat", PROTEIN, RANK_DISH, "roast beef is cooked deli meat", TABLE1),
+    ("rice mix", "rice", GRAIN, RANK_DISH, "seasoned rice mixes", TABLE1),
+    ("onion powder", "spices", OTHER, RANK_DISH, "spices or spice mix", TABLE1),
+    ("powder", "spices", OTHER, RANK_DISH, "spices or spice mix", TABLE1),
+    ("patty egg", "eggs", PROTEIN, RANK_DAIRY, "egg patties are cooked", TABLE1),
+    ("scrambler", "eggs", PROTEIN, RANK_DAIRY, "scrambled egg products are cooked", TABLE1),
+    ("pepper jack", "cheese", DAIRY, RANK_STAPLE, "cheese", TABLE1),
+    ("jack", "cheese", DAIRY, RANK_STAPLE, "cheese", TABLE1),
+    ("cheesy", "cheese", DAIRY, RANK_STAPLE, "cheese", TABLE1),
+    ("caesar", "dressing", OTHER, RANK_DISH, "sauces and dressings", TABLE1),
+    ("beverage", "beverages", OTHER, RANK_DISH, "value-added beverage", TABLE1),
+    ("drink", "beverages", OTHER, RANK_DISH, "value-added beverage", TABLE1),
+    ("spread", "spreads", OTHER, RANK_DISH, "value-added spread", TABLE1),
+    ("ice", "frozen dessert", OTHER, RANK_DISH, "value-added dessert", TABLE1),
+    ("sidekick", "frozen dessert", OTHER, RANK_DISH, "value-added dessert", TABLE1),
+    ("popsicle", "frozen dessert", OTHER, RANK_DISH, "value-added dessert", TABLE1),
     ("grilled cheese", "sandwiches", GRAIN, RANK_DISH, "value-added prepared food", TABLE1),
     ("dog", "hot dogs", PROTEIN, RANK_DAIRY, "hot dogs", TABLE1),
     ("corndog", "corn dogs", GRAIN, RANK_DISH, "value-added prepared food", TABLE1),
@@ -653,6 +675,23 @@ MARKERS: Final[dict[str, tuple[Marker, ...]]] = {
     "marinated": (_change("meats with seasoning (marinade)"),),
     "glazed": (_change("glazed: sauce added"),),
     "teriyaki": (_change("teriyaki sauce added"),),
+    "popper": (_change("poppers are breaded and fried"),),
+    "cn label": (_change("a Child Nutrition (CN) labelled product: a manufactured main dish", TABLE1),),
+    "salisbury": (_change("formed, seasoned and cooked"),),
+    "philly": (_change("seasoned, sliced and cooked"),),
+    "barbacoa": (_change("seasoned and cooked"),),
+    "carne asada": (_change("seasoned (marinated)"),),
+    "curry": (_change("curry sauce added"),),
+    "general tso": (_change("sauce added"),),
+    "kung pao": (_change("sauce added"),),
+    "nashville": (_change("seasoning added"),),
+    "fiery": (_change("seasoning added"),),
+    "fire": (_change("seasoning added"),),
+    "habanero": (_change("seasoning added"),),
+    "cajun": (_change("seasoning added"),),
+    "citric acid": (_change("preservative added", unless=PRODUCE),),
+    "pearl": (_change("potato pearls are dehydrated cooked potatoes", only=frozenset({"potatoes"})),),
+    "flake": (_change("potato flakes are dehydrated cooked potatoes", only=frozenset({"potatoes"})),),
     "bbq": (_change("BBQ sauce added"),),
     "barbecue": (_change("BBQ sauce added"),),
     "buffalo": (_change("buffalo sauce added"),),
@@ -721,7 +760,10 @@ MARKERS: Final[dict[str, tuple[Marker, ...]]] = {
     "shelled": (_keep("shucking"),),
     "shucked": (_keep("shucking"),),
     "ground": (_keep("size reduction by grinding, no additives", CFR + "; " + Q14),),
-    "patty": (_keep("forming ground products into patties without additives or fillers", only=_MEATS),),
+    "patty": (
+        _keep("forming ground products into patties without additives or fillers", only=_MEATS),
+        _change("vegetable patties are formed with binders", TABLE1 + " (vegetable patties)"),
+    ),
     "dried": (_keep("drying/dehydration", CFR + "; " + TABLE2 + " (dehydrated fruit)"),),
     "dehydrated": (_keep("drying/dehydration", CFR + "; " + TABLE2 + " (dehydrated fruit)"),),
     "dry": (_keep("drying/dehydration"),),
@@ -736,7 +778,9 @@ MARKERS: Final[dict[str, tuple[Marker, ...]]] = {
     "blend": (_keep("combining vegetables or fruits in one package", CFR + "; " + Q15),),
     "medley": (_keep("combining vegetables or fruits in one package", CFR + "; " + Q15),),
     "combo": (_keep("combining vegetables or fruits in one package", CFR + "; " + Q15),),
-    "carton": (_keep("packaging (eggs in cartons)", CFR + "; " + TABLE2 + " (eggs, whole, packed in cartons)"),),
+    "carton": (
+        _keep("packaging (such as eggs in cartons)", CFR + "; " + TABLE2 + " (eggs, whole, packed in cartons)"),
+    ),
     "vacuum": (_keep("vacuum packing"),),
     "pasteurized": (_keep("pasteurisation of milk", CFR + "; " + TABLE2 + " (pasteurized, unflavored milk)"),),
     "unflavored": (_keep("unflavoured milk", TABLE2 + " (pasteurized, unflavored milk)"),),
@@ -775,6 +819,7 @@ NEUTRAL_PHRASES: Final = frozenset(
         "whole muscle",
         "orange burst",
         "preservative free",
+        "no ice",
         "additive free",
         "filler free",
         "fruit flavored",
@@ -982,6 +1027,12 @@ ABBREVIATIONS: Final[dict[str, str]] = {
     "usda": "usda",
     "sz": "size",
     "ffry": "french fry",
+    "tator": "tater",
+    "brdstks": "breadsticks",
+    "brdstx": "breadsticks",
+    "ppr": "pepper",
+    "shreds": "shredded",
+    "cn": "cn label",
     "rst": "roasted",
     "sweetner": "sweetener",
     "artifical": "artificial",
@@ -1184,6 +1235,7 @@ SKIP_WORDS: Final = frozenset(
 )
 # keep-markers that say less than a named technique when both appear
 GENERIC_KEEPS: Final = frozenset({"whole", "fresh", "raw"})
+INGREDIENT_WHY: Final = "another ingredient added (seasoning, sauce, cheese or filling)"
 # words that negate the processing words just after them ("no additives or fillers")
 NEGATIONS: Final = frozenset({"no", "without", "non"})
 NEGATION_REACH: Final = 3
@@ -1223,7 +1275,7 @@ def _build_terms() -> dict[str, Term]:
             product,
             PROTEIN,
             RAW,
-            RANK_PRODUCE,
+            RANK_CUT,
             "unprocessed meat, poultry or fish with no additives or fillers",
             TABLE2 + " (meat with no additives or fillers; poultry, whole or cut; fish fillets)",
         )
@@ -1435,7 +1487,7 @@ def classify(text: str) -> Classification:
     if head is None:
         return _unknown(words, text)
     term = TERMS[head.key]
-    confidence = sure if term.rank > 0 else 0.5
+    confidence = sure if term.nature != NONFOOD else 0.5
     product = term.product
     if term.nature == NONFOOD:
         return Classification(product, OTHER, False, confidence, f"{COOP}: not food", "not a food product", COOP)
@@ -1460,6 +1512,13 @@ def classify(text: str) -> Classification:
     for hit in sauce_hits:
         sauce = TERMS[hit.key]
         decisive.append((hit.key, Marker(False, f"{hit.key} added", sauce.source)))
+    if term.category in (PROTEIN, GRAIN):
+        # meat, fish, eggs or grain named with another food: seasoning, sauce or filling added (Table 1)
+        for hit in term_hits:
+            other = TERMS[hit.key]
+            if hit is not head and other.nature != NONFOOD and other.category != term.category:
+                decisive.append((hit.key, Marker(False, INGREDIENT_WHY, TABLE1 + "; meats with seasoning")))
+                break
     changed = next(((k, m) for k, m in decisive if not m.keeps), None)
     if changed is not None:
         key, marker = changed
