@@ -1137,7 +1137,7 @@ ASSIGNMENTS: Final = {
         "Minnesota Farm to School Program": 1,
         "Upper Midwest School Food Buying Group": 1,
         "Red River Valley Growers Co-op": 1,
-        "County Line Market": 1,
+        "County Line Market": 0.1,
     },
     "driftless": {
         "Great Lakes Foodservice": 1,
@@ -1164,7 +1164,7 @@ ASSIGNMENTS: Final = {
         "Red Cedar Farm": 1,
         "Lake Superior Food Hub": 1,
         "Wisconsin Farm to School Program": 1,
-        "County Line Market": 1,
+        "County Line Market": 0.1,
     },
     "loess_hills": {
         "Lakeside Dining Services": 1,
@@ -1174,7 +1174,7 @@ ASSIGNMENTS: Final = {
         "Missouri Bottoms Farm": 1,
         "Prairie Roots CSA": 1,
         "Iowa Valley Food Hub": 1,
-        "County Line Market": 1,
+        "County Line Market": 0.1,
     },
     "big_stone": {
         "Lakeside Dining Services": 1,
@@ -1184,7 +1184,7 @@ ASSIGNMENTS: Final = {
         "Prairie Pasture Eggs": 1,
         "Northern Lights Potato Farm": 1,
         "Minnesota Farm to School Program": 1,
-        "County Line Market": 1,
+        "County Line Market": 0.1,
     },
 }
 
@@ -1299,9 +1299,9 @@ def contract_frame() -> pl.DataFrame:
         schema={
             names.DISTRICT_ID: pl.String,
             names.VENDOR_NAME: pl.String,
-            "method": pl.String,
-            "start_date": pl.Date,
-            "end_date": pl.Date,
+            names.METHOD: pl.String,
+            names.START_DATE: pl.Date,
+            names.END_DATE: pl.Date,
         },
         orient="row",
     )
@@ -1802,7 +1802,7 @@ def _sample_files(sample_dir: Path) -> tuple[Path, Path, Path, list[tuple[str, P
 
 
 def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict[str, Any]:
-    """Load the bundled sample co-op: districts, vendors, meal counts, then each district's purchases via ingest."""
+    """Load the bundled sample co-op (districts, vendors, meals, contracts), then each purchase file via ingest."""
     district_csv, vendor_csv, meal_csv, purchase_files = _sample_files(sample_dir)
     shas = {district_id: ingest.file_sha256(path) for district_id, path in purchase_files}
     loaded_before = {d: ingest.batch_with_sha256(con, sha) for d, sha in shas.items()}
@@ -1813,6 +1813,7 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
             "districts": 0,
             "vendors": 0,
             "meal_counts": 0,
+            "contracts": 0,
             "rows_loaded": 0,
             "rows_rejected": 0,
             "batches": [
@@ -1830,6 +1831,14 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
     n_districts = districts.upsert_from_csv(con, district_csv)
     n_vendors = vendors.upsert_from_csv(con, vendor_csv)
     n_meals = meals.upsert_from_csv(con, meal_csv)
+    contracts_csv = Path(sample_dir) / CONTRACTS_FILE
+    n_contracts = 0
+    if contracts_csv.exists():
+        from coop import rules
+
+        dates = {names.START_DATE: pl.Date, names.END_DATE: pl.Date}
+        contract_rows = pl.read_csv(contracts_csv, schema_overrides=dates)
+        n_contracts = rules.upsert_contracts(con, contract_rows, file_name=contracts_csv.name)
     batches = []
     for district_id, path in purchase_files:
         result = ingest.ingest_file(con, path, district_id=district_id)
@@ -1840,6 +1849,7 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
         "districts": n_districts,
         "vendors": n_vendors,
         "meal_counts": n_meals,
+        "contracts": n_contracts,
         "rows_loaded": sum(b["rows_loaded"] for b in batches),
         "rows_rejected": sum(b["rows_rejected"] for b in batches),
         "batches": batches,

@@ -174,6 +174,7 @@ def test_load_bundled_set_zero_rejects_then_noop(loaded):
     assert first["districts"] == 7
     assert first["vendors"] == len(sample.VENDORS)
     assert first["meal_counts"] == 7 * 24
+    assert first["contracts"] > 0
     assert all(b["rows_rejected"] == 0 and b["batch_id"] is not None for b in first["batches"])
     con = db.connect(path)
     try:
@@ -292,3 +293,19 @@ def test_cli_sample_rows_out_and_load(tmp_path, capsys):
     assert pl.read_csv(out).height == 500
     assert cli.main(["sample", "--rows", "500", "--db", str(db_path), "--json"]) == 1
     assert "--rows and --out go together" in capsys.readouterr().err
+
+
+def test_rules_find_the_planted_split_and_not_the_contracted_milk(loaded):
+    from coop import rules
+
+    path, first = loaded
+    assert first["contracts"] == sample.contract_frame().height
+    con = db.connect(path)
+    try:
+        found = rules.split_purchases_from_db(con)
+    finally:
+        con.close()
+    pairs = set(found.select(names.DISTRICT_ID, names.VENDOR_NAME).unique().iter_rows())
+    assert pairs == {(sample.SPLIT_DISTRICT, sample.SPLIT_VENDOR)}
+    assert set(found[names.INVOICE_NO]) == {invoice_no for _, invoice_no, _ in sample.SPLIT_INVOICES}
+    assert found[names.EXTENDED_PRICE].sum() == pytest.approx(19_270.00, abs=0.005)
