@@ -6,9 +6,10 @@ The report is read by its structure, never by fixed row numbers:
   Total Amt Invoiced (Item No, Brand and Avg Price are read when present; column order is free);
 * the period comes from the rows above the header: ``Start Date ... MM/DD/YYYY`` and ``End Date ... MM/DD/YYYY``
   (one cell or several; an optional ``Bill-To ...`` list of ids), else a row naming a period with two dates;
-* a row whose first non-empty cell reads ``NAME (bill-to id)`` and that has no quantity starts a district block;
+* a row whose first non-empty cell reads ``NAME (bill-to id)`` and that has no quantity, pack size or UOM
+  starts a district block;
 * every row below a block header with an item number or description and a quantity is an item line;
-* blank rows, rows whose first text says "total" and that have no item number, pack size or UOM (subtotals,
+* blank rows, rows whose first text says "total" and that have no pack size or UOM (subtotals,
   grand totals), and rows with amounts but no item are skipped, and :attr:`UsageReport.skipped` says which and why.
 
 Loading (:func:`ingest_usage_report`): each line keeps the report's period (``period_start``/``period_end``),
@@ -215,6 +216,14 @@ def is_usage_report(path: str | Path) -> bool:
         return False
 
 
+def _is_number(value: Any) -> bool:
+    """Whether a cell holds a number (empty and text cells do not)."""
+    try:
+        return _number(value) is not None
+    except ValueError:
+        return False
+
+
 def _number(value: Any) -> float | None:
     """A numeric cell as float ('1,234.50' and '$5' read as numbers); None when empty; ValueError if text."""
     if isinstance(value, bool):
@@ -287,15 +296,21 @@ def parse(path: str | Path) -> UsageReport:
         if not any(texts):
             skipped.append(SkippedRow(spreadsheet_row, "blank row"))
             continue
-        first = next(t for t in texts if t)
+        first_index = next(j for j, t in enumerate(texts) if t)
+        first = texts[first_index]
+
+        def other(column: str, first_index: int = first_index, row: list[Any] = row) -> Any:
+            """The cell of `column` unless it is the row's first cell (a label may sit in any column)."""
+            return None if columns.get(column) == first_index else cell(row, column)
+
         quantity_text = _text(cell(row, names.QUANTITY))
         item_text = _text(cell(row, ITEM_NO)) + _text(cell(row, names.DESCRIPTION))
+        packed = any(_text(other(c)) for c in (names.PACK_SIZE, names.UNIT))  # item lines have these
         match = _BLOCK.match(first)
-        if match and not quantity_text and not _TOTAL.search(first):
+        if match and not packed and not _is_number(other(names.QUANTITY)) and not _TOTAL.search(first):
             block = (match.group("name"), match.group("id"), spreadsheet_row)
             continue
-        item_fields = (_text(cell(row, c)) for c in (ITEM_NO, names.PACK_SIZE, names.UNIT))
-        if _TOTAL.search(first) and not any(item_fields):  # "TOTAL CEREAL" with an item no. is an item
+        if _TOTAL.search(first) and not packed:  # "TOTAL CEREAL" with a pack size and UOM is an item
             skipped.append(SkippedRow(spreadsheet_row, f"total row ({first!r}): a sum of the lines above"))
             continue
         if not item_text:

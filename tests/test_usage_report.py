@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coop import cli, db, names, usage_report
 from coop.errors import InputFileError, ValidationError
@@ -392,3 +394,80 @@ def test_period_in_other_layouts_and_header_synonyms(tmp_path: Path, title_rows:
     assert line[names.SOURCE_ROW] == len(title_rows) + 3
     assert (line[names.PACK_SIZE], line[names.QUANTITY], line[names.EXTENDED_PRICE]) == ("40 LB", 2.0, 70.0)
     assert line[names.UNIT_PRICE] is None  # no Avg Price column: the loader derives it from the total
+
+
+block_names = (
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ .'-", min_size=3, max_size=30)
+    .map(str.strip)
+    .filter(lambda s: len(s) >= 2 and "TOTAL" not in s)
+)
+report_lines = st.lists(
+    st.tuples(
+        st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ", min_size=1, max_size=25).map(str.strip).filter(bool),
+        st.sampled_from(["8/5LB", "6/#10", "60/3OZ", "4/1 GAL", "200 CT", "1/30 DZ"]),
+        st.sampled_from(["CS", "EA", "LB", "BG"]),
+        st.integers(min_value=1, max_value=5000),
+        st.integers(min_value=0, max_value=10_000_000),  # cents
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    blocks=st.lists(
+        st.tuples(block_names, st.integers(min_value=1, max_value=999_999), report_lines), min_size=1, max_size=4
+    ),
+    title_rows=st.integers(min_value=0, max_value=3),
+    order=st.permutations(HEADER),
+    subtotals=st.booleans(),
+)
+def test_generated_reports_parse_back_equal(
+    tmp_path_factory: pytest.TempPathFactory,
+    blocks: list[tuple[str, int, list[tuple[str, str, str, int, int]]]],
+    title_rows: int,
+    order: list[str],
+    subtotals: bool,
+) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for i in range(title_rows):
+        ws.append([f"Title line {i}"])
+    ws.append(["Start Date.... 07/01/2024\nEnd Date...... 06/30/2025"])
+    ws.append(order)
+    expected = []
+    for name, bill_to, lines in blocks:
+        ws.append([f" {name} ({bill_to})"])
+        for desc, pack, uom, qty, cents in lines:
+            values = {
+                "Avg Price": round(cents / 100 / qty, 2),
+                "Description": desc,
+                "Item No": "1" + desc[:5].replace(" ", ""),
+                "Brand": "B",
+                "UOM": uom,
+                "Pack Size": pack,
+                "Total Amt Invoiced": cents / 100,
+                "Quantity": qty,
+            }
+            ws.append([values[c] for c in order])
+            expected.append((name, str(bill_to), desc, pack, uom, float(qty), cents / 100, ws.max_row))
+        if subtotals:
+            ws.append(["Total " + name] + [None] * (len(order) - 1))
+            ws.append([])
+    path = tmp_path_factory.mktemp("gen") / "report.xlsx"
+    wb.save(path)
+    report = usage_report.parse(path)
+    assert (report.period_start, report.period_end) == (date(2024, 7, 1), date(2025, 6, 30))
+    got = report.lines.select(
+        usage_report.DISTRICT_NAME,
+        names.BILL_TO_ID,
+        names.DESCRIPTION,
+        names.PACK_SIZE,
+        names.UNIT,
+        names.QUANTITY,
+        names.EXTENDED_PRICE,
+        names.SOURCE_ROW,
+    ).rows()
+    assert got == expected
+    assert report.bill_to_ids == tuple(dict.fromkeys(str(b) for _, b, _ in blocks))
