@@ -303,3 +303,24 @@ def test_cli_thresholds_json(db_path: Path, capsys: pytest.CaptureFixture[str]) 
     (row,) = out["thresholds"]
     assert row["required_method"] == "small" and row["spend"] == pytest.approx(19_270.0)
     assert {r[names.INVOICE_NO] for r in out["split_purchases"]} == {"PPP-0", "PPP-1", "PPP-2"}
+
+
+@pytest.mark.slow
+def test_sample_coop_planted_split_found_and_contracted_milk_not_flagged(con: duckdb.DuckDBPyConnection) -> None:
+    from coop import sample
+
+    sample.load(con)
+    splits = rules.split_purchases_from_db(con)
+    found = splits.group_by("split_id").agg(
+        pl.col(names.DISTRICT_ID).first(), pl.col(names.VENDOR_NAME).first(), pl.col(names.INVOICE_NO).unique()
+    )
+    planted = found.filter(
+        (pl.col(names.DISTRICT_ID) == sample.SPLIT_DISTRICT) & (pl.col(names.VENDOR_NAME) == sample.SPLIT_VENDOR)
+    )
+    assert planted.height == 1
+    assert sorted(planted[names.INVOICE_NO][0]) == sorted(no for _, no, _ in sample.SPLIT_INVOICES)
+    milk = pl.col(names.VENDOR_NAME) == sample.MILK_CONTRACT_VENDOR
+    assert splits.filter(milk).height == 0
+    table = rules.thresholds_from_db(con)
+    assert not table.filter(milk & (pl.col(names.DISTRICT_ID) == sample.MILK_CONTRACT_DISTRICT))["flag"].any()
+    assert table.filter(pl.col(names.VENDOR_NAME) == sample.SPLIT_VENDOR)["flag"].all()
