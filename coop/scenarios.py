@@ -426,12 +426,12 @@ def define_scenario(
     start = get_scenario(base) if isinstance(base, str) else (base or SCENARIOS[BAU])
     merged_targets = start.target_map | dict(targets or {})
     for key, value in merged_targets.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
             raise SpecError(f"scenario {name!r}: target for {key!r} must be a number, got {value!r}")
     new_incentive = start.incentive if incentive is None else incentive
     if (
         isinstance(new_incentive, bool)
-        or not isinstance(new_incentive, (int, float))
+        or not isinstance(new_incentive, numbers.Real)
         or not math.isfinite(new_incentive)
     ):
         raise SpecError(f"scenario {name!r}: incentive must be a number of dollars per meal, got {new_incentive!r}")
