@@ -381,7 +381,7 @@ def parse(path: str | Path) -> UsageReport:
 
 
 # --- loading -----------------------------------------------------------------------------
-def unit_prices(lines: pl.DataFrame) -> pl.Expr:
+def unit_prices() -> pl.Expr:
     """The unit price to store: the reported Avg Price, or extended/quantity where the avg is only rounded off.
 
     * quantity x Avg Price within 1 cent of Total Amt Invoiced: keep the reported Avg Price;
@@ -536,7 +536,7 @@ def ingest_usage_report(
     frame = (
         report.lines.join(matched.select("block_row", names.DISTRICT_ID), on="block_row", how="left")
         .with_columns(
-            unit_prices(report.lines),
+            unit_prices(),
             pl.lit(report.period_end).alias(names.INVOICE_DATE),
             pl.lit(report.period_start).alias(names.PERIOD_START),
             pl.lit(report.period_end).alias(names.PERIOD_END),
