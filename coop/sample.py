@@ -90,533 +90,120 @@ class Item:
     nonlocal_states: tuple[str, ...]
 
 
-ITEMS: Final = (
-    Item(
-        "apples",
-        "Apples, Gala, 88ct",
-        "Gala apples, 40 lb box",
-        "fruit",
-        True,
-        "CS",
-        "40 LB",
-        42.0,
-        3,
-        "211000089973",
-        ("WA", "NY"),
-    ),
-    Item(
-        "apples_hc",
-        "Apples, Honeycrisp, 100ct",
-        "Honeycrisp apples 40#",
-        "fruit",
-        True,
-        "CS",
-        "40 LB",
-        58.0,
-        1,
-        "100000089951",
-        ("WA",),
-    ),
-    Item(
-        "pears",
-        "Pears, Bartlett, 100ct",
-        "Bartlett pears",
-        "fruit",
-        True,
-        "CS",
-        "44 LB",
-        45.0,
-        1,
-        "000000000000",
-        ("WA", "OR"),
-    ),
-    Item(
-        "oranges",
-        "Oranges, Navel, 113ct",
-        "Navel oranges",
-        "fruit",
-        True,
-        "CS",
-        "40 LB",
-        38.0,
-        2,
-        "000000000000",
-        ("CA", "FL"),
-    ),
-    Item("bananas", "Bananas, Green Tip, 150ct", "Bananas", "fruit", True, "CS", "40 LB", 28.0, 3, "000000000000", ()),
-    Item(
-        "peaches",
-        "Peaches, Diced, Light Syrup, 6/#10",
-        "Diced peaches, canned",
-        "fruit",
-        False,
-        "CS",
-        "6/#10",
-        44.0,
-        2,
-        "000000000000",
-        ("CA",),
-    ),
-    Item(
-        "strawberries",
-        "Strawberries, Fresh, 8/1 LB",
-        "Strawberries, fresh picked, 8 qt",
-        "fruit",
-        True,
-        "CS",
-        "8/1 LB",
-        26.0,
-        1,
-        "000009200000",
-        ("CA", "FL"),
-    ),
-    Item(
-        "watermelon",
-        "Watermelon, Seedless",
-        "Watermelon",
-        "fruit",
-        True,
-        "LB",
-        "",
-        0.45,
-        1,
-        "000000397100",
-        ("TX", "GA"),
-    ),
-    Item(
-        "raisins",
-        "Raisins, Seedless, 144/1.33 OZ",
-        "Raisins, snack boxes",
-        "fruit",
-        True,
-        "CS",
-        "144/1.33 OZ",
-        36.0,
-        1,
-        "000000000000",
-        ("CA",),
-    ),
-    Item(
-        "carrots",
-        "Carrots, Baby, 24/1 LB",
-        "Carrots, fresh dug, 25 lb bag",
-        "vegetable",
-        True,
-        "CS",
-        "24/1 LB",
-        24.0,
-        2,
-        "211000599863",
-        ("CA",),
-    ),
-    Item(
-        "potatoes",
-        "Potatoes, Russet, 50 LB",
-        "Russet potatoes, 50# sack",
-        "vegetable",
-        True,
-        "CS",
-        "50 LB",
-        27.0,
-        2,
-        "322100078876",
-        ("ID", "WA"),
-    ),
-    Item(
-        "romaine",
-        "Lettuce, Romaine, Chopped, 6/2 LB",
-        "Romaine lettuce, whole heads",
-        "vegetable",
-        True,
-        "CS",
-        "6/2 LB",
-        29.0,
-        2,
-        "000012688410",
-        ("CA", "AZ"),
-    ),
-    Item(
-        "tomatoes",
-        "Tomatoes, Grape, 10 LB",
-        "Grape tomatoes, 10#",
-        "vegetable",
-        True,
-        "CS",
-        "10 LB",
-        22.0,
-        1,
-        "000000799500",
-        ("FL", "CA"),
-    ),
-    Item(
-        "broccoli",
-        "Broccoli Florets, 4/3 LB",
-        "Broccoli crowns, 20 lb",
-        "vegetable",
-        True,
-        "CS",
-        "4/3 LB",
-        31.0,
-        2,
-        "000002799700",
-        ("CA", "AZ"),
-    ),
-    Item(
-        "sweet_corn",
-        "Corn, Sweet, Fresh Ears, 48ct",
-        "Sweet corn, 4 dozen ears",
-        "vegetable",
-        True,
-        "CS",
-        "48 EA",
-        24.0,
-        1,
-        "000000990000",
-        ("FL", "GA"),
-    ),
-    Item(
-        "squash",
-        "Squash, Butternut",
-        "Butternut squash",
-        "vegetable",
-        True,
-        "LB",
-        "",
-        0.95,
-        1,
-        "100000008994",
-        ("CA", "MI"),
-    ),
-    Item(
-        "cucumbers",
-        "Cucumbers, Select, 24 LB",
-        "Cucumbers, slicing",
-        "vegetable",
-        True,
-        "CS",
-        "24 LB",
-        21.0,
-        1,
-        "000000898000",
-        ("FL", "CA"),
-    ),
-    Item(
-        "green_beans",
-        "Green Beans, Cut, 6/#10",
-        "Green beans, canned",
-        "vegetable",
-        False,
-        "CS",
-        "6/#10",
-        34.0,
-        1,
-        "000000000000",
-        ("NY", "WA"),
-    ),
-    Item(
-        "frozen_corn",
-        "Corn, Whole Kernel, Frozen, 12/2.5 LB",
-        "Frozen sweet corn, 30 lb",
-        "vegetable",
-        True,
-        "CS",
-        "12/2.5 LB",
-        33.0,
-        1,
-        "000000000000",
-        ("WA", "ID"),
-    ),
-    Item(
-        "black_beans",
-        "Beans, Black, Low Sodium, 6/#10",
-        "Black beans, canned",
-        "vegetable",
-        False,
-        "CS",
-        "6/#10",
-        32.0,
-        1,
-        "000000000000",
-        ("MI",),
-    ),
-    Item(
-        "bread",
-        "Bread, Whole Wheat, Sliced, 24 OZ",
-        "Whole wheat bread loaf",
-        "grain",
-        False,
-        "EA",
-        "24 OZ",
-        2.60,
-        3,
-        "999999999999",
-        ("IL", "MO"),
-    ),
-    Item(
-        "buns",
-        "Buns, Hamburger, WG, 12/12ct",
-        "Whole grain hamburger buns",
-        "grain",
-        False,
-        "CS",
-        "144 EA",
-        18.0,
-        2,
-        "999999999999",
-        ("IL", "MO"),
-    ),
-    Item(
-        "tortillas",
-        "Tortillas, WG, 8 IN, 12/12ct",
-        "Whole wheat tortillas",
-        "grain",
-        False,
-        "CS",
-        "144 EA",
-        22.0,
-        1,
-        "000000000000",
-        ("TX",),
-    ),
-    Item(
-        "rice",
-        "Rice, Brown, Long Grain, 25 LB",
-        "Brown rice, 25 lb",
-        "grain",
-        True,
-        "CS",
-        "25 LB",
-        24.0,
-        1,
-        "000000000000",
-        ("AR", "CA"),
-    ),
-    Item(
-        "oats",
-        "Oats, Rolled, Old Fashioned, 25 LB",
-        "Rolled oats, 25#",
-        "grain",
-        True,
-        "CS",
-        "25 LB",
-        21.0,
-        1,
-        "999999999999",
-        ("ND",),
-    ),
-    Item(
-        "pasta",
-        "Pasta, Rotini, WG, 2/10 LB",
-        "Whole grain rotini",
-        "grain",
-        False,
-        "CS",
-        "2/10 LB",
-        28.0,
-        1,
-        "000000000000",
-        ("ND",),
-    ),
-    Item(
-        "flour",
-        "Flour, Whole Wheat, 50 LB",
-        "Stone-ground whole wheat flour, 50#",
-        "grain",
-        True,
-        "CS",
-        "50 LB",
-        31.0,
-        1,
-        "999999999999",
-        ("KS", "ND"),
-    ),
-    Item(
-        "chicken",
-        "Chicken, Breast, Raw, IQF, 4/10 LB",
-        "Chicken breast, boneless, frozen",
-        "protein",
-        True,
-        "CS",
-        "4/10 LB",
-        120.0,
-        3,
-        "000000000000",
-        ("AR", "GA"),
-    ),
-    Item(
-        "nuggets",
-        "Chicken Nuggets, WG Breaded, 4/7.5 LB",
-        "Breaded chicken nuggets",
-        "protein",
-        False,
-        "CS",
-        "4/7.5 LB",
-        78.0,
-        2,
-        "000000000000",
-        ("AR", "GA"),
-    ),
-    Item(
-        "ground_beef",
-        "Beef, Ground, 85/15, Fresh, 4/10 LB",
-        "Ground beef, 85% lean, 10 lb chubs",
-        "protein",
-        True,
-        "CS",
-        "4/10 LB",
-        170.0,
-        3,
-        "999999999999",
-        ("NE", "TX"),
-    ),
-    Item(
-        "pork",
-        "Pork, Loin, Boneless",
-        "Pork loin, boneless",
-        "protein",
-        True,
-        "LB",
-        "",
-        3.10,
-        1,
-        "999999999999",
-        ("NC",),
-    ),
-    Item(
-        "turkey_deli",
-        "Turkey Breast, Deli Sliced, 6/2 LB",
-        "Deli turkey breast, sliced",
-        "protein",
-        False,
-        "CS",
-        "6/2 LB",
-        52.0,
-        1,
-        "999999999999",
-        ("AR",),
-    ),
-    Item(
-        "eggs",
-        "Eggs, Large, Grade A, 15 DZ",
-        "Farm fresh eggs, large",
-        "protein",
-        True,
-        "CS",
-        "15 DZ",
-        42.0,
-        1,
-        "999999999999",
-        ("OH", "IN"),
-    ),
-    Item(
-        "cheese",
-        "Cheese, Cheddar, Shredded, 4/5 LB",
-        "Cheddar cheese, shredded",
-        "dairy",
-        False,
-        "CS",
-        "4/5 LB",
-        64.0,
-        2,
-        "999999999999",
-        ("CA", "ID"),
-    ),
-    Item(
-        "yogurt",
-        "Yogurt, Low Fat, Vanilla, 48/4 OZ",
-        "Vanilla yogurt cups",
-        "dairy",
-        False,
-        "CS",
-        "48/4 OZ",
-        21.0,
-        1,
-        "999999999999",
-        ("CA",),
-    ),
-    Item(
-        "peanut_butter",
-        "Peanut Butter, Creamy, 6/5 LB",
-        "Peanut butter, creamy",
-        "protein",
-        False,
-        "CS",
-        "6/5 LB",
-        95.0,
-        1,
-        "000000000000",
-        ("GA",),
-    ),
-    Item(
-        "milk_white",
-        "Milk, 1% White, 1/2 PT",
-        "Milk, 1% unflavored, half pints",
-        "dairy",
-        True,
-        "CS",
-        "50/8 OZ",
-        16.0,
-        5,
-        "999999999999",
-        (),
-    ),
-    Item(
-        "milk_choc",
-        "Milk, Fat Free Chocolate, 1/2 PT",
-        "Chocolate milk, fat free, half pints",
-        "dairy",
-        False,
-        "CS",
-        "50/8 OZ",
-        17.5,
-        3,
-        "999999999999",
-        (),
-    ),
-    Item(
-        "milk_bulk",
-        "Milk, 1% White, 5 GAL Bulk",
-        "Milk, 1%, 5 gallon bag",
-        "dairy",
-        True,
-        "GAL",
-        "",
-        4.20,
-        1,
-        "999999999999",
-        (),
-    ),
-    Item("oil", "Oil, Canola, 35 LB", "Canola oil", "other", False, "CS", "35 LB", 42.0, 2, "000000000000", ("ND",)),
-    Item(
-        "ranch",
-        "Dressing, Ranch, Lite, 4/1 GAL",
-        "Ranch dressing",
-        "other",
-        False,
-        "CS",
-        "4/1 GAL",
-        38.0,
-        2,
-        "000000000000",
-        ("IL",),
-    ),
-    Item(
-        "honey",
-        "Honey, Raw, 6/5 LB",
-        "Raw honey, 5 lb pails",
-        "other",
-        False,
-        "CS",
-        "6/5 LB",
-        88.0,
-        1,
-        "999999999999",
-        ("ND",),
-    ),
-)
+# key | description (distributor) | description (farm) | category | unprocessed | unit | pack |
+# price ($/unit, non-local, July 2024) | weight in its category | local availability Jan..Dec (0-9) |
+# states non-local product comes from.
+# A line starting with spaces continues the row above.
+ITEMS_TABLE: Final = """
+apples | Apples, Gala, 88ct | Gala apples, 40 lb box | fruit | y | CS | 40 LB | 42.00 | 3 | 211000089973 | WA NY
+apples_hc | Apples, Honeycrisp, 100ct | Honeycrisp apples 40# | fruit | y | CS | 40 LB | 58.00 | 1 |
+    100000089951 | WA
+pears | Pears, Bartlett, 100ct | Bartlett pears | fruit | y | CS | 44 LB | 45.00 | 1 | 000000000000 | WA OR
+oranges | Oranges, Navel, 113ct | Navel oranges | fruit | y | CS | 40 LB | 38.00 | 2 | 000000000000 | CA FL
+bananas | Bananas, Green Tip, 150ct | Bananas | fruit | y | CS | 40 LB | 28.00 | 3 | 000000000000 | -
+peaches | Peaches, Diced, Light Syrup, 6/#10 | Diced peaches, canned | fruit | n | CS | 6/#10 | 44.00 | 2 |
+    000000000000 | CA
+strawberries | Strawberries, Fresh, 8/1 LB | Strawberries, fresh picked, 8 qt | fruit | y | CS | 8/1 LB | 26.00
+    | 1 | 000009200000 | CA FL
+watermelon | Watermelon, Seedless | Watermelon | fruit | y | LB | - | 0.45 | 1 | 000000397100 | TX GA
+raisins | Raisins, Seedless, 144/1.33 OZ | Raisins, snack boxes | fruit | y | CS | 144/1.33 OZ | 36.00 | 1 |
+    000000000000 | CA
+carrots | Carrots, Baby, 24/1 LB | Carrots, fresh dug, 25 lb bag | vegetable | y | CS | 24/1 LB | 24.00 | 2 |
+    211000599863 | CA
+potatoes | Potatoes, Russet, 50 LB | Russet potatoes, 50# sack | vegetable | y | CS | 50 LB | 27.00 | 2 |
+    322100078876 | ID WA
+romaine | Lettuce, Romaine, Chopped, 6/2 LB | Romaine lettuce, whole heads | vegetable | y | CS | 6/2 LB | 29.00
+    | 2 | 000012688410 | CA AZ
+tomatoes | Tomatoes, Grape, 10 LB | Grape tomatoes, 10# | vegetable | y | CS | 10 LB | 22.00 | 1 | 000000799500
+    | FL CA
+broccoli | Broccoli Florets, 4/3 LB | Broccoli crowns, 20 lb | vegetable | y | CS | 4/3 LB | 31.00 | 2 |
+    000002799700 | CA AZ
+sweet_corn | Corn, Sweet, Fresh Ears, 48ct | Sweet corn, 4 dozen ears | vegetable | y | CS | 48 EA | 24.00 | 1 |
+    000000990000 | FL GA
+squash | Squash, Butternut | Butternut squash | vegetable | y | LB | - | 0.95 | 1 | 100000008994 | CA MI
+cucumbers | Cucumbers, Select, 24 LB | Cucumbers, slicing | vegetable | y | CS | 24 LB | 21.00 | 1 |
+    000000898000 | FL CA
+green_beans | Green Beans, Cut, 6/#10 | Green beans, canned | vegetable | n | CS | 6/#10 | 34.00 | 1 |
+    000000000000 | NY WA
+frozen_corn | Corn, Whole Kernel, Frozen, 12/2.5 LB | Frozen sweet corn, 30 lb | vegetable | y | CS | 12/2.5 LB
+    | 33.00 | 1 | 000000000000 | WA ID
+black_beans | Beans, Black, Low Sodium, 6/#10 | Black beans, canned | vegetable | n | CS | 6/#10 | 32.00 | 1 |
+    000000000000 | MI
+bread | Bread, Whole Wheat, Sliced, 24 OZ | Whole wheat bread loaf | grain | n | EA | 24 OZ | 2.60 | 3 |
+    999999999999 | IL MO
+buns | Buns, Hamburger, WG, 12/12ct | Whole grain hamburger buns | grain | n | CS | 144 EA | 18.00 | 2 |
+    999999999999 | IL MO
+tortillas | Tortillas, WG, 8 IN, 12/12ct | Whole wheat tortillas | grain | n | CS | 144 EA | 22.00 | 1 |
+    000000000000 | TX
+rice | Rice, Brown, Long Grain, 25 LB | Brown rice, 25 lb | grain | y | CS | 25 LB | 24.00 | 1 | 000000000000 |
+    AR CA
+oats | Oats, Rolled, Old Fashioned, 25 LB | Rolled oats, 25# | grain | y | CS | 25 LB | 21.00 | 1 | 999999999999
+    | ND
+pasta | Pasta, Rotini, WG, 2/10 LB | Whole grain rotini | grain | n | CS | 2/10 LB | 28.00 | 1 | 000000000000 |
+    ND
+flour | Flour, Whole Wheat, 50 LB | Stone-ground whole wheat flour, 50# | grain | y | CS | 50 LB | 31.00 | 1 |
+    999999999999 | KS ND
+chicken | Chicken, Breast, Raw, IQF, 4/10 LB | Chicken breast, boneless, frozen | protein | y | CS | 4/10 LB |
+    120.00 | 3 | 000000000000 | AR GA
+nuggets | Chicken Nuggets, WG Breaded, 4/7.5 LB | Breaded chicken nuggets | protein | n | CS | 4/7.5 LB | 78.00
+    | 2 | 000000000000 | AR GA
+ground_beef | Beef, Ground, 85/15, Fresh, 4/10 LB | Ground beef, 85% lean, 10 lb chubs | protein | y | CS | 4/10
+    LB | 170.00 | 3 | 999999999999 | NE TX
+pork | Pork, Loin, Boneless | Pork loin, boneless | protein | y | LB | - | 3.10 | 1 | 999999999999 | NC
+turkey_deli | Turkey Breast, Deli Sliced, 6/2 LB | Deli turkey breast, sliced | protein | n | CS | 6/2 LB |
+    52.00 | 1 | 999999999999 | AR
+eggs | Eggs, Large, Grade A, 15 DZ | Farm fresh eggs, large | protein | y | CS | 15 DZ | 42.00 | 1 |
+    999999999999 | OH IN
+cheese | Cheese, Cheddar, Shredded, 4/5 LB | Cheddar cheese, shredded | dairy | n | CS | 4/5 LB | 64.00 | 2 |
+    999999999999 | CA ID
+yogurt | Yogurt, Low Fat, Vanilla, 48/4 OZ | Vanilla yogurt cups | dairy | n | CS | 48/4 OZ | 21.00 | 1 |
+    999999999999 | CA
+peanut_butter | Peanut Butter, Creamy, 6/5 LB | Peanut butter, creamy | protein | n | CS | 6/5 LB | 95.00 | 1 |
+    000000000000 | GA
+milk_white | Milk, 1% White, 1/2 PT | Milk, 1% unflavored, half pints | dairy | y | CS | 50/8 OZ | 16.00 | 5 |
+    999999999999 | -
+milk_choc | Milk, Fat Free Chocolate, 1/2 PT | Chocolate milk, fat free, half pints | dairy | n | CS | 50/8 OZ |
+    17.50 | 3 | 999999999999 | -
+milk_bulk | Milk, 1% White, 5 GAL Bulk | Milk, 1%, 5 gallon bag | dairy | y | GAL | - | 4.20 | 1 | 999999999999
+    | -
+oil | Oil, Canola, 35 LB | Canola oil | other | n | CS | 35 LB | 42.00 | 2 | 000000000000 | ND
+ranch | Dressing, Ranch, Lite, 4/1 GAL | Ranch dressing | other | n | CS | 4/1 GAL | 38.00 | 2 | 000000000000 |
+    IL
+honey | Honey, Raw, 6/5 LB | Raw honey, 5 lb pails | other | n | CS | 6/5 LB | 88.00 | 1 | 999999999999 | ND
+"""
+
+
+def _table(text: str) -> list[list[str]]:
+    """Rows of a `|`-separated text table; a line starting with spaces continues the row above; `-` is empty."""
+    rows: list[str] = []
+    for line in text.strip("\n").splitlines():
+        if line.startswith(" ") and rows:
+            rows[-1] += " " + line.strip()
+        elif line.strip():
+            rows.append(line.strip())
+    return [["" if cell.strip() == "-" else cell.strip() for cell in row.split("|")] for row in rows]
+
+
+def _item(cells: list[str]) -> Item:
+    """An Item from one row of ITEMS_TABLE."""
+    key, desc, farm, category, unprocessed, unit, pack, price, weight, local_months, states = cells
+    return Item(
+        key,
+        desc,
+        farm,
+        category,
+        unprocessed == "y",
+        unit,
+        pack,
+        float(price),
+        float(weight),
+        local_months,
+        tuple(states.split()),
+    )
+
+
+ITEMS: Final = tuple(_item(cells) for cells in _table(ITEMS_TABLE))
 _ITEM: Final = {i.key: i for i in ITEMS}
-PRODUCE: Final = tuple(i.key for i in ITEMS if i.category in ("fruit", "vegetable"))
-FRESH_PRODUCE: Final = tuple(i.key for i in ITEMS if i.category in ("fruit", "vegetable") and "#10" not in i.pack)
 
 
 @dataclass(frozen=True)
@@ -734,360 +321,107 @@ class Vendor:
         return self.vendor_type in ("broadline_distributor", "dod_fresh", "fsmc", "buying_coop")
 
 
-_ALL = tuple(i.key for i in ITEMS)
-_DIST_LOCAL = ("potatoes", "apples", "carrots", "ground_beef", "turkey_deli", "cheese", "frozen_corn", "squash")
-VENDORS: Final = (
-    # direct: producers, farmers markets, CSAs (their own ZIP is the origin)
-    Vendor(
-        "Hilltop Orchard",
-        "producer",
-        "WI",
-        "54631",
-        ("apples", "apples_hc", "honey"),
-        ("apples", "apples_hc", "honey"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Red Cedar Farm",
-        "producer",
-        "WI",
-        "54751",
-        ("carrots", "broccoli", "tomatoes", "cucumbers", "squash", "romaine"),
-        ("carrots", "broccoli", "tomatoes", "cucumbers", "squash", "romaine"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Straight River Farm",
-        "producer",
-        "MN",
-        "55060",
-        ("potatoes", "sweet_corn", "squash", "carrots", "eggs"),
-        ("potatoes", "sweet_corn", "squash", "carrots", "eggs"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Northern Lights Potato Farm", "producer", "MN", "56470", ("potatoes",), ("potatoes",), registry_origin=True
-    ),
-    Vendor(
-        "Wolf River Farm",
-        "producer",
-        "WI",
-        "54409",
-        ("potatoes", "carrots", "romaine", "ground_beef"),
-        ("potatoes", "carrots", "romaine", "ground_beef"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Marathon County Gardens",
-        "producer",
-        "WI",
-        "54401",
-        ("broccoli", "tomatoes", "cucumbers", "strawberries", "squash"),
-        ("broccoli", "tomatoes", "cucumbers", "strawberries", "squash"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Cedar River Beef",
-        "producer",
-        "IA",
-        "50677",
-        ("ground_beef", "pork"),
-        ("ground_beef", "pork"),
-        deliveries="biweekly",
-        registry_origin=True,
-    ),
-    Vendor(
-        "Loess Ridge Orchard",
-        "producer",
-        "IA",
-        "51534",
-        ("apples", "watermelon", "sweet_corn"),
-        ("apples", "watermelon", "sweet_corn"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Missouri Bottoms Farm",
-        "producer",
-        "NE",
-        "68102",
-        ("sweet_corn", "tomatoes", "watermelon", "squash"),
-        ("sweet_corn", "tomatoes", "watermelon", "squash"),
-        registry_origin=True,
-    ),
-    Vendor("Prairie Pasture Eggs", "producer", "MN", "56308", ("eggs", "pork"), ("eggs", "pork"), registry_origin=True),
-    Vendor(
-        "Upper Iowa Farm",
-        "producer",
-        "IA",
-        "52101",
-        ("apples", "carrots", "broccoli", "squash", "ground_beef"),
-        ("apples", "carrots", "broccoli", "squash", "ground_beef"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Minnesota River Produce",
-        "producer",
-        "MN",
-        "56073",
-        ("potatoes", "sweet_corn", "tomatoes", "romaine", "watermelon"),
-        ("potatoes", "sweet_corn", "tomatoes", "romaine", "watermelon"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Mankato Farmers Market",
-        "farmers_market",
-        "MN",
-        "56001",
-        ("tomatoes", "cucumbers", "sweet_corn", "strawberries", "squash"),
-        ("tomatoes", "cucumbers", "sweet_corn", "strawberries", "squash"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Rhinelander Farmers Market",
-        "farmers_market",
-        "WI",
-        "54501",
-        ("tomatoes", "cucumbers", "romaine", "strawberries"),
-        ("tomatoes", "cucumbers", "romaine", "strawberries"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Driftless Harvest CSA",
-        "csa",
-        "WI",
-        "54665",
-        ("romaine", "carrots", "broccoli", "tomatoes", "squash", "strawberries"),
-        ("romaine", "carrots", "broccoli", "tomatoes", "squash", "strawberries"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Prairie Roots CSA",
-        "csa",
-        "IA",
-        "50010",
-        ("romaine", "tomatoes", "broccoli", "cucumbers", "squash"),
-        ("romaine", "tomatoes", "broccoli", "cucumbers", "squash"),
-        registry_origin=True,
-    ),
-    # nontraditional: food hubs, producer and buying co-ops, state programs (origin per line, from growers)
-    Vendor(
-        "Lake Superior Food Hub",
-        "food_hub",
-        "MN",
-        "55802",
-        ("potatoes", "carrots", "romaine", "squash", "apples", "oats", "flour"),
-        ("potatoes", "carrots", "romaine", "squash", "apples", "oats", "flour"),
-        ("56470", "55060", "54751", "54631"),
-        unknown_origin=0.04,
-        deliveries="biweekly",
-    ),
-    Vendor(
-        "Iowa Valley Food Hub",
-        "food_hub",
-        "IA",
-        "52240",
-        ("apples", "carrots", "broccoli", "tomatoes", "potatoes", "eggs", "ground_beef", "watermelon"),
-        ("apples", "carrots", "broccoli", "tomatoes", "potatoes", "eggs", "ground_beef", "watermelon"),
-        ("52101", "50677", "50010", "51534"),
-        unknown_origin=0.04,
-        deliveries="biweekly",
-    ),
-    Vendor(
-        "Kickapoo Valley Growers Cooperative",
-        "producer_coop",
-        "WI",
-        "54634",
-        ("apples", "carrots", "squash", "broccoli", "cheese", "yogurt"),
-        ("apples", "carrots", "squash", "broccoli", "cheese", "yogurt"),
-        ("54634", "54665", "54631", "54656"),
-        unknown_origin=0.05,
-        deliveries="biweekly",
-    ),
-    Vendor(
-        "Red River Valley Growers Co-op",
-        "producer_coop",
-        "MN",
-        "56560",
-        ("potatoes", "flour", "oats", "honey"),
-        ("potatoes", "flour", "oats", "honey"),
-        ("56560", "56308", "56470"),
-        deliveries="monthly",
-    ),
-    Vendor(
-        "Upper Midwest School Food Buying Group",
-        "buying_coop",
-        "MN",
-        "55101",
-        ("apples", "potatoes", "ground_beef", "cheese", "chicken", "peaches", "rice"),
-        ("apples", "potatoes", "ground_beef", "cheese"),
-        ("55060", "54631", "56001", "54656"),
-        unknown_origin=0.10,
-        deliveries="monthly",
-    ),
-    Vendor(
-        "Minnesota Farm to School Program",
-        "state_program",
-        "MN",
-        "55101",
-        ("apples", "potatoes", "carrots", "ground_beef", "oats"),
-        ("apples", "potatoes", "carrots", "ground_beef", "oats"),
-        ("55060", "56470", "56308", "56001", "56073"),
-        deliveries="monthly",
-    ),
-    Vendor(
-        "Iowa Local Food Purchase Program",
-        "state_program",
-        "IA",
-        "50309",
-        ("apples", "ground_beef", "pork", "eggs", "watermelon"),
-        ("apples", "ground_beef", "pork", "eggs", "watermelon"),
-        ("52101", "50677", "50010", "51534", "50613"),
-        deliveries="monthly",
-    ),
-    Vendor(
-        "Wisconsin Farm to School Program",
-        "state_program",
-        "WI",
-        "53703",
-        ("apples", "cheese", "carrots", "potatoes"),
-        ("apples", "cheese", "carrots", "potatoes"),
-        ("54631", "54634", "54409", "54401", "53703"),
-        deliveries="monthly",
-    ),
-    # traditional: distributors, processors, DoD Fresh, USDA Foods, FSMC, other
-    Vendor(
-        "Great Lakes Foodservice",
-        "broadline_distributor",
-        "WI",
-        "53081",
-        _ALL,
-        _DIST_LOCAL,
-        ("54631", "54409", "54401", "54634", "53703", "56470"),
-        unknown_origin=0.2,
-    ),
-    Vendor(
-        "North Star Foodservice",
-        "broadline_distributor",
-        "MN",
-        "55121",
-        _ALL,
-        _DIST_LOCAL,
-        ("56470", "55060", "56308", "56001", "54751"),
-        unknown_origin=0.2,
-        deliveries="twice_weekly",
-    ),
-    Vendor(
-        "Heartland Foodservice",
-        "broadline_distributor",
-        "IA",
-        "50309",
-        _ALL,
-        _DIST_LOCAL,
-        ("50677", "52101", "50010", "51534", "50613"),
-        unknown_origin=0.2,
-    ),
-    Vendor(
-        "Cloverleaf Dairy",
-        "processor",
-        "WI",
-        "54656",
-        ("milk_white", "milk_choc", "milk_bulk"),
-        ("milk_white", "milk_choc", "milk_bulk"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Hawkeye Creamery",
-        "processor",
-        "IA",
-        "50613",
-        ("milk_white", "milk_choc", "milk_bulk"),
-        ("milk_white", "milk_choc", "milk_bulk"),
-        registry_origin=True,
-    ),
-    Vendor(
-        "Prairie Creamery",
-        "processor",
-        "MN",
-        "56308",
-        ("milk_white", "milk_choc", "milk_bulk"),
-        ("milk_white", "milk_choc", "milk_bulk"),
-        registry_origin=True,
-    ),
-    Vendor("Northland Bakery", "processor", "MN", "55411", ("bread", "buns"), ("bread", "buns"), registry_origin=True),
-    Vendor(
-        "Sauk Prairie Bakery", "processor", "WI", "53703", ("bread", "buns"), ("bread", "buns"), registry_origin=True
-    ),
-    Vendor(
-        "Heartland Meats",
-        "processor",
-        "IA",
-        "50010",
-        ("ground_beef", "pork", "turkey_deli"),
-        ("ground_beef", "pork", "turkey_deli"),
-        deliveries="biweekly",
-        registry_origin=True,
-    ),
-    Vendor(
-        "Prairie Pride Poultry",
-        "processor",
-        "IA",
-        "50010",
-        ("chicken", "turkey_deli"),
-        ("chicken", "turkey_deli"),
-        deliveries="occasional",
-        registry_origin=True,
-    ),
-    Vendor(
-        "DoD Fresh - Upper Midwest",
-        "dod_fresh",
-        None,
-        None,
-        FRESH_PRODUCE,
-        ("apples", "potatoes", "carrots", "squash"),
-        ("54631", "56470", "55060", "52101"),
-        unknown_origin=0.25,
-        deliveries="biweekly",
-    ),
-    Vendor(
-        "USDA Foods",
-        "usda_foods",
-        None,
-        None,
-        (
-            "chicken",
-            "cheese",
-            "black_beans",
-            "rice",
-            "peaches",
-            "green_beans",
-            "frozen_corn",
-            "ground_beef",
-            "peanut_butter",
-            "pasta",
-        ),
-        unknown_origin=0.3,
-        deliveries="monthly",
-    ),
-    Vendor(
-        "Lakeside Dining Services",
-        "fsmc",
-        "MN",
-        "56308",
-        _ALL,
-        ("potatoes", "apples", "ground_beef"),
-        ("56308", "56470", "56073"),
-        unknown_origin=0.3,
-    ),
-    Vendor(
-        "County Line Market",
-        "other",
-        None,
-        None,
-        ("bananas", "bread", "milk_bulk", "eggs", "oranges", "cheese"),
-        unknown_origin=0.9,
-        deliveries="occasional",
-    ),
-)
+# name | vendor type | ZIP | deliveries | share of lines without origin | growers' ZIPs (origins of its local
+# product; its own ZIP when empty) | items: `key+` sold as local product, `key` as non-local, `*` every item non-local
+VENDORS_TABLE: Final = """
+Hilltop Orchard | producer | 54631 | weekly | 0 | - | apples+ apples_hc+ honey+
+Red Cedar Farm | producer | 54751 | weekly | 0 | - | carrots+ broccoli+ tomatoes+ cucumbers+ squash+ romaine+
+Straight River Farm | producer | 55060 | weekly | 0 | - | potatoes+ sweet_corn+ squash+ carrots+ eggs+
+Northern Lights Potato Farm | producer | 56470 | weekly | 0 | - | potatoes+
+Wolf River Farm | producer | 54409 | weekly | 0 | - | potatoes+ carrots+ romaine+ ground_beef+
+Marathon County Gardens | producer | 54401 | weekly | 0 | - | broccoli+ tomatoes+ cucumbers+ strawberries+
+    squash+
+Cedar River Beef | producer | 50677 | biweekly | 0 | - | ground_beef+ pork+
+Loess Ridge Orchard | producer | 51534 | weekly | 0 | - | apples+ watermelon+ sweet_corn+
+Missouri Bottoms Farm | producer | 68102 | weekly | 0 | - | sweet_corn+ tomatoes+ watermelon+ squash+
+Prairie Pasture Eggs | producer | 56308 | weekly | 0 | - | eggs+ pork+
+Upper Iowa Farm | producer | 52101 | weekly | 0 | - | apples+ carrots+ broccoli+ squash+ ground_beef+
+Minnesota River Produce | producer | 56073 | weekly | 0 | - | potatoes+ sweet_corn+ tomatoes+ romaine+
+    watermelon+
+Mankato Farmers Market | farmers_market | 56001 | weekly | 0 | - | tomatoes+ cucumbers+ sweet_corn+
+    strawberries+ squash+
+Rhinelander Farmers Market | farmers_market | 54501 | weekly | 0 | - | tomatoes+ cucumbers+ romaine+
+    strawberries+
+Driftless Harvest CSA | csa | 54665 | weekly | 0 | - | romaine+ carrots+ broccoli+ tomatoes+ squash+
+    strawberries+
+Prairie Roots CSA | csa | 50010 | weekly | 0 | - | romaine+ tomatoes+ broccoli+ cucumbers+ squash+
+Lake Superior Food Hub | food_hub | 55802 | biweekly | 0.04 | 56470 55060 54751 54631 | potatoes+ carrots+
+    romaine+ squash+ apples+ oats+ flour+
+Iowa Valley Food Hub | food_hub | 52240 | biweekly | 0.04 | 52101 50677 50010 51534 | apples+ carrots+ broccoli+
+    tomatoes+ potatoes+ eggs+ ground_beef+ watermelon+
+Kickapoo Valley Growers Cooperative | producer_coop | 54634 | biweekly | 0.05 | 54634 54665 54631 54656 |
+    apples+ carrots+ squash+ broccoli+ cheese+ yogurt+
+Red River Valley Growers Co-op | producer_coop | 56560 | monthly | 0 | 56560 56308 56470 | potatoes+ flour+
+    oats+ honey+
+Upper Midwest School Food Buying Group | buying_coop | 55101 | monthly | 0.1 | 55060 54631 56001 54656 | apples+
+    potatoes+ ground_beef+ cheese+ chicken peaches rice
+Minnesota Farm to School Program | state_program | 55101 | monthly | 0 | 55060 56470 56308 56001 56073 | apples+
+    potatoes+ carrots+ ground_beef+ oats+
+Iowa Local Food Purchase Program | state_program | 50309 | monthly | 0 | 52101 50677 50010 51534 50613 | apples+
+    ground_beef+ pork+ eggs+ watermelon+
+Wisconsin Farm to School Program | state_program | 53703 | monthly | 0 | 54631 54634 54409 54401 53703 | apples+
+    cheese+ carrots+ potatoes+
+Great Lakes Foodservice | broadline_distributor | 53081 | weekly | 0.2 | 54631 54409 54401 54634 53703 56470 | *
+    potatoes+ apples+ carrots+ ground_beef+ turkey_deli+ cheese+ frozen_corn+ squash+
+North Star Foodservice | broadline_distributor | 55121 | twice_weekly | 0.2 | 56470 55060 56308 56001 54751 | *
+    potatoes+ apples+ carrots+ ground_beef+ turkey_deli+ cheese+ frozen_corn+ squash+
+Heartland Foodservice | broadline_distributor | 50309 | weekly | 0.2 | 50677 52101 50010 51534 50613 | *
+    potatoes+ apples+ carrots+ ground_beef+ turkey_deli+ cheese+ frozen_corn+ squash+
+Cloverleaf Dairy | processor | 54656 | weekly | 0 | - | milk_white+ milk_choc+ milk_bulk+
+Hawkeye Creamery | processor | 50613 | weekly | 0 | - | milk_white+ milk_choc+ milk_bulk+
+Prairie Creamery | processor | 56308 | weekly | 0 | - | milk_white+ milk_choc+ milk_bulk+
+Northland Bakery | processor | 55411 | weekly | 0 | - | bread+ buns+
+Sauk Prairie Bakery | processor | 53703 | weekly | 0 | - | bread+ buns+
+Heartland Meats | processor | 50010 | biweekly | 0 | - | ground_beef+ pork+ turkey_deli+
+Prairie Pride Poultry | processor | 50010 | occasional | 0 | - | chicken+ turkey_deli+
+DoD Fresh - Upper Midwest | dod_fresh | - | biweekly | 0.25 | 54631 56470 55060 52101 | apples+ apples_hc pears
+    oranges bananas strawberries watermelon raisins carrots+ potatoes+ romaine tomatoes broccoli sweet_corn
+    squash+ cucumbers frozen_corn
+USDA Foods | usda_foods | - | monthly | 0.3 | - | chicken cheese black_beans rice peaches green_beans
+    frozen_corn ground_beef peanut_butter pasta
+Lakeside Dining Services | fsmc | 56308 | weekly | 0.3 | 56308 56470 56073 | * potatoes+ apples+ ground_beef+
+County Line Market | other | - | occasional | 0.9 | - | bananas bread milk_bulk eggs oranges cheese
+"""
+_ORIGIN_IN_REGISTRY: Final = (*names.DIRECT_VENDOR_TYPES, "processor")  # vendors that grow or make what they sell
+
+
+def _zip_state(zip_code: str) -> str | None:
+    """The state of a ZIP code (zipcodes package), or None."""
+    import zipcodes
+
+    hit = zipcodes.matching(zip_code)
+    return hit[0]["state"] if hit else None
+
+
+def _vendor(cells: list[str]) -> Vendor:
+    """A Vendor from one row of VENDORS_TABLE."""
+    name, vendor_type, zip_code, deliveries, unknown, growers, tokens = cells
+    items: list[str] = []
+    local_items: list[str] = []
+    for token in tokens.split():
+        if token == "*":
+            items += [i.key for i in ITEMS]
+        elif token.endswith("+"):
+            local_items.append(token[:-1])
+            if token[:-1] not in items:
+                items.append(token[:-1])
+        else:
+            items.append(token)
+    return Vendor(
+        name,
+        vendor_type,
+        _zip_state(zip_code) if zip_code else None,
+        zip_code or None,
+        tuple(items),
+        tuple(local_items),
+        tuple(growers.split()),
+        float(unknown),
+        deliveries,
+        vendor_type in _ORIGIN_IN_REGISTRY,
+    )
+
+
+VENDORS: Final = tuple(_vendor(cells) for cells in _table(VENDORS_TABLE))
 _VENDOR: Final = {v.name: v for v in VENDORS}
 
 # which district buys from which vendor, with its weight within the vendor's route group
@@ -1617,14 +951,6 @@ def _finish_lines(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame
         .alias("unprocessed"),
     )
     return frame
-
-
-def _zip_state(zip_code: str) -> str | None:
-    """The state of a ZIP code (zipcodes package), or None."""
-    import zipcodes
-
-    hit = zipcodes.matching(zip_code)
-    return hit[0]["state"] if hit else None
 
 
 def _vendor_code(name: str) -> str:
