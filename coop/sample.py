@@ -18,6 +18,7 @@ import math
 import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -1195,6 +1196,12 @@ def regenerate(out_dir: Path = DEFAULT_DIR, seed: int = DEFAULT_SEED) -> list[Pa
 CHUNK_ROWS: Final = 500_000
 
 
+@cache
+def _line_pool(seed: int) -> pl.DataFrame:
+    """The default sample's purchase lines for a seed (cached: `write_lines` resamples them)."""
+    return generate(seed=seed).all_purchases
+
+
 def write_lines(rows: int, path: Path, *, seed: int = DEFAULT_SEED, district_id: str | None = None) -> Path:
     """Write `rows` canonical purchase lines as one CSV, in chunks (bounded memory), resampled from the sample.
 
@@ -1206,7 +1213,7 @@ def write_lines(rows: int, path: Path, *, seed: int = DEFAULT_SEED, district_id:
         raise CoopError(f"rows must be >= 1, got {rows}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pool = generate(seed=seed).all_purchases
+    pool = _line_pool(seed)
     if district_id is not None:
         pool = pool.with_columns(pl.lit(district_id).alias(names.DISTRICT_ID))
     rng = np.random.default_rng(seed + 1)

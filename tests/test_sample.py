@@ -277,7 +277,7 @@ def test_write_lines_is_canonical_and_loads(tmp_path):
     try:
         from coop import districts, vendors
 
-        districts.upsert(con, sample.generate(rows=100).districts)
+        districts.upsert(con, sample.district_frame())
         vendors.upsert(con, sample.vendor_frame())
         result = ingest.ingest_file(con, out, district_id="driftless")
         assert result.rows_loaded == 1_200 and result.rows_rejected == 0
