@@ -238,6 +238,19 @@ def _report(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
     }
 
 
+def _bench(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
+    """Run the benchmark scripts and print every figure with its same-run baseline and ratio."""
+    from coop import bench
+
+    result = bench.run(
+        rows=args.rows,
+        districts=args.districts,
+        only=tuple(args.only or ()),
+        progress=lambda f, msg: print(f"[{f:4.0%}] {msg}", file=sys.stderr),
+    )
+    return result if args.json else bench.table(result)
+
+
 def _export(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Export the database to Hive-partitioned Parquet."""
     from coop import export
@@ -410,6 +423,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", required=True, help="YYYY-MM")
     p.add_argument("--out", type=Path, required=True, help="folder for packet-YYYY-MM.html and .xlsx")
     p.add_argument("--no-savings", action="store_true", help="skip the pooled-savings section (faster)")
+    p = add("bench", _bench, "run the benchmarks (ingest, metrics, LP, pool) against same-run baselines")
+    p.add_argument("--rows", type=int, default=1_000_000, help="lines for the ingest and metrics benchmarks")
+    p.add_argument("--districts", type=int, default=200, help="largest co-op for the pool benchmark")
+    p.add_argument("--only", nargs="*", help="run only these (ingest, metrics, lp, pool)")
     p = add("export", _export, "export purchases to Parquet partitioned by district and year (plus small tables)")
     p.add_argument("--out", type=Path, required=True, help="folder to write into")
     _add_sample_commands(add)
