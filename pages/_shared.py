@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import pickle
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -43,6 +44,30 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 def _edits() -> dict[str, int]:
     """A process-wide counter of edits made through the app (settings, vendors, districts)."""
     return {"n": 0}
+
+
+@st.cache_resource
+def _memo_store() -> dict[str, dict[Any, Any]]:
+    """Results of long computations that report progress, shared across sessions (see `memo`)."""
+    return {}
+
+
+MEMO_ENTRIES = 16
+
+
+def memo(name: str, key: Any, compute: Callable[[], Any]) -> Any:
+    """`compute()` once per (name, key), kept for the server's life (at most MEMO_ENTRIES per name).
+
+    Used instead of `st.cache_data` for work that draws a progress bar: a cached function may not touch
+    page elements created outside it. Keys include the data version, so new data recomputes.
+    """
+    store = _memo_store().setdefault(name, {})
+    if key not in store:
+        value = compute()
+        while len(store) >= MEMO_ENTRIES:
+            store.pop(next(iter(store)))
+        store[key] = value
+    return store[key]
 
 
 def connection() -> duckdb.DuckDBPyConnection:
@@ -932,12 +957,12 @@ def solve_pool(spec: Any) -> Any:
     return pool.solve_pool(spec)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def allocate(spec: Any, _progress: Callable[[float, str], None] | None = None) -> Any:
+def allocate(spec: Any, progress: Callable[[float, str], None] | None = None) -> Any:
     """Standalone and pooled optima, every coalition, and each allocation method (`AllocationReport`)."""
     from coop import allocate as alloc
 
-    return alloc.allocate(spec, progress=_progress)
+    key = hashlib.sha256(pickle.dumps(spec)).hexdigest()
+    return memo("allocate", key, lambda: alloc.allocate(spec, progress=progress))
 
 
 def pool_costs(result: Any) -> pl.DataFrame:
@@ -1113,23 +1138,14 @@ def packet_months(start: date, end: date) -> list[date]:
     return months[::-1]
 
 
-@st.cache_data(show_spinner=False, max_entries=24)
-def _packet(
-    _con: duckdb.DuckDBPyConnection,
-    version: str,
-    month: date,
-    include_savings: bool,
-    _progress: Callable[[float, str], None] | None = None,
-) -> Any:
-    """The meeting packet for one month (`coop.report.Packet`)."""
+def packet(month: date, include_savings: bool, progress: Callable[[float, str], None]) -> Any:
+    """The meeting packet for one month (`coop.report.Packet`, kept until the data changes)."""
     from coop import report
 
-    return report.build(_con.cursor(), month, include_savings=include_savings, progress=_progress)
-
-
-def packet(month: date, include_savings: bool, progress: Callable[[float, str], None]) -> Any:
-    """The meeting packet for one month (cached until the data changes)."""
-    return _packet(connection(), data_version(), month, include_savings, progress)
+    key = (str(db.resolve_path()), data_version(), month, include_savings)
+    return memo(
+        "packet", key, lambda: report.build(cursor(), month, include_savings=include_savings, progress=progress)
+    )
 
 
 def packet_html(built: Any) -> bytes:

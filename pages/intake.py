@@ -116,6 +116,7 @@ with load_tab:
                     ids,
                     format_func=lambda d: f"{d} — {labels.get(d, '')}",
                     help="Used for every line unless the file has its own district_id column.",
+                    key="intake_district",
                 )
                 saved = sh.saved_mappings()
                 reuse = st.selectbox(
@@ -156,8 +157,9 @@ with load_tab:
                     value=False,
                     help="Off (strict): any invalid cell and nothing is loaded. On: invalid rows are stored as "
                     "rejects with their reasons.",
+                    key="intake_skip",
                 )
-                if st.button("Check and load", type="primary", disabled=not ids):
+                if st.button("Check and load", type="primary", disabled=not ids, key="intake_load"):
                     with st.status(f"Loading {upload.name}…", expanded=True) as status:
                         bar = st.progress(0.0, text="starting")
                         try:
@@ -203,9 +205,9 @@ with batch_tab:
             "One batch = one loaded file (or the sample co-op). Rows loaded and rejected are purchase lines; "
             "loaded_at is the server's time."
         )
-        target = st.selectbox("Batch to undo", batches[names.BATCH_ID].to_list())
-        confirm = st.checkbox(f"Yes, remove batch {target} and every line it loaded")
-        if st.button("Undo batch", disabled=not confirm):
+        target = st.selectbox("Batch to undo", batches[names.BATCH_ID].to_list(), key="undo_batch")
+        confirm = st.checkbox(f"Yes, remove batch {target} and every line it loaded", key="undo_confirm")
+        if st.button("Undo batch", disabled=not confirm, key="undo_run"):
             with sh.errors_shown():
                 removed = sh.undo_batch(int(target))
                 st.toast(f"Batch {target} removed ({removed:,} lines).", icon="↩️")

@@ -1,17 +1,22 @@
-"""Every page runs under Streamlit's AppTest on the sample co-op, and its main widgets change what it shows."""
+"""Every page runs under Streamlit's AppTest on the sample co-op, and its main widgets change what it shows.
+
+The session fixture starts the app on an EMPTY database, so the first run exercises the first-start path
+(the app loads the bundled sample co-op itself and says so); every later test reuses that database.
+"""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from coop import db
+from coop import db, metrics, names
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -25,26 +30,39 @@ PAGES = (
     "pages/rules.py",
     "pages/packet.py",
 )
-TIMEOUT = 120
+TIMEOUT = 240
+
+
+@dataclass(frozen=True)
+class FirstStart:
+    """The database the app tests share and what the app showed when it found it empty."""
+
+    path: Path
+    infos: tuple[str, ...]
+    toasts: tuple[str, ...]
+    exceptions: tuple[str, ...]
 
 
 @pytest.fixture(scope="session")
-def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A database in a temporary directory holding the sample co-op, shared by every page test."""
+def app_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstStart]:
+    """An empty database in tmp_path that the app fills with the sample co-op on its first run."""
     path = tmp_path_factory.mktemp("app") / "coop.duckdb"
-    con = db.connect(path)
-    try:
-        if importlib.util.find_spec("coop.sample") is not None:
-            importlib.import_module("coop.sample").load(con)
-    finally:
-        con.close()
+    db.connect(path).close()
     old = os.environ.get(db.ENV_VAR)
     os.environ[db.ENV_VAR] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop(db.ENV_VAR, None)
-    else:
-        os.environ[db.ENV_VAR] = old
+    try:
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+        yield FirstStart(
+            path,
+            tuple(i.value for i in at.info),
+            tuple(t.value for t in at.toast),
+            tuple(str(e.value) for e in at.exception),
+        )
+    finally:
+        if old is None:
+            os.environ.pop(db.ENV_VAR, None)
+        else:
+            os.environ[db.ENV_VAR] = old
 
 
 def open_page(page: str) -> AppTest:
@@ -53,19 +71,227 @@ def open_page(page: str) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
     return at
 
 
-def texts(at: AppTest) -> str:
-    """Every markdown, caption, metric and alert text on the page, joined (to compare what a page shows)."""
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
-    parts += [f"{m.label}={m.value}" for m in at.metric]
-    parts += [e.value for e in at.info] + [e.value for e in at.error] + [e.value for e in at.warning]
-    return "\n".join(str(p) for p in parts)
+def metric(at: AppTest, label: str) -> str:
+    """The shown value of the metric with this label."""
+    found = [m.value for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}; have {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def dollars(text: str) -> float:
+    """'$1,234' -> 1234.0."""
+    return float(text.replace("$", "").replace(",", ""))
+
+
+def frame_with(at: AppTest, column: str) -> pl.DataFrame:
+    """The first dataframe on the page that has `column` (as Polars)."""
+    for df in at.dataframe:
+        value = df.value
+        if column in value.columns:
+            return pl.from_pandas(value)
+    raise AssertionError(f"no table with column {column!r}")
+
+
+def library_metrics(path: Path, start: date | None = None, end: date | None = None) -> metrics.Metrics:
+    """The figures the library computes (a second connection in this process to the app's database)."""
+    con = db.connect(path)
+    try:
+        return metrics.compute(con, start, end)
+    finally:
+        con.close()
+
+
+def test_first_start_loads_the_sample_and_says_so(app_db: FirstStart) -> None:
+    assert not app_db.exceptions
+    assert any("sample co-op" in t for t in app_db.toasts), app_db.toasts
+    assert any("sample co-op" in i for i in app_db.infos), app_db.infos
+    m = library_metrics(app_db.path)
+    assert m.districts.height == 7
+    assert m.coop["lines"][0] >= 20_000
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_page_runs_without_exception(sample_db: Path, page: str) -> None:
+def test_page_runs_without_exception_or_error(app_db: FirstStart, page: str) -> None:
     at = open_page(page)
-    assert not at.exception, [e.value for e in at.exception]
     assert at.title, f"{page} shows no title"
+    assert not at.error, [e.value for e in at.error]
+    assert at.caption, f"{page} states no units, period or definition"
+
+
+def test_overview_kpis_are_the_library_figures(app_db: FirstStart) -> None:
+    at = open_page("pages/overview.py")
+    m = library_metrics(app_db.path)
+    coop = m.coop.row(0, named=True)
+    assert dollars(metric(at, "Total food spend")) == pytest.approx(coop["total_spend"], abs=1.0)
+    assert metric(at, "Local share") == f"{coop['local_share']:.1%}"
+    assert metric(at, "Districts reporting") == "7 of 7"
+    table = frame_with(at, "local_share")
+    assert table.height == 7
+    assert table["total_spend"].sum() == pytest.approx(coop["total_spend"], abs=0.01)
+
+
+def test_district_filter_changes_figures_and_persists_across_pages(app_db: FirstStart) -> None:
+    m = library_metrics(app_db.path)
+    one = m.districts.sort("total_spend")[names.DISTRICT_ID][0]
+    expected = m.districts.filter(pl.col(names.DISTRICT_ID) == one).row(0, named=True)
+    at = open_page("pages/overview.py")
+    before = metric(at, "Total food spend")
+    at.multiselect(key="_w_districts").set_value([one]).run()
+    assert not at.exception
+    assert metric(at, "Total food spend") != before
+    assert dollars(metric(at, "Total food spend")) == pytest.approx(expected["total_spend"], abs=1.0)
+    assert metric(at, "Local share") == f"{expected['local_share']:.1%}"
+    assert metric(at, "Districts reporting") == "1 of 1"
+    at.switch_page("pages/local_spend.py").run()
+    assert not at.exception
+    assert at.multiselect(key="_w_districts").value == [one]
+    assert frame_with(at, "local_share")[names.DISTRICT_ID].to_list() == [one]
+
+
+def test_period_filter_changes_figures(app_db: FirstStart) -> None:
+    start, end = date(2025, 9, 1), date(2025, 9, 30)
+    m = library_metrics(app_db.path, start, end)
+    at = open_page("pages/overview.py")
+    at.date_input(key="_w_period").set_value((start, end)).run()
+    assert not at.exception
+    assert dollars(metric(at, "Total food spend")) == pytest.approx(m.coop["total_spend"][0], abs=1.0)
+    assert any("1 Sep 2025 – 30 Sep 2025" in c.value for c in at.caption)
+
+
+def test_local_spend_views_switch_tables(app_db: FirstStart) -> None:
+    at = open_page("pages/local_spend.py")
+    assert names.DISTRICT_ID in frame_with(at, "local_share").columns
+    at.segmented_control(key="local_view").set_value("Category").run()
+    by_category = frame_with(at, "local_share")
+    assert set(by_category[names.CATEGORY]) <= set(names.CATEGORIES)
+    at.segmented_control(key="local_view").set_value("Route").run()
+    assert set(frame_with(at, "share")[names.ROUTE]) == set(names.ROUTES)
+    at.radio(key="drill_which").set_value("unknown origin").run()
+    lines = frame_with(at, "local_basis")
+    assert lines.height > 0
+    assert lines["unknown_origin"].all()
+
+
+def test_premiums_scope_switch(app_db: FirstStart) -> None:
+    at = open_page("pages/premiums.py")
+    coop_rows = frame_with(at, "premium").height
+    district = sorted(library_metrics(app_db.path).districts[names.DISTRICT_ID].to_list())[0]
+    at.selectbox(key="premium_scope").set_value(district).run()
+    assert not at.exception
+    assert frame_with(at, "premium").height != coop_rows
+    at.radio(key="premium_by").set_value("Category").run()
+    assert not at.exception
+
+
+def test_optimizer_reproduces_the_paper_and_switching_scenario_changes_meals(app_db: FirstStart) -> None:
+    at = open_page("pages/optimizer.py")
+    meals = frame_with(at, "reduced_cost")
+    plan = dict(zip(meals[names.ROUTE], meals["meals"], strict=True))
+    assert plan[names.TRADITIONAL_NONLOCAL] == pytest.approx(46_085, abs=1)  # paper Table 4, BAU
+    at.selectbox(key="opt_scenario").set_value("local-25").run()
+    assert not at.exception
+    meals = frame_with(at, "reduced_cost")
+    plan = dict(zip(meals[names.ROUTE], meals["meals"], strict=True))
+    assert plan[names.TRADITIONAL_LOCAL] == pytest.approx(11_521, abs=1)  # paper Table 4, 25% Local
+    assert plan[names.TRADITIONAL_NONLOCAL] == pytest.approx(34_564, abs=1)
+    duals = frame_with(at, "shadow_price")
+    price = dict(zip(duals["constraint"], duals["shadow_price"], strict=True))
+    assert price[names.LOCAL_INTENSITY] == pytest.approx(0.06, abs=0.01)  # paper Table 5
+    assert metric(at, "Meals from local routes") == "25%"
+
+
+def test_optimizer_sensitivity_has_ten_runs(app_db: FirstStart) -> None:
+    at = open_page("pages/optimizer.py")
+    at.button(key="opt_run_sensitivity").click().run()
+    assert not at.exception
+    runs = frame_with(at, "varied")
+    assert runs.height == 10
+    assert set(runs["factor"]) == {0.5, 1.5}
+
+
+def test_optimizer_district_model(app_db: FirstStart) -> None:
+    at = open_page("pages/optimizer.py")
+    paper_cost = metric(at, "Total cost")
+    district = sorted(library_metrics(app_db.path).districts[names.DISTRICT_ID].to_list())[0]
+    at.selectbox(key="opt_source").set_value(district).run()
+    assert not at.exception
+    assert any("calibrated" in c.value for c in at.caption)
+    assert metric(at, "Total cost") != paper_cost
+
+
+def test_buying_power_savings_and_fair_split(app_db: FirstStart) -> None:
+    at = open_page("pages/buying_power.py")
+    ids = sorted(library_metrics(app_db.path).districts[names.DISTRICT_ID].to_list())[:3]
+    at.multiselect(key="_w_districts").set_value(ids).run()
+    assert not at.exception
+    alone, together = dollars(metric(at, "Buying alone")), dollars(metric(at, "Buying together"))
+    assert together <= alone + 1
+    assert dollars(metric(at, "Savings")) == pytest.approx(alone - together, abs=2)
+    at.button(key="pool_split_run").click().run()
+    assert not at.exception
+    checks = frame_with(at, "known_weakness")
+    assert {"proportional", "shapley"} <= set(checks["method"])
+    split = frame_with(at, "standalone_cost")
+    assert sorted(split["district"]) == ids
+    assert split["shapley"].sum() == pytest.approx(together, abs=2)
+
+
+def test_rules_bid_scorer_seed_example(app_db: FirstStart) -> None:
+    at = open_page("pages/rules.py")
+    # seed 004: 10 points among the 3 lowest: Bidder 2 evaluates at $2.00, Bidder 1 ($1.97) wins
+    assert metric(at, "Winner (pays its own bid)") == "Bidder 1"
+    ranking = frame_with(at, "evaluated_price")
+    assert dict(zip(ranking["bidder"], ranking["evaluated_price"], strict=True))["Bidder 2"] == pytest.approx(2.00)
+    at.radio(key="bids_kind").set_value("percent").run()
+    # 10% off $2.10 = $1.89 < $1.97
+    assert metric(at, "Winner (pays its own bid)") == "Bidder 2"
+    at.text_input(key="classify_text").set_value("CRUMBLES BEEF").run()
+    assert metric(at, "Unprocessed?") == "no"
+    assert metric(at, "Category") == "protein"
+
+
+def test_packet_month_switch(app_db: FirstStart) -> None:
+    at = open_page("pages/packet.py")
+    first = metric(at, "Co-op food spend")
+    shown = at.selectbox(key="packet_month").value
+    earlier = date(shown.year - 1 if shown.month <= 3 else shown.year, (shown.month - 4) % 12 + 1, 1)
+    at.selectbox(key="packet_month").set_value(earlier).run()
+    assert not at.exception
+    assert metric(at, "Co-op food spend") != first
+    assert {b.label for b in at.download_button} >= {"Download HTML", "Download Excel (XLSX)"}
+
+
+def test_intake_strict_load_names_rows_then_skip_then_undo(app_db: FirstStart) -> None:
+    district = sorted(library_metrics(app_db.path).districts[names.DISTRICT_ID].to_list())[0]
+    csv = (
+        b"Invoice Date,Vendor,Item Description,Qty,UOM,Unit Price,Ext Price,Origin State,Vendor Type\n"
+        b'2025-03-03,Page Test Farm,"Apples, Gala, 88ct",10,LB,1.50,15.00,MN,producer\n'
+        b"2025-03-04,Page Test Farm,Carrots whole,-20,LB,0.80,16.00,MN,producer\n"
+    )
+    at = open_page("pages/intake.py")
+    at.file_uploader[0].set_value(("page-test.csv", csv, "text/csv")).run()
+    assert not at.exception
+    mapping = frame_with(at, "maps to")
+    assert dict(zip(mapping["source column"], mapping["maps to"], strict=True))["Qty"] == names.QUANTITY
+    at.selectbox(key="intake_district").set_value(district)
+    at.button(key="intake_load").click().run()
+    assert not at.exception
+    assert any("nothing loaded" in e.value for e in at.error)
+    problems = frame_with(at, "reason")
+    assert problems.filter(pl.col("column") == "Qty")["row"].to_list() == [3]
+    at.toggle(key="intake_skip").set_value(True)
+    at.button(key="intake_load").click().run()
+    assert not at.exception
+    assert any("loaded 1 line(s)" in s.value and "1 row(s) rejected" in s.value for s in at.success)
+    batches = frame_with(at, names.ROWS_REJECTED)
+    newest = batches.row(0, named=True)
+    assert newest[names.FILE_NAME] == "page-test.csv" and newest[names.ROWS_LOADED] == 1
+    at.selectbox(key="undo_batch").set_value(newest[names.BATCH_ID])
+    at.checkbox(key="undo_confirm").check().run()
+    at.button(key="undo_run").click().run()
+    assert not at.exception
+    assert newest[names.BATCH_ID] not in frame_with(at, names.ROWS_REJECTED)[names.BATCH_ID].to_list()
