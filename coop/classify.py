@@ -206,6 +206,11 @@ VEGETABLES: Final[dict[str, str]] = {
     "basil": "herbs",
     "chile": "peppers",
     "chili pepper": "peppers",
+    "pepper chili": "peppers",
+    "green chili": "peppers",
+    "green chile": "peppers",
+    "serrano": "peppers",
+    "chili serrano": "peppers",
     "poblano": "peppers",
     "ginger": "ginger",
 }
@@ -540,6 +545,7 @@ PROCESSED_PRODUCTS: Final[tuple[tuple[str, str, str, int, str, str], ...]] = (
     ("ice", "frozen dessert", OTHER, RANK_DISH, "value-added dessert", TABLE1),
     ("sidekick", "frozen dessert", OTHER, RANK_DISH, "value-added dessert", TABLE1),
     ("popsicle", "frozen dessert", OTHER, RANK_DISH, "value-added dessert", TABLE1),
+    ("sweet chili", "sauce", OTHER, RANK_DISH, "sauces", TABLE1),
     ("grilled cheese", "sandwiches", GRAIN, RANK_DISH, "value-added prepared food", TABLE1),
     ("dog", "hot dogs", PROTEIN, RANK_DAIRY, "hot dogs", TABLE1),
     ("corndog", "corn dogs", GRAIN, RANK_DISH, "value-added prepared food", TABLE1),
@@ -1039,7 +1045,7 @@ ABBREVIATIONS: Final[dict[str, str]] = {
     "strps": "strips",
     "drk": "dark",
     "chili": "chili",
-    "chl": "chili",
+    "chl": "chilled",
     "chil": "chili",
     "tff": "tff",
 }
@@ -1292,7 +1298,7 @@ def _build_terms() -> dict[str, Term]:
 
 # sauce-like words: the product when they head the line, otherwise "sauce added"
 _HEAD_ONLY: Final = frozenset(
-    {"sauce", "gravy", "dressing", "dip", "syrup", "seasoning", "base", "ranch", "glaze", "alfredo"}
+    {"sweet chili"} | {"sauce", "gravy", "dressing", "dip", "syrup", "seasoning", "base", "ranch", "glaze", "alfredo"}
 )
 TERMS: Final[dict[str, Term]] = _build_terms()
 _PHRASES: Final = frozenset(k for k in (*TERMS, *MARKERS, *NEUTRAL_PHRASES) if " " in k)
@@ -1326,6 +1332,14 @@ for _w in _FUZZY_TARGETS:
 _SORTED_SKELETONS: Final = tuple(sorted(_SKELETONS))
 
 
+def _abbreviates(token: str, word: str) -> bool:
+    """True when token is word with letters left out (its letters appear in word, in order, and word is longer)."""
+    if len(token) >= len(word):
+        return False
+    rest = iter(word)
+    return all(ch in rest for ch in token)
+
+
 def _prefixed(sorted_words: tuple[str, ...], prefix: str) -> list[str]:
     """The words of a sorted tuple that begin with prefix."""
     start = bisect.bisect_left(sorted_words, prefix)
@@ -1347,13 +1361,13 @@ def _base(token: str) -> tuple[str, float]:
         return token, 1.0
     skel = _skeleton(token)
     # an abbreviation drops letters: only words longer than the token can be what it stands for
-    exact = [w for w in _SKELETONS.get(skel, ()) if len(w) > len(token)] if len(skel) >= 4 else []
+    exact = [w for w in _SKELETONS.get(skel, ()) if _abbreviates(token, w)] if len(skel) >= 4 else []
     if exact:
         return min(exact, key=len), 0.8
     # a clipped word: its letters begin a known word's, or its skeleton begins a known word's skeleton
     clipped = _prefixed(_FUZZY_TARGETS, token)
     if not clipped and len(skel) >= 4:
-        clipped = [w for k in _prefixed(_SORTED_SKELETONS, skel) for w in _SKELETONS[k] if len(w) > len(token)]
+        clipped = [w for k in _prefixed(_SORTED_SKELETONS, skel) for w in _SKELETONS[k] if _abbreviates(token, w)]
     if clipped:
         return min(clipped, key=len), 0.75
     best = process.extractOne(token, _FUZZY_TARGETS, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
@@ -1444,7 +1458,7 @@ def _head(terms: list[_Hit], words: list[str]) -> tuple[_Hit | None, list[_Hit]]
     for pos, hit in enumerate(food):
         term = TERMS[hit.key]
         after_with = any(w in ("with", "in") for w in words[max(0, hit.start - 2) : hit.start])
-        if term.head_only and pos > 0 and (pos < len(food) - 1 or after_with):
+        if term.head_only and (pos > 0 or after_with):
             as_marker.append(hit)
         else:
             candidates.append(hit)
