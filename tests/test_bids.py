@@ -7,6 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coop import bids, cli
 from coop.errors import SpecError, ValidationError
@@ -171,3 +173,32 @@ def test_cli_classify_json(db_path: Path, capsys: pytest.CaptureFixture[str]) ->
     out = json.loads(capsys.readouterr().out)
     assert out["unprocessed"] is False and "Q17" in out["source"]
     assert out["category"] == "vegetable" and out["reason"]
+
+
+bid_rows = st.lists(
+    st.tuples(
+        st.integers(min_value=50, max_value=500).map(lambda cents: cents / 100),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(bid_rows, st.one_of(st.none(), st.integers(0, 40)), st.one_of(st.none(), st.integers(1, 8)))
+def test_scoring_properties(rows: list[tuple[float, bool]], points: int | None, among: int | None) -> None:
+    frame = _bids(*[(f"B{i}", price, meets) for i, (price, meets) in enumerate(rows)])
+    result = bids.score_bids(frame, points=points, among=among)
+    ranked = result.ranking
+    # evaluated prices never exceed the bid, the paid price is the bid, and ranks follow evaluated price
+    assert (ranked[bids.EVALUATED_PRICE] <= ranked[bids.PRICE] + 1e-9).all()
+    assert sorted(ranked[bids.PRICE].to_list()) == sorted(price for price, _ in rows)
+    assert ranked[bids.EVALUATED_PRICE].to_list() == sorted(ranked[bids.EVALUATED_PRICE].to_list())
+    best = ranked[bids.EVALUATED_PRICE].min()
+    if result.winner is not None:
+        winner = ranked.filter(pl.col(bids.BIDDER) == result.winner).row(0, named=True)
+        assert winner[bids.EVALUATED_PRICE] == pytest.approx(best)
+    # without a preference the lowest bid wins
+    if not points:
+        assert best == pytest.approx(min(price for price, _ in rows))

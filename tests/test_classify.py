@@ -8,6 +8,8 @@ import time
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coop import names
 from coop.classify import CFR, Q14, Q15, Q16, Q17, TABLE1, TABLE2, Classification, classify, classify_many
@@ -259,3 +261,24 @@ def test_ten_thousand_distinct_descriptions_classify_quickly() -> None:
     elapsed = time.perf_counter() - start
     assert out.height == len(distinct)
     assert elapsed < 5.0  # generous bound for a shared 2-core machine; measured well under 1 s
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_text_classifies_to_a_valid_answer(text: str) -> None:
+    result = classify(text)
+    assert result.category in names.CATEGORIES
+    assert 0.0 <= result.confidence <= 1.0
+    assert isinstance(result.unprocessed, bool)
+    assert result.rule and result.reason and result.source
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([t for t, _ in TABLE2_ITEMS]),
+    st.sampled_from(["canned", "cooked", "breaded", "with bbq sauce", "seasoned"]),
+)
+def test_adding_a_processing_word_never_makes_a_product_unprocessed(text: str, word: str) -> None:
+    assert classify(text).unprocessed is True
+    processed = classify(f"{text}, {word}")
+    assert processed.unprocessed is False, processed
