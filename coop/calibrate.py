@@ -10,10 +10,10 @@ Definition (the paper's four routes, Table 3 of seed 003 as the last resort):
 * **Base cost per meal** ``c4`` (the ``traditional_nonlocal`` cost): the food spend of the months that have a meal
   count, each route's spend deflated to non-local prices (spend / ratio), divided by those months' meals. If all
   meals were bought non-locally, this is what a meal would have cost. ``cost_per_meal[r] = c4 x ratio[r]``.
-* **Fallbacks**, per figure: a district's own ratio needs at least ``min_products`` matched commodities, else the
-  co-op's (all districts pooled), else the paper's (2.28, 2.45, 1.90, 1.84 over 1.84). The base needs the district's
-  meal counts (or ``annual_meals``) and spend, else the co-op's (districts that have both, deflated with the
-  co-op's ratios), else the paper's 1.84.
+* **Fallbacks**, per figure: a district's own ratio needs at least ``min_products`` (default 3) matched
+  commodities, else the co-op's (all districts pooled, same threshold), else the paper's (2.28, 2.45, 1.90, 1.84
+  over 1.84). The base needs the district's meal counts (or ``annual_meals``) and spend, else the co-op's
+  (districts that have both, deflated with the co-op's ratios), else the paper's 1.84.
   A route's ``source`` is the weaker of its ratio's and its base's sources (paper < coop < district), so a district
   with no data gets exactly the paper's costs.
 * **Annual meals**: the last 12 months of ``meal_counts`` when they span a year, else ``districts.annual_meals``,
@@ -46,7 +46,7 @@ PAPER_RATIO: dict[str, float] = {
     r: c / PAPER_COST_PER_MEAL[names.TRADITIONAL_NONLOCAL] for r, c in PAPER_COST_PER_MEAL.items()
 }
 PAPER_ANNUAL_MEALS = 46_085.0
-MIN_PRODUCTS = 1
+MIN_PRODUCTS = 3  # a ratio from one or two commodities is mostly noise (loess_hills: 1 product, 0.983)
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ def demand(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_t
         .group_by(names.DISTRICT_ID, names.CATEGORY, names.BASE_UNIT)
         .agg(
             pl.col(names.BASE_QUANTITY).sum().alias("quantity"),
-            (pl.col(metrics.PRICED_CENTS).sum() / 100.0).alias("spend"),
+            (pl.col(metrics.PRICED_CENTS).sum() / 100.0).round(2).alias("spend"),
         )
         .join(span, on=names.DISTRICT_ID, how="left")
         .with_columns((pl.col("quantity") * 12.0 / pl.col("months")).alias("annual_quantity"))
@@ -268,7 +268,7 @@ def unit_costs(
         return (
             frame.group_by(names.ROUTE, names.CATEGORY, names.BASE_UNIT)
             .agg(
-                (pl.col(metrics.PRICED_CENTS).sum() / 100.0).alias("spend"),
+                (pl.col(metrics.PRICED_CENTS).sum() / 100.0).round(2).alias("spend"),
                 pl.col(names.BASE_QUANTITY).sum().alias("quantity"),
             )
             .filter((pl.col("quantity") > 0) & (pl.col("spend") > 0))

@@ -132,8 +132,8 @@ def classify(lines: pl.LazyFrame, districts: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _dollars(cents: pl.Expr) -> pl.Expr:
-    """Integer cents as dollars."""
-    return cents / 100.0
+    """Integer cents as dollars (the float nearest the exact decimal, so 59219.38 prints as such)."""
+    return (cents / 100.0).round(2)
 
 
 def _share(part: str, whole: str) -> pl.Expr:

@@ -37,7 +37,7 @@ def test_unknown_district(con):
 def test_district_own_data_and_meals(con):
     load(con)
     meals(con, [("wide", date(2024, 1, 1), 100), ("wide", date(2024, 2, 1), 100)])
-    cal = calibrate.route_costs(con, "wide")
+    cal = calibrate.route_costs(con, "wide", min_products=1)
     # January: farm apples $150 direct, Sysco apples $200 non-local; February: Weld carrots $40 traditional local
     # (co-op ratio 4/3), milk $35.50 non-local. Deflated to non-local prices, per meal:
     base = (150 / WIDE_DIRECT + 200 + 40 / COOP_TRAD_LOCAL + 35.50) / 200
@@ -55,7 +55,9 @@ def test_district_own_data_and_meals(con):
 def test_falls_back_to_coop_base_and_ratios(con):
     load(con)
     meals(con, [("wide", date(2024, 1, 1), 100), ("wide", date(2024, 2, 1), 100)])
-    cal = calibrate.route_costs(con, "narrow")  # no meal counts, no local matched commodities of its own
+    cal = calibrate.route_costs(
+        con, "narrow", min_products=1
+    )  # no meal counts, no local matched commodities of its own
     base = (150 / COOP_DIRECT + 200 + 40 / COOP_TRAD_LOCAL + 35.50) / 200
     assert cal.base_source == "coop"
     assert cal.base_cost_per_meal == pytest.approx(base)
@@ -67,7 +69,7 @@ def test_falls_back_to_coop_base_and_ratios(con):
 def test_declared_annual_meals_and_annualised_spend(con):
     load(con)
     con.execute(f"UPDATE {names.DISTRICTS} SET {names.ANNUAL_MEALS} = 180 WHERE {names.DISTRICT_ID} = 'plain'")
-    cal = calibrate.route_costs(con, "plain")
+    cal = calibrate.route_costs(con, "plain", min_products=1)
     # March only: Valley Coop potatoes $25 (own ratio 0.5/0.3), Sysco potatoes $15: deflated $30 a month
     assert cal.ratio[NONTRAD] == pytest.approx(5 / 3)
     assert cal.base_cost_per_meal == pytest.approx(30 * 12 / 180)
@@ -86,8 +88,9 @@ def test_annual_meals_from_the_last_twelve_months(con):
 
 def test_min_products_moves_a_ratio_to_the_coop(con):
     load(con)
-    assert calibrate.route_costs(con, "wide").ratio[DIRECT] == pytest.approx(WIDE_DIRECT)
-    strict = calibrate.route_costs(con, "wide", min_products=3)  # wide matched 2 products, the co-op 3
+    assert calibrate.route_costs(con, "wide", min_products=1).ratio[DIRECT] == pytest.approx(WIDE_DIRECT)
+    assert calibrate.route_costs(con, "wide", min_products=2).ratio[DIRECT] == pytest.approx(WIDE_DIRECT)
+    strict = calibrate.route_costs(con, "wide")  # default 3: wide matched 2 products, the co-op 3
     assert strict.ratio[DIRECT] == pytest.approx(COOP_DIRECT)
     stricter = calibrate.route_costs(con, "wide", min_products=4)
     assert stricter.ratio[DIRECT] == pytest.approx(PAPER[DIRECT] / PAPER[TRAD_NONLOCAL])
@@ -96,14 +99,14 @@ def test_min_products_moves_a_ratio_to_the_coop(con):
 
 def test_date_range_limits_the_evidence(con):
     load(con)
-    cal = calibrate.route_costs(con, "wide", date(2024, 1, 1), date(2024, 1, 31))
+    cal = calibrate.route_costs(con, "wide", date(2024, 1, 1), date(2024, 1, 31), min_products=1)
     # January: wide's only matched commodity is apples, farm 1.50/lb vs Sysco 1.00/lb
     assert cal.ratio[DIRECT] == pytest.approx(1.5)
     # no January carrots or squash bought non-locally anywhere: the paper's ratios
     assert cal.ratio[TRAD_LOCAL] == pytest.approx(1.90 / 1.84)
     assert cal.ratio[NONTRAD] == pytest.approx(2.45 / 1.84)
     # narrow's January evidence is the co-op's: local apples 1.50 vs (200 + 120 + 90) / (200 + 80 + 100)
-    narrow = calibrate.route_costs(con, "narrow", date(2024, 1, 1), date(2024, 1, 31))
+    narrow = calibrate.route_costs(con, "narrow", date(2024, 1, 1), date(2024, 1, 31), min_products=1)
     assert narrow.ratio[DIRECT] == pytest.approx(1.5 / (410 / 380))
     assert narrow.source[DIRECT] == "paper"  # the base is the paper's: no meal counts
 
