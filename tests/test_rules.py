@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coop import cli, names, rules
 from coop.errors import ValidationError
@@ -324,3 +326,39 @@ def test_sample_coop_planted_split_found_and_contracted_milk_not_flagged(con: du
     table = rules.thresholds_from_db(con)
     assert not table.filter(milk & (pl.col(names.DISTRICT_ID) == sample.MILK_CONTRACT_DISTRICT))["flag"].any()
     assert table.filter(pl.col(names.VENDOR_NAME) == sample.SPLIT_VENDOR)["flag"].all()
+
+
+def test_empty_purchases(con: duckdb.DuckDBPyConnection) -> None:
+    assert rules.thresholds_from_db(con).height == 0
+    assert rules.split_purchases_from_db(con).height == 0
+    assert list(rules.thresholds_from_db(con).columns) == list(rules.THRESHOLDS_COLUMNS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=400_000), min_size=1, max_size=6),
+    st.dates(min_value=date(2024, 7, 1), max_value=date(2026, 6, 30)),
+)
+def test_required_method_matches_thresholds_in_force(amounts: list[int], day: date) -> None:
+    lines = pl.DataFrame(
+        {
+            names.DISTRICT_ID: ["d"] * len(amounts),
+            names.VENDOR_NAME: ["V"] * len(amounts),
+            names.INVOICE_DATE: [day] * len(amounts),
+            names.EXTENDED_PRICE: [float(a) for a in amounts],
+            names.UNPROCESSED: [True] * len(amounts),
+        }
+    ).lazy()
+    districts = pl.DataFrame(
+        {names.DISTRICT_ID: ["d"], names.STATE: ["IA"]},
+    ).with_columns(
+        pl.lit(None, pl.Float64).alias(names.MICRO_PURCHASE_THRESHOLD),
+        pl.lit(None, pl.Float64).alias(names.SMALL_PURCHASE_THRESHOLD),
+    )
+    (row,) = rules.thresholds(lines, districts).collect().to_dicts()
+    micro, small = (15_000, 350_000) if day >= date(2025, 10, 1) else (10_000, 250_000)
+    total = sum(amounts)
+    expected = rules.MICRO if total <= micro else rules.SMALL if total <= small else rules.FORMAL
+    assert row["required_method"] == expected
+    assert row["micro_threshold"] == micro and row["small_threshold"] == small
+    assert row["flag"] is (expected != rules.MICRO)
