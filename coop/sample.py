@@ -1198,8 +1198,8 @@ CHUNK_ROWS: Final = 500_000
 
 @cache
 def _line_pool(seed: int) -> pl.DataFrame:
-    """The default sample's purchase lines for a seed (cached: `write_lines` resamples them)."""
-    return generate(seed=seed).all_purchases
+    """The default sample's purchase lines for a seed, text as categoricals (cached: `write_lines` resamples them)."""
+    return generate(seed=seed).all_purchases.with_columns(pl.col(pl.String).cast(pl.Categorical))
 
 
 def write_lines(rows: int, path: Path, *, seed: int = DEFAULT_SEED, district_id: str | None = None) -> Path:
@@ -1215,7 +1215,7 @@ def write_lines(rows: int, path: Path, *, seed: int = DEFAULT_SEED, district_id:
     path.parent.mkdir(parents=True, exist_ok=True)
     pool = _line_pool(seed)
     if district_id is not None:
-        pool = pool.with_columns(pl.lit(district_id).alias(names.DISTRICT_ID))
+        pool = pool.with_columns(pl.lit(district_id, dtype=pl.Categorical).alias(names.DISTRICT_ID))
     rng = np.random.default_rng(seed + 1)
     written = 0
     chunk_no = 0
@@ -1225,13 +1225,13 @@ def write_lines(rows: int, path: Path, *, seed: int = DEFAULT_SEED, district_id:
             idx = rng.integers(0, pool.height, n)
             factor = np.exp(rng.normal(0.0, 0.25, n))
             chunk = (
-                pool[idx]
+                pool.gather(idx)
                 .with_columns(
                     pl.when(pl.col(names.UNIT).is_in(["LB", "GAL"]))
                     .then((pl.col(names.QUANTITY) * pl.Series(factor)).round(1).clip(lower_bound=0.5))
                     .otherwise((pl.col(names.QUANTITY) * pl.Series(factor)).round(0).clip(lower_bound=1.0))
                     .alias(names.QUANTITY),
-                    (pl.col(names.INVOICE_NO) + pl.lit(f"-{chunk_no:03d}")).alias(names.INVOICE_NO),
+                    (pl.col(names.INVOICE_NO).cast(pl.String) + pl.lit(f"-{chunk_no:03d}")).alias(names.INVOICE_NO),
                 )
                 .with_columns((pl.col(names.QUANTITY) * pl.col(names.UNIT_PRICE)).round(2).alias(names.EXTENDED_PRICE))
             )
