@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -769,20 +770,22 @@ def _insert_sql() -> str:
 
 def _duplicate_warnings(con: duckdb.DuckDBPyConnection, batch_id: int, file_name: str) -> list[dict[str, Any]]:
     """Warnings for lines repeated within the batch or already loaded by an earlier batch."""
+    p, key, row, bid = names.PURCHASES, names.LINE_KEY, names.SOURCE_ROW, names.BATCH_ID
     within = con.execute(
-        f"""SELECT {names.SOURCE_ROW}, first_row FROM (
-                SELECT {names.SOURCE_ROW}, min({names.SOURCE_ROW}) OVER (PARTITION BY {names.LINE_KEY}) AS first_row
-                FROM {names.PURCHASES} WHERE {names.BATCH_ID} = ?)
-            WHERE {names.SOURCE_ROW} <> first_row ORDER BY {names.SOURCE_ROW}""",
-        [batch_id],
+        f"""WITH d AS (SELECT {key}, min({row}) AS first_row FROM {p} WHERE {bid} = ?
+                       GROUP BY {key} HAVING count(*) > 1)
+            SELECT n.{row}, d.first_row FROM {p} n JOIN d USING ({key})
+            WHERE n.{bid} = ? AND n.{row} <> d.first_row ORDER BY 1""",
+        [batch_id, batch_id],
     ).fetchall()
-    earlier = con.execute(
-        f"""SELECT n.{names.SOURCE_ROW}, min(o.{names.BATCH_ID})
-            FROM {names.PURCHASES} n JOIN {names.PURCHASES} o
-              ON n.{names.LINE_KEY} = o.{names.LINE_KEY} AND o.{names.BATCH_ID} <> n.{names.BATCH_ID}
-            WHERE n.{names.BATCH_ID} = ? GROUP BY n.{names.SOURCE_ROW} ORDER BY 1""",
-        [batch_id],
-    ).fetchall()
+    ((others,),) = con.execute(f"SELECT count(*) FROM {p} WHERE {bid} <> ?", [batch_id]).fetchall()
+    earlier = []
+    if others:
+        earlier = con.execute(
+            f"""WITH o AS (SELECT {key}, min({bid}) AS first_batch FROM {p} WHERE {bid} <> ? GROUP BY {key})
+                SELECT n.{row}, o.first_batch FROM {p} n JOIN o USING ({key}) WHERE n.{bid} = ? ORDER BY 1""",
+            [batch_id, batch_id],
+        ).fetchall()
     out = [_problem(file_name, r, "(line)", f"duplicates row {f} of this file", WARNING) for r, f in within]
     out += [_problem(file_name, r, "(line)", f"same line already loaded in batch {b}", WARNING) for r, b in earlier]
     return out
@@ -823,6 +826,7 @@ def _load(
     seen = loaded = rejected = 0
     failed = bool(reader_list) and not skip_invalid
     staged_cols = [c for c in _PURCHASE_COLUMNS if c not in (names.BATCH_ID, names.LINE_KEY)]
+    writer: _Writer | None = None
     con.execute("BEGIN TRANSACTION")
     try:
         ((batch_id,),) = con.execute(
@@ -831,6 +835,7 @@ def _load(
             f"RETURNING {names.BATCH_ID}",
             [file_name, sha256, district_id, source_kind],
         ).fetchall()
+        writer = _Writer(con)
         for chunk in chunks:
             if chunk.is_empty():
                 continue
@@ -851,10 +856,11 @@ def _load(
             if good.height:
                 good = _prices(_base_units(_classify(good, ctx), ctx))
                 warnings += _warnings(good, ctx)
-                _insert(con, names.PURCHASES, _insert_sql(), good.select(staged_cols), [batch_id])
+                writer.submit(_insert_sql(), good.select(staged_cols), [batch_id])
                 loaded += good.height
             if chunk_rejects.height:
-                _insert(con, names.REJECTS, _REJECTS_SQL, _rejects(chunk, chunk_rejects, ctx), [batch_id])
+                writer.submit(_REJECTS_SQL, _rejects(chunk, chunk_rejects, ctx), [batch_id])
+        writer.wait()
         error_problems = _error_list(error_frames, file_name)
         if seen == 0:
             raise ValidationError(
@@ -875,8 +881,11 @@ def _load(
         )
         con.execute("COMMIT")
     except BaseException:
+        if writer is not None:
+            writer.close()
         con.execute("ROLLBACK")
         raise
+    writer.close()
     _report(progress, 1.0, f"loaded {loaded:,} rows as batch {batch_id}")
     problems = sorted(error_problems + warnings, key=lambda p: int(p["row"]))
     return IngestResult(int(batch_id), loaded, rejected, None, tuple(problems))
@@ -896,7 +905,35 @@ def _fraction(seen: int, size_hint: int | None) -> float:
     return min(0.9, 0.1 + 0.8 * min(1.0, seen * 90 / size_hint))
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, sql: str, frame: pl.DataFrame, params: list[Any]) -> None:
+class _Writer:
+    """Runs inserts on one background thread, one at a time, so DuckDB writes chunk k while Polars reads k+1."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coop-ingest")
+        self._pending: Future[None] | None = None
+
+    def submit(self, sql: str, frame: pl.DataFrame, params: list[Any]) -> None:
+        """Queue one insert after the previous one finished (re-raising its error)."""
+        self.wait()
+        self._pending = self._pool.submit(_insert, self._con, sql, frame, params)
+
+    def wait(self) -> None:
+        """Block until the queued insert is done; re-raise its error."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for any insert still running (ignoring its error) and stop the thread."""
+        if self._pending is not None:
+            with contextlib.suppress(Exception):
+                self._pending.result()
+            self._pending = None
+        self._pool.shutdown(wait=True)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, sql: str, frame: pl.DataFrame, params: list[Any]) -> None:
     """Run `sql` (reading the staged frame) with `frame` registered through Arrow."""
     con.register(_STAGED, frame.to_arrow())
     try:
