@@ -111,6 +111,14 @@ def load_districts(con: duckdb.DuckDBPyConnection) -> pl.LazyFrame:
     return con.sql(_DISTRICTS_SQL).pl().lazy()
 
 
+def date_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    """First and last invoice date of all purchases, or None when there are none."""
+    ((first, last),) = con.execute(
+        f"SELECT min({names.INVOICE_DATE}), max({names.INVOICE_DATE}) FROM {names.PURCHASES}"
+    ).fetchall()
+    return None if first is None else (first, last)
+
+
 def parse_goal_share(text: str) -> float:
     """A goal share from settings text: '0.25', '25%' or '25' all mean 0.25."""
     value = float(text.strip().rstrip("%"))

@@ -234,3 +234,9 @@ def test_cli_subprocess_prints_only_json(loaded, db_path):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert json.loads(out.stdout)["coop"]["local_spend"] == 364.01
+
+
+def test_date_range(con):
+    assert metrics.date_range(con) is None
+    load(con)
+    assert metrics.date_range(con) == (date(2024, 1, 10), date(2024, 3, 20))
