@@ -195,6 +195,7 @@ VEGETABLES: Final[dict[str, str]] = {
     "vegetable": "vegetables",
     "veggie": "vegetables",
     "zucchini": "zucchini",
+    "spaghetti squash": "squash",
     "pinto": "beans",
     "kidney": "beans",
     "black bean": "beans",
@@ -1245,6 +1246,59 @@ INGREDIENT_WHY: Final = "another ingredient added (seasoning, sauce, cheese or f
 # words that negate the processing words just after them ("no additives or fillers")
 NEGATIONS: Final = frozenset({"no", "without", "non"})
 NEGATION_REACH: Final = 3
+# variety and harvest words: never a product, never split or guessed at ("butternut" is not butter + nut)
+VARIETY_WORDS: Final = frozenset(
+    {
+        "honeycrisp",
+        "gala",
+        "fuji",
+        "granny",
+        "smith",
+        "braeburn",
+        "jonagold",
+        "mcintosh",
+        "macintosh",
+        "cortland",
+        "empire",
+        "jazz",
+        "envy",
+        "ambrosia",
+        "zestar",
+        "cosmic",
+        "delicious",
+        "butternut",
+        "acorn",
+        "delicata",
+        "kabocha",
+        "hubbard",
+        "russet",
+        "yukon",
+        "fingerling",
+        "vidalia",
+        "romano",
+        "bartlett",
+        "anjou",
+        "bosc",
+        "navel",
+        "valencia",
+        "minneola",
+        "honeybell",
+        "heirloom",
+        "roma",
+        "beefsteak",
+        "cherokee",
+        "picked",
+        "dug",
+        "harvested",
+        "grown",
+        "raised",
+        "caught",
+        "pastured",
+        "grassfed",
+        "organic",
+        "local",
+    }
+)
 # the unknown-text rule
 UNKNOWN_RULE: Final = "no rule matched"
 FUZZY_CUTOFF: Final = 90.0
@@ -1305,7 +1359,9 @@ _PHRASES: Final = frozenset(k for k in (*TERMS, *MARKERS, *NEUTRAL_PHRASES) if "
 _PHRASE_STARTS: Final = frozenset(k.split()[0] for k in _PHRASES)
 KEYWORDS: Final = frozenset(w for k in (*TERMS, *MARKERS, *NEUTRAL_PHRASES) for w in k.split())
 VOCAB: Final = frozenset(
-    w for k in (*TERMS, *MARKERS, *NEUTRAL_PHRASES, *ABBREVIATIONS.values(), *SKIP_WORDS) for w in k.split()
+    w
+    for k in (*TERMS, *MARKERS, *NEUTRAL_PHRASES, *ABBREVIATIONS.values(), *SKIP_WORDS, *VARIETY_WORDS)
+    for w in k.split()
 )
 # words a misspelt or abbreviated token may be matched to (products and markers, four letters or more)
 _FUZZY_TARGETS: Final = tuple(sorted(w for k in (*TERMS, *MARKERS) for w in k.split() if len(w) >= 4 and w.isalpha()))

@@ -139,6 +139,11 @@ VARIANTS = [
     ("CHOC CHIP COOKIE", "cookies", "grain", False),
     ("SAUCE CRANBERRY", "sauce", "other", False),
     ("KETCHUP PACKET", "ketchup", "other", False),
+    ("Squash, Butternut", "squash", "vegetable", True),
+    ("Honeycrisp apples 40#", "apples", "fruit", True),
+    ("Strawberries, fresh picked, 8 qt", "strawberries", "fruit", True),
+    ("Ground beef, 85% lean, 10 lb chubs", "beef", "protein", True),
+    ("Carrots, fresh dug, 25 lb bag", "carrots", "vegetable", True),
 ]
 
 
