@@ -57,14 +57,15 @@ _GRAIN_COLUMNS = (
     names.BASE_UNIT,
     *_ORIGIN,
 )
-_SUMS = f"""CAST(sum(cents) AS BIGINT) AS {SPEND_CENTS},
+# Sums of DECIMAL(18, 2) are exact; each group's sum becomes whole cents once (not once per line).
+_SUMS = f"""CAST(coalesce(sum({names.EXTENDED_PRICE}), 0) * 100 AS BIGINT) AS {SPEND_CENTS},
        sum({names.BASE_QUANTITY}) AS {names.BASE_QUANTITY},
-       CAST(sum(CASE WHEN {names.BASE_QUANTITY} IS NOT NULL THEN cents ELSE 0 END) AS BIGINT) AS {PRICED_CENTS},
+       CAST(coalesce(sum({names.EXTENDED_PRICE}) FILTER (WHERE {names.BASE_QUANTITY} IS NOT NULL), 0) * 100 AS BIGINT)
+           AS {PRICED_CENTS},
        count(*) AS {LINES},
        count(*) - count({names.BASE_QUANTITY}) AS {UNPRICED_LINES}"""
 _IN_RANGE = f"""
-    SELECT *, CAST(date_trunc('month', {names.INVOICE_DATE}) AS DATE) AS {names.MONTH},
-           CAST({names.EXTENDED_PRICE} * 100 AS BIGINT) AS cents
+    SELECT *, CAST(date_trunc('month', {names.INVOICE_DATE}) AS DATE) AS {names.MONTH}
     FROM {names.PURCHASES}
     WHERE (CAST($date_from AS DATE) IS NULL OR {names.INVOICE_DATE} >= CAST($date_from AS DATE))
       AND (CAST($date_to AS DATE) IS NULL OR {names.INVOICE_DATE} <= CAST($date_to AS DATE))"""

@@ -240,3 +240,20 @@ def test_date_range(con):
     assert metrics.date_range(con) is None
     load(con)
     assert metrics.date_range(con) == (date(2024, 1, 10), date(2024, 3, 20))
+
+
+def test_every_grain_holds_every_line_and_cent(loaded):
+    grains = metrics.load_grains(loaded).collect()
+    for name in (metrics.GRAIN_SHARES, metrics.GRAIN_PRICES, metrics.GRAIN_VENDORS):
+        part = grains.filter(pl.col(metrics.GRAIN) == name)
+        assert part[metrics.SPEND_CENTS].sum() == 97685, name
+        assert part[metrics.LINES].sum() == 18, name
+        assert part[metrics.UNPRICED_LINES].sum() == 2, name
+        assert part[metrics.PRICED_CENTS].sum() == 97685 - 1234 - 1001, name
+    # the shares grain keeps months apart, the prices grain keeps products apart
+    shares = grains.filter(pl.col(metrics.GRAIN) == metrics.GRAIN_SHARES)
+    assert shares.filter(pl.col(names.DISTRICT_ID) == "wide")[names.MONTH].n_unique() == 3
+    prices = grains.filter(pl.col(metrics.GRAIN) == metrics.GRAIN_PRICES)
+    assert set(prices.filter(pl.col(names.DISTRICT_ID) == "wide")[names.PRODUCT]) == {
+        "apples", "carrots", "milk", "bread", "potatoes"
+    }  # fmt: skip
