@@ -26,9 +26,22 @@ HEIGHT = 280
 Chart = alt.Chart | alt.LayerChart
 
 
+def _wrap(text: str, width: int = 60) -> list[str]:
+    """Text broken into lines of at most about `width` characters, at spaces."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    return [*lines, current] if current else lines
+
+
 def _title(text: str, period: str, definition: str) -> alt.TitleParams:
-    """A chart title whose subtitle states the period and the definition."""
-    return alt.TitleParams(text=text, subtitle=[f"Period: {period}", definition], anchor="start")
+    """A chart title whose subtitle states the period and the definition (wrapped, never cut off)."""
+    return alt.TitleParams(text=text, subtitle=[f"Period: {period}", *_wrap(definition)], anchor="start")
 
 
 def _route_scale() -> alt.Scale:
@@ -48,7 +61,11 @@ def local_share_by_month(frame: pl.DataFrame, *, goal: float | None, period: str
 
     Columns: `month` (date), `local_share` (fraction 0-1), optional `series` (e.g. district or "Co-op").
     """
-    color = alt.Color("series:N", title="District") if "series" in frame.columns else alt.value(LOCAL_COLORS[0])
+    color = (
+        alt.Color("series:N", title="District", legend=alt.Legend(orient="bottom", columns=4))
+        if "series" in frame.columns
+        else alt.value(LOCAL_COLORS[0])
+    )
     line = (
         alt.Chart(frame)
         .mark_line(point=True)
@@ -92,10 +109,15 @@ def spend_by_route(frame: pl.DataFrame, *, period: str, definition: str) -> alt.
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("route_label:N", title="Supply-chain route", sort=list(ROUTE_LABELS.values())),
+            y=alt.Y(
+                "route_label:N",
+                title="Supply-chain route",
+                sort=list(ROUTE_LABELS.values()),
+                axis=alt.Axis(labelLimit=200),
+            ),
             x=alt.X("sum(spend):Q", title="Spend (US dollars)", axis=alt.Axis(format="$,.0f")),
             color=(
-                alt.Color("series:N", title="District")
+                alt.Color("series:N", title="District", legend=alt.Legend(orient="bottom", columns=4))
                 if has_series
                 else alt.Color("route_label:N", title="Route", scale=_route_scale(), legend=None)
             ),
@@ -186,7 +208,7 @@ def unit_price_over_time(frame: pl.DataFrame, *, product: str, unit: str, period
 
 
 def meals_per_route(frame: pl.DataFrame, *, scenario: str, definition: str) -> alt.Chart:
-    """Meals per year assigned to each route by the optimiser, as bars (grouped by `series` when present).
+    """Meals per year assigned to each route by the optimiser, as horizontal bars (grouped by `series` if present).
 
     Columns: `route` (one of names.ROUTES), `meals` (meals per year), optional `series` (e.g. scenario).
     """
@@ -196,10 +218,19 @@ def meals_per_route(frame: pl.DataFrame, *, scenario: str, definition: str) -> a
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("route_label:N", title="Supply-chain route", sort=list(ROUTE_LABELS.values())),
-            y=alt.Y("meals:Q", title="Meals per year (count)", axis=alt.Axis(format=",.0f")),
-            color=alt.Color("route_label:N", title="Route", scale=_route_scale()),
-            **({"xOffset": alt.XOffset("series:N", title="Scenario")} if has_series else {}),
+            y=alt.Y(
+                "route_label:N",
+                title="Supply-chain route",
+                sort=list(ROUTE_LABELS.values()),
+                axis=alt.Axis(labelLimit=200),
+            ),
+            x=alt.X("meals:Q", title="Meals per year (count)", axis=alt.Axis(format=",.0f")),
+            color=(
+                alt.Color("series:N", title="Scenario", legend=alt.Legend(orient="bottom", columns=3))
+                if has_series
+                else alt.Color("route_label:N", title="Route", scale=_route_scale(), legend=None)
+            ),
+            **({"yOffset": alt.YOffset("series:N", title="Scenario")} if has_series else {}),
             tooltip=[
                 alt.Tooltip("route_label:N", title="Route"),
                 *([alt.Tooltip("series:N", title="Scenario")] if has_series else []),

@@ -128,7 +128,7 @@ def writing() -> Iterator[duckdb.DuckDBPyConnection]:
 # --- errors --------------------------------------------------------------------------
 def show_error(exc: CoopError) -> None:
     """Show a coop error as `st.error` with its reason (and each row problem), never a traceback."""
-    st.error(str(exc), icon="⚠️")
+    st.error(str(exc), icon=":material/error:")
     if isinstance(exc, ValidationError) and exc.problems:
         problems = problems_frame(exc.problems)
         st.dataframe(problems, hide_index=True, width="stretch")
@@ -193,7 +193,7 @@ def ensure_data() -> None:
                 summary = call(sample.load, cur)
             status.update(label="Sample co-op loaded", state="complete")
         st.session_state["sample_loaded"] = summary
-    st.toast("The database was empty, so the bundled sample co-op was loaded.", icon="🌱")
+    st.toast("The database was empty, so the bundled sample co-op was loaded.", icon=":material/eco:")
 
 
 def first_start_notice() -> None:
@@ -255,7 +255,7 @@ def filters() -> tuple[date, date, list[str]]:
         ss[PERIOD_KEY] = (lo, hi)
     all_ids = district_table()[names.DISTRICT_ID].to_list()
     if DISTRICTS_KEY not in ss:
-        ss[DISTRICTS_KEY] = list(all_ids)
+        ss[DISTRICTS_KEY] = []
     ss[DISTRICTS_KEY] = [d for d in ss[DISTRICTS_KEY] if d in all_ids]
 
     with st.sidebar:
@@ -271,13 +271,16 @@ def filters() -> tuple[date, date, list[str]]:
             help="Applies on every page. Pick the first and the last day.",
         )
         ss["_w_districts"] = ss[DISTRICTS_KEY]
+        labels = dict(zip(all_ids, district_table()[names.NAME].to_list(), strict=True))
         st.multiselect(
             "Districts",
             options=all_ids,
+            format_func=lambda d: labels.get(d, d),
+            placeholder="All districts",
             key="_w_districts",
             on_change=_copy_widget,
             args=("_w_districts", DISTRICTS_KEY),
-            help="Applies on every page. Empty = all districts.",
+            help="Applies on every page except the meeting packet. Empty = all districts.",
         )
         if span is not None:
             st.caption(f"Data loaded: {span[0]:%d %b %Y} to {span[1]:%d %b %Y}.")
@@ -1160,3 +1163,11 @@ def packet_xlsx(built: Any) -> bytes:
     from coop import report
 
     return report.to_xlsx(built)
+
+
+CHART_HEIGHT = 400
+
+
+def chart(figure: Any) -> None:
+    """Show an Altair chart at the page's width and a fixed height (so titles and axes are never squeezed)."""
+    st.altair_chart(figure, width="stretch", height=CHART_HEIGHT)

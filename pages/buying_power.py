@@ -89,13 +89,12 @@ k4.metric(
     f"reached {pool.worst_gap:.2g}; solved in {pool.solve_seconds:.1f} s.",
 )
 
-st.altair_chart(
+sh.chart(
     charts.standalone_vs_pooled(
         sh.pool_costs(pool),
         period=basis,
         definition="Cost = least annual purchase cost meeting each district's demand and policy (US dollars).",
-    ),
-    width="stretch",
+    )
 )
 st.subheader("Where the savings come from")
 left, right = st.columns(2)
@@ -140,13 +139,12 @@ else:
     bar.empty()
     for note in report.notes:
         st.warning(note)
-    st.altair_chart(
+    sh.chart(
         charts.allocation_methods(
             sh.allocation_long(report),
             period=basis,
             definition="Each district's share of the pooled cost under each method (US dollars per year).",
-        ),
-        width="stretch",
+        )
     )
     st.dataframe(report.table(), hide_index=True, width="stretch")
     st.caption("US dollars per year per district: standalone cost, cost of its own pooled purchases, and each method.")

@@ -30,7 +30,7 @@ def _show_outcome() -> None:
     if not outcome:
         return
     if outcome["error"]:
-        st.error(outcome["error"], icon="⚠️")
+        st.error(outcome["error"], icon=":material/error:")
     elif outcome["already"] is not None:
         st.info(f"{outcome['file']} was already loaded as batch {outcome['already']}; nothing changed.")
     else:
@@ -210,7 +210,7 @@ with batch_tab:
         if st.button("Undo batch", disabled=not confirm, key="undo_run"):
             with sh.errors_shown():
                 removed = sh.undo_batch(int(target))
-                st.toast(f"Batch {target} removed ({removed:,} lines).", icon="↩️")
+                st.toast(f"Batch {target} removed ({removed:,} lines).", icon=":material/undo:")
                 st.rerun()
 
 with vendor_tab:

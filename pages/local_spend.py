@@ -19,7 +19,7 @@ if unknown:
     st.warning(
         f"**${unknown:,.0f} of spend ({share_unknown:.1%}) has unknown origin** (no origin ZIP or state): it counts as "
         "not local. Ask the vendors for origin, or set a default origin in the vendor registry on Data intake.",
-        icon="❓",
+        icon=":material/help:",
     )
 
 view = st.segmented_control(
@@ -27,33 +27,25 @@ view = st.segmented_control(
 )
 if view == "Month":
     per_district = st.toggle("One line per district", value=True, key="local_per_district")
-    st.altair_chart(
+    sh.chart(
         charts.local_share_by_month(
             sh.monthly_share(m, chosen, per_district), goal=m.goal_local_share, period=period, definition=definition
-        ),
-        width="stretch",
+        )
     )
     table = sh.by_scope(m.by_month)
 elif view == "Category":
     table = sh.by_scope(m.by_category)
-    st.altair_chart(
-        charts.share_bars(table, by=names.CATEGORY, by_title="Category", period=period, definition=definition),
-        width="stretch",
-    )
+    sh.chart(charts.share_bars(table, by=names.CATEGORY, by_title="Category", period=period, definition=definition))
 elif view == "Route":
     table = sh.route_spend(m)
-    st.altair_chart(
+    sh.chart(
         charts.spend_by_route(
             table, period=period, definition="Route from vendor type and locality; US dollars of invoiced spend."
-        ),
-        width="stretch",
+        )
     )
 else:
     table = m.districts
-    st.altair_chart(
-        charts.share_bars(table, by=names.DISTRICT_ID, by_title="District", period=period, definition=definition),
-        width="stretch",
-    )
+    sh.chart(charts.share_bars(table, by=names.DISTRICT_ID, by_title="District", period=period, definition=definition))
 st.dataframe(
     table,
     hide_index=True,

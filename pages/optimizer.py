@@ -94,7 +94,7 @@ with sh.errors_shown():
     result = sh.solve(model, chosen_scenario)
 
     if not result.optimal:
-        st.error(f"No plan: the model is **{result.status}**. {result.message}", icon="⚠️")
+        st.error(f"No plan: the model is **{result.status}**. {result.message}", icon=":material/error:")
         if result.conflicts:
             st.markdown(
                 "Relaxing any one of these constraints restores a feasible plan: "
@@ -107,13 +107,12 @@ with sh.errors_shown():
         k3.metric("Meals from local routes", f"{result.share():.0%}")
         left, right = st.columns(2)
         with left:
-            st.altair_chart(
+            sh.chart(
                 charts.meals_per_route(
                     result.meals_table(),
                     scenario=chosen_scenario.label or chosen_scenario.name,
                     definition="Least-cost meals per year through each route (LP solution).",
-                ),
-                width="stretch",
+                )
             )
         with right:
             st.markdown("**Meals per route**")
@@ -151,13 +150,12 @@ with sh.errors_shown():
 st.subheader("All six scenarios on this model")
 with sh.errors_shown():
     compared = sh.compare_scenarios(model)
-    st.altair_chart(
+    sh.chart(
         charts.meals_per_route(
             compared.drop_nulls("meals"),
             scenario="the paper's six scenarios",
             definition="Least-cost meals per year by route under each scenario, with the parameters above.",
-        ),
-        width="stretch",
+        )
     )
 
 st.subheader("Sensitivity: route costs at 50% and 150%")
@@ -203,15 +201,14 @@ else:
         with sh.errors_shown():
             curve = sh.incentive_curve(model, chosen_scenario, tuple(target_routes))
             label = ", ".join(ROUTE_LABELS[r].lower() for r in target_routes)
-            st.altair_chart(
+            sh.chart(
                 charts.incentive_curve(
                     curve.drop_nulls("local_share"),
                     target=label,
                     scenario=chosen_scenario.label or chosen_scenario.name,
                     definition="Share of meals the least-cost plan buys on those routes when each of their meals "
                     "earns this extra payment (on top of the scenario's own incentive).",
-                ),
-                width="stretch",
+                )
             )
             found = sh.find_incentive(model, chosen_scenario, tuple(target_routes), goal)
             if found.reachable and found.incentive is not None:

@@ -44,24 +44,22 @@ left, right = st.columns(2)
 with left:
     per_district = st.toggle("One line per district", value=False, key="overview_per_district")
     monthly = sh.monthly_share(m, chosen, per_district)
-    st.altair_chart(
+    sh.chart(
         charts.local_share_by_month(
             monthly,
             goal=m.goal_local_share,
             period=period,
             definition=f"Local spend / total spend per calendar month; dashed line = the co-op goal "
             f"({m.goal_local_share:.0%} by {m.goal_date:%b %Y}).",
-        ),
-        width="stretch",
+        )
     )
 with right:
-    st.altair_chart(
+    sh.chart(
         charts.spend_by_route(
             sh.route_spend(m),
             period=period,
             definition="Route from vendor type and locality (DESIGN.md); US dollars of invoiced spend.",
-        ),
-        width="stretch",
+        )
     )
 
 st.subheader("Districts")

@@ -32,7 +32,7 @@ for i, kpi in enumerate(built.kpis):
 for note in built.notes:
     st.caption(f"• {note}")
 for chart in built.charts.values():
-    st.altair_chart(chart, width="stretch")
+    sh.chart(chart)
 for table in built.tables:
     st.markdown(f"**{table.title}**")
     st.dataframe(table.frame, hide_index=True, width="stretch")

@@ -40,9 +40,7 @@ with left:
     frame = commodity if by == "Commodity" else category
     column = names.PRODUCT if by == "Commodity" else names.CATEGORY
     if frame.height:
-        st.altair_chart(
-            charts.premiums(frame, by=column, by_title=by, period=period, definition=definition), width="stretch"
-        )
+        sh.chart(charts.premiums(frame, by=column, by_title=by, period=period, definition=definition))
     else:
         st.info("No commodity was bought both local and non-local in this period and scope, so no premium exists.")
 with right:
@@ -51,15 +49,14 @@ with right:
         product = st.selectbox("Unit price over time for", products, key="premium_product")
         prices = sh.call(sh.unit_prices, start, end, chosen if scope == "coop" else [scope], product)
         units = prices[names.BASE_UNIT].unique().to_list() if prices.height else ["unit"]
-        st.altair_chart(
+        sh.chart(
             charts.unit_price_over_time(
                 prices,
                 product=product,
                 unit=units[0] if len(units) == 1 else "base unit",
                 period=period,
                 definition="Monthly spend / base quantity, lines with a convertible unit only. " + sh.LOCAL_DEFINITION,
-            ),
-            width="stretch",
+            )
         )
 
 st.subheader("By commodity")
