@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
-import inflect
+import inflection
 import polars as pl
 from rapidfuzz import fuzz, process
 
@@ -1382,7 +1382,6 @@ VOCAB: Final = frozenset(
 )
 # words a misspelt or abbreviated token may be matched to (products and markers, four letters or more)
 _FUZZY_TARGETS: Final = tuple(sorted(w for k in (*TERMS, *MARKERS) for w in k.split() if len(w) >= 4 and w.isalpha()))
-_ENGINE = inflect.engine()
 
 
 def _skeleton(word: str) -> str:
@@ -1426,7 +1425,7 @@ def _base(token: str) -> tuple[str, float]:
     if token in KEYWORDS or token.startswith("#"):
         return token, 1.0
     if token.endswith("s") and len(token) > 3:
-        single = _ENGINE.singular_noun(token)
+        single = inflection.singularize(token)
         for candidate in (single, token[:-2] if token.endswith("es") else None, token[:-1]):
             if candidate and candidate in KEYWORDS:
                 return candidate, 1.0
