@@ -1,6 +1,6 @@
 """Time the full metrics computation against one DuckDB GROUP BY (district, month) over the same generated table.
 
-    python bench/metrics.py [--rows N] [--db PATH] [--repeat K]
+    python bench/metrics.py [--rows N] [--db PATH [--reuse]] [--repeat K] [--json]
 
 Generates N purchase lines (default 10,000,000) with DuckDB's range() into a database file: 50 districts with
 different definitions of local (radius, states, counties, none), 80 vendors of every type with origins in and
@@ -11,7 +11,10 @@ Prints the best of K runs of each and the ratio.
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -134,36 +137,58 @@ def best_of(repeat: int, fn: object) -> tuple[float, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--db", type=Path, default=Path("/tmp/coop-bench-metrics.duckdb"))
+    parser.add_argument("--db", type=Path, default=None, help="database file (default: a temporary one, removed)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--reuse", action="store_true", help="reuse an existing database of the right size")
+    parser.add_argument("--reuse", action="store_true", help="reuse --db when it already holds --rows lines")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (figures) last on stdout")
     args = parser.parse_args()
+    if args.db is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return measure(args, Path(tmp) / "bench-metrics.duckdb")
+    return measure(args, args.db)
 
+
+def measure(args: argparse.Namespace, path: Path) -> int:
+    """Generate (or reuse) the table, time both computations, print the figures."""
+    say = functools.partial(print, file=sys.stderr if args.json else sys.stdout)
     start = time.perf_counter()
     geo.zip_table()
     zip_seconds = time.perf_counter() - start
     reuse = False
-    if args.reuse and args.db.exists():
-        con = db.connect(args.db, read_only=True)
+    if args.reuse and path.exists():
+        con = db.connect(path, read_only=True)
         reuse = con.execute(f"SELECT count(*) FROM {names.PURCHASES}").fetchall()[0][0] == args.rows
         con.close()
     if not reuse:
         start = time.perf_counter()
-        setup(args.db, args.rows)
-        print(f"generated {args.rows:,} lines in {time.perf_counter() - start:.1f} s -> {args.db}")
-    con = db.connect(args.db, read_only=True)
+        setup(path, args.rows)
+        say(f"generated {args.rows:,} lines in {time.perf_counter() - start:.1f} s -> {path}")
+    con = db.connect(path, read_only=True)
     baseline, groups = best_of(args.repeat, lambda: con.execute(BASELINE).fetchall())
     full, result = best_of(args.repeat, lambda: metrics.compute(con))
     counts = metrics.load_grains(con).group_by(metrics.GRAIN).len().collect()
     grains = dict(zip(counts[metrics.GRAIN].to_list(), counts["len"].to_list(), strict=True))
     con.close()
     coop = result.coop.row(0, named=True)  # type: ignore[union-attr]
-    print(f"rows: {args.rows:,}  compacted grain rows: {grains}  district-month groups: {len(groups):,}")
-    print(f"co-op spend ${coop['total_spend']:,.2f}, local share {coop['local_share']:.4f}")
-    print(f"ZIP table (once per process, not timed below): {zip_seconds:.2f} s")
-    print(f"DuckDB GROUP BY district, month: {baseline:.3f} s (best of {args.repeat})")
-    print(f"full metrics.compute:            {full:.3f} s (best of {args.repeat})")
-    print(f"ratio: {full / baseline:.1f}x  (goal: under 10 s and within 3x)")
+    ratio = full / baseline
+    say(f"rows: {args.rows:,}  compacted grain rows: {grains}  district-month groups: {len(groups):,}")
+    say(f"co-op spend ${coop['total_spend']:,.2f}, local share {coop['local_share']:.4f}")
+    say(f"ZIP table (once per process, not timed below): {zip_seconds:.2f} s")
+    say(f"DuckDB GROUP BY district, month: {baseline:.3f} s (best of {args.repeat})")
+    say(f"full metrics.compute:            {full:.3f} s (best of {args.repeat})")
+    say(f"ratio: {ratio:.1f}x  (goal: under 10 s and within 3x)")
+    if args.json:
+        figure = {
+            "name": f"metrics.compute over {args.rows:,} lines",
+            "value": full,
+            "unit": "s",
+            "baseline": "one DuckDB GROUP BY district, month",
+            "baseline_value": baseline,
+            "ratio": ratio,
+            "goal": "under 10 s and within 3x",
+            "met": full < 10.0 and ratio <= 3.0,
+        }
+        print(json.dumps({"figures": [figure], "rows": args.rows, "grain_rows": grains, "zip_table_s": zip_seconds}))
     return 0
 
 
