@@ -379,6 +379,24 @@ def trajectory(classified: pl.LazyFrame, goal_share: float) -> pl.LazyFrame:
     )
 
 
+def goal_status(trajectory_frame: pl.LazyFrame, goal_date: date) -> pl.LazyFrame:
+    """Per scope: the cumulative local share at the last month of the range against the goal, and whether it is met."""
+    return (
+        trajectory_frame.sort(SCOPE, names.MONTH)
+        .group_by(SCOPE, maintain_order=True)
+        .agg(
+            pl.col(names.MONTH).last().alias("last_month"),
+            pl.col("cumulative_local_share").last(),
+            pl.col("goal_local_share").last(),
+        )
+        .with_columns(
+            pl.lit(goal_date).alias("goal_date"),
+            (pl.col("goal_local_share") - pl.col("cumulative_local_share")).alias("gap_to_goal"),
+            (pl.col("cumulative_local_share") >= pl.col("goal_local_share")).alias("met"),
+        )
+    )
+
+
 # --- the boundary ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Metrics:
@@ -400,6 +418,7 @@ class Metrics:
     vendors: pl.DataFrame
     route_category: pl.DataFrame
     trajectory: pl.DataFrame
+    goal: pl.DataFrame
 
     def to_json(self) -> dict[str, object]:
         """The CLI's `metrics --json` document (districts, coop, premiums)."""
@@ -436,6 +455,7 @@ def compute(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_
             vendor_spend(grain(classified, GRAIN_VENDORS)),
             route_category(shares),
             trajectory(shares, goal_share),
+            goal_status(trajectory(shares, goal_share), goal_date),
         ]
     )
     return Metrics(date_from, date_to, goal_share, goal_date, *frames)

@@ -181,6 +181,13 @@ def test_goal_defaults_and_trajectory(loaded):
     assert t[("wide", date(2024, 2, 1))]["cumulative_local_share"] == pytest.approx(190 / 425.5)
     assert t[("wide", date(2024, 3, 1))]["cumulative_local_share"] == pytest.approx(240 / 517.84)
     assert t[("narrow", date(2024, 1, 1))]["gap_to_goal"] == pytest.approx(0.25 - 20 / 230)
+    g = rows(m.goal, metrics.SCOPE)
+    assert g["wide"]["last_month"] == date(2024, 3, 1)
+    assert g["wide"]["cumulative_local_share"] == pytest.approx(240 / 517.84)
+    assert g["wide"]["met"] is True
+    assert g["narrow"]["met"] is False
+    assert g["coop"]["cumulative_local_share"] == pytest.approx(364.01 / 976.85)
+    assert g["coop"]["goal_date"] == date(2027, 6, 30)
 
 
 @pytest.mark.parametrize(("text", "share"), [("0.3", 0.3), ("30%", 0.3), ("30", 0.3), ("1%", 0.01)])
