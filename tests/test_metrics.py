@@ -6,6 +6,8 @@ from datetime import date
 import polars as pl
 import pytest
 from fixtures_metrics import insert, load
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from coop import cli, metrics, names
 
@@ -264,3 +266,69 @@ def test_every_grain_holds_every_line_and_cent(loaded):
     assert set(prices.filter(pl.col(names.DISTRICT_ID) == "wide")[names.PRODUCT]) == {
         "apples", "carrots", "milk", "bread", "potatoes"
     }  # fmt: skip
+
+
+ORIGINS = [("CO", "81062"), ("WA", "98801"), (None, "80631"), ("CO", None), (None, None), ("NM", None), (None, "82001")]
+VENDORS = [("Crowley Farm", "producer"), ("Sysco", "broadline_distributor"), ("Mesa Hub", "food_hub")]
+PRODUCTS = [("apples", "fruit", "lb"), ("carrots", "vegetable", "lb"), ("milk", "dairy", "gal")]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["wide", "narrow", "county", "nm", "plain"]),
+            st.integers(0, 120),
+            st.integers(0, len(VENDORS) - 1),
+            st.integers(0, len(PRODUCTS) - 1),
+            st.integers(0, len(ORIGINS) - 1),
+            st.one_of(st.none(), st.integers(1, 500)),
+            st.integers(0, 99_999),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_compacted_metrics_equal_line_by_line(con, raw):
+    """Whatever the lines, the grains give the same figures as classifying every line on its own."""
+    from fixtures_metrics import lines_frame
+
+    from coop import local
+
+    con.execute(f"DELETE FROM {names.PURCHASES}")
+    con.execute(f"DELETE FROM {names.DISTRICTS}")
+    lines = []
+    for i, (district, day, v, p, o, qty, cents) in enumerate(raw):
+        when = date.fromordinal(date(2024, 1, 1).toordinal() + day).isoformat()
+        vendor, vtype = VENDORS[v]
+        product, category, unit = PRODUCTS[p]
+        state, zip_code = ORIGINS[o]
+        price = f"{cents // 100}.{cents % 100:02d}"
+        lines.append((i, district, when, vendor, vtype, product, category, qty and float(qty), qty and unit, price,
+                      state, zip_code))  # fmt: skip
+    load(con, lines=[])
+    insert(con, names.PURCHASES, lines_frame(lines))
+    m = metrics.compute(con, date(2024, 1, 15), date(2024, 4, 15))
+
+    frame = lines_frame(lines).filter(pl.col(names.INVOICE_DATE).is_between(date(2024, 1, 15), date(2024, 4, 15)))
+    each = local.with_route(local.with_locality(frame.lazy(), metrics.load_districts(con))).collect()
+    cents_of = pl.col(names.EXTENDED_PRICE).cast(pl.Decimal(18, 2)).mul(100).cast(pl.Int64)
+    each = each.with_columns(cents_of.alias("c"))
+    for d in m.districts.to_dicts():
+        mine = each.filter(pl.col(names.DISTRICT_ID) == d[names.DISTRICT_ID])
+        assert round(d["total_spend"] * 100) == mine["c"].sum()
+        assert round(d["local_spend"] * 100) == mine.filter(pl.col(local.LOCAL))["c"].sum()
+        assert round(d["unknown_origin_spend"] * 100) == mine.filter(pl.col(local.UNKNOWN_ORIGIN))["c"].sum()
+    coop = m.coop.row(0, named=True)
+    assert round(coop["total_spend"] * 100) == each["c"].sum()
+    assert sum(round(r["spend"] * 100) for r in m.by_route.filter(pl.col(metrics.SCOPE) == "coop").to_dicts()) == (
+        each["c"].sum()
+    )
+    for r in m.route_category.to_dicts():
+        cell = each.filter((pl.col(names.ROUTE) == r[names.ROUTE]) & (pl.col(names.CATEGORY) == r[names.CATEGORY]))
+        assert round(r["spend"] * 100) == cell["c"].sum()
+    for p in m.premiums.filter(pl.col(metrics.SCOPE) == "coop").to_dicts():
+        rows_p = each.filter((pl.col(names.PRODUCT) == p[names.PRODUCT]) & pl.col(names.BASE_QUANTITY).is_not_null())
+        loc, non = rows_p.filter(pl.col(local.LOCAL)), rows_p.filter(~pl.col(local.LOCAL))
+        assert p["local_unit_price"] == pytest.approx(loc["c"].sum() / 100 / loc[names.BASE_QUANTITY].sum())
+        assert p["nonlocal_unit_price"] == pytest.approx(non["c"].sum() / 100 / non[names.BASE_QUANTITY].sum())
