@@ -332,3 +332,25 @@ def test_compacted_metrics_equal_line_by_line(con, raw):
         loc, non = rows_p.filter(pl.col(local.LOCAL)), rows_p.filter(~pl.col(local.LOCAL))
         assert p["local_unit_price"] == pytest.approx(loc["c"].sum() / 100 / loc[names.BASE_QUANTITY].sum())
         assert p["nonlocal_unit_price"] == pytest.approx(non["c"].sum() / 100 / non[names.BASE_QUANTITY].sum())
+
+
+@pytest.mark.slow
+def test_real_usage_report_totals_to_the_cent(db_path, capsys):
+    """The real SGV co-op report ($17,683,041.05 invoiced, no origins): every dollar is unknown origin."""
+    from conftest import REAL
+
+    report = REAL / "sgv-coop-district-usage-2019-2020.xlsx"
+    if not report.exists():
+        pytest.skip("real data not present")
+    args = ["--db", str(db_path), "--json"]
+    vendor = ["--vendor", "Broadline", "--vendor-type", "broadline_distributor", "--add-districts"]
+    assert cli.main(["ingest", str(report), *vendor, *args]) == 0
+    capsys.readouterr()
+    assert cli.main(["metrics", *args]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["coop"]["total_spend"] == 17_683_041.05
+    assert doc["coop"]["local_spend"] == 0.0
+    assert len(doc["districts"]) == 30
+    for d in doc["districts"]:
+        assert d["unknown_origin_spend"] == d["total_spend"]
+    assert doc["premiums"] == []
