@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +22,7 @@ Progress = Callable[[float, str], None]
 DEFAULT_EARLIEST_DATE = date(2000, 7, 1)
 ERROR = "error"
 WARNING = "warning"
+INGEST_MEMORY_LIMIT = "1GB"  # DuckDB buffer cap during a load, so a 10M-line file stays well under 2 GB
 PRICE_TOLERANCE = 0.01  # dollars: extended_price may differ from quantity x unit_price by at most 1 cent
 _EPS = 1e-9
 _THOUSANDS = r"^[-(]?\d{1,3}(,\d{3})+(\.\d*)?\)?$"
@@ -279,6 +280,8 @@ def _text_expr(frame: pl.DataFrame, column: str) -> pl.Expr:
 
 def _via_unique(series: pl.Series, parse: Callable[[pl.Series], pl.Series], dtype: pl.DataType) -> pl.Series:
     """`parse` applied once per distinct value of `series`, mapped back onto every row."""
+    if series.null_count() == series.len():
+        return pl.Series(series.name, [None] * series.len(), dtype=dtype)
     unique = series.drop_nulls().unique()
     parsed = parse(unique)
     return series.replace_strict(unique, parsed, default=None, return_dtype=dtype)
@@ -295,6 +298,8 @@ def _clean_numbers(text: pl.Series) -> pl.Series:
 def _number(frame: pl.DataFrame, column: str) -> pl.Series:
     """A column parsed as a finite number ('$1,234.50' and '(12.00)' are numbers); unparseable -> null."""
     series = frame[column]
+    if series.null_count() == series.len():
+        return pl.Series(column, [None] * series.len(), dtype=pl.Float64)
     if series.dtype.is_numeric():
         values = series.cast(pl.Float64)
     else:
@@ -614,7 +619,7 @@ def _classify(good: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
             )
             ctx.classified = found if ctx.classified is None else pl.concat([ctx.classified, found])
     inferred = ctx.classified if ctx.classified is not None else _NO_CLASSES
-    frame = frame.join(inferred, on=names.DESCRIPTION, how="left", maintain_order="left")
+    frame = frame.join(inferred, on=names.DESCRIPTION, how="left")
     given = pl.col("_given").is_not_null()
     return frame.with_columns(
         pl.coalesce("_given", "_c_product").alias(names.PRODUCT),
@@ -659,7 +664,7 @@ def _base_units(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
         )
         ctx.converted = found if ctx.converted is None else pl.concat([ctx.converted, found])
     assert ctx.converted is not None
-    frame = frame.join(ctx.converted, on=_UNIT_KEYS, how="left", nulls_equal=True, maintain_order="left")
+    frame = frame.join(ctx.converted, on=_UNIT_KEYS, how="left", nulls_equal=True)
     return frame.with_columns((pl.col(names.QUANTITY) * pl.col("_per_unit")).alias(names.BASE_QUANTITY)).drop(
         "_per_unit"
     )
@@ -820,6 +825,23 @@ def _load(
         raise ValidationError(f"{file_name}: {len(missing)} required column(s) missing; nothing loaded", problems)
     ctx = _context(con, file_name, district_id, shown or {})
     reader_list = list(reader_problems)
+    with _memory_cap(con):
+        return _load_rows(con, chunks, ctx, reader_list, skip_invalid, progress, size_hint, source_kind, sha256)
+
+
+def _load_rows(
+    con: duckdb.DuckDBPyConnection,
+    chunks: Iterable[pl.DataFrame],
+    ctx: _Context,
+    reader_list: list[dict[str, Any]],
+    skip_invalid: bool,
+    progress: Progress | None,
+    size_hint: int | None,
+    source_kind: str,
+    sha256: str,
+) -> IngestResult:
+    """The transaction of `_load`: insert the batch row, stream the chunks, check duplicates, commit."""
+    file_name, district_id = ctx.file_name, ctx.district_id
     reader_bad = {int(p["row"]) for p in reader_list}
     error_frames: list[pl.DataFrame] = [_reader_errors(reader_list)] if reader_list else []
     warnings: list[dict[str, Any]] = []
@@ -903,6 +925,17 @@ def _fraction(seen: int, size_hint: int | None) -> float:
     if not size_hint:
         return 0.5
     return min(0.9, 0.1 + 0.8 * min(1.0, seen * 90 / size_hint))
+
+
+@contextlib.contextmanager
+def _memory_cap(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Cap DuckDB's buffer memory at INGEST_MEMORY_LIMIT while loading (it spills to disk), then restore it."""
+    ((previous,),) = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    con.execute("SET memory_limit = ?", [INGEST_MEMORY_LIMIT])
+    try:
+        yield
+    finally:
+        con.execute("SET memory_limit = ?", [previous])
 
 
 class _Writer:

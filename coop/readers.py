@@ -257,7 +257,6 @@ def _duckdb_csv_table(path: Path, delimiter: str, chunk_rows: int) -> Table:
     finally:
         probe.close()
     headers = [c.lstrip("\ufeff").strip() for c in columns]
-    renames = dict(zip(columns, headers, strict=True))
 
     def batches() -> Iterator[pl.DataFrame]:
         reader_con = duckdb.connect()  # a private in-memory instance: the stream never blocks the store
@@ -267,15 +266,18 @@ def _duckdb_csv_table(path: Path, delimiter: str, chunk_rows: int) -> Table:
             nonlocal first
             frame = pl.from_arrow(pa.Table.from_batches(pending))
             assert isinstance(frame, pl.DataFrame)
-            frame = frame.rename(renames).with_columns(
+            frame = frame.rename(dict(zip(frame.columns, headers, strict=True))).with_columns(
                 pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(names.SOURCE_ROW)
             )
             first += frame.height
-            return _clean(frame)
+            return _clean(frame, strip=False)
 
+        # DuckDB trims the cells and turns blanks into nulls, on all cores, as it reads
+        trimmed = ", ".join(f"nullif(trim(\"{c.replace(chr(34), chr(34) * 2)}\"), '')" for c in columns)
+        query = f"SELECT {trimmed} FROM ({_READ_CSV})"
         try:
             reader_con.execute("SET enable_progress_bar = false")
-            stream = reader_con.sql(_READ_CSV, params=[str(path), delimiter]).to_arrow_reader(chunk_rows)
+            stream = reader_con.sql(query, params=[str(path), delimiter]).to_arrow_reader(chunk_rows)
             pending: list[pa.RecordBatch] = []
             size = 0
             for record_batch in stream:
@@ -321,10 +323,11 @@ def _frame_table(frame: pl.DataFrame, kind: str, problems: tuple[dict[str, objec
     return Table(headers, kind, problems, batches)
 
 
-def _clean(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text stripped with empty cells as null, `source_row` as Int64, wholly empty rows dropped."""
-    stripped = pl.col(pl.String).str.strip_chars()
-    frame = frame.with_columns(pl.when(stripped == "").then(None).otherwise(stripped).name.keep())
+def _clean(frame: pl.DataFrame, *, strip: bool = True) -> pl.DataFrame:
+    """Text stripped with empty cells as null (unless already done), `source_row` as Int64, empty rows dropped."""
+    if strip:
+        stripped = pl.col(pl.String).str.strip_chars()
+        frame = frame.with_columns(pl.when(stripped == "").then(None).otherwise(stripped).name.keep())
     frame = frame.select(pl.exclude(names.SOURCE_ROW), pl.col(names.SOURCE_ROW).cast(pl.Int64))
     data_cols = [c for c in frame.columns if c != names.SOURCE_ROW]
     if data_cols:

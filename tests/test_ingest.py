@@ -297,6 +297,50 @@ def test_failure_inside_the_transaction_leaves_the_database_as_it_was(store, tmp
     assert ingest.ingest_file(store, path, district_id="D1").rows_loaded == 2
 
 
+def test_failed_insert_in_a_later_chunk_rolls_back_the_earlier_ones(store, tmp_path, monkeypatch):
+    path = tmp_path / "three.csv"
+    path.write_text(
+        HEADER + "".join(f"2024-09-0{d},Sysco,Carrots,{d},lb,1.00,{d}.00\n" for d in (1, 2, 3)), encoding="utf-8"
+    )
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 1)  # one row per chunk: three inserts in one transaction
+    calls = []
+    real_insert = ingest._insert
+
+    def third_fails(con, sql, frame, params):
+        calls.append(frame.height)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        real_insert(con, sql, frame, params)
+
+    monkeypatch.setattr(ingest, "_insert", third_fails)
+    before = snapshot(store)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest.ingest_file(store, path, district_id="D1")
+    assert calls == [1, 1, 1]
+    assert snapshot(store) == before
+
+
+def test_errors_in_a_later_chunk_refuse_the_whole_file_and_list_every_cell(store, tmp_path, monkeypatch):
+    path = tmp_path / "late.csv"
+    rows = [f"2024-09-0{d},Sysco,Carrots,{d},lb,1.00,{d}.00\n" for d in range(1, 6)]
+    rows[3] = "2024-09-04,Sysco,Carrots,four,lb,1.00,4.00\n"
+    rows[4] = "2024-09-05,Sysco,Carrots,5,lb,x,5.00\n"
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
+    before = snapshot(store)
+    with pytest.raises(ValidationError) as info:
+        ingest.ingest_file(store, path, district_id="D1")
+    assert [format_problem(p) for p in info.value.problems] == [
+        "late.csv row 5 column Qty: not a number: 'four'",
+        "late.csv row 6 column Price: not a number: 'x'",
+    ]
+    assert snapshot(store) == before
+    result = ingest.ingest_file(store, path, district_id="D1", skip_invalid=True)
+    assert (result.rows_loaded, result.rows_rejected) == (3, 2)
+    rows_loaded = store.execute(f"SELECT {names.SOURCE_ROW} FROM {names.PURCHASES} ORDER BY 1").fetchall()
+    assert rows_loaded == [(2,), (3,), (4,)]
+
+
 def test_district_argument_conflicting_with_the_file_is_an_error(store, tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("District," + HEADER + "D2,2024-09-03,Sysco,Carrots,10,lb,0.80,8.00\n", encoding="utf-8")
