@@ -141,6 +141,7 @@ class AllocationReport:
             "status": pool.status,
             "mip_gap": pool.settings.mip_gap,
             "time_limit": pool.settings.time_limit,
+            "heuristics": pool.heuristics,
             "worst_gap": max(pool.worst_gap, self.games.worst_gap),
             "coalitions_solved": len(self.games.values),
             "exact": self.games.exhaustive,

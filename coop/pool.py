@@ -420,6 +420,19 @@ class SolverSettings:
     mip_gap: float = 1e-6  # relative MIP gap at which HiGHS may stop
     time_limit: float = 60.0  # seconds per coalition solve
     warm_start: bool = True  # pass the previous coalition's solution to HiGHS
+    heuristics: str = "auto"  # full | light (no restarts, RINS, RENS, feasibility jump) | auto: light up to 12 members
+
+
+# HiGHS options of the "light" setting: on the small pooled MILPs of a coalition enumeration these heuristics cost
+# 4-7x the solve time and change no optimum (bench/pool.py measures it); large co-ops keep them.
+LIGHT_HEURISTICS: Mapping[str, bool] = {
+    "mip_allow_restart": False,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_heuristic_run_feasibility_jump": False,
+}
+LIGHT_UP_TO = 12
 
 
 @dataclass(frozen=True)
@@ -454,6 +467,7 @@ class PoolResult:
     solve_seconds: float
     coop: CoalitionSolve = field(repr=False)
     capacity_shares: pl.DataFrame = field(repr=False)  # district, offer, units: each member's part of a capacity
+    heuristics: str = "full"  # the HiGHS heuristics setting the solves used (SolverSettings.heuristics resolved)
 
 
 # --- the model ------------------------------------------------------------------------------------
@@ -562,11 +576,25 @@ class PoolModel:
             cons["segment_max"] = self.v <= cp.multiply(self.seg_ub, self.y)
             cons["one_segment"] = seg_map @ self.y <= 1
             cost = cost + self.seg_cost @ self.v + fixed @ (seg_map @ self.y)
+            rows = np.flatnonzero(fixed > 0)
+            if rows.size:
+                # disaggregated bound (as in facility location): a member buys from an offer with a fixed cost only
+                # if the coalition opens it, x[d, o] <= demand[d, c(o)] * open[o]; tightens the LP relaxation
+                opened = cp.reshape(seg_map[rows] @ self.y, (1, rows.size), order="C")
+                cols = self.bin_idx[rows]
+                cons["open_offer"] = self.x[:, cols] <= cp.multiply(
+                    self.D[:, self.offer_cat[cols]], np.ones((n, 1)) @ opened
+                )
         self.cons = cons
         self.prob = cp.Problem(cp.Minimize(cost), list(cons.values()))
         if not self.prob.is_dpp():
             raise ModelError("pooled model is not DPP; cannot re-solve by parameters")
         self.solves = 0
+        light = self.settings.heuristics == "light" or (self.settings.heuristics == "auto" and n <= LIGHT_UP_TO)
+        if self.settings.heuristics not in ("auto", "light", "full"):
+            raise ModelError(f"heuristics must be auto, light or full, got {self.settings.heuristics!r}")
+        self.highs_options: dict[str, Any] = dict(LIGHT_HEURISTICS) if light else {}
+        self.heuristics = "light" if light else "full"
 
     # -- parameters for a coalition ----------------------------------------------------------------
     def _mask(self, members: Iterable[str | int]) -> np.ndarray:
@@ -595,11 +623,15 @@ class PoolModel:
             self.cap.value = caps
             cap_now = dict(zip(self.cap_idx.tolist(), caps.tolist(), strict=True))
         if self.seg_offer.size:
-            top = cat_demand[self.offer_cat[self.seg_offer]]
+            # most an offer can sell this coalition, and least it must (the rest of its category cannot cover)
+            most = cat_demand[self.offer_cat].copy()
             if cap_now:
-                top = np.minimum(top, [cap_now.get(int(k), math.inf) for k in self.seg_offer])
+                most = np.minimum(most, [cap_now.get(k, math.inf) for k in range(most.size)])
+            others = np.bincount(self.offer_cat, weights=most, minlength=cat_demand.size)[self.offer_cat] - most
+            least = np.maximum(cat_demand[self.offer_cat] - others, 0.0)
+            top = most[self.seg_offer]
             high = np.minimum(self.seg_high, top)
-            reachable = self.seg_low <= high + _VOLUME_TOL
+            reachable = (self.seg_low <= high + _VOLUME_TOL) & (high >= least[self.seg_offer] - _VOLUME_TOL)
             self.seg_lb.value = np.where(reachable, self.seg_low, 0.0)
             self.seg_ub.value = np.where(reachable, np.maximum(high, 0.0), 0.0)
 
@@ -618,6 +650,7 @@ class PoolModel:
                 warm_start=self.settings.warm_start,
                 time_limit=float(self.settings.time_limit),
                 mip_rel_gap=float(self.settings.mip_gap),
+                **self.highs_options,
             )
         except cp.SolverError as exc:
             raise ModelError(f"HiGHS failed on coalition {member_ids}: {exc}") from exc
@@ -703,7 +736,10 @@ class PoolModel:
                 "used": volume[self.cap_idx] if self.cap_idx.size else np.zeros(0),
             },
             schema={"offer": pl.String, "capacity": pl.Float64, "used": pl.Float64},
-        ).with_columns(binding=pl.col("used") >= pl.col("capacity") - 1e-6 * (1.0 + pl.col("capacity")))
+        ).with_columns(
+            binding=(pl.col("capacity") > 0)
+            & (pl.col("used") >= pl.col("capacity") - 1e-6 * (1.0 + pl.col("capacity")))
+        )
         duals = self._duals(mask) if self.seg_offer.size == 0 else None
         return purchases, tiers, capacities, duals
 
@@ -821,6 +857,7 @@ def solve_pool(
         schema={"district": pl.String, "offer": pl.String, "units": pl.Float64},
     )
     return PoolResult(
+        heuristics=model.heuristics,
         capacity_shares=shares,
         spec=spec,
         standalone=table,

@@ -224,6 +224,8 @@ def spec_from_db(
     if not districts:
         raise SpecError("database: no district has demand in a category with a known unit cost")
     members = {d.id for d in districts}
+    # a route with a capacity quote but no supply anybody uses today is left out (capacity 0: no known supplier)
+    offers = [o for o in offers if o.capacity_by_district is None or sum(o.capacity_by_district.values()) > 0]
     offers = [
         replace(
             o,

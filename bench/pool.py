@@ -1,0 +1,169 @@
+"""Benchmark the pooled co-op model: solve times by co-op size, the full 7-district allocation, re-solve vs build.
+
+Generated co-ops: 4 routes x 20 categories; the distributor and its local line have two all-units tiers, the food
+hub a fixed cost and a tier, farms a fixed cost; local routes have capacities (each member's entitlement);
+each member has a local-share goal. Prints one line per measurement and a JSON summary at the end.
+
+    python bench/pool.py [--max-districts 1000] [--categories 20] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from coop import names
+from coop.allocate import allocate
+from coop.pool import PoolModel, PoolSpec, SolverSettings, parse_spec, without_district
+
+SIZES = (7, 50, 200, 1000)
+
+
+def generate(n: int, categories: int = 20, seed: int = 0) -> PoolSpec:
+    """A co-op of n districts (sizes spread like 300 to 40,000 students) over `categories` categories."""
+    rng = np.random.default_rng(seed)
+    size = np.exp(rng.uniform(np.log(300), np.log(40_000), n))  # students
+    cats = [f"c{j:02d}" for j in range(categories)]
+    per_student = rng.uniform(2.0, 12.0, categories)  # units per student per year
+    base = rng.uniform(0.8, 4.0, categories)  # $ per unit, non-local distributor
+    local_share = rng.choice([0.0, 0.1, 0.2, 0.25], n)
+    median = np.median(size)
+    districts = []
+    for i in range(n):
+        demand = {c: float(round(size[i] * per_student[j] * rng.uniform(0.6, 1.4))) for j, c in enumerate(cats)}
+        districts.append({"id": f"d{i:04d}", "demand": demand, "policy": {"local_share_min": float(local_share[i])}})
+    offers = []
+    for j, c in enumerate(cats):
+        m = median * per_student[j]  # a median member's annual demand
+        cap = {d["id"]: 0.15 * d["demand"][c] for d in districts}  # local supply: 15% of each member's demand
+        offers += [
+            {
+                "route": names.TRADITIONAL_NONLOCAL,
+                "category": c,
+                "unit_cost": base[j],
+                "tiers": [
+                    {"min_volume": 3 * m, "unit_cost": base[j] * 0.97},
+                    {"min_volume": 8 * m, "unit_cost": base[j] * 0.94},
+                ],
+            },
+            {
+                "route": names.TRADITIONAL_LOCAL,
+                "category": c,
+                "unit_cost": base[j] * 1.03,
+                "tiers": [{"min_volume": 3 * m, "unit_cost": base[j] * 1.01}],
+                "capacity_by_district": cap,
+            },
+            {
+                "route": names.NONTRADITIONAL_LOCAL,
+                "category": c,
+                "unit_cost": base[j] * 1.2,
+                "fixed_cost": 1500.0,
+                "tiers": [{"min_volume": 2 * m, "unit_cost": base[j] * 1.1}],
+                "capacity_by_district": cap,
+            },
+            {
+                "route": names.DIRECT_LOCAL,
+                "category": c,
+                "unit_cost": base[j] * 1.15,
+                "fixed_cost": 2500.0,
+                "capacity_by_district": cap,
+            },
+        ]
+    return parse_spec({"districts": districts, "offers": offers}, source=f"generated({n})")
+
+
+def timed(label: str, fn, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    start = time.perf_counter()
+    value = fn(*args, **kwargs)
+    seconds = time.perf_counter() - start
+    print(f"{label}: {seconds:.3f} s", flush=True)
+    return value, seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-districts", type=int, default=1000, help="largest co-op to solve (default 1000)")
+    parser.add_argument("--categories", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mip-gap", type=float, default=1e-4, help="relative gap for the grand-coalition runs")
+    parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per grand-coalition solve")
+    args = parser.parse_args(argv)
+    summary: dict[str, object] = {"categories": args.categories, "sizes": {}}
+
+    # 1. grand coalition by co-op size
+    settings = SolverSettings(mip_gap=args.mip_gap, time_limit=args.time_limit)
+    for n in (s for s in SIZES if s <= args.max_districts):
+        spec, _gen_s = timed(f"[{n}] generate", generate, n, args.categories, args.seed)
+        model, build_s = timed(f"[{n}] build (cvxpy, once)", PoolModel, spec, settings)
+        solve, first_s = timed(f"[{n}] grand coalition, first solve (compiles)", model.solve, range(n), detail=False)
+        _again, again_s = timed(f"[{n}] grand coalition, re-solve", model.solve, range(n), detail=False)
+        print(
+            f"[{n}] status {solve.status}, cost ${solve.cost:,.0f}, gap {solve.mip_gap:.1e} "
+            f"(limit {settings.mip_gap:g}, {settings.time_limit:g} s), binaries {model.y.size if model.y is not None else 0}"
+        )
+        summary["sizes"][n] = {
+            "build_s": build_s,
+            "first_solve_s": first_s,
+            "resolve_s": again_s,
+            "status": solve.status,
+            "gap": solve.mip_gap,
+            "binaries": int(model.y.size) if model.y is not None else 0,
+            "variables": int(model.x.size),
+        }
+
+    # 2. the full 7-district run: standalone optima, all 127 coalitions, exact Shapley, core, least core
+    spec7 = generate(7, args.categories, args.seed)
+    report, full_s = timed("[7] full run: exact Shapley + core check + least core", allocate, spec7)
+    print(
+        f"[7] {len(report.games.values) - 1} coalitions, savings ${report.pool.savings:,.0f} "
+        f"({report.pool.savings / report.pool.standalone['standalone_cost'].sum():.1%}), core empty: "
+        f"{report.core_empty}, Shapley in core: {report.allocation('shapley').in_core}; goal < 10 s: "
+        f"{'met' if full_s < 10 else 'MISSED'}"
+    )
+    summary["full_run_7_s"] = full_s
+    if args.max_districts >= 10:
+        spec10 = generate(10, args.categories, args.seed)
+        _report10, full10_s = timed("[10] full run: exact Shapley over 1,023 coalitions", allocate, spec10)
+        summary["full_run_10_s"] = full10_s
+
+    # 3. per-coalition re-solve (parameters changed) against a fresh build + solve of the same coalition
+    model = PoolModel(spec7)
+    model.solve(range(7), detail=False)  # compile once
+    rng = np.random.default_rng(args.seed)
+    masks = [int(m) for m in rng.integers(1, 127, 20)]
+    resolve, fresh = [], []
+    for mask in masks:
+        members = [i for i in range(7) if mask >> i & 1]
+        start = time.perf_counter()
+        a = model.solve(members, detail=False).cost
+        resolve.append(time.perf_counter() - start)
+        sub = spec7
+        for i in range(7):
+            if not mask >> i & 1:
+                sub = without_district(sub, spec7.districts[i].id)
+        start = time.perf_counter()
+        b = PoolModel(sub).solve(range(len(members)), detail=False).cost
+        fresh.append(time.perf_counter() - start)
+        assert a is not None and b is not None and abs(a - b) <= 1e-4 * max(1.0, abs(b)), (mask, a, b)
+    ratio = statistics.median(resolve) / statistics.median(fresh)
+    print(
+        f"[7] per-coalition re-solve {statistics.median(resolve) * 1000:.1f} ms vs fresh build + solve "
+        f"{statistics.median(fresh) * 1000:.1f} ms (medians of {len(masks)}): ratio {ratio:.2f}"
+    )
+    summary["resolve_ms"] = statistics.median(resolve) * 1000
+    summary["fresh_ms"] = statistics.median(fresh) * 1000
+    summary["resolve_over_fresh"] = ratio
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
