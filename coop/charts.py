@@ -39,9 +39,9 @@ def _wrap(text: str, width: int = 60) -> list[str]:
     return [*lines, current] if current else lines
 
 
-def _title(text: str, period: str, definition: str) -> alt.TitleParams:
-    """A chart title whose subtitle states the period and the definition (wrapped, never cut off)."""
-    return alt.TitleParams(text=text, subtitle=[f"Period: {period}", *_wrap(definition)], anchor="start")
+def _title(text: str, period: str, definition: str, label: str = "Period") -> alt.TitleParams:
+    """A chart title whose subtitle states the period (or scenario) and the definition (wrapped, never cut off)."""
+    return alt.TitleParams(text=text, subtitle=[f"{label}: {period}", *_wrap(definition)], anchor="start")
 
 
 def _route_scale() -> alt.Scale:
@@ -237,7 +237,7 @@ def meals_per_route(frame: pl.DataFrame, *, scenario: str, definition: str) -> a
                 alt.Tooltip("meals:Q", title="Meals", format=",.0f"),
             ],
         )
-        .properties(title=_title("Meals per route", scenario, definition), width=WIDTH, height=HEIGHT)
+        .properties(title=_title("Meals per route", scenario, definition, "Scenario"), width=WIDTH, height=HEIGHT)
     )
 
 
@@ -257,7 +257,9 @@ def incentive_curve(frame: pl.DataFrame, *, target: str, scenario: str, definiti
                 alt.Tooltip("local_share:Q", title="Share of meals", format=".1%"),
             ],
         )
-        .properties(title=_title(f"Incentive curve: {target}", scenario, definition), width=WIDTH, height=HEIGHT)
+        .properties(
+            title=_title(f"Incentive curve: {target}", scenario, definition, "Scenario"), width=WIDTH, height=HEIGHT
+        )
     )
 
 
@@ -276,7 +278,7 @@ def standalone_vs_pooled(frame: pl.DataFrame, *, period: str, definition: str) -
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X(f"{names.DISTRICT_ID}:N", title="District"),
+            x=alt.X(f"{names.DISTRICT_ID}:N", title="District", axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("basis:N"),
             y=alt.Y("cost:Q", title="Cost (US dollars per year)", axis=alt.Axis(format="$,.0f")),
             color=alt.Color(
@@ -303,7 +305,7 @@ def allocation_methods(frame: pl.DataFrame, *, period: str, definition: str) -> 
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X(f"{names.DISTRICT_ID}:N", title="District"),
+            x=alt.X(f"{names.DISTRICT_ID}:N", title="District", axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("method:N"),
             y=alt.Y("cost:Q", title="Allocated cost (US dollars per year)", axis=alt.Axis(format="$,.0f")),
             color=alt.Color("method:N", title="Allocation method"),

@@ -41,9 +41,9 @@ SERVER_START_SECONDS = 60
 FIRST_LOAD_MS = 180_000
 PAGE_MS = 60_000
 UPLOAD_CSV = (
-    "Invoice Date,Vendor,Item Description,Qty,UOM,Unit Price,Ext Price,Origin State\n"
-    '2025-03-03,Browser Test Farm,"Apples, Gala, 88ct",10,LB,1.50,15.00,MN\n'
-    "2025-03-04,Browser Test Farm,Carrots whole,20,LB,0.80,16.00,MN\n"
+    "Invoice Date,Vendor,Vendor Type,Item Description,Qty,UOM,Unit Price,Ext Price,Origin State\n"
+    '2025-03-03,Browser Test Farm,producer,"Apples, Gala, 88ct",10,LB,1.50,15.00,MN\n'
+    "2025-03-04,Browser Test Farm,producer,Carrots whole,20,LB,0.80,16.00,MN\n"
 )
 
 
@@ -70,15 +70,13 @@ def _wait_for_server(url: str, proc: subprocess.Popen[bytes], seconds: float) ->
 
 
 def _settle(page: object, timeout_ms: int) -> None:
-    """Wait until Streamlit has finished running the page script (the status widget is gone)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)  # type: ignore[attr-defined]
+    """Wait until Streamlit has finished running the page script and its title is on the page."""
     page.wait_for_function(  # type: ignore[attr-defined]
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
+        """() => document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]')
                  && document.querySelector('[data-testid="stMainBlockContainer"] h1')""",
         timeout=timeout_ms,
-        polling=200,
+        polling=100,
     )
-    page.wait_for_timeout(300)  # type: ignore[attr-defined]
 
 
 def _no_exception(page: object, where: str) -> None:
@@ -154,9 +152,18 @@ def test_every_page_in_chromium(tmp_path: Path) -> None:
                 _settle(page, PAGE_MS)
                 _no_exception(page, "intake after upload")
                 assert page.get_by_text("browser-upload.csv").count() > 0
+                page.get_by_role("button", name="Check and load").click()
+                page.get_by_text("loaded 2 line(s)").first.wait_for(timeout=PAGE_MS)
+                _settle(page, PAGE_MS)
+                _no_exception(page, "intake after loading the file")
                 shot = tmp_path / "page-intake-uploaded.png"
                 page.screenshot(path=str(shot), full_page=True)
                 print(f"screenshot intake after upload: {shot}")
+            except Exception:
+                shot = tmp_path / "failure.png"
+                page.screenshot(path=str(shot), full_page=True)
+                print(f"screenshot at failure: {shot}")
+                raise
             finally:
                 browser.close()
     finally:

@@ -92,7 +92,7 @@ def test_premiums_and_unit_price_state_units() -> None:
 def test_optimizer_charts() -> None:
     meals = pl.DataFrame({names.ROUTE: list(names.ROUTES), "meals": [0.0, 0.0, 11521.0, 34564.0]})
     spec = charts.meals_per_route(meals, scenario="25% Local", definition="d").to_dict()
-    assert spec["title"]["subtitle"][0] == "Period: 25% Local"
+    assert spec["title"]["subtitle"][0] == "Scenario: 25% Local"
     assert "Meals per year" in _axis_titles(spec)["x"]
     curve = pl.DataFrame({"incentive": [0.0, 0.1, 0.2], "local_share": [0.0, 0.0, 1.0]})
     chart = charts.incentive_curve(curve, target="direct local", scenario="BAU", definition="d")
