@@ -100,14 +100,14 @@ def require(module: str, capability: str) -> ModuleType:
 
 
 def data_version() -> str:
-    """A key that changes whenever data changes: the batch ids loaded plus the app's edit counter."""
+    """A key that changes whenever data changes: the database path, its batch ids and the app's edit counter."""
     batches = lib("batches")
     ids: list[int] = []
     if batches is not None:
         frame = batches.list_batches(cursor())
         if frame.height:
             ids = sorted(int(i) for i in frame[names.BATCH_ID].to_list())
-    return f"{len(ids)}:{max(ids, default=0)}:{sum(ids)}:{_edits()['n']}"
+    return f"{db.resolve_path().resolve()}|{len(ids)}:{max(ids, default=0)}:{sum(ids)}:{_edits()['n']}"
 
 
 def mark_edited() -> None:
@@ -404,13 +404,29 @@ def ingest_upload(
 
 
 def ingest_usage(
-    path: Path, *, vendor_name: str, vendor_type: str, add_districts: bool, progress: Callable[[float, str], None]
+    path: Path,
+    *,
+    vendor_name: str,
+    vendor_type: str,
+    add_districts: bool,
+    state: str | None,
+    zip_code: str | None,
+    skip_invalid: bool,
+    progress: Callable[[float, str], None],
 ) -> Any:
-    """Load a distributor usage report (one block per district) as one batch."""
+    """Load a distributor usage report (one block per district) as one batch (`coop.ingest.IngestResult`)."""
     usage = require("usage_report", "Loading distributor usage reports")
     with writing() as cur:
         return usage.ingest_usage_report(
-            cur, path, vendor_name=vendor_name, vendor_type=vendor_type, add_districts=add_districts, progress=progress
+            cur,
+            path,
+            vendor_name=vendor_name,
+            vendor_type=vendor_type,
+            add_districts=add_districts,
+            skip_invalid=skip_invalid,
+            progress=progress,
+            state=state or None,
+            zip_code=zip_code or None,
         )
 
 

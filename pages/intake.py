@@ -70,12 +70,26 @@ with load_tab:
         path = sh.save_upload(upload.name, upload.getvalue())
         if sh.is_usage_report(path):
             st.markdown(f"**{upload.name}** is a distributor *District Usage by Item* report (one block per district).")
-            vendor_name = st.text_input("Distributor (vendor name)", value="Broadline distributor")
+            vendor_name = st.text_input("Distributor (vendor name)", value="Broadline distributor", key="usage_vendor")
             vendor_type = st.selectbox(
-                "Vendor type", names.VENDOR_TYPES, index=names.VENDOR_TYPES.index("broadline_distributor")
+                "Vendor type",
+                names.VENDOR_TYPES,
+                index=names.VENDOR_TYPES.index("broadline_distributor"),
+                key="usage_vendor_type",
             )
-            add = st.toggle("Register districts the co-op does not know yet", value=False)
-            if st.button("Check and load the report", type="primary"):
+            add = st.toggle("Register districts the co-op does not know yet", value=False, key="usage_add")
+            u1, u2 = st.columns(2)
+            state = u1.text_input(
+                "State of the new districts (2 letters)",
+                value="",
+                disabled=not add,
+                key="usage_state",
+                help="The report has no addresses. Left empty, new districts get placeholders (XX, 00000) that "
+                "count every line as unknown origin until you fix them under 'Districts and meal counts'.",
+            )
+            zip_code = u2.text_input("ZIP of the new districts", value="", disabled=not add, key="usage_zip")
+            skip_usage = st.toggle("Load the valid rows and set the invalid ones aside", value=False, key="usage_skip")
+            if st.button("Check and load the report", type="primary", key="usage_load"):
                 with st.status(f"Loading {upload.name}…", expanded=True) as status:
                     bar = st.progress(0.0, text="starting")
                     try:
@@ -84,6 +98,9 @@ with load_tab:
                             vendor_name=vendor_name,
                             vendor_type=vendor_type,
                             add_districts=add,
+                            state=state.strip(),
+                            zip_code=zip_code.strip(),
+                            skip_invalid=skip_usage,
                             progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
                         )
                         st.session_state["last_ingest"] = {

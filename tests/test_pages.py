@@ -295,3 +295,41 @@ def test_intake_strict_load_names_rows_then_skip_then_undo(app_db: FirstStart) -
     at.button(key="undo_run").click().run()
     assert not at.exception
     assert newest[names.BATCH_ID] not in frame_with(at, names.ROWS_REJECTED)[names.BATCH_ID].to_list()
+
+
+def test_intake_loads_the_real_distributor_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real 'District Usage by Item' report (30 districts, 9,619 lines) loads through the intake page."""
+    from tests.conftest import REAL
+
+    report = next(REAL.glob("*.xlsx"), None) if REAL.exists() else None
+    if report is None:
+        pytest.skip(f"the real distributor report is not in {REAL}")
+    path = tmp_path / "real.duckdb"
+    con = db.connect(path)
+    districts_csv = tmp_path / "districts.csv"
+    districts_csv.write_text("district_id,name,state,zip\nplaceholder,Placeholder District,CA,91776\n")
+    from coop import districts
+
+    districts.upsert_from_csv(con, districts_csv)  # a registered district: the app does not load the sample
+    con.close()
+    monkeypatch.setenv(db.ENV_VAR, str(path))
+    at = open_page("pages/intake.py")
+    at.file_uploader[0].set_value((report.name, report.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception
+    assert at.button(key="usage_load")  # recognised as a usage report, not a plain file
+    at.button(key="usage_load").click().run()
+    assert any("unknown district" in e.value or "nothing loaded" in e.value for e in at.error)
+    unknown = frame_with(at, "reason")
+    assert unknown.height == 30 and set(unknown["column"]) == {"(district block)"}
+    at.toggle(key="usage_add").set_value(True).run()
+    at.text_input(key="usage_state").set_value("CA")
+    at.text_input(key="usage_zip").set_value("91776")
+    at.button(key="usage_load").click().run()
+    assert not at.exception
+    assert any("loaded 9,619 line(s)" in s.value for s in at.success), [s.value for s in at.success]
+    con = db.connect(path)
+    try:
+        ((total,),) = con.execute(f"SELECT sum({names.EXTENDED_PRICE}) FROM {names.PURCHASES}").fetchall()
+    finally:
+        con.close()
+    assert str(total) == "17683041.05"
