@@ -579,11 +579,12 @@ class PoolModel:
             rows = np.flatnonzero(fixed > 0)
             if rows.size:
                 # disaggregated bound (as in facility location): a member buys from an offer with a fixed cost only
-                # if the coalition opens it, x[d, o] <= demand[d, c(o)] * open[o]; tightens the LP relaxation
+                # if the coalition opens it, x[d, o] <= demand[d, c(o)] * open[o]; tightens the LP relaxation. The
+                # full demand is a constant here (a non-member buys nothing anyway), which keeps compilation cheap.
                 opened = cp.reshape(seg_map[rows] @ self.y, (1, rows.size), order="C")
                 cols = self.bin_idx[rows]
                 cons["open_offer"] = self.x[:, cols] <= cp.multiply(
-                    self.D[:, self.offer_cat[cols]], np.ones((n, 1)) @ opened
+                    self.demand[:, self.offer_cat[cols]], np.ones((n, 1)) @ opened
                 )
         self.cons = cons
         self.prob = cp.Problem(cp.Minimize(cost), list(cons.values()))
