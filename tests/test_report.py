@@ -13,7 +13,7 @@ from PIL import Image
 
 from coop import db, report
 
-MONTH = "2025-10"
+MONTH = "2025-02"  # the sample plants a split purchase in February 2025 (data/sample/README.md)
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -42,7 +42,7 @@ def run_cli(*args):
 
 def test_html_local_share_is_exactly_the_metrics_figure(packet_files, sample_db_file):
     packet, paths = packet_files
-    got = run_cli("metrics", "--from", "2025-10-01", "--to", "2025-10-31", "--json", "--db", str(sample_db_file))
+    got = run_cli("metrics", "--from", "2025-02-01", "--to", "2025-02-28", "--json", "--db", str(sample_db_file))
     share = got["coop"]["local_share"]
     assert share is not None and 0 < share < 1
     text = report.format_share(share)
