@@ -583,6 +583,7 @@ def _selection(m: Any, ids: tuple[str, ...]) -> Any:
         route_premiums=m.route_premiums.filter(keep),
         unpriced=m.unpriced.filter(pl.col("scope").is_in(ids)),
         trajectory=m.trajectory.filter(pl.col("scope").is_in(ids)),
+        **({"goal": m.goal.filter(pl.col("scope").is_in(ids))} if hasattr(m, "goal") else {}),
     )
 
 
@@ -647,8 +648,13 @@ def district_overview(m: Any) -> pl.DataFrame:
     """The district table: name, spend, local share, unknown-origin spend and freshness, largest spend first."""
     fresh = freshness()
     today = date.today()
+    table = m.districts
+    goal = getattr(m, "goal", None)
+    if goal is not None and "cumulative_local_share" in goal.columns:
+        status = goal.select(pl.col("scope").alias(names.DISTRICT_ID), pl.col("met").alias("goal_met"))
+        table = table.join(status, on=names.DISTRICT_ID, how="left")
     return (
-        m.districts.join(fresh.drop("lines", strict=False), on=names.DISTRICT_ID, how="left")
+        table.join(fresh.drop("lines", strict=False), on=names.DISTRICT_ID, how="left")
         .with_columns(
             (pl.lit(today) - pl.col("last_invoice_date")).dt.total_days().alias("days_since_last_invoice"),
         )
@@ -658,6 +664,7 @@ def district_overview(m: Any) -> pl.DataFrame:
             "total_spend",
             "local_spend",
             "local_share",
+            *(["goal_met"] if "goal_met" in table.columns else []),
             "unknown_origin_spend",
             "lines",
             "last_invoice_date",
@@ -1187,3 +1194,25 @@ CHART_HEIGHT = 400
 def chart(figure: Any) -> None:
     """Show an Altair chart at the page's width and a fixed height (so titles and axes are never squeezed)."""
     st.altair_chart(figure, width="stretch", height=CHART_HEIGHT)
+
+
+# --- co-op goal -----------------------------------------------------------------------------------
+_SETTING_SQL = f"INSERT OR REPLACE INTO {names.SETTINGS} ({names.SETTING_KEY}, {names.SETTING_VALUE}) VALUES (?, ?)"
+
+
+def goal() -> tuple[float, date]:
+    """The co-op's local-share goal and its date (settings, with the library's defaults)."""
+    from coop import metrics
+
+    return metrics.load_goal(cursor())
+
+
+def save_goal(share: float, when: date) -> None:
+    """Store the co-op's local-share goal (a fraction in (0, 1]) and the date it should be met by."""
+    from coop.errors import SpecError
+
+    if not 0.0 < share <= 1.0:
+        raise SpecError(f"goal local share must be above 0% and at most 100%, got {share:.1%}")
+    with writing() as cur:
+        cur.execute(_SETTING_SQL, [names.GOAL_LOCAL_SHARE, f"{share:.4f}"])
+        cur.execute(_SETTING_SQL, [names.GOAL_DATE, when.isoformat()])

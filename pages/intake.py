@@ -263,6 +263,17 @@ with district_tab:
         with sh.errors_shown():
             count = sh.save_districts(edited)
             st.success(f"Saved {count:,} district(s).")
+    st.markdown("**Co-op goal**")
+    share_now, date_now = sh.goal()
+    g1, g2 = st.columns(2)
+    goal_share = g1.number_input(
+        "Local share goal (% of food spend)", 1.0, 100.0, value=share_now * 100, step=1.0, key="goal_share"
+    )
+    goal_date = g2.date_input("To be met by", value=date_now, key="goal_date")
+    if st.button("Save the goal", key="goal_save"):
+        with sh.errors_shown():
+            sh.save_goal(goal_share / 100.0, goal_date)
+            st.success(f"Goal saved: {goal_share:.0f}% local by {goal_date:%d %b %Y}.")
     st.markdown("**Monthly meal counts**")
     st.caption("Meals served per district and month (month = first day of the month).")
     meal_counts = st.data_editor(

@@ -74,6 +74,7 @@ st.dataframe(
         "total_spend": st.column_config.NumberColumn("Total spend ($)", format="dollar"),
         "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
         "local_share": st.column_config.ProgressColumn("Local share", format="percent", min_value=0.0, max_value=1.0),
+        "goal_met": st.column_config.CheckboxColumn("At goal (cumulative)"),
         "unknown_origin_spend": st.column_config.NumberColumn("Unknown-origin spend ($)", format="dollar"),
         "lines": st.column_config.NumberColumn("Lines in period", format="localized"),
         "last_invoice_date": st.column_config.DateColumn("Latest invoice on file"),
@@ -83,5 +84,20 @@ st.dataframe(
 )
 st.caption(
     f"One row per district, {period}. Spend and share as defined above, by each district's own definition of "
-    "local; 'latest invoice on file' and 'last loaded' cover all data loaded (freshness), not just the period."
+    "local; 'at goal' = the cumulative local share over the period is at or above the co-op goal; 'latest invoice on "
+    "file' and 'last loaded' cover all data loaded (freshness), not just the period."
 )
+
+with st.expander("Co-op spend by vendor (the volume the co-op can negotiate with)"):
+    st.dataframe(
+        m.vendors,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "spend": st.column_config.NumberColumn("Spend ($)", format="dollar"),
+            "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
+            "districts": st.column_config.NumberColumn("Districts buying"),
+            "lines": st.column_config.NumberColumn("Lines", format="localized"),
+        },
+    )
+    st.caption(f"All member districts, {period}. Spend summed across districts per vendor, US dollars; largest first.")

@@ -297,6 +297,22 @@ def test_intake_strict_load_names_rows_then_skip_then_undo(app_db: FirstStart) -
     assert newest[names.BATCH_ID] not in frame_with(at, names.ROWS_REJECTED)[names.BATCH_ID].to_list()
 
 
+def test_goal_edit_changes_the_overview(app_db: FirstStart) -> None:
+    at = open_page("pages/intake.py")
+    at.number_input(key="goal_share").set_value(30.0)
+    at.date_input(key="goal_date").set_value(date(2028, 6, 30))
+    at.button(key="goal_save").click().run()
+    assert not at.exception
+    at.switch_page("pages/overview.py").run()
+    assert any("vs 30% goal" in (m.proto.delta or "") for m in at.metric)
+    at.switch_page("pages/intake.py").run()
+    at.number_input(key="goal_share").set_value(25.0)
+    at.date_input(key="goal_date").set_value(date(2027, 6, 30))
+    at.button(key="goal_save").click().run()
+    at.switch_page("pages/overview.py").run()
+    assert any("vs 25% goal" in (m.proto.delta or "") for m in at.metric)
+
+
 def test_intake_loads_the_real_distributor_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real 'District Usage by Item' report (30 districts, 9,619 lines) loads through the intake page."""
     from tests.conftest import REAL
