@@ -211,7 +211,12 @@ else:
                 )
             )
             found = sh.find_incentive(model, chosen_scenario, tuple(target_routes), goal)
-            if found.reachable and found.incentive is not None:
+            if found.reachable and found.incentive is not None and found.incentive <= 1e-9:
+                st.success(
+                    f"No extra incentive needed: the least-cost plan already buys {(found.share_without or 0):.0%} "
+                    f"of meals on {label} (target {goal:.0%})."
+                )
+            elif found.reachable and found.incentive is not None:
                 st.success(
                     f"An extra **${found.incentive:,.3f} per meal** on {label} moves at least {goal:.0%} of meals "
                     f"there (without it: {(found.share_without or 0):.0%})."

@@ -204,6 +204,15 @@ def test_optimizer_reproduces_the_paper_and_switching_scenario_changes_meals(app
     assert metric(at, "Meals from local routes") == "25%"
 
 
+def test_optimizer_incentive_finder_by_hand(app_db: FirstStart) -> None:
+    at = open_page("pages/optimizer.py")
+    # BAU on the paper's model: traditional local ($1.90) undercuts traditional non-local ($1.84) once a
+    # per-meal incentive exceeds $0.06, so $0.06 moves meals (the cheapest local route) onto local routes
+    assert any("$0.060 per meal" in s.value for s in at.success), [s.value for s in at.success]
+    at.selectbox(key="opt_scenario").set_value("local-25").run()
+    assert any("No extra incentive needed" in s.value for s in at.success)
+
+
 def test_optimizer_sensitivity_has_ten_runs(app_db: FirstStart) -> None:
     at = open_page("pages/optimizer.py")
     at.button(key="opt_run_sensitivity").click().run()
