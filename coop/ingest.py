@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+import tempfile
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -22,7 +23,6 @@ Progress = Callable[[float, str], None]
 DEFAULT_EARLIEST_DATE = date(2000, 7, 1)
 ERROR = "error"
 WARNING = "warning"
-INGEST_MEMORY_LIMIT = "1GB"  # DuckDB buffer cap during a load, so a 10M-line file stays well under 2 GB
 PRICE_TOLERANCE = 0.01  # dollars: extended_price may differ from quantity x unit_price by at most 1 cent
 _EPS = 1e-9
 _THOUSANDS = r"^[-(]?\d{1,3}(,\d{3})+(\.\d*)?\)?$"
@@ -110,7 +110,6 @@ _KEY_COLUMNS = (
     names.ORIGIN_ZIP,
     names.INVOICE_NO,
 )
-_STAGED = "coop_ingest_staged"
 _UNIT_NOTE = "_unit_note"
 _VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
 _CATEGORY_LIST = ", ".join(names.CATEGORIES)
@@ -663,7 +662,12 @@ def _base_units(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
             note.cast(pl.String).alias(_UNIT_NOTE),
         )
         ctx.converted = found if ctx.converted is None else pl.concat([ctx.converted, found])
-    assert ctx.converted is not None
+    if ctx.converted is None:  # an empty frame: nothing to convert
+        return frame.with_columns(
+            pl.lit(None, pl.Float64).alias(names.BASE_QUANTITY),
+            pl.lit(None, pl.String).alias(names.BASE_UNIT),
+            pl.lit(None, pl.String).alias(_UNIT_NOTE),
+        )
     frame = frame.join(ctx.converted, on=_UNIT_KEYS, how="left", nulls_equal=True)
     return frame.with_columns((pl.col(names.QUANTITY) * pl.col("_per_unit")).alias(names.BASE_QUANTITY)).drop(
         "_per_unit"
@@ -770,7 +774,8 @@ def _insert_sql() -> str:
             select.append(f"CAST({column} AS DECIMAL(18, 2))")
         else:
             select.append(column)
-    return f"INSERT INTO {names.PURCHASES} ({', '.join(_PURCHASE_COLUMNS)}) SELECT {', '.join(select)} FROM {_STAGED}"
+    columns = ", ".join(_PURCHASE_COLUMNS)
+    return f"INSERT INTO {names.PURCHASES} ({columns}) SELECT {', '.join(select)} FROM read_parquet(?)"
 
 
 def _duplicate_warnings(con: duckdb.DuckDBPyConnection, batch_id: int, file_name: str) -> list[dict[str, Any]]:
@@ -825,8 +830,7 @@ def _load(
         raise ValidationError(f"{file_name}: {len(missing)} required column(s) missing; nothing loaded", problems)
     ctx = _context(con, file_name, district_id, shown or {})
     reader_list = list(reader_problems)
-    with _memory_cap(con):
-        return _load_rows(con, chunks, ctx, reader_list, skip_invalid, progress, size_hint, source_kind, sha256)
+    return _load_rows(con, chunks, ctx, reader_list, skip_invalid, progress, size_hint, source_kind, sha256)
 
 
 def _load_rows(
@@ -840,49 +844,45 @@ def _load_rows(
     source_kind: str,
     sha256: str,
 ) -> IngestResult:
-    """The transaction of `_load`: insert the batch row, stream the chunks, check duplicates, commit."""
-    file_name, district_id = ctx.file_name, ctx.district_id
+    """Validate and enrich the chunks into spool files, then load them in one transaction (or refuse all)."""
+    file_name = ctx.file_name
     reader_bad = {int(p["row"]) for p in reader_list}
     error_frames: list[pl.DataFrame] = [_reader_errors(reader_list)] if reader_list else []
     warnings: list[dict[str, Any]] = []
     seen = loaded = rejected = 0
     failed = bool(reader_list) and not skip_invalid
     staged_cols = [c for c in _PURCHASE_COLUMNS if c not in (names.BATCH_ID, names.LINE_KEY)]
-    writer: _Writer | None = None
-    con.execute("BEGIN TRANSACTION")
-    try:
-        ((batch_id,),) = con.execute(
-            f"INSERT INTO {names.BATCHES} ({names.FILE_NAME}, {names.SHA256}, {names.DISTRICT_ID}, "
-            f"{names.SOURCE_KIND}, {names.ROWS_LOADED}, {names.ROWS_REJECTED}) VALUES (?, ?, ?, ?, 0, 0) "
-            f"RETURNING {names.BATCH_ID}",
-            [file_name, sha256, district_id, source_kind],
-        ).fetchall()
-        writer = _Writer(con)
-        for chunk in chunks:
-            if chunk.is_empty():
-                continue
-            seen += chunk.height
-            _report(progress, _fraction(seen, size_hint), f"validating and loading rows up to {seen:,}")
-            typed = _typed(chunk, ctx)
-            good, errors = _validate(typed, ctx, reader_bad)
-            if errors.height:
-                error_frames.append(errors)
-                failed = failed or not skip_invalid
-            if failed:
-                continue  # nothing will be kept; go on validating so every bad cell is listed
-            chunk_rejects = errors
-            if reader_bad:
-                rows = set(chunk[names.SOURCE_ROW].to_list())
-                chunk_rejects = pl.concat([errors, _reader_errors([p for p in reader_list if int(p["row"]) in rows])])
-            rejected += chunk.height - good.height
-            if good.height:
-                good = _prices(_base_units(_classify(good, ctx), ctx))
-                warnings += _warnings(good, ctx)
-                writer.submit(_insert_sql(), good.select(staged_cols), [batch_id])
-                loaded += good.height
-            if chunk_rejects.height:
-                writer.submit(_REJECTS_SQL, _rejects(chunk, chunk_rejects, ctx), [batch_id])
-        writer.wait()
+    with tempfile.TemporaryDirectory(prefix="coop-ingest-") as spool_dir:
+        spool = Path(spool_dir)
+        writer = _Writer()
+        try:
+            for number, chunk in enumerate(chunks):
+                if chunk.is_empty():
+                    continue
+                seen += chunk.height
+                _report(progress, _fraction(seen, size_hint), f"validating rows up to {seen:,}")
+                good, errors = _validate(_typed(chunk, ctx), ctx, reader_bad)
+                if errors.height:
+                    error_frames.append(errors)
+                    failed = failed or not skip_invalid
+                if failed:
+                    continue  # nothing will be kept; go on validating so every bad cell is listed
+                chunk_rejects = errors
+                if reader_bad:
+                    rows = set(chunk[names.SOURCE_ROW].to_list())
+                    extra = _reader_errors([p for p in reader_list if int(p["row"]) in rows])
+                    chunk_rejects = pl.concat([errors, extra])
+                rejected += chunk.height - good.height
+                if good.height:
+                    good = _prices(_base_units(_classify(good, ctx), ctx))
+                    warnings += _warnings(good, ctx)
+                    writer.submit(_write_spool, good.select(staged_cols), spool / f"p{number:06d}.parquet")
+                    loaded += good.height
+                if chunk_rejects.height:
+                    writer.submit(_write_spool, _rejects(chunk, chunk_rejects, ctx), spool / f"r{number:06d}.parquet")
+            writer.wait()
+        finally:
+            writer.close()
         error_problems = _error_list(error_frames, file_name)
         if seen == 0:
             raise ValidationError(
@@ -895,28 +895,52 @@ def _load_rows(
                 f"{len({p['row'] for p in error_problems})} row(s); nothing loaded",
                 error_problems,
             )
-        _report(progress, 0.95, "checking for duplicate lines")
-        warnings += _duplicate_warnings(con, batch_id, file_name) if loaded else []
-        con.execute(
-            f"UPDATE {names.BATCHES} SET {names.ROWS_LOADED} = ?, {names.ROWS_REJECTED} = ? WHERE {names.BATCH_ID} = ?",
-            [loaded, rejected, batch_id],
-        )
+        _report(progress, 0.9, f"writing {loaded:,} rows to the database")
+        batch_id, duplicates = _commit(con, spool, ctx, source_kind, sha256, loaded, rejected)
+    _report(progress, 1.0, f"loaded {loaded:,} rows as batch {batch_id}")
+    problems = sorted(error_problems + warnings + duplicates, key=lambda p: int(p["row"]))
+    return IngestResult(batch_id, loaded, rejected, None, tuple(problems))
+
+
+def _write_spool(frame: pl.DataFrame, path: Path) -> None:
+    """Write one chunk of validated lines (or rejects) to a spool Parquet file."""
+    frame.write_parquet(path, compression="lz4")
+
+
+def _commit(
+    con: duckdb.DuckDBPyConnection,
+    spool: Path,
+    ctx: _Context,
+    source_kind: str,
+    sha256: str,
+    loaded: int,
+    rejected: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One transaction: the batch row, its lines and rejects from the spool, duplicate checks; (batch id, warnings)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        ((batch_id,),) = con.execute(
+            f"INSERT INTO {names.BATCHES} ({names.FILE_NAME}, {names.SHA256}, {names.DISTRICT_ID}, "
+            f"{names.SOURCE_KIND}, {names.ROWS_LOADED}, {names.ROWS_REJECTED}) VALUES (?, ?, ?, ?, ?, ?) "
+            f"RETURNING {names.BATCH_ID}",
+            [ctx.file_name, sha256, ctx.district_id, source_kind, loaded, rejected],
+        ).fetchall()
+        if loaded:
+            con.execute(_insert_sql(), [batch_id, str(spool / "p*.parquet")])
+        if any(spool.glob("r*.parquet")):
+            con.execute(_REJECTS_SQL, [batch_id, str(spool / "r*.parquet")])
+        duplicates = _duplicate_warnings(con, batch_id, ctx.file_name) if loaded else []
         con.execute("COMMIT")
     except BaseException:
-        if writer is not None:
-            writer.close()
         con.execute("ROLLBACK")
         raise
-    writer.close()
-    _report(progress, 1.0, f"loaded {loaded:,} rows as batch {batch_id}")
-    problems = sorted(error_problems + warnings, key=lambda p: int(p["row"]))
-    return IngestResult(int(batch_id), loaded, rejected, None, tuple(problems))
+    return int(batch_id), duplicates
 
 
 _REJECTS_SQL = (
     f'INSERT INTO {names.REJECTS} ({names.BATCH_ID}, {names.FILE_NAME}, "{names.ROW}", "{names.COLUMN}", '
     f'{names.REASON}, {names.RAW}) SELECT ?, {names.FILE_NAME}, "{names.ROW}", "{names.COLUMN}", {names.REASON}, '
-    f"{names.RAW} FROM {_STAGED}"
+    f"{names.RAW} FROM read_parquet(?)"
 )
 
 
@@ -927,53 +951,31 @@ def _fraction(seen: int, size_hint: int | None) -> float:
     return min(0.9, 0.1 + 0.8 * min(1.0, seen * 90 / size_hint))
 
 
-@contextlib.contextmanager
-def _memory_cap(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Cap DuckDB's buffer memory at INGEST_MEMORY_LIMIT while loading (it spills to disk), then restore it."""
-    ((previous,),) = con.execute("SELECT current_setting('memory_limit')").fetchall()
-    con.execute("SET memory_limit = ?", [INGEST_MEMORY_LIMIT])
-    try:
-        yield
-    finally:
-        con.execute("SET memory_limit = ?", [previous])
-
-
 class _Writer:
-    """Runs inserts on one background thread, one at a time, so DuckDB writes chunk k while Polars reads k+1."""
+    """Runs spool writes on one background thread, one at a time, so chunk k is written while k+1 is read."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self._con = con
+    def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coop-ingest")
         self._pending: Future[None] | None = None
 
-    def submit(self, sql: str, frame: pl.DataFrame, params: list[Any]) -> None:
-        """Queue one insert after the previous one finished (re-raising its error)."""
+    def submit(self, job: Callable[[pl.DataFrame, Path], None], frame: pl.DataFrame, path: Path) -> None:
+        """Queue one write after the previous one finished (re-raising its error)."""
         self.wait()
-        self._pending = self._pool.submit(_insert, self._con, sql, frame, params)
+        self._pending = self._pool.submit(job, frame, path)
 
     def wait(self) -> None:
-        """Block until the queued insert is done; re-raise its error."""
+        """Block until the queued write is done; re-raise its error."""
         if self._pending is not None:
             pending, self._pending = self._pending, None
             pending.result()
 
     def close(self) -> None:
-        """Wait for any insert still running (ignoring its error) and stop the thread."""
+        """Wait for any write still running (ignoring its error) and stop the thread."""
         if self._pending is not None:
             with contextlib.suppress(Exception):
                 self._pending.result()
             self._pending = None
         self._pool.shutdown(wait=True)
-
-
-def _insert(con: duckdb.DuckDBPyConnection, sql: str, frame: pl.DataFrame, params: list[Any]) -> None:
-    """Run `sql` (reading the staged frame) with `frame` registered through Arrow."""
-    con.register(_STAGED, frame.to_arrow())
-    try:
-        con.execute(sql, params)
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister(_STAGED)
 
 
 def _error_list(frames: list[pl.DataFrame], file_name: str) -> list[dict[str, Any]]:

@@ -297,27 +297,29 @@ def test_failure_inside_the_transaction_leaves_the_database_as_it_was(store, tmp
     assert ingest.ingest_file(store, path, district_id="D1").rows_loaded == 2
 
 
-def test_failed_insert_in_a_later_chunk_rolls_back_the_earlier_ones(store, tmp_path, monkeypatch):
+def test_failed_write_in_a_later_chunk_leaves_the_database_unchanged(store, tmp_path, monkeypatch):
     path = tmp_path / "three.csv"
     path.write_text(
         HEADER + "".join(f"2024-09-0{d},Sysco,Carrots,{d},lb,1.00,{d}.00\n" for d in (1, 2, 3)), encoding="utf-8"
     )
-    monkeypatch.setattr(readers, "CHUNK_ROWS", 1)  # one row per chunk: three inserts in one transaction
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 1)  # one row per chunk: three spool writes before the transaction
     calls = []
-    real_insert = ingest._insert
+    real_write = ingest._write_spool
 
-    def third_fails(con, sql, frame, params):
+    def third_fails(frame, spool_path):
         calls.append(frame.height)
         if len(calls) == 3:
-            raise RuntimeError("disk full")
-        real_insert(con, sql, frame, params)
+            raise OSError("disk full")
+        real_write(frame, spool_path)
 
-    monkeypatch.setattr(ingest, "_insert", third_fails)
+    monkeypatch.setattr(ingest, "_write_spool", third_fails)
     before = snapshot(store)
-    with pytest.raises(RuntimeError, match="disk full"):
+    with pytest.raises(OSError, match="disk full"):
         ingest.ingest_file(store, path, district_id="D1")
     assert calls == [1, 1, 1]
     assert snapshot(store) == before
+    monkeypatch.setattr(ingest, "_write_spool", real_write)
+    assert ingest.ingest_file(store, path, district_id="D1").rows_loaded == 3
 
 
 def test_errors_in_a_later_chunk_refuse_the_whole_file_and_list_every_cell(store, tmp_path, monkeypatch):
