@@ -31,6 +31,7 @@ from coop.pool import (
 EXACT_LIMIT = 12  # exact Shapley and core check over all 2^n coalitions up to this many members
 DEFAULT_EXACT = 10
 DEFAULT_PERMUTATIONS = 64
+DEFAULT_SAMPLING_SECONDS = 120.0  # sampled Shapley stops after this long (at least 2 permutation pairs)
 
 PROPORTIONAL = "proportional"
 SHAPLEY = "shapley"
@@ -236,8 +237,12 @@ def shapley_sampled(
     seed: int = 0,
     progress: Progress | None = None,
     values: dict[int, float] | None = None,
-) -> tuple[np.ndarray, np.ndarray, CoalitionValues]:
-    """Shapley shares estimated from antithetic permutation pairs, their standard errors, and the values used."""
+    max_seconds: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, CoalitionValues, int]:
+    """Shapley shares from antithetic permutation pairs: estimates, standard errors, values used, permutations run.
+
+    Stops early (after at least two pairs) once `max_seconds` have passed.
+    """
     n = len(model.ids)
     rng = np.random.default_rng(seed)
     pairs = max(1, permutations // 2)
@@ -259,12 +264,16 @@ def shapley_sampled(
         samples[p] = both / 2.0
         if progress is not None:
             progress((p + 1) / pairs, f"permutation pair {p + 1} of {pairs}")
+        if max_seconds is not None and p >= 1 and time.perf_counter() - start > max_seconds:
+            samples = samples[: p + 1]
+            break
+    pairs = samples.shape[0]
     if not np.isfinite(samples).all():
         raise ModelError("Shapley undefined: some coalition cannot meet its demand and policies")
     phi = samples.mean(axis=0)
     stderr = samples.std(axis=0, ddof=1) / math.sqrt(pairs) if pairs > 1 else np.full(n, math.nan)
     games = CoalitionValues(model.ids, values, False, stats[0], int(stats[1]), time.perf_counter() - start)
-    return phi, stderr, games
+    return phi, stderr, games, 2 * pairs
 
 
 # --- allocations and the core ------------------------------------------------------------------------
@@ -386,6 +395,7 @@ def allocate(
     exact_limit: int = DEFAULT_EXACT,
     permutations: int = DEFAULT_PERMUTATIONS,
     seed: int = 0,
+    max_seconds: float | None = DEFAULT_SAMPLING_SECONDS,
     progress: Progress | None = None,
 ) -> AllocationReport:
     """The pool result and every allocation of its cost, with core checks (exact up to `exact_limit` members)."""
@@ -411,8 +421,9 @@ def allocate(
         games = all_coalitions(model, progress=part(0.1, 0.95), values=seeded)
         phi, phi_se, used = shapley_exact(games), None, 0
     else:
-        phi, phi_se, games = shapley_sampled(model, permutations, seed=seed, progress=part(0.1, 0.95), values=seeded)
-        used = 2 * max(1, permutations // 2)
+        phi, phi_se, games, used = shapley_sampled(
+            model, permutations, seed=seed, progress=part(0.1, 0.95), values=seeded, max_seconds=max_seconds
+        )
         notes.append(
             f"{n} members: Shapley from {used} sampled permutations (antithetic pairs); core checked only "
             f"against the {len(games.values) - 1} coalitions solved"

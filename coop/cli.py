@@ -218,7 +218,12 @@ def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
         )
     settings = pool.SolverSettings(mip_gap=args.mip_gap, time_limit=args.time_limit)
     report = allocate.allocate(
-        spec, settings, exact_limit=args.exact_limit, permutations=args.permutations, seed=args.seed
+        spec,
+        settings,
+        exact_limit=args.exact_limit,
+        permutations=args.permutations,
+        seed=args.seed,
+        max_seconds=args.max_seconds,
     )
     return report.to_json() if args.json else str(report.table())
 
@@ -268,6 +273,7 @@ def _add_pool_commands(add: Callable[[str, Handler, str], argparse.ArgumentParse
     p.add_argument("--exact-limit", type=int, default=10, help="exact Shapley and core check up to this many members")
     p.add_argument("--permutations", type=int, default=64, help="sampled Shapley permutations beyond the exact limit")
     p.add_argument("--seed", type=int, default=0, help="random seed of the sampled Shapley")
+    p.add_argument("--max-seconds", type=float, default=120.0, help="time budget of the sampled Shapley")
     p.add_argument("--mip-gap", type=float, default=1e-6, help="relative MIP gap of every coalition solve")
     p.add_argument("--time-limit", type=float, default=60.0, help="seconds per coalition solve")
 

@@ -187,6 +187,12 @@ def test_sampled_shapley_is_close_to_exact_with_a_standard_error():
     assert "shapley_std_error" in sampled.to_json()
 
 
+def test_sampled_shapley_stops_at_its_time_budget():
+    report = allocate(parse_spec(generated(5)), exact_limit=3, permutations=400, max_seconds=0.0)
+    assert report.permutations == 4  # two antithetic pairs, the minimum for a standard error
+    assert "4 sampled permutations" in report.notes[0]
+
+
 def test_exact_run_solves_every_coalition_once_and_reports_progress():
     spec = parse_spec(generated(5))
     seen: list[float] = []
