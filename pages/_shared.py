@@ -1191,9 +1191,9 @@ def packet_xlsx(built: Any) -> bytes:
 CHART_HEIGHT = 400
 
 
-def chart(figure: Any) -> None:
-    """Show an Altair chart at the page's width and a fixed height (so titles and axes are never squeezed)."""
-    st.altair_chart(figure, width="stretch", height=CHART_HEIGHT)
+def chart(figure: Any, rows: int = 0) -> None:
+    """Show an Altair chart at the page's width and a fixed height (taller for `rows` bars), never squeezed."""
+    st.altair_chart(figure, width="stretch", height=max(CHART_HEIGHT, 180 + 20 * rows))
 
 
 # --- co-op goal -----------------------------------------------------------------------------------

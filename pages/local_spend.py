@@ -35,7 +35,10 @@ if view == "Month":
     table = sh.by_scope(m.by_month)
 elif view == "Category":
     table = sh.by_scope(m.by_category)
-    sh.chart(charts.share_bars(table, by=names.CATEGORY, by_title="Category", period=period, definition=definition))
+    sh.chart(
+        charts.share_bars(table, by=names.CATEGORY, by_title="Category", period=period, definition=definition),
+        table.height,
+    )
 elif view == "Route":
     table = sh.route_spend(m)
     sh.chart(
@@ -45,7 +48,10 @@ elif view == "Route":
     )
 else:
     table = m.districts
-    sh.chart(charts.share_bars(table, by=names.DISTRICT_ID, by_title="District", period=period, definition=definition))
+    sh.chart(
+        charts.share_bars(table, by=names.DISTRICT_ID, by_title="District", period=period, definition=definition),
+        table.height,
+    )
 st.dataframe(
     table,
     hide_index=True,

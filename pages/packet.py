@@ -24,20 +24,6 @@ bar = st.progress(0.0, text=f"Building the packet for {month:%B %Y}…")
 built = sh.call(sh.packet, month, savings, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
 bar.empty()
 
-st.subheader(f"Packet: {month:%B %Y}")
-columns = st.columns(3)
-for i, kpi in enumerate(built.kpis):
-    columns[i % 3].metric(kpi.label, kpi.value)
-    columns[i % 3].caption(kpi.note)
-for note in built.notes:
-    st.caption(f"• {note}")
-for chart in built.charts.values():
-    sh.chart(chart)
-for table in built.tables:
-    st.markdown(f"**{table.title}**")
-    st.dataframe(table.frame, hide_index=True, width="stretch")
-    st.caption(table.caption)
-
 d1, d2 = st.columns(2)
 stem = f"coop-packet-{month:%Y-%m}"
 d1.download_button(
@@ -55,3 +41,17 @@ d2.download_button(
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="packet_xlsx",
 )
+
+st.subheader(f"Packet: {month:%B %Y}")
+columns = st.columns(3)
+for i, kpi in enumerate(built.kpis):
+    columns[i % 3].metric(kpi.label, kpi.value)
+    columns[i % 3].caption(kpi.note)
+if built.notes:
+    st.caption("\n".join(f"- {note}" for note in built.notes))
+for chart in built.charts.values():
+    sh.chart(chart)
+for table in built.tables:
+    st.markdown(f"**{table.title}**")
+    st.dataframe(table.frame, hide_index=True, width="stretch")
+    st.caption(table.caption)

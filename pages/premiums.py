@@ -40,7 +40,7 @@ with left:
     frame = commodity if by == "Commodity" else category
     column = names.PRODUCT if by == "Commodity" else names.CATEGORY
     if frame.height:
-        sh.chart(charts.premiums(frame, by=column, by_title=by, period=period, definition=definition))
+        sh.chart(charts.premiums(frame, by=column, by_title=by, period=period, definition=definition), frame.height)
     else:
         st.info("No commodity was bought both local and non-local in this period and scope, so no premium exists.")
 with right:

@@ -17,7 +17,19 @@ years = sh.school_years(start, end)
 with thresholds_tab:
     sh.require("rules", "Thresholds and methods")
     st.markdown("**Thresholds in force** (most restrictive of federal, state and district applies)")
-    st.dataframe(sh.call(sh.threshold_rules), hide_index=True, width="stretch")
+    st.dataframe(
+        sh.call(sh.threshold_rules),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "effective_date": st.column_config.DateColumn("In force from", format="YYYY-MM-DD"),
+            "value": st.column_config.NumberColumn("Threshold ($)", format="dollar"),
+            "local_unprocessed_value": st.column_config.NumberColumn(
+                "For local unprocessed products ($)", format="dollar"
+            ),
+            "source": st.column_config.TextColumn("Source", width="large"),
+        },
+    )
     st.caption(
         "US dollars. A purchase is judged by the values in force on its date; micro-purchase up to the micro "
         "threshold, small purchase up to the small (simplified acquisition) threshold, formal above."
@@ -35,6 +47,9 @@ with thresholds_tab:
         width="stretch",
         column_config={
             "spend": st.column_config.NumberColumn("Spend ($)", format="dollar"),
+            "first_date": st.column_config.DateColumn("First purchase", format="YYYY-MM-DD"),
+            "last_date": st.column_config.DateColumn("Last purchase", format="YYYY-MM-DD"),
+            "decided_on": st.column_config.DateColumn("Decided on", format="YYYY-MM-DD"),
             "micro_threshold": st.column_config.NumberColumn("Micro threshold ($)", format="dollar"),
             "small_threshold": st.column_config.NumberColumn("Small threshold ($)", format="dollar"),
             names.REASON: st.column_config.TextColumn("Reason", width="large"),
@@ -60,6 +75,7 @@ with split_tab:
         width="stretch",
         column_config={
             names.EXTENDED_PRICE: st.column_config.NumberColumn("Line ($)", format="dollar"),
+            names.INVOICE_DATE: st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
             "invoice_total": st.column_config.NumberColumn("Invoice total ($)", format="dollar"),
             "split_total": st.column_config.NumberColumn("Together ($)", format="dollar"),
             "micro_threshold": st.column_config.NumberColumn("Micro threshold ($)", format="dollar"),

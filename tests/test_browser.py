@@ -145,6 +145,16 @@ def test_every_page_in_chromium(tmp_path: Path) -> None:
                     page.screenshot(path=str(shot), full_page=True)
                     print(f"screenshot {title}: {shot}")
 
+                page.goto(f"{url}/packet", timeout=PAGE_MS)
+                _settle(page, PAGE_MS)
+                with page.expect_download(timeout=PAGE_MS) as download:
+                    page.get_by_role("button", name="Download HTML").click()
+                saved = tmp_path / download.value.suggested_filename
+                download.value.save_as(saved)
+                html = saved.read_text(encoding="utf-8")
+                assert html.lstrip().lower().startswith("<!doctype html") and "</html>" in html
+                print(f"packet downloaded: {saved} ({saved.stat().st_size:,} bytes)")
+
                 page.goto(f"{url}/intake", timeout=PAGE_MS)
                 _settle(page, PAGE_MS)
                 page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(upload))
