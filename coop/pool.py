@@ -918,7 +918,16 @@ def with_local_capacity(spec: PoolSpec, factor: float) -> PoolSpec:
     if factor < 0:
         raise SpecError(f"what-if: capacity factor must be >= 0, got {factor:g}")
     offers = tuple(
-        replace(o, capacity=o.capacity * factor) if o.local and o.capacity is not None else o for o in spec.offers
+        replace(
+            o,
+            capacity=o.capacity * factor,
+            capacity_by_district=None
+            if o.capacity_by_district is None
+            else {d: units * factor for d, units in o.capacity_by_district.items()},
+        )
+        if o.local and o.capacity is not None
+        else o
+        for o in spec.offers
     )
     return replace(spec, offers=offers)
 

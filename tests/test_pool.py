@@ -224,6 +224,18 @@ def test_what_if_a_tier_threshold_moves_out_of_reach():
         pool.with_tier_threshold(spec, offer, 3, 10)
 
 
+def test_what_if_local_capacity_grows_entitlements_too():
+    data = spec_data("shared_capacity")
+    del data["capacity_basis"]
+    data["offers"][0].pop("capacity")
+    data["offers"][0]["capacity_by_district"] = {"A": 10, "B": 30}
+    changed, result = pool.what_if(parse_spec(data), lambda s: pool.with_local_capacity(s, 2.0))
+    assert changed.offers[0].capacity_by_district == {"A": 20, "B": 60}
+    # alone, A now has 20 hub lb: 20 x 2.5 + 30 x 3 + 50 x 2
+    assert result.standalone["standalone_cost"].to_list() == pytest.approx([240.0, 200.0])
+    assert result.coop_cost == pytest.approx(50 * 2.5 + 150 * 2.0)
+
+
 def test_what_if_local_capacity_grows():
     spec = load_spec(POOL / "shared_capacity.json")
     _, result = pool.what_if(spec, lambda s: pool.with_local_capacity(s, 1.5))  # hub 60 lb
