@@ -435,6 +435,14 @@ def open_table(path: str | Path, sheet: str | None = None, chunk_rows: int | Non
     raise InputFileError(f"{path.name}: unknown file type {suffix!r} (use CSV, XLSX or Parquet)")
 
 
+def preview(path: str | Path, sheet: str | None = None, rows: int = 20) -> tuple[dict[str, str | None], pl.DataFrame]:
+    """For an intake page: the proposed header mapping and the file's first rows (as text, with `source_row`)."""
+    table = open_table(path, sheet, chunk_rows=max(rows, 1))
+    first = next(iter(table.batches()), None)
+    head = first.head(rows) if first is not None else pl.DataFrame(schema=dict.fromkeys(table.headers, pl.String))
+    return propose_mapping(list(table.headers)), head
+
+
 def read_file(path: str | Path, sheet: str | None = None) -> RawTable:
     """Read any supported file whole by its suffix; InputFileError when missing or of unknown format."""
     return _collect(open_table(path, sheet))

@@ -169,3 +169,12 @@ def test_apply_mapping_refuses_two_headers_for_one_column():
     frame = pl.DataFrame({"A": ["1"], "B": ["2"], names.SOURCE_ROW: [2]})
     with pytest.raises(InputFileError, match="several headers to quantity"):
         readers.apply_mapping(frame, {"A": names.QUANTITY, "B": names.QUANTITY})
+
+
+def test_preview_gives_the_proposed_mapping_and_the_first_rows(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("Qty,Brand\n" + "".join(f"{i},x\n" for i in range(50)), encoding="utf-8")
+    mapping, head = readers.preview(path, rows=5)
+    assert mapping == {"Qty": names.QUANTITY, "Brand": None}
+    assert head["Qty"].to_list() == ["0", "1", "2", "3", "4"]
+    assert head[names.SOURCE_ROW].to_list() == [2, 3, 4, 5, 6]
