@@ -284,6 +284,7 @@ def filters() -> tuple[date, date, list[str]]:
         )
         if span is not None:
             st.caption(f"Data loaded: {span[0]:%d %b %Y} to {span[1]:%d %b %Y}.")
+        st.caption(f"Database: `{db.resolve_path()}`")
     period = ss[PERIOD_KEY]
     start = period[0]
     end = period[1] if len(period) > 1 else period[0]
@@ -367,10 +368,23 @@ def mapping_table(raw: Any, saved: str | None) -> pl.DataFrame:
 
 
 def mapped_preview(raw: Any, table: pl.DataFrame, rows: int = 50) -> pl.DataFrame:
-    """The first rows of the file under the (edited) mapping: canonical columns plus the source row."""
-    from coop import readers
+    """The first rows under the (edited) mapping, with the commodity, category and unprocessed status inferred.
 
-    return readers.apply_mapping(raw.frame, mapping_from_table(table)).head(rows)
+    The inferred columns come from `coop.classify.classify_many` on the item text, as the load will do for
+    columns the file lacks.
+    """
+    from coop import classify, readers
+
+    frame = readers.apply_mapping(raw.frame, mapping_from_table(table)).head(rows)
+    if names.PRODUCT not in frame.columns or frame.height == 0:
+        return frame
+    found = classify.classify_many(frame[names.PRODUCT]).select(
+        pl.col(names.DESCRIPTION).alias(names.PRODUCT),
+        pl.col(names.PRODUCT).alias("commodity (inferred)"),
+        pl.col(names.CATEGORY).alias("category (inferred)"),
+        pl.col(names.UNPROCESSED).alias("unprocessed (inferred)"),
+    )
+    return frame.join(found, on=names.PRODUCT, how="left", maintain_order="left")
 
 
 def mapping_from_table(table: pl.DataFrame) -> dict[str, str | None]:

@@ -163,8 +163,9 @@ with load_tab:
                 st.dataframe(preview, hide_index=True, width="stretch", height=260)
                 st.caption(
                     f"First {preview.height} row(s) under this mapping, canonical column names, values as in the "
-                    "file; `source_row` is the spreadsheet row (header = row 1). Types, units, product and "
-                    "category are checked and inferred when you load."
+                    "file; `source_row` is the spreadsheet row (header = row 1). The inferred commodity, category "
+                    "and unprocessed status (7 CFR 210.21(g)) are what the load fills in where the file has none; "
+                    "types and units are checked when you load."
                 )
                 mapping_name = st.text_input(
                     "Save this mapping as", value=f"{district}:{path.stem}" if district else path.stem

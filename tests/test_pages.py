@@ -286,6 +286,9 @@ def test_intake_strict_load_names_rows_then_skip_then_undo(app_db: FirstStart) -
     assert not at.exception
     mapping = frame_with(at, "maps to")
     assert dict(zip(mapping["source column"], mapping["maps to"], strict=True))["Qty"] == names.QUANTITY
+    preview = frame_with(at, "commodity (inferred)")
+    assert preview["commodity (inferred)"].to_list() == ["apples", "carrots"]
+    assert preview["category (inferred)"].to_list() == ["fruit", "vegetable"]
     at.selectbox(key="intake_district").set_value(district)
     at.button(key="intake_load").click().run()
     assert not at.exception
