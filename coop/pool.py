@@ -889,7 +889,17 @@ def without_district(spec: PoolSpec, district_id: str) -> PoolSpec:
         raise SpecError(f"spec: districts: no district {district_id!r}")
     if not kept:
         raise SpecError(f"spec: districts: removing {district_id!r} leaves no member")
-    return replace(spec, districts=kept)
+    offers = tuple(
+        o
+        if o.capacity_by_district is None or district_id not in o.capacity_by_district
+        else replace(
+            o,  # a leaving member takes its entitlement to the offer's capacity with it
+            capacity_by_district=(rest := {d: u for d, u in o.capacity_by_district.items() if d != district_id}),
+            capacity=sum(rest.values()),
+        )
+        for o in spec.offers
+    )
+    return replace(spec, districts=kept, offers=offers)
 
 
 def _offer(spec: PoolSpec, offer_id: str) -> int:

@@ -229,6 +229,9 @@ def test_what_if_local_capacity_grows_entitlements_too():
     del data["capacity_basis"]
     data["offers"][0].pop("capacity")
     data["offers"][0]["capacity_by_district"] = {"A": 10, "B": 30}
+    left = pool.without_district(parse_spec(data), "B")
+    assert left.offers[0].capacity_by_district == {"A": 10} and left.offers[0].capacity == 10
+    assert parse_spec(pool.spec_to_dict(left)) == left
     changed, result = pool.what_if(parse_spec(data), lambda s: pool.with_local_capacity(s, 2.0))
     assert changed.offers[0].capacity_by_district == {"A": 20, "B": 60}
     # alone, A now has 20 hub lb: 20 x 2.5 + 30 x 3 + 50 x 2
