@@ -334,12 +334,16 @@ def save_upload(name: str, content: bytes) -> Path:
     return path
 
 
+PREVIEW_ROWS = 50
+
+
 @st.cache_data(show_spinner="Reading the file…", max_entries=8)
-def read_upload(path: str, sha: str) -> Any:
-    """The file read as text columns with its row numbers (`coop.readers.RawTable`)."""
+def read_upload(path: str, sha: str) -> pl.DataFrame:
+    """The file's first rows as text with their spreadsheet row numbers (`source_row`); large files stay unread."""
     from coop import readers
 
-    return readers.read_file(Path(path))
+    _mapping, head = readers.preview(Path(path), rows=PREVIEW_ROWS)
+    return head
 
 
 def saved_mappings() -> list[str]:
@@ -349,13 +353,13 @@ def saved_mappings() -> list[str]:
     return readers.list_mappings(cursor())
 
 
-def mapping_table(raw: Any, saved: str | None) -> pl.DataFrame:
+def mapping_table(head: pl.DataFrame, saved: str | None) -> pl.DataFrame:
     """Source header, an example value and the proposed canonical column (a saved mapping wins)."""
     from coop import readers
 
-    headers = [c for c in raw.frame.columns if c != names.SOURCE_ROW]
+    headers = [c for c in head.columns if c != names.SOURCE_ROW]
     mapping = readers.resolve_mapping(headers, readers.load_mapping(cursor(), saved) if saved else None)
-    first = raw.frame.head(1).to_dicts()
+    first = head.head(1).to_dicts()
     example = first[0] if first else {}
     return pl.DataFrame(
         {
@@ -367,7 +371,7 @@ def mapping_table(raw: Any, saved: str | None) -> pl.DataFrame:
     )
 
 
-def mapped_preview(raw: Any, table: pl.DataFrame, rows: int = 50) -> pl.DataFrame:
+def mapped_preview(head: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     """The first rows under the (edited) mapping, with the commodity, category and unprocessed status inferred.
 
     The inferred columns come from `coop.classify.classify_many` on the item text, as the load will do for
@@ -375,7 +379,7 @@ def mapped_preview(raw: Any, table: pl.DataFrame, rows: int = 50) -> pl.DataFram
     """
     from coop import classify, readers
 
-    frame = readers.apply_mapping(raw.frame, mapping_from_table(table)).head(rows)
+    frame = readers.apply_mapping(head, mapping_from_table(table))
     if names.PRODUCT not in frame.columns or frame.height == 0:
         return frame
     found = classify.classify_many(frame[names.PRODUCT]).select(

@@ -123,10 +123,10 @@ with load_tab:
             _show_outcome()
         else:
             with sh.errors_shown():
-                raw = sh.read_upload(str(path), path.parent.name)
+                head = sh.read_upload(str(path), path.parent.name)
                 st.markdown(
-                    f"**{upload.name}**: {raw.frame.height:,} data row(s), {raw.frame.width - 1} column(s), "
-                    f"read as {raw.source_kind}."
+                    f"**{upload.name}**: {head.width - 1} column(s); the first {head.height:,} data row(s) are "
+                    "previewed below, every row is checked when you load."
                 )
                 district = st.selectbox(
                     "District these purchases belong to",
@@ -147,7 +147,7 @@ with load_tab:
                     "Fix any wrong guess in the 'maps to' column."
                 )
                 table = st.data_editor(
-                    sh.mapping_table(raw, reuse),
+                    sh.mapping_table(head, reuse),
                     column_config={
                         "maps to": st.column_config.SelectboxColumn(
                             "maps to", options=list(sh.MAPPING_TARGETS), required=False
@@ -159,7 +159,7 @@ with load_tab:
                     key=f"mapping-{path.parent.name}-{reuse}",
                 )
                 st.subheader("Preview")
-                preview = sh.mapped_preview(raw, table)
+                preview = sh.mapped_preview(head, table)
                 st.dataframe(preview, hide_index=True, width="stretch", height=260)
                 st.caption(
                     f"First {preview.height} row(s) under this mapping, canonical column names, values as in the "
