@@ -137,6 +137,8 @@ class AllocationReport:
             "in_core": {a.method: a.in_core for a in self.allocations},
             "individually_rational": {a.method: a.individually_rational for a in self.allocations},
             "weakness": {a.method: a.weakness for a in self.allocations},
+            "max_excess": {a.method: a.max_excess if math.isfinite(a.max_excess) else None for a in self.allocations},
+            "blocking": {a.method: list(a.blocking) if a.blocking else None for a in self.allocations},
             "core_empty": self.core_empty,
             "least_core_epsilon": self.least_core_epsilon,
             "status": pool.status,
@@ -157,9 +159,10 @@ class AllocationReport:
         }
         shapley = next((a for a in self.allocations if a.method == SHAPLEY), None)
         if shapley is not None and "std_error" in shapley.costs.columns:
-            out["shapley_std_error"] = dict(
-                zip(shapley.costs["district"].to_list(), shapley.costs["std_error"].to_list(), strict=True)
-            )
+            out["shapley_std_error"] = {
+                d: se if se is not None and math.isfinite(se) else None
+                for d, se in zip(shapley.costs["district"].to_list(), shapley.costs["std_error"].to_list(), strict=True)
+            }
         return out
 
 

@@ -104,7 +104,11 @@ def test_empty_core_is_detected_with_the_least_core():
     assert len(shapley.blocking) == 2
     assert shapley.max_excess == pytest.approx(40 / 3 - 10)
     assert any("core is empty" in note for note in report.notes)
-    assert report.to_json()["core_empty"] is True
+    out = report.to_json()
+    assert out["core_empty"] is True
+    assert len(out["blocking"]["shapley"]) == 2
+    assert out["max_excess"]["shapley"] == pytest.approx(10 / 3)
+    json.dumps(out, allow_nan=False)
 
 
 def test_owen_allocation_on_a_pure_lp_is_in_the_core():
@@ -185,6 +189,7 @@ def test_sampled_shapley_is_close_to_exact_with_a_standard_error():
     assert sum(shapley.as_dict().values()) == pytest.approx(sampled.pool.coop_cost)
     assert sampled.permutations == 40
     assert "shapley_std_error" in sampled.to_json()
+    json.dumps(sampled.to_json(), allow_nan=False)
 
 
 def test_sampled_shapley_stops_at_its_time_budget():
