@@ -28,7 +28,8 @@ k3.metric(
     "–" if premium is None else f"{premium:+.1%}",
     delta_color="inverse",
     help="How much more local food cost per base unit (lb, gal, each, dozen) than the same commodity bought "
-    "non-local, averaged over commodities bought both ways, weighted by local spend.",
+    "non-local, averaged over commodities bought both ways, weighted by local spend. Always co-op-wide (all "
+    "member districts): a premium is a ratio, so it is not re-summed for a subset of districts.",
 )
 k4.metric(
     "Districts reporting",

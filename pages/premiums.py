@@ -9,7 +9,7 @@ start, end, chosen = sh.setup(
 )
 m = sh.call(sh.metrics_for, start, end, chosen)
 period = sh.period_label(start, end)
-who = sh.coop_label(chosen)
+who = "Co-op (all member districts)"  # premiums are ratios: the co-op figure is never re-summed for a subset
 definition = (
     "Premium = (local $ per base unit) / (non-local $ per base unit) − 1, only where both were bought. "
     + sh.LOCAL_DEFINITION
