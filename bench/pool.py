@@ -120,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     for n in (s for s in SIZES if s <= args.max_districts):
         spec, _gen_s = timed(f"[{n}] generate", generate, n, args.categories, args.seed)
         model, build_s = timed(f"[{n}] build (cvxpy, once)", PoolModel, spec, settings)
-        solve, first_s = timed(f"[{n}] grand coalition, first solve (compiles)", model.solve, range(n), detail=False)
-        _again, again_s = timed(f"[{n}] grand coalition, re-solve", model.solve, range(n), detail=False)
+        solve, first_s = timed(
+            f"[{n}] grand coalition, first solve (compile + HiGHS, no warm start)", model.solve, range(n), detail=False
+        )
+        _again, again_s = timed(f"[{n}] grand coalition, re-solve (warm start)", model.solve, range(n), detail=False)
         binaries = model.y.size if model.y is not None else 0
         print(
             f"[{n}] status {solve.status}, cost ${solve.cost:,.0f}, gap {solve.mip_gap:.1e} "
