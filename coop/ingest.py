@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from coop import names, readers
+from coop import names, readers, summary
 from coop.errors import ValidationError
 
 Progress = Callable[[float, str], None]
@@ -642,11 +642,11 @@ _NO_CLASSES = pl.DataFrame(
         "_c_rule": pl.String,
     }
 )
-_UNIT_KEYS = [names.UNIT, names.PACK_SIZE, names.CATEGORY]
+_UNIT_KEYS = [names.UNIT, names.PACK_SIZE, names.CATEGORY, names.PRODUCT]  # product decides OZ and eggs (coop.units)
 
 
 def _base_units(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
-    """Add base_quantity and base_unit, converting each distinct (unit, pack_size, category) once per load."""
+    """Add base_quantity and base_unit, converting each distinct (unit, pack_size, category, product) once per load."""
     from coop import units
 
     combos = frame.select(_UNIT_KEYS).unique()
@@ -927,6 +927,7 @@ def _commit(
         ).fetchall()
         if loaded:
             con.execute(_insert_sql(), [batch_id, str(spool / "p*.parquet")])
+            summary.add_batch(con, batch_id)  # metric grains of the batch, in the same transaction
         if any(spool.glob("r*.parquet")):
             con.execute(_REJECTS_SQL, [batch_id, str(spool / "r*.parquet")])
         duplicates = _duplicate_warnings(con, batch_id, ctx.file_name) if loaded else []

@@ -234,6 +234,24 @@ def test_clean_file_values_are_typed_and_enriched(store, tmp_path):
     assert first[names.LINE_KEY].isdigit()
 
 
+def test_base_units_follow_the_inferred_product(store, tmp_path):
+    """Ounces of cheese are weight, ounces of milk are volume, counted eggs are dozens (the commodity decides)."""
+    path = tmp_path / "dairy.csv"
+    path.write_text(
+        HEADER
+        + "2024-09-03,Sysco,Cheese Cheddar Shredded,32,OZ,0.25,8.00\n"
+        + "2024-09-03,Sysco,Milk 1% White,64,OZ,0.05,3.20\n"
+        + "2024-09-03,Sysco,Eggs Large Grade A,360,CT,0.10,36.00\n",
+        encoding="utf-8",
+    )
+    ingest.ingest_file(store, path, district_id="D1")
+    rows = store.sql(
+        f"SELECT {names.PRODUCT}, {names.BASE_QUANTITY}, {names.BASE_UNIT} FROM {names.PURCHASES} "
+        f"ORDER BY {names.SOURCE_ROW}"
+    ).fetchall()
+    assert [(q, u) for _p, q, u in rows] == [(pytest.approx(2.0), "lb"), (pytest.approx(0.5), "gal"), (30.0, "dozen")]
+
+
 def test_cli_ingest_json_and_reload_names_the_batch(db_path, tmp_path, capsys):
     con = duckdb.connect(str(db_path))
     seed(con)
