@@ -354,9 +354,13 @@ def test_missing_period_or_header_is_a_clear_error(tmp_path: Path) -> None:
 def test_cli_ingest_loads_a_usage_report(db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_report(tmp_path / "usage.xlsx")
     argv = ["ingest", str(path), "--db", str(db_path), "--json", "--vendor", "Broadline Foods"]
-    argv += ["--vendor-type", BROADLINE, "--add-districts"]
+    argv += ["--vendor-type", BROADLINE, "--add-districts", "--state", "ca", "--zip", "91776"]
     assert cli.main(argv) == 0
     out = json.loads(capsys.readouterr().out)
+    con = db.connect(db_path, read_only=True)
+    places = con.execute(f"SELECT DISTINCT {names.STATE}, {names.ZIP} FROM {names.DISTRICTS}").fetchall()
+    con.close()
+    assert places == [("CA", "91776")]  # the address given on the command line, not the placeholders
     assert (out["rows_loaded"], out["rows_rejected"], out["already_loaded_as"]) == (5, 0, None)
     assert cli.main(argv) == 0
     assert json.loads(capsys.readouterr().out)["already_loaded_as"] == out["batch_id"]
