@@ -56,6 +56,16 @@ def _with_route_label(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# Months are calendar months in UTC: a date such as 2024-09-01 is midnight UTC, so reading it in the viewer's
+# time zone would show August in the Americas; one tick per month, so labels never repeat.
+MONTH_FIELD = f"utcyearmonth({names.MONTH}):T"
+
+
+def _month_axis() -> alt.X:
+    """The x encoding for a `month` column: one labelled tick per calendar month."""
+    return alt.X(MONTH_FIELD, title="Month", axis=alt.Axis(format="%b %Y", tickCount="month", labelOverlap=True))
+
+
 def local_share_by_month(frame: pl.DataFrame, *, goal: float | None, period: str, definition: str) -> Chart:
     """Local share (0-1) per month as a line, one line per `series` when present, against a goal rule.
 
@@ -70,11 +80,11 @@ def local_share_by_month(frame: pl.DataFrame, *, goal: float | None, period: str
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y")),
+            x=_month_axis(),
             y=alt.Y("local_share:Q", title="Local share of food spend (%)", axis=alt.Axis(format="%")),
             color=color,
             tooltip=[
-                alt.Tooltip("month:T", title="Month", format="%B %Y"),
+                alt.Tooltip(MONTH_FIELD, title="Month", format="%B %Y"),
                 *([alt.Tooltip("series:N", title="District")] if "series" in frame.columns else []),
                 alt.Tooltip("local_share:Q", title="Local share", format=".1%"),
             ],
@@ -188,13 +198,13 @@ def unit_price_over_time(frame: pl.DataFrame, *, product: str, unit: str, period
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("month:T", title="Month", axis=alt.Axis(format="%b %Y")),
+            x=_month_axis(),
             y=alt.Y("unit_price:Q", title=f"Average price (US dollars per {unit})", axis=alt.Axis(format="$.2f")),
             color=alt.Color(
                 "origin:N", title="Origin", scale=alt.Scale(domain=["Local", "Non-local"], range=list(LOCAL_COLORS))
             ),
             tooltip=[
-                alt.Tooltip("month:T", title="Month", format="%B %Y"),
+                alt.Tooltip(MONTH_FIELD, title="Month", format="%B %Y"),
                 alt.Tooltip("origin:N", title="Origin"),
                 alt.Tooltip("unit_price:Q", title=f"$ per {unit}", format="$.3f"),
             ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import polars as pl
@@ -57,6 +58,17 @@ def test_local_share_by_month_has_goal_line_and_percent_axis() -> None:
     goal_data = spec["datasets"][goal_layers[0]["data"]["name"]]
     assert goal_data[0]["goal"] == pytest.approx(0.25)
     assert "<svg" in _rendered(chart)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Chicago", "Pacific/Auckland"])
+def test_month_axis_labels_each_calendar_month_once_in_any_time_zone(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", zone)
+    months = [date(2024, 9, 1), date(2024, 10, 1), date(2024, 11, 1), date(2024, 12, 1)]
+    frame = pl.DataFrame({"month": months, "local_share": [0.1, 0.2, 0.3, 0.4]})
+    svg = _rendered(charts.local_share_by_month(frame, goal=None, period=PERIOD, definition="d"))
+    assert re.findall(r">([A-Z][a-z]{2} \d{4})<", svg) == ["Sep 2024", "Oct 2024", "Nov 2024", "Dec 2024"]
 
 
 def test_local_share_without_goal_has_no_rule() -> None:
