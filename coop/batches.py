@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from coop import names
+from coop import names, summary
 from coop.errors import UnknownBatchError
 
 _LIST_SQL = f"""
@@ -22,7 +22,7 @@ def list_batches(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def undo(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
-    """Remove one batch, its purchases and its rejects in one transaction; return the purchases removed."""
+    """Remove one batch, its purchases, summary rows and rejects in one transaction; return the purchases removed."""
     rows = con.execute(f"SELECT count(*) FROM {names.BATCHES} WHERE {names.BATCH_ID} = ?", [batch_id]).fetchall()
     if rows[0][0] == 0:
         raise UnknownBatchError(f"no batch with id {batch_id} (see `python -m coop batches`)")
@@ -32,6 +32,7 @@ def undo(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
             f"SELECT count(*) FROM {names.PURCHASES} WHERE {names.BATCH_ID} = ?", [batch_id]
         ).fetchall()
         con.execute(f"DELETE FROM {names.PURCHASES} WHERE {names.BATCH_ID} = ?", [batch_id])
+        summary.remove_batch(con, batch_id)
         con.execute(f"DELETE FROM {names.REJECTS} WHERE {names.BATCH_ID} = ?", [batch_id])
         con.execute(f"DELETE FROM {names.BATCHES} WHERE {names.BATCH_ID} = ?", [batch_id])
         con.execute("COMMIT")

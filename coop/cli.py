@@ -129,6 +129,13 @@ def _metrics(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[s
     return metrics.compute(con, args.date_from, args.date_to).to_json()
 
 
+def _summary(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The purchase summary's state (exists, current, rows, lines covered); rebuilt from the lines with --rebuild."""
+    from coop import summary
+
+    return summary.rebuild(con) if args.rebuild else summary.status(con)
+
+
 # --- end metrics ---
 
 
@@ -422,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("metrics", _metrics, "local share and local price premiums per district and for the co-op")
     p.add_argument("--from", dest="date_from", type=_iso_date, default=None, help="first invoice date (inclusive)")
     p.add_argument("--to", dest="date_to", type=_iso_date, default=None, help="last invoice date (inclusive)")
+    p = add("summary", _summary, "state of the purchase summary metrics read (maintained on load)")
+    p.add_argument("--rebuild", action="store_true", help="recompute the summary from every purchase line")
     # optimize, sensitivity, incentive (agent "lp")
     _add_lp_commands(add)
     _add_pool_commands(add)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from coop import names
+from coop import names, summary
 from coop.errors import DatabaseError
 
 DEFAULT_DB = Path("data") / "coop.duckdb"
@@ -52,6 +52,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     current = schema_version(con)
     pending = [(v, f) for v, f in MIGRATIONS if v > current]
     if not pending:
+        _add_summary(con)
         return current
     con.execute("BEGIN TRANSACTION")
     try:
@@ -63,6 +64,20 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("ROLLBACK")
         raise DatabaseError(f"cannot migrate database to version {pending[-1][0]}: {exc}") from exc
     return pending[-1][0]
+
+
+def _add_summary(con: duckdb.DuckDBPyConnection) -> None:
+    """Give a database created before the purchase summary its tables, built from its lines, in one transaction."""
+    if summary.exists(con):
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: only the missing ones run
+        summary.rebuild_rows(con)
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        raise DatabaseError(f"cannot add the purchase summary: {exc}") from exc
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:

@@ -13,6 +13,9 @@ calculation to the cent; dollars are cents / 100):
 * Route premium = for each route, the commodity premiums of that route's unit price over the same scope's
   ``traditional_nonlocal`` unit price, weighted by the route's spend on those commodities.
 * Date ranges are inclusive at both ends and filter on ``invoice_date``; months are calendar months.
+
+Speed: the whole calendar months of a range are read from the purchase summary kept on load (`coop.summary`), and
+only the part months the range cuts are read line by line, so the figures are those of the lines, to the cent.
 """
 
 from __future__ import annotations
@@ -23,65 +26,29 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from coop import local, names
+from coop import local, names, summary
 
 COOP = "coop"
 SCOPE = "scope"
-SPEND_CENTS = "spend_cents"
-PRICED_CENTS = "priced_cents"
-LINES = "lines"
-UNPRICED_LINES = "unpriced_lines"
-DEFAULT_GOAL_SHARE = 0.25
+SPEND_CENTS = names.SPEND_CENTS
+PRICED_CENTS = names.PRICED_CENTS
+LINES = names.LINES
+UNPRICED_LINES = names.UNPRICED_LINES
 DEFAULT_GOAL_DATE = date(2027, 6, 30)
+DEFAULT_GOAL_SHARE = 0.25
 
-# Lines are compacted in DuckDB to three grains, each holding every column its metrics group or classify by; every
-# metric is a sum over a grain, so nothing is lost, and DECIMAL money stays exact as integer cents. The `grain` column
-# says which grain a row belongs to. (Measured alternatives: GROUPING SETS was 4x slower than UNION ALL of three
-# GROUP BYs; grouping by hashes with any_value() for the text was slower still once the text was fetched.)
-GRAIN = "grain"
-GRAIN_SHARES = "shares"  # district, month, category, base unit, vendor type, origin: shares, routes, goal, demand
-GRAIN_PRICES = "prices"  # district, product, category, base unit, vendor type, origin: premiums
-GRAIN_VENDORS = "vendors"  # district, vendor, vendor type, origin: co-op spend by vendor
-_ORIGIN = (names.VENDOR_TYPE, names.ORIGIN_ZIP, names.ORIGIN_STATE)
-_GRAINS = {
-    GRAIN_SHARES: (names.DISTRICT_ID, names.MONTH, names.CATEGORY, names.BASE_UNIT, *_ORIGIN),
-    GRAIN_PRICES: (names.DISTRICT_ID, names.PRODUCT, names.CATEGORY, names.BASE_UNIT, *_ORIGIN),
-    GRAIN_VENDORS: (names.DISTRICT_ID, names.VENDOR_NAME, *_ORIGIN),
-}
-_GRAIN_COLUMNS = (
-    names.DISTRICT_ID,
-    names.MONTH,
-    names.PRODUCT,
-    names.VENDOR_NAME,
-    names.CATEGORY,
-    names.BASE_UNIT,
-    *_ORIGIN,
-)
-# Sums of DECIMAL(18, 2) are exact; each group's sum becomes whole cents once (not once per line).
-_SUMS = f"""CAST(coalesce(sum({names.EXTENDED_PRICE}), 0) * 100 AS BIGINT) AS {SPEND_CENTS},
-       sum({names.BASE_QUANTITY}) AS {names.BASE_QUANTITY},
-       CAST(coalesce(sum({names.EXTENDED_PRICE}) FILTER (WHERE {names.BASE_QUANTITY} IS NOT NULL), 0) * 100 AS BIGINT)
-           AS {PRICED_CENTS},
-       count(*) AS {LINES},
-       count(*) - count({names.BASE_QUANTITY}) AS {UNPRICED_LINES}"""
-_IN_RANGE = f"""
-    SELECT *, CAST(date_trunc('month', {names.INVOICE_DATE}) AS DATE) AS {names.MONTH}
-    FROM {names.PURCHASES}
-    WHERE (CAST($date_from AS DATE) IS NULL OR {names.INVOICE_DATE} >= CAST($date_from AS DATE))
-      AND (CAST($date_to AS DATE) IS NULL OR {names.INVOICE_DATE} <= CAST($date_to AS DATE))"""
-
-
-def _grain_select(name: str, keys: tuple[str, ...]) -> str:
-    """One grain's aggregate: its key columns (the others null) and the sums, grouped by its keys."""
-    columns = ", ".join(
-        c if c in keys else f"CAST(NULL AS {'DATE' if c == names.MONTH else 'TEXT'}) AS {c}" for c in _GRAIN_COLUMNS
-    )
-    return f"SELECT '{name}' AS {GRAIN}, {columns},\n       {_SUMS}\nFROM lines GROUP BY {', '.join(keys)}"
-
-
-_GRAINS_SQL = f"WITH lines AS NOT MATERIALIZED ({_IN_RANGE}\n)\n" + "\nUNION ALL\n".join(
-    _grain_select(name, keys) for name, keys in _GRAINS.items()
-)
+# Lines are compacted to three grains (`coop.summary`), each holding every column its metrics group or classify by;
+# every metric is a sum over a grain, so nothing is lost, and DECIMAL money stays exact as integer cents. The `grain`
+# column says which grain a row belongs to. Whole calendar months come from the purchase summary maintained on load;
+# only the part months a range cuts (or every line, when the summary is missing or stale) are read from the lines.
+GRAIN = names.GRAIN
+GRAIN_SHARES = summary.GRAIN_SHARES  # district, month, category, base unit, vendor type, origin: shares, routes, goal
+GRAIN_PRICES = summary.GRAIN_PRICES  # district, product, category, base unit, vendor type, origin: premiums
+GRAIN_VENDORS = summary.GRAIN_VENDORS  # district, vendor, vendor type, origin: co-op spend by vendor
+_IN_RANGE = f"""(CAST(? AS DATE) IS NULL OR {names.INVOICE_DATE} >= CAST(? AS DATE))
+      AND (CAST(? AS DATE) IS NULL OR {names.INVOICE_DATE} <= CAST(? AS DATE))"""
+_LINES_SQL = summary.grains_sql(_IN_RANGE, monthly=False)
+_REGROUP = f"SELECT {GRAIN}, {', '.join(summary.KEY_COLUMNS)}, {summary.GRAIN_SUMS}\nFROM ({{parts}})\nGROUP BY ALL"
 
 
 _DISTRICTS_SQL = f"""
@@ -96,10 +63,42 @@ _SETTINGS_SQL = (
 
 # --- loading (the DuckDB boundary) ---------------------------------------------------------------------
 def load_grains(
-    con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None
+    con: duckdb.DuckDBPyConnection,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    *,
+    use_summary: bool = True,
 ) -> pl.LazyFrame:
-    """Purchase lines in the inclusive range compacted to the three metric grains (`grain` column), cents exact."""
-    return con.sql(_GRAINS_SQL, params={"date_from": date_from, "date_to": date_to}).pl().lazy()
+    """Purchase lines in the inclusive range compacted to the three metric grains (`grain` column), cents exact.
+
+    Whole months come from the purchase summary when `use_summary` and it is current, else from the lines.
+    """
+    return _load_grains(con, date_from, date_to, use_summary)[0].lazy()
+
+
+def _load_grains(
+    con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None, use_summary: bool
+) -> tuple[pl.DataFrame, bool]:
+    """The grains (see `load_grains`) and whether the purchase summary supplied the whole months."""
+    span = date_range(con) if use_summary and summary.is_current(con) else None
+    if span is None:
+        bounds = [date_from, date_from, date_to, date_to] * len(summary.GRAINS)
+        return con.sql(_LINES_SQL, params=bounds).pl(), False
+    # there are no lines outside the data's own span, so a bound beyond it is no bound (and cuts no month)
+    low = None if date_from is None or date_from <= span[0] else date_from
+    high = None if date_to is None or date_to >= span[1] else date_to
+    whole, edges = summary.whole_months(low, high), summary.edge_ranges(low, high)
+    parts: list[str] = []
+    params: list[date] = []
+    if whole is not None:
+        parts.append(summary.summary_grains_sql(bounded_from=whole[0] is not None, bounded_to=whole[1] is not None))
+        params += [b for b in whole if b is not None] * 2
+    if edges:
+        where = " OR ".join(f"{names.INVOICE_DATE} BETWEEN ? AND ?" for _ in edges)
+        parts.append(summary.grains_sql(f"({where})", monthly=False))
+        params += [d for edge in edges for d in edge] * len(summary.GRAINS)
+    sql = parts[0] if len(parts) == 1 else _REGROUP.format(parts="\nUNION ALL\n".join(parts))
+    return con.sql(sql, params=params).pl(), True
 
 
 def grain(classified: pl.LazyFrame, name: str) -> pl.LazyFrame:
@@ -419,6 +418,7 @@ class Metrics:
     route_category: pl.DataFrame
     trajectory: pl.DataFrame
     goal: pl.DataFrame
+    from_summary: bool = False  # whole months read from the purchase summary (else every line was read)
 
     def to_json(self) -> dict[str, object]:
         """The CLI's `metrics --json` document (districts, coop, premiums)."""
@@ -434,11 +434,21 @@ class Metrics:
         }
 
 
-def compute(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None) -> Metrics:
-    """Compute every metric over the inclusive date range (None = unbounded) from the database."""
+def compute(
+    con: duckdb.DuckDBPyConnection,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    *,
+    use_summary: bool = True,
+) -> Metrics:
+    """Compute every metric over the inclusive date range (None = unbounded) from the database.
+
+    Whole months are read from the purchase summary when it is current (`use_summary=False` reads every line).
+    """
     goal_share, goal_date = load_goal(con)
     districts = load_districts(con)
-    classified = classify(load_grains(con, date_from, date_to), districts).collect().lazy()
+    grains, from_summary = _load_grains(con, date_from, date_to, use_summary)
+    classified = classify(grains.lazy(), districts).collect().lazy()
     shares, prices = grain(classified, GRAIN_SHARES), grain(classified, GRAIN_PRICES)
     commodity = premiums(prices)
     frames = pl.collect_all(
@@ -458,4 +468,4 @@ def compute(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_
             goal_status(trajectory(shares, goal_share), goal_date),
         ]
     )
-    return Metrics(date_from, date_to, goal_share, goal_date, *frames)
+    return Metrics(date_from, date_to, goal_share, goal_date, *frames, from_summary=from_summary)

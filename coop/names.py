@@ -181,3 +181,14 @@ SCOPE: Final = "scope"  # state code or district_id; NULL for federal
 LOCAL_UNPROCESSED_VALUE: Final = "local_unprocessed_value"
 SOURCE: Final = "source"
 SCHOOL_YEAR: Final = "school_year"  # July-June, named by its first calendar year
+
+# --- purchase summary (coop/summary.py): the metric grains per batch and month, maintained on load --------------
+PURCHASE_SUMMARY: Final = "purchase_summary"
+SUMMARY_KEYS: Final = "summary_keys"
+SUMMARY_KEY_SEQ: Final = "summary_key_seq"
+KEY_ID: Final = "key_id"
+GRAIN: Final = "grain"  # shares, prices, vendors
+SPEND_CENTS: Final = "spend_cents"
+PRICED_CENTS: Final = "priced_cents"  # spend of lines with a base quantity
+LINES: Final = "lines"
+UNPRICED_LINES: Final = "unpriced_lines"  # lines without a base quantity

@@ -127,3 +127,35 @@ CREATE TABLE IF NOT EXISTS procurement_thresholds (
     local_unprocessed_value  DECIMAL(18, 2),   -- a state's higher small-purchase limit for local unprocessed products
     source                   TEXT NOT NULL
 );
+
+-- the purchase lines compacted per batch and month to the three metric grains (coop/summary.py); written in the
+-- load's transaction, deleted with its batch. Each grain row's text keys are stored once in summary_keys
+-- (grain shares: district, category, base unit, vendor type, origin; prices: + product; vendors: district, vendor,
+-- vendor type, origin; the other keys NULL) and purchase_summary holds the sums per batch, key and month.
+-- Locality is not stored: metrics apply each district's current definition of local.
+CREATE SEQUENCE IF NOT EXISTS summary_key_seq START 1;
+
+CREATE TABLE IF NOT EXISTS summary_keys (
+    key_id        BIGINT NOT NULL,
+    grain         TEXT NOT NULL,      -- shares, prices, vendors
+    district_id   TEXT NOT NULL,
+    product       TEXT,
+    vendor_name   TEXT,
+    category      TEXT,
+    base_unit     TEXT,
+    vendor_type   TEXT NOT NULL,
+    origin_zip    TEXT,
+    origin_state  TEXT
+);
+
+CREATE TABLE IF NOT EXISTS purchase_summary (
+    batch_id        INTEGER NOT NULL,
+    key_id          BIGINT NOT NULL,   -- summary_keys.key_id
+    grain           TEXT NOT NULL,
+    month           DATE NOT NULL,
+    spend_cents     BIGINT NOT NULL,   -- sum of extended_price in whole cents (exact)
+    base_quantity   DOUBLE,            -- sum of base_quantity (NULL when no line has one)
+    priced_cents    BIGINT NOT NULL,   -- spend of the lines that have a base quantity
+    lines           BIGINT NOT NULL,
+    unpriced_lines  BIGINT NOT NULL    -- lines without a base quantity
+);

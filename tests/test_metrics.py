@@ -9,14 +9,20 @@ from fixtures_metrics import insert, load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coop import cli, metrics, names
+from coop import cli, metrics, names, summary
 
 DIRECT, NONTRAD, TRAD_LOCAL, TRAD_NONLOCAL = names.ROUTES
 
 
-@pytest.fixture
-def loaded(con):
+@pytest.fixture(params=["lines", "summary"])
+def loaded(request, con):
+    """The hand-built co-op, read from its lines (summary stale) or with the purchase summary built."""
     load(con)
+    if request.param == "summary":
+        summary.rebuild(con)
+        assert metrics.compute(con).from_summary
+    else:
+        assert not metrics.compute(con).from_summary
     return con
 
 
