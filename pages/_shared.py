@@ -22,7 +22,15 @@ from types import ModuleType
 from typing import Any
 
 import duckdb
+
+# Imported eagerly, before any session builds a chart: Altair and narwhals test `sys.modules` for numpy, pandas
+# and pyarrow, so while one session's thread is still importing one lazily (Streamlit's dataframe code does),
+# another session's chart saw a half-initialised module ("partially initialized module 'pandas' has no attribute
+# 'Timestamp'", tests/test_concurrency.py). Importing them here, once, under the import lock, closes that race.
+import numpy  # noqa: F401
+import pandas  # noqa: F401
 import polars as pl
+import pyarrow  # noqa: F401
 import streamlit as st
 
 from coop import db, districts, names
@@ -31,6 +39,7 @@ from coop.errors import CoopError, ValidationError
 PERIOD_KEY = "filter_period"
 DISTRICTS_KEY = "filter_districts"
 _WRITE_LOCK = threading.Lock()
+_MISSING = object()
 
 
 # --- the connection ------------------------------------------------------------------
@@ -52,6 +61,12 @@ def _memo_store() -> dict[str, dict[Any, Any]]:
     return {}
 
 
+@st.cache_resource
+def _memo_locks() -> tuple[threading.Lock, dict[tuple[str, Any], threading.Lock]]:
+    """A guard for the memo store and one lock per (name, key) being computed (see `memo`)."""
+    return threading.Lock(), {}
+
+
 MEMO_ENTRIES = 16
 
 
@@ -59,15 +74,26 @@ def memo(name: str, key: Any, compute: Callable[[], Any]) -> Any:
     """`compute()` once per (name, key), kept for the server's life (at most MEMO_ENTRIES per name).
 
     Used instead of `st.cache_data` for work that draws a progress bar: a cached function may not touch
-    page elements created outside it. Keys include the data version, so new data recomputes.
+    page elements created outside it. Keys include the data version, so new data recomputes. Sessions
+    asking for the same value at once wait for the first one's result instead of computing it again.
     """
     store = _memo_store().setdefault(name, {})
-    if key not in store:
-        value = compute()
-        while len(store) >= MEMO_ENTRIES:
-            store.pop(next(iter(store)))
-        store[key] = value
-    return store[key]
+    found = store.get(key, _MISSING)
+    if found is not _MISSING:
+        return found
+    guard, locks = _memo_locks()
+    with guard:
+        lock = locks.setdefault((name, key), threading.Lock())
+    with lock:
+        found = store.get(key, _MISSING)
+        if found is _MISSING:
+            found = compute()
+            with guard:
+                while len(store) >= MEMO_ENTRIES:
+                    store.pop(next(iter(store)))
+                store[key] = found
+                locks.pop((name, key), None)
+    return found
 
 
 def connection() -> duckdb.DuckDBPyConnection:
