@@ -57,15 +57,9 @@ MAX_WARNING_LINES = 100
 
 def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Load one file as a batch (a distributor usage report when detected or --vendor is given)."""
-    from coop import ingest
+    from coop import ingest, usage_report
 
-    try:
-        from coop import usage_report
-    except ImportError:  # the usage-report reader is optional while it is being built
-        usage_report = None
-    if args.vendor is not None or (usage_report is not None and usage_report.is_usage_report(args.file)):
-        if usage_report is None:
-            raise CoopError("distributor usage reports are not supported in this build (coop.usage_report missing)")
+    if args.vendor is not None or usage_report.is_usage_report(args.file):
         if args.vendor is None or args.vendor_type is None:
             raise CoopError(f"{args.file}: a distributor usage report needs --vendor NAME and --vendor-type TYPE")
         result = usage_report.ingest_usage_report(
@@ -75,6 +69,8 @@ def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
             vendor_type=args.vendor_type,
             add_districts=args.add_districts,
             skip_invalid=args.skip_invalid,
+            state=args.state,
+            zip_code=args.zip,
         )
     else:
         result = ingest.ingest_file(
@@ -422,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vendor", default=None, help="distributor name (usage reports)")
     p.add_argument("--vendor-type", default=None, help="distributor vendor type (usage reports)")
     p.add_argument("--add-districts", action="store_true", help="register districts a usage report names")
+    p.add_argument("--state", help="state of the districts --add-districts registers (two letters)")
+    p.add_argument("--zip", help="ZIP code of the districts --add-districts registers (their local radius centre)")
     add("batches", _batches, "list ingest batches")
     p = add("undo", _undo, "remove one ingest batch")
     p.add_argument("batch_id", type=int)
