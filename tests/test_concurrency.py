@@ -1,18 +1,21 @@
 """Ten browser sessions use the app while an eleventh loads a 200,000-line file through the intake page.
 
 One `streamlit run app.py` server on a loopback port over a copy of the sample co-op; Debian's headless
-Chromium through Playwright's async API, one browser context (= one Streamlit session) per user. The loading
-session uploads a generated distributor file and presses "Check and load"; at that moment ten other sessions
-open the Overview and then one more page through the sidebar. Every session must render its page (title and
-a known heading) without an exception box, and every Overview must show the co-op's total spend either as it
-was before the load or as it is after it, never anything else. Afterwards the batch is in the database with
-every line, and the loading session's Overview shows the new total.
+Chromium through Playwright's async API, one browser context (= one Streamlit session) per user. Ten viewers
+open the Overview while the loading session uploads a generated distributor file; when it presses "Check and
+load", every viewer goes back and forth between one more page and the Overview (sidebar links, same session)
+until it has opened an Overview after the load finished. Every visit must draw its page (title and a known
+heading) without an exception box, and every Overview must show the co-op's total spend as it was before the
+load or as it is after it (only 'before' before the load was pressed, only 'after' once it finished).
+Afterwards the batch is in the database with every line, and the loading session's Overview shows the new total.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +29,7 @@ from browser_helpers import (
     CHROMIUM,
     CHROMIUM_ARGS,
     EXCEPTION_SELECTOR,
+    ROOT,
     SETTLED_JS,
     require_chromium,
     streamlit_server,
@@ -299,3 +303,16 @@ def test_memo_computes_once_for_sessions_asking_at_once() -> None:
     assert len(calls) == 1
     assert _shared.memo("concurrency-test", ("db", "v1"), lambda: "recomputed") == "packet"
     assert _shared.memo("concurrency-test", ("db", "v2"), lambda: "new data") == "new data"
+
+
+def test_shared_imports_the_modules_charts_look_up() -> None:
+    # Altair and narwhals look numpy/pandas/pyarrow up in sys.modules; a session thread must never find one half
+    # imported by another session's thread, so importing the pages' shared module imports them completely.
+    code = (
+        "import sys\n"
+        "from pages import _shared\n"
+        "assert hasattr(sys.modules['pandas'], 'Timestamp') and hasattr(sys.modules['numpy'], 'ndarray')\n"
+        "assert hasattr(sys.modules['pyarrow'], 'Table')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
