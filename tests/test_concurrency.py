@@ -125,7 +125,7 @@ async def _no_exception(page: object, where: str) -> None:
         pytest.fail(f"{where}: exception shown in the app:\n{(await boxes.first.inner_text())[:2000]}")
 
 
-async def _visit(page: object, who: str, link: str | None, url: str, load: Load, visits: list[Visit]) -> Visit:
+async def _visit(page: object, who: str, link: str | None, url: str, visits: list[Visit]) -> Visit:
     """Open a page (the home page by URL when `link` is None, else through the sidebar) and record the visit.
 
     Every visit checks the page's title, a heading it always draws and the absence of an exception box; an
@@ -158,11 +158,11 @@ async def _viewer(browser: object, url: str, number: int, load: Load, visits: li
     page = await context.new_page()
     page.set_default_timeout(PAGE_MS)
     try:
-        await _visit(page, who, None, url, load, visits)
+        await _visit(page, who, None, url, visits)
         await load.pressed.wait()
         for _ in range(MAX_ROUNDS):
-            await _visit(page, who, second, url, load, visits)
-            overview = await _visit(page, who, "Overview", url, load, visits)
+            await _visit(page, who, second, url, visits)
+            overview = await _visit(page, who, "Overview", url, visits)
             if load.done is not None and overview.started > load.done:
                 return
         pytest.fail(f"{who}: the load did not finish within {MAX_ROUNDS} rounds of page visits")
@@ -196,7 +196,7 @@ async def _loader(browser: object, url: str, upload: Path, load: Load, visits: l
         load.done = time.perf_counter()
         await _settled(page, "Data intake")
         await _no_exception(page, "loader after the load")
-        await _visit(page, "loader", "Overview", url, load, visits)
+        await _visit(page, "loader", "Overview", url, visits)
         return uploaded
     except Exception:
         await page.screenshot(path=str(shots / "failure-loader.png"), full_page=True)
