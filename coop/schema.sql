@@ -131,7 +131,8 @@ CREATE TABLE IF NOT EXISTS procurement_thresholds (
 -- the purchase lines compacted per batch and month to the three metric grains (coop/summary.py); written in the
 -- load's transaction, deleted with its batch. Each grain row's text keys are stored once in summary_keys
 -- (grain shares: district, category, base unit, vendor type, origin; prices: + product; vendors: district, vendor,
--- vendor type, origin; the other keys NULL) and purchase_summary holds the sums per batch, key and month.
+-- vendor type, origin; the other keys NULL) and purchase_summary holds the sums per batch, key and month (plus,
+-- for the prices and vendors grains, per batch and key over all months: what a range covering all data reads).
 -- Locality is not stored: metrics apply each district's current definition of local.
 CREATE SEQUENCE IF NOT EXISTS summary_key_seq START 1;
 
@@ -152,7 +153,7 @@ CREATE TABLE IF NOT EXISTS purchase_summary (
     batch_id        INTEGER NOT NULL,
     key_id          BIGINT NOT NULL,   -- summary_keys.key_id
     grain           TEXT NOT NULL,
-    month           DATE NOT NULL,
+    month           DATE,              -- NULL: the batch's total over its months (prices and vendors grains)
     spend_cents     BIGINT NOT NULL,   -- sum of extended_price in whole cents (exact)
     base_quantity   DOUBLE,            -- sum of base_quantity (NULL when no line has one)
     priced_cents    BIGINT NOT NULL,   -- spend of the lines that have a base quantity

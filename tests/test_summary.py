@@ -102,8 +102,15 @@ def test_summary_totals_to_the_cent(built):
     # lines, cents and unpriced lines per grain are those of the lines
     ((lines, cents, unpriced),) = built.execute(
         f"SELECT sum({names.LINES}), sum({names.SPEND_CENTS}), sum({names.UNPRICED_LINES}) "
-        f"FROM {names.PURCHASE_SUMMARY} WHERE {names.GRAIN} = ?",
+        f"FROM {names.PURCHASE_SUMMARY} WHERE {names.GRAIN} = ? AND {names.MONTH} IS NOT NULL",
         [summary.GRAIN_VENDORS],
+    ).fetchall()
+    assert (lines, cents, unpriced) == (18, 97685, 2)
+    # the all-months totals of the prices grain hold the same lines and cents
+    ((lines, cents, unpriced),) = built.execute(
+        f"SELECT sum({names.LINES}), sum({names.SPEND_CENTS}), sum({names.UNPRICED_LINES}) "
+        f"FROM {names.PURCHASE_SUMMARY} WHERE {names.GRAIN} = ? AND {names.MONTH} IS NULL",
+        [summary.GRAIN_PRICES],
     ).fetchall()
     assert (lines, cents, unpriced) == (18, 97685, 2)
 
