@@ -1,7 +1,6 @@
 import base64
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -9,12 +8,12 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from PIL import Image
 
 from coop import db, report
 
 MONTH = "2025-02"  # the sample plants a split purchase in February 2025 (data/sample/README.md)
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +111,7 @@ def test_cli_report_writes_both_files(sample_db_file, tmp_path):
 
 @pytest.mark.browser
 def test_rendered_packet_screenshot_has_charts(packet_files, tmp_path):
-    if not CHROMIUM.exists():
-        if os.environ.get("COOP_REQUIRE_BROWSER") == "1":
-            pytest.fail("COOP_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing")
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     html_path = packet_files[1]["html"]
@@ -123,14 +119,7 @@ def test_rendered_packet_screenshot_has_charts(packet_files, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
+            args=CHROMIUM_ARGS,
         )
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
