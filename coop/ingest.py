@@ -23,6 +23,12 @@ Progress = Callable[[float, str], None]
 DEFAULT_EARLIEST_DATE = date(2000, 7, 1)
 ERROR = "error"
 WARNING = "warning"
+# DuckDB's buffer cap while a load's transaction is open (written blocks are evicted, not kept cached), so a
+# 10M-line file loads in well under 2 GB; the previous limit is restored after the load
+INGEST_MEMORY_LIMIT = "1GB"
+# rows inserted straight from memory into the open transaction; DuckDB keeps those in memory until COMMIT (about
+# 300 MB per million lines), so later chunks go through a Parquet spool file, whose inserts it writes to disk
+DIRECT_INSERT_ROWS = 1_500_000
 PRICE_TOLERANCE = 0.01  # dollars: extended_price may differ from quantity x unit_price by at most 1 cent
 _EPS = 1e-9
 _THOUSANDS = r"^[-(]?\d{1,3}(,\d{3})+(\.\d*)?\)?$"
@@ -761,7 +767,7 @@ def _key_sql() -> str:
 
 
 def _insert_sql() -> str:
-    """INSERT ... SELECT from the registered staged frame into purchases."""
+    """INSERT ... SELECT from the registered staged frame into purchases (the batch id bound as ?)."""
     select = []
     for column in _PURCHASE_COLUMNS:
         if column == names.BATCH_ID:
@@ -775,7 +781,7 @@ def _insert_sql() -> str:
         else:
             select.append(column)
     columns = ", ".join(_PURCHASE_COLUMNS)
-    return f"INSERT INTO {names.PURCHASES} ({columns}) SELECT {', '.join(select)} FROM read_parquet(?)"
+    return f"INSERT INTO {names.PURCHASES} ({columns}) SELECT {', '.join(select)} FROM {_STAGED}"
 
 
 def _duplicate_warnings(con: duckdb.DuckDBPyConnection, batch_id: int, file_name: str) -> list[dict[str, Any]]:
@@ -844,7 +850,7 @@ def _load_rows(
     source_kind: str,
     sha256: str,
 ) -> IngestResult:
-    """Validate and enrich the chunks into spool files, then load them in one transaction (or refuse all)."""
+    """Validate and enrich the chunks while a background cursor inserts them in one transaction (or refuses all)."""
     file_name = ctx.file_name
     reader_bad = {int(p["row"]) for p in reader_list}
     error_frames: list[pl.DataFrame] = [_reader_errors(reader_list)] if reader_list else []
@@ -852,37 +858,33 @@ def _load_rows(
     seen = loaded = rejected = 0
     failed = bool(reader_list) and not skip_invalid
     staged_cols = [c for c in _PURCHASE_COLUMNS if c not in (names.BATCH_ID, names.LINE_KEY)]
-    with tempfile.TemporaryDirectory(prefix="coop-ingest-") as spool_dir:
-        spool = Path(spool_dir)
-        writer = _Writer()
-        try:
-            for number, chunk in enumerate(chunks):
-                if chunk.is_empty():
-                    continue
-                seen += chunk.height
-                _report(progress, _fraction(seen, size_hint), f"validating rows up to {seen:,}")
-                good, errors = _validate(_typed(chunk, ctx), ctx, reader_bad)
-                if errors.height:
-                    error_frames.append(errors)
-                    failed = failed or not skip_invalid
-                if failed:
-                    continue  # nothing will be kept; go on validating so every bad cell is listed
-                chunk_rejects = errors
-                if reader_bad:
-                    rows = set(chunk[names.SOURCE_ROW].to_list())
-                    extra = _reader_errors([p for p in reader_list if int(p["row"]) in rows])
-                    chunk_rejects = pl.concat([errors, extra])
-                rejected += chunk.height - good.height
-                if good.height:
-                    good = _prices(_base_units(_classify(good, ctx), ctx))
-                    warnings += _warnings(good, ctx)
-                    writer.submit(_write_spool, good.select(staged_cols), spool / f"p{number:06d}.parquet")
-                    loaded += good.height
-                if chunk_rejects.height:
-                    writer.submit(_write_spool, _rejects(chunk, chunk_rejects, ctx), spool / f"r{number:06d}.parquet")
-            writer.wait()
-        finally:
-            writer.close()
+    sink = _Sink(con, ctx, source_kind, sha256)
+    try:
+        for chunk in chunks:
+            if chunk.is_empty():
+                continue
+            seen += chunk.height
+            _report(progress, _fraction(seen, size_hint), f"validating rows up to {seen:,}")
+            good, errors = _validate(_typed(chunk, ctx), ctx, reader_bad)
+            if errors.height:
+                error_frames.append(errors)
+                failed = failed or not skip_invalid
+            if failed:
+                sink.discard()  # nothing will be kept; go on validating so every bad cell is listed
+                continue
+            chunk_rejects = errors
+            if reader_bad:
+                rows = set(chunk[names.SOURCE_ROW].to_list())
+                extra = _reader_errors([p for p in reader_list if int(p["row"]) in rows])
+                chunk_rejects = pl.concat([errors, extra])
+            rejected += chunk.height - good.height
+            if good.height:
+                good = _prices(_base_units(_classify(good, ctx), ctx))
+                warnings += _warnings(good, ctx)
+                sink.submit(_insert_sql(), good.select(staged_cols))
+                loaded += good.height
+            if chunk_rejects.height:
+                sink.submit(_REJECTS_SQL, _rejects(chunk, chunk_rejects, ctx))
         error_problems = _error_list(error_frames, file_name)
         if seen == 0:
             raise ValidationError(
@@ -896,10 +898,21 @@ def _load_rows(
                 error_problems,
             )
         _report(progress, 0.9, f"writing {loaded:,} rows to the database")
-        batch_id, duplicates = _commit(con, spool, ctx, source_kind, sha256, loaded, rejected)
+        batch_id, duplicates = sink.commit(loaded, rejected)
+    finally:
+        sink.close()
     _report(progress, 1.0, f"loaded {loaded:,} rows as batch {batch_id}")
     problems = sorted(error_problems + warnings + duplicates, key=lambda p: int(p["row"]))
     return IngestResult(batch_id, loaded, rejected, None, tuple(problems))
+
+
+def _insert_frame(cur: duckdb.DuckDBPyConnection, sql: str, frame: pl.DataFrame, batch_id: int) -> None:
+    """Insert one chunk of validated lines (or rejects) through `sql`, reading the frame as the staged view."""
+    cur.register(_STAGED, frame.to_arrow())
+    try:
+        cur.execute(sql, [batch_id]).fetchall()
+    finally:
+        cur.unregister(_STAGED)
 
 
 def _write_spool(frame: pl.DataFrame, path: Path) -> None:
@@ -907,41 +920,135 @@ def _write_spool(frame: pl.DataFrame, path: Path) -> None:
     frame.write_parquet(path, compression="lz4")
 
 
-def _commit(
-    con: duckdb.DuckDBPyConnection,
-    spool: Path,
-    ctx: _Context,
-    source_kind: str,
-    sha256: str,
-    loaded: int,
-    rejected: int,
-) -> tuple[int, list[dict[str, Any]]]:
-    """One transaction: the batch row, its lines and rejects from the spool, duplicate checks; (batch id, warnings)."""
-    con.execute("BEGIN TRANSACTION")
+def _insert_spooled(cur: duckdb.DuckDBPyConnection, sql: str, path: Path, batch_id: int) -> None:
+    """Insert one spooled chunk through `sql`, reading the Parquet file as the staged view."""
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGED} AS SELECT * FROM read_parquet('{_sql_text(path)}')")
     try:
-        ((batch_id,),) = con.execute(
-            f"INSERT INTO {names.BATCHES} ({names.FILE_NAME}, {names.SHA256}, {names.DISTRICT_ID}, "
-            f"{names.SOURCE_KIND}, {names.ROWS_LOADED}, {names.ROWS_REJECTED}) VALUES (?, ?, ?, ?, ?, ?) "
-            f"RETURNING {names.BATCH_ID}",
-            [ctx.file_name, sha256, ctx.district_id, source_kind, loaded, rejected],
+        cur.execute(sql, [batch_id]).fetchall()
+    finally:
+        cur.execute(f"DROP VIEW IF EXISTS {_STAGED}")
+
+
+def _sql_text(path: Path) -> str:
+    """A path as the body of a SQL string literal (quotes doubled)."""
+    return str(path).replace("'", "''")
+
+
+class _Sink:
+    """One transaction on its own cursor, fed on a background thread: chunk k is inserted while k+1 is validated.
+
+    DuckDB releases the GIL while it executes, so the insert and Polars' validation use both cores. The
+    transaction (batch row, lines, rejects, summary, duplicate checks) commits only in `commit`; any failure,
+    a refused file or a killed process leaves the database as it was.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, ctx: _Context, source_kind: str, sha256: str) -> None:
+        self._cur = con.cursor()
+        ((self._memory_limit,),) = self._cur.execute("SELECT current_setting('memory_limit')").fetchall()
+        self._cur.execute("SET memory_limit = ?", [INGEST_MEMORY_LIMIT]).fetchall()
+        self._ctx = ctx
+        self._row = [ctx.file_name, sha256, ctx.district_id, source_kind]
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coop-ingest")
+        self._pending: Future[None] | None = None
+        self._batch_id: int | None = None
+        self._open = False
+        self._direct = self._spooled = 0  # rows inserted from memory, chunks inserted via spool files
+        self._spool: tempfile.TemporaryDirectory[str] | None = None
+
+    def _begin(self) -> int:
+        """Open the transaction and insert the batch row (counts set at commit); its id."""
+        if self._batch_id is None:
+            self._cur.execute("BEGIN TRANSACTION")
+            self._open = True
+            ((batch_id,),) = self._cur.execute(
+                f"INSERT INTO {names.BATCHES} ({names.FILE_NAME}, {names.SHA256}, {names.DISTRICT_ID}, "
+                f"{names.SOURCE_KIND}, {names.ROWS_LOADED}, {names.ROWS_REJECTED}) VALUES (?, ?, ?, ?, 0, 0) "
+                f"RETURNING {names.BATCH_ID}",
+                self._row,
+            ).fetchall()
+            self._batch_id = int(batch_id)
+        return self._batch_id
+
+    def _run(self, sql: str, frame: pl.DataFrame) -> None:
+        """Insert one frame inside the transaction (opened on the first call), from memory or via a spool file."""
+        batch_id = self._begin()
+        if self._direct + frame.height <= DIRECT_INSERT_ROWS:
+            self._direct += frame.height
+            _insert_frame(self._cur, sql, frame, batch_id)
+            return
+        if self._spool is None:
+            self._spool = tempfile.TemporaryDirectory(prefix="coop-ingest-")
+        self._spooled += 1
+        path = Path(self._spool.name) / f"c{self._spooled:06d}.parquet"
+        _write_spool(frame, path)
+        try:
+            _insert_spooled(self._cur, sql, path, batch_id)
+        finally:
+            path.unlink()
+
+    def submit(self, sql: str, frame: pl.DataFrame) -> None:
+        """Queue one insert after the previous one finished (re-raising its error)."""
+        self.wait()
+        self._pending = self._pool.submit(self._run, sql, frame)
+
+    def wait(self) -> None:
+        """Block until the queued insert is done; re-raise its error."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def discard(self) -> None:
+        """Give up the transaction now (the file is refused): roll back what was inserted so far."""
+        self.wait()
+        self._rollback()
+
+    def _rollback(self) -> None:
+        """Roll the open transaction back, if any."""
+        if self._open:
+            self._open = False
+            self._cur.execute("ROLLBACK")
+
+    def _finish(self, loaded: int, rejected: int) -> tuple[int, list[dict[str, Any]]]:
+        """Counts on the batch row, summary, duplicate checks and COMMIT; (batch id, duplicate warnings)."""
+        batch_id = self._begin()
+        cur = self._cur
+        cur.execute(
+            f"UPDATE {names.BATCHES} SET {names.ROWS_LOADED} = ?, {names.ROWS_REJECTED} = ? WHERE {names.BATCH_ID} = ?",
+            [loaded, rejected, batch_id],
         ).fetchall()
         if loaded:
-            con.execute(_insert_sql(), [batch_id, str(spool / "p*.parquet")])
-            summary.add_batch(con, batch_id)  # metric grains of the batch, in the same transaction
-        if any(spool.glob("r*.parquet")):
-            con.execute(_REJECTS_SQL, [batch_id, str(spool / "r*.parquet")])
-        duplicates = _duplicate_warnings(con, batch_id, ctx.file_name) if loaded else []
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return int(batch_id), duplicates
+            summary.add_batch(cur, batch_id)  # metric grains of the batch, in the same transaction
+        duplicates = _duplicate_warnings(cur, batch_id, self._ctx.file_name) if loaded else []
+        cur.execute("COMMIT")
+        self._open = False
+        return batch_id, duplicates
+
+    def commit(self, loaded: int, rejected: int) -> tuple[int, list[dict[str, Any]]]:
+        """Finish and commit the transaction after the last insert; (batch id, duplicate warnings)."""
+        self.wait()
+        return self._pool.submit(self._finish, loaded, rejected).result()
+
+    def close(self) -> None:
+        """Wait for any insert still running (ignoring its error), roll back an uncommitted transaction, stop."""
+        if self._pending is not None:
+            with contextlib.suppress(Exception):
+                self._pending.result()
+            self._pending = None
+        try:
+            self._rollback()
+        finally:
+            self._pool.shutdown(wait=True)
+            self._cur.execute("SET memory_limit = ?", [self._memory_limit]).fetchall()
+            self._cur.close()
+            if self._spool is not None:
+                self._spool.cleanup()
 
 
+_STAGED = "coop_ingest_staged"
 _REJECTS_SQL = (
     f'INSERT INTO {names.REJECTS} ({names.BATCH_ID}, {names.FILE_NAME}, "{names.ROW}", "{names.COLUMN}", '
     f'{names.REASON}, {names.RAW}) SELECT ?, {names.FILE_NAME}, "{names.ROW}", "{names.COLUMN}", {names.REASON}, '
-    f"{names.RAW} FROM read_parquet(?)"
+    f"{names.RAW} FROM {_STAGED}"
 )
 
 
@@ -950,33 +1057,6 @@ def _fraction(seen: int, size_hint: int | None) -> float:
     if not size_hint:
         return 0.5
     return min(0.9, 0.1 + 0.8 * min(1.0, seen * 90 / size_hint))
-
-
-class _Writer:
-    """Runs spool writes on one background thread, one at a time, so chunk k is written while k+1 is read."""
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coop-ingest")
-        self._pending: Future[None] | None = None
-
-    def submit(self, job: Callable[[pl.DataFrame, Path], None], frame: pl.DataFrame, path: Path) -> None:
-        """Queue one write after the previous one finished (re-raising its error)."""
-        self.wait()
-        self._pending = self._pool.submit(job, frame, path)
-
-    def wait(self) -> None:
-        """Block until the queued write is done; re-raise its error."""
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()
-
-    def close(self) -> None:
-        """Wait for any write still running (ignoring its error) and stop the thread."""
-        if self._pending is not None:
-            with contextlib.suppress(Exception):
-                self._pending.result()
-            self._pending = None
-        self._pool.shutdown(wait=True)
 
 
 def _error_list(frames: list[pl.DataFrame], file_name: str) -> list[dict[str, Any]]:

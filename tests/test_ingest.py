@@ -320,23 +320,23 @@ def test_failed_write_in_a_later_chunk_leaves_the_database_unchanged(store, tmp_
     path.write_text(
         HEADER + "".join(f"2024-09-0{d},Sysco,Carrots,{d},lb,1.00,{d}.00\n" for d in (1, 2, 3)), encoding="utf-8"
     )
-    monkeypatch.setattr(readers, "CHUNK_ROWS", 1)  # one row per chunk: three spool writes before the transaction
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 1)  # one row per chunk: three inserts inside the open transaction
     calls = []
-    real_write = ingest._write_spool
+    real_insert = ingest._insert_frame
 
-    def third_fails(frame, spool_path):
+    def third_fails(cur, sql, frame, batch_id):
         calls.append(frame.height)
         if len(calls) == 3:
             raise OSError("disk full")
-        real_write(frame, spool_path)
+        real_insert(cur, sql, frame, batch_id)
 
-    monkeypatch.setattr(ingest, "_write_spool", third_fails)
+    monkeypatch.setattr(ingest, "_insert_frame", third_fails)
     before = snapshot(store)
     with pytest.raises(OSError, match="disk full"):
         ingest.ingest_file(store, path, district_id="D1")
     assert calls == [1, 1, 1]
     assert snapshot(store) == before
-    monkeypatch.setattr(ingest, "_write_spool", real_write)
+    monkeypatch.setattr(ingest, "_insert_frame", real_insert)
     assert ingest.ingest_file(store, path, district_id="D1").rows_loaded == 3
 
 
