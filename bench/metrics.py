@@ -53,7 +53,7 @@ SELECT 1, (i % 2000000000)::INTEGER, d.district_id,
        DATE '2023-08-01' + ((i * 7919) % 335)::INTEGER,
        v.vendor_name, v.vendor_type, p.product, p.product, 1.0, p.category, true, 'file',
        q, p.base_unit, CASE WHEN i % 50 = 0 THEN NULL ELSE q END, CASE WHEN i % 50 = 0 THEN NULL ELSE p.base_unit END,
-       pr, round(q * pr, 2)::DECIMAL(18, 2), v.origin_state, v.origin_zip, 'k' || i
+       pr, round(q * pr, 2)::DECIMAL(18, 2), v.origin_state, v.origin_zip, i
 FROM (
     SELECT i, i % {N_DISTRICTS} AS di,
            ((i % {N_DISTRICTS}) * 7 + (i // {N_DISTRICTS}) % {VENDORS_PER_DISTRICT}) % {N_VENDORS} AS vi,

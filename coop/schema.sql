@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS purchases (
     origin_state        TEXT,
     origin_zip          TEXT,
     invoice_no          TEXT,
-    line_key            TEXT NOT NULL          -- hash of the canonical columns, to detect duplicates
+    line_key            UBIGINT NOT NULL       -- hash of the canonical columns, to detect duplicates
 );
 
 CREATE TABLE IF NOT EXISTS meal_counts (

@@ -96,7 +96,7 @@ def lines_frame(rows: list[tuple] = LINES) -> pl.DataFrame:
             names.EXTENDED_PRICE: [r[9] for r in rows],
             names.ORIGIN_STATE: [r[10] for r in rows],
             names.ORIGIN_ZIP: [r[11] for r in rows],
-            names.LINE_KEY: [f"k{r[0]}" for r in rows],
+            names.LINE_KEY: [r[0] for r in rows],  # any distinct non-negative integers (a UBIGINT hash in use)
         },
         schema_overrides={
             names.BASE_QUANTITY: pl.Float64,

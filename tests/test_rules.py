@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def _line(
             amount,
             amount,
             invoice_no,
-            f"{district_id}{vendor}{day}{invoice_no}{row}",
+            zlib.crc32(f"{district_id}{vendor}{day}{invoice_no}{row}".encode()),  # line_key is a UBIGINT hash
         ],
     )
 
