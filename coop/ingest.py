@@ -215,6 +215,7 @@ def ingest_file(
         shown={canonical: header for header, canonical in resolved.items() if canonical is not None},
         headers=headers,
         size_hint=path.stat().st_size,
+        stripped=True,
     )
     if save_mapping:
         readers.save_mapping(con, save_mapping, resolved)
@@ -392,6 +393,7 @@ class _Context:
     today: date
     first_day: date
     shown: dict[str, str]
+    stripped: bool = False  # the chunks come from `coop.readers`: text already stripped, blanks already null
     classified: pl.DataFrame | None = None
     converted: pl.DataFrame | None = None
 
@@ -433,7 +435,7 @@ def _typed(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
     )
     texts = frame.select(  # one select, so Polars strips the text columns in parallel
         pl.col(names.SOURCE_ROW),
-        *[_text_expr(frame, c) for c in _TEXT_COLUMNS],
+        *[pl.col(c) if ctx.stripped and frame.schema[c] == pl.String else _text_expr(frame, c) for c in _TEXT_COLUMNS],
         *[pl.col(c).cast(pl.String).alias(f"_raw_{c}") for c in parsed],
     )
     if ctx.district_id is not None:
@@ -828,6 +830,7 @@ def _load(
     shown: dict[str, str] | None = None,
     headers: list[str] | None = None,
     size_hint: int | None = None,
+    stripped: bool = False,
 ) -> IngestResult:
     """The one loading path: chunk by chunk validate, classify, convert and insert, all in one transaction."""
     previous = batch_with_sha256(con, sha256)
@@ -841,6 +844,7 @@ def _load(
         problems = [_problem(file_name, 1, c, reason + found) for c, reason in missing]
         raise ValidationError(f"{file_name}: {len(missing)} required column(s) missing; nothing loaded", problems)
     ctx = _context(con, file_name, district_id, shown or {})
+    ctx.stripped = stripped
     reader_list = list(reader_problems)
     return _load_rows(con, chunks, ctx, reader_list, skip_invalid, progress, size_hint, source_kind, sha256)
 

@@ -270,11 +270,9 @@ def _duckdb_csv_table(path: Path, delimiter: str, chunk_rows: int) -> Table:
                 pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(names.SOURCE_ROW)
             )
             first += frame.height
-            return _clean(frame, strip=False)
+            return _clean(frame)  # Polars strips the cells: the same whitespace as every other reader
 
-        # DuckDB trims the cells and turns blanks into nulls, on all cores, as it reads
-        trimmed = ", ".join(f"nullif(trim(\"{c.replace(chr(34), chr(34) * 2)}\"), '')" for c in columns)
-        query = f"SELECT {trimmed} FROM ({_READ_CSV})"
+        query = _READ_CSV
         try:
             reader_con.execute("SET enable_progress_bar = false")
             stream = reader_con.sql(query, params=[str(path), delimiter]).to_arrow_reader(chunk_rows)
@@ -323,11 +321,10 @@ def _frame_table(frame: pl.DataFrame, kind: str, problems: tuple[dict[str, objec
     return Table(headers, kind, problems, batches)
 
 
-def _clean(frame: pl.DataFrame, *, strip: bool = True) -> pl.DataFrame:
-    """Text stripped with empty cells as null (unless already done), `source_row` as Int64, empty rows dropped."""
-    if strip:
-        stripped = pl.col(pl.String).str.strip_chars()
-        frame = frame.with_columns(pl.when(stripped == "").then(None).otherwise(stripped).name.keep())
+def _clean(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text stripped with empty cells as null, `source_row` as Int64, empty rows dropped (every reader's chunks)."""
+    stripped = pl.col(pl.String).str.strip_chars()
+    frame = frame.with_columns(pl.when(stripped == "").then(None).otherwise(stripped).name.keep())
     frame = frame.select(pl.exclude(names.SOURCE_ROW), pl.col(names.SOURCE_ROW).cast(pl.Int64))
     data_cols = [c for c in frame.columns if c != names.SOURCE_ROW]
     if data_cols:
