@@ -272,10 +272,11 @@ def _duckdb_csv_table(path: Path, delimiter: str, chunk_rows: int) -> Table:
             first += frame.height
             return _clean(frame)  # Polars strips the cells: the same whitespace as every other reader
 
-        query = _READ_CSV
+        # one reading thread: the store's inserts of earlier chunks get the other core
         try:
             reader_con.execute("SET enable_progress_bar = false")
-            stream = reader_con.sql(query, params=[str(path), delimiter]).to_arrow_reader(chunk_rows)
+            reader_con.execute("SET threads = 1")
+            stream = reader_con.sql(_READ_CSV, params=[str(path), delimiter]).to_arrow_reader(chunk_rows)
             pending: list[pa.RecordBatch] = []
             size = 0
             for record_batch in stream:
