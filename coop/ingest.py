@@ -23,8 +23,8 @@ Progress = Callable[[float, str], None]
 DEFAULT_EARLIEST_DATE = date(2000, 7, 1)
 ERROR = "error"
 WARNING = "warning"
-# DuckDB's buffer cap while a load's transaction is open (written blocks are evicted, not kept cached), so a
-# 10M-line file loads in well under 2 GB; the previous limit is restored after the load
+# DuckDB's buffer cap while a big load is checkpointed into the database file (uncapped, that took 3 GB for 10M
+# lines); the previous limit is restored right after
 INGEST_MEMORY_LIMIT = "1GB"
 # rows inserted straight from memory into the open transaction; DuckDB keeps those in memory until COMMIT (about
 # 300 MB per million lines), so later chunks go through a Parquet spool file, whose inserts it writes to disk
@@ -954,8 +954,6 @@ class _Sink:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, ctx: _Context, source_kind: str, sha256: str) -> None:
         self._cur = con.cursor()
-        ((self._memory_limit,),) = self._cur.execute("SELECT current_setting('memory_limit')").fetchall()
-        self._cur.execute("SET memory_limit = ?", [INGEST_MEMORY_LIMIT]).fetchall()
         self._ctx = ctx
         self._row = [ctx.file_name, sha256, ctx.district_id, source_kind]
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coop-ingest")
@@ -1034,8 +1032,13 @@ class _Sink:
         if self._spooled:
             # a big load: fold it into the database file now, under the memory cap (a checkpoint left to the
             # connection's close runs uncapped and took 3 GB for 10M lines); skipped if other transactions are open
-            with contextlib.suppress(duckdb.Error):
-                cur.execute("CHECKPOINT")
+            ((previous,),) = cur.execute("SELECT current_setting('memory_limit')").fetchall()
+            cur.execute("SET memory_limit = ?", [INGEST_MEMORY_LIMIT]).fetchall()
+            try:
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("CHECKPOINT").fetchall()
+            finally:
+                cur.execute("SET memory_limit = ?", [previous]).fetchall()
         return batch_id, duplicates
 
     def commit(self, loaded: int, rejected: int) -> tuple[int, list[dict[str, Any]]]:
@@ -1053,7 +1056,6 @@ class _Sink:
             self._rollback()
         finally:
             self._pool.shutdown(wait=True)
-            self._cur.execute("SET memory_limit = ?", [self._memory_limit]).fetchall()
             self._cur.close()
             if self._spool is not None:
                 self._spool.cleanup()

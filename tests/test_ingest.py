@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from coop import batches, cli, ingest, names, readers
+from coop import batches, cli, db, ingest, names, readers
 from coop.errors import InputFileError, ValidationError, format_problem
 
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
@@ -338,6 +338,41 @@ def test_failed_write_in_a_later_chunk_leaves_the_database_unchanged(store, tmp_
     assert snapshot(store) == before
     monkeypatch.setattr(ingest, "_insert_frame", real_insert)
     assert ingest.ingest_file(store, path, district_id="D1").rows_loaded == 3
+
+
+def test_chunks_past_the_in_memory_limit_load_through_spool_files_the_same(store, tmp_path, monkeypatch):
+    """A big load's later chunks go through Parquet spool files: same lines and duplicate checks; failures roll back."""
+    path = tmp_path / "five.csv"
+    rows = [f"2024-09-0{d},Sysco,Carrots,{d},lb,1.00,{d}.00\n" for d in range(1, 6)]
+    path.write_text(HEADER + "".join(rows) + rows[0], encoding="utf-8")  # row 7 repeats row 2
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
+    lines = f"SELECT * EXCLUDE ({names.BATCH_ID}) FROM {names.PURCHASES} ORDER BY {names.SOURCE_ROW}"
+    direct = ingest.ingest_file(store, path, district_id="D1")
+    expected = store.execute(lines).fetchall()
+    other = db.connect(tmp_path / "other.duckdb")
+    seed(other)
+    monkeypatch.setattr(ingest, "DIRECT_INSERT_ROWS", 2)  # only the first chunk from memory
+    spooled = []
+    real_insert = ingest._insert_spooled
+
+    def counted(cur, sql, spool_path, batch_id):
+        spooled.append(spool_path.name)
+        if len(spooled) == 2:
+            raise OSError("disk full")
+        real_insert(cur, sql, spool_path, batch_id)
+
+    monkeypatch.setattr(ingest, "_insert_spooled", counted)
+    before = snapshot(other)
+    with pytest.raises(OSError, match="disk full"):
+        ingest.ingest_file(other, path, district_id="D1")
+    assert snapshot(other) == before
+    result = ingest.ingest_file(other, path, district_id="D1")  # only the second spooled insert ever fails
+    assert len(spooled) == 2 + 2  # the failed load's two spooled chunks, then this load's two
+    assert other.execute(lines).fetchall() == expected
+    assert [format_problem(p) for p in result.problems] == [format_problem(p) for p in direct.problems]
+    assert [format_problem(p) for p in result.problems] == [
+        "five.csv row 7 column (line): duplicates row 2 of this file"
+    ]
 
 
 def test_errors_in_a_later_chunk_refuse_the_whole_file_and_list_every_cell(store, tmp_path, monkeypatch):
