@@ -11,10 +11,11 @@ Crowley Farm (81062, Crowley County CO) is 121 miles from 80202: local for `wide
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import polars as pl
+from hypothesis import strategies as st
 
 from coop import names
 
@@ -122,3 +123,35 @@ def load(con: duckdb.DuckDBPyConnection, lines: list[tuple] = LINES, districts: 
     insert(con, names.DISTRICTS, districts_frame(districts))
     if lines:
         insert(con, names.PURCHASES, lines_frame(lines))
+
+
+# --- random purchase lines for property tests ------------------------------------------------------------------
+ORIGINS = [("CO", "81062"), ("WA", "98801"), (None, "80631"), ("CO", None), (None, None), ("NM", None), (None, "82001")]
+VENDORS = [("Crowley Farm", "producer"), ("Sysco", "broadline_distributor"), ("Mesa Hub", "food_hub")]
+PRODUCTS = [("apples", "fruit", "lb"), ("carrots", "vegetable", "lb"), ("milk", "dairy", "gal")]
+DAY0 = date(2024, 1, 1)
+
+
+def random_lines(days: int) -> st.SearchStrategy[list[tuple]]:
+    """1-40 lines over `days` days from DAY0 (district kind, vendor, product, origin, quantity, cents) as rows."""
+
+    def row(i: int, raw: tuple) -> tuple:
+        district, day, v, p, o, qty, cents = raw
+        vendor, vtype = VENDORS[v]
+        product, category, unit = PRODUCTS[p]
+        state, zip_code = ORIGINS[o]
+        when = (DAY0 + timedelta(days=day)).isoformat()
+        price = f"{cents // 100}.{cents % 100:02d}"
+        return (i, district, when, vendor, vtype, product, category, qty and float(qty), qty and unit, price,
+                state, zip_code)  # fmt: skip
+
+    one = st.tuples(
+        st.sampled_from(["wide", "narrow", "county", "nm", "plain"]),
+        st.integers(0, days),
+        st.integers(0, len(VENDORS) - 1),
+        st.integers(0, len(PRODUCTS) - 1),
+        st.integers(0, len(ORIGINS) - 1),
+        st.one_of(st.none(), st.integers(1, 500)),
+        st.integers(0, 99_999),
+    )
+    return st.lists(one, min_size=1, max_size=40).map(lambda raws: [row(i, r) for i, r in enumerate(raws)])

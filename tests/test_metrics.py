@@ -5,9 +5,8 @@ from datetime import date
 
 import polars as pl
 import pytest
-from fixtures_metrics import insert, load
+from fixtures_metrics import insert, load, random_lines
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from coop import cli, metrics, names, summary
 
@@ -274,27 +273,8 @@ def test_every_grain_holds_every_line_and_cent(loaded):
     }  # fmt: skip
 
 
-ORIGINS = [("CO", "81062"), ("WA", "98801"), (None, "80631"), ("CO", None), (None, None), ("NM", None), (None, "82001")]
-VENDORS = [("Crowley Farm", "producer"), ("Sysco", "broadline_distributor"), ("Mesa Hub", "food_hub")]
-PRODUCTS = [("apples", "fruit", "lb"), ("carrots", "vegetable", "lb"), ("milk", "dairy", "gal")]
-
-
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["wide", "narrow", "county", "nm", "plain"]),
-            st.integers(0, 120),
-            st.integers(0, len(VENDORS) - 1),
-            st.integers(0, len(PRODUCTS) - 1),
-            st.integers(0, len(ORIGINS) - 1),
-            st.one_of(st.none(), st.integers(1, 500)),
-            st.integers(0, 99_999),
-        ),
-        min_size=1,
-        max_size=40,
-    )
-)
+@given(random_lines(120))
 def test_compacted_metrics_equal_line_by_line(con, raw):
     """Whatever the lines, the grains give the same figures as classifying every line on its own."""
     from fixtures_metrics import lines_frame
@@ -303,15 +283,7 @@ def test_compacted_metrics_equal_line_by_line(con, raw):
 
     con.execute(f"DELETE FROM {names.PURCHASES}")
     con.execute(f"DELETE FROM {names.DISTRICTS}")
-    lines = []
-    for i, (district, day, v, p, o, qty, cents) in enumerate(raw):
-        when = date.fromordinal(date(2024, 1, 1).toordinal() + day).isoformat()
-        vendor, vtype = VENDORS[v]
-        product, category, unit = PRODUCTS[p]
-        state, zip_code = ORIGINS[o]
-        price = f"{cents // 100}.{cents % 100:02d}"
-        lines.append((i, district, when, vendor, vtype, product, category, qty and float(qty), qty and unit, price,
-                      state, zip_code))  # fmt: skip
+    lines = raw
     load(con, lines=[])
     insert(con, names.PURCHASES, lines_frame(lines))
     m = metrics.compute(con, date(2024, 1, 15), date(2024, 4, 15))
