@@ -10,7 +10,7 @@ from browser_helpers import CHROMIUM, CHROMIUM_ARGS, no_exception, require_chrom
 
 from coop import db
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("chromium")]  # one Chromium test at a time
 
 # (url path, title the page shows); the first is the default page.
 PAGES = (
@@ -24,7 +24,7 @@ PAGES = (
     ("packet", "Meeting packet"),
 )
 FIRST_LOAD_MS = 180_000
-PAGE_MS = 60_000
+PAGE_MS = 120_000
 UPLOAD_CSV = (
     "Invoice Date,Vendor,Vendor Type,Item Description,Qty,UOM,Unit Price,Ext Price,Origin State\n"
     '2025-03-03,Browser Test Farm,producer,"Apples, Gala, 88ct",10,LB,1.50,15.00,MN\n'

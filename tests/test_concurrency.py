@@ -224,6 +224,7 @@ async def _scenario(url: str, upload: Path, shots: Path) -> tuple[list[Visit], L
 
 
 @pytest.mark.browser
+@pytest.mark.xdist_group("chromium")  # not beside the other Chromium test on a 2-core machine
 @pytest.mark.timeout(240)
 def test_ten_sessions_while_a_load_runs(sample_copy: Path, tmp_path: Path) -> None:
     require_chromium()
