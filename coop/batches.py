@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from coop import names, summary
+from coop import db, names, summary
 from coop.errors import UnknownBatchError
 
 _LIST_SQL = f"""
@@ -26,8 +26,7 @@ def undo(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
     rows = con.execute(f"SELECT count(*) FROM {names.BATCHES} WHERE {names.BATCH_ID} = ?", [batch_id]).fetchall()
     if rows[0][0] == 0:
         raise UnknownBatchError(f"no batch with id {batch_id} (see `python -m coop batches`)")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         ((removed,),) = con.execute(
             f"SELECT count(*) FROM {names.PURCHASES} WHERE {names.BATCH_ID} = ?", [batch_id]
         ).fetchall()
@@ -35,8 +34,4 @@ def undo(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
         summary.remove_batch(con, batch_id)
         con.execute(f"DELETE FROM {names.REJECTS} WHERE {names.BATCH_ID} = ?", [batch_id])
         con.execute(f"DELETE FROM {names.BATCHES} WHERE {names.BATCH_ID} = ?", [batch_id])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return int(removed)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from coop import names, summary
 from coop.errors import DatabaseError
@@ -47,6 +49,29 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(version) if version is not None else 0
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction on `con`: committed when the block ends, rolled back (and the error raised) when it fails."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def upsert_frame(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, view: str, sql: str) -> int:
+    """Run `sql`, which reads `frame` registered as `view`, in one transaction; return the frame's row count."""
+    con.register(view, frame.to_arrow())
+    try:
+        with transaction(con):
+            con.execute(sql)
+    finally:
+        con.unregister(view)
+    return frame.height
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Apply every pending migration in one transaction; return the resulting version."""
     current = schema_version(con)
@@ -54,14 +79,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     if not pending:
         _add_summary(con)
         return current
-    con.execute("BEGIN TRANSACTION")
     try:
-        for version, file_name in pending:
-            con.execute(_sql(file_name))
-            con.execute(f"INSERT INTO {names.SCHEMA_VERSION} (version) VALUES (?)", [version])
-        con.execute("COMMIT")
+        with transaction(con):
+            for version, file_name in pending:
+                con.execute(_sql(file_name))
+                con.execute(f"INSERT INTO {names.SCHEMA_VERSION} (version) VALUES (?)", [version])
     except duckdb.Error as exc:
-        con.execute("ROLLBACK")
         raise DatabaseError(f"cannot migrate database to version {pending[-1][0]}: {exc}") from exc
     return pending[-1][0]
 
@@ -70,13 +93,11 @@ def _add_summary(con: duckdb.DuckDBPyConnection) -> None:
     """Give a database created before the purchase summary its tables, built from its lines, in one transaction."""
     if summary.exists(con):
         return
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: only the missing ones run
-        summary.rebuild_rows(con)
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: only the missing ones run
+            summary.rebuild_rows(con)
     except duckdb.Error as exc:
-        con.execute("ROLLBACK")
         raise DatabaseError(f"cannot add the purchase summary: {exc}") from exc
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from coop import names
+from coop import db, names
 from coop.errors import InputFileError, ValidationError
 
 _NUMERIC = (
@@ -92,17 +92,7 @@ def read_csv(path: Path) -> pl.DataFrame:
 
 def upsert(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
     """Insert or update the given districts in one transaction; return how many."""
-    con.register("incoming_districts", frame.to_arrow())
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(_UPSERT)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("incoming_districts")
-    return frame.height
+    return db.upsert_frame(con, frame, "incoming_districts", _UPSERT)
 
 
 def upsert_from_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:

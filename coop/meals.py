@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from coop import names
+from coop import db, names
 from coop.errors import ValidationError
 from coop.vendors import find_problems, read_raw_csv
 
@@ -73,17 +73,7 @@ def upsert(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, *, file_name: st
         ]
     )
     typed = validate(con, text, file_name)
-    con.register("incoming_meals", typed.to_arrow())
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(_UPSERT)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("incoming_meals")
-    return typed.height
+    return db.upsert_frame(con, typed, "incoming_meals", _UPSERT)
 
 
 def upsert_from_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:

@@ -22,7 +22,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from coop import calibrate, names
+from coop import calibrate, db, names
 from coop.errors import SpecError
 from coop.pool import CAPACITY_COALITION, District, Offer, Policy, PoolSpec, Tier
 
@@ -103,17 +103,12 @@ def save_quotes(con: duckdb.DuckDBPyConnection, quotes: pl.DataFrame) -> int:
     """Replace the quotes table with validated rows in one transaction; return the row count."""
     frame = validate_quotes(quotes)
     cols = ", ".join(QUOTE_SCHEMA)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM {names.POOL_QUOTES}")
-        con.register("incoming_quotes", frame.to_arrow())
-        con.execute(f"INSERT INTO {names.POOL_QUOTES} ({cols}) SELECT {cols} FROM incoming_quotes")
-        con.unregister("incoming_quotes")
-        con.execute("COMMIT")
-    except duckdb.Error:
-        con.execute("ROLLBACK")
-        raise
-    return frame.height
+    return db.upsert_frame(
+        con,
+        frame,
+        "incoming_quotes",
+        f"DELETE FROM {names.POOL_QUOTES}; INSERT INTO {names.POOL_QUOTES} ({cols}) SELECT {cols} FROM incoming_quotes",
+    )
 
 
 def _terms(quotes: pl.DataFrame, route: str, category: str, kind: str) -> list[dict[str, object]]:

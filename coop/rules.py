@@ -25,7 +25,7 @@ from typing import Any, Final
 import duckdb
 import polars as pl
 
-from coop import names
+from coop import db, names
 from coop.errors import ValidationError
 
 # --- methods -------------------------------------------------------------------------------------
@@ -665,8 +665,7 @@ def upsert_contracts(con: duckdb.DuckDBPyConnection, contracts: pl.DataFrame, fi
     if problems:
         raise ValidationError(f"{file_name}: {len(problems)} invalid contract cell(s)", problems)
     cols = ", ".join(CONTRACT_SCHEMA)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         for row in frame.iter_rows():
             con.execute(
                 f"DELETE FROM {names.CONTRACTS} WHERE {names.DISTRICT_ID} = ? AND {names.VENDOR_NAME} = ? "
@@ -674,8 +673,4 @@ def upsert_contracts(con: duckdb.DuckDBPyConnection, contracts: pl.DataFrame, fi
                 [row[0], row[1], row[3]],
             )
             con.execute(f"INSERT INTO {names.CONTRACTS} ({cols}) VALUES (?, ?, ?, ?, ?)", list(row))
-        con.execute("COMMIT")
-    except duckdb.Error:
-        con.execute("ROLLBACK")
-        raise
     return frame.height

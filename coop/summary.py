@@ -198,14 +198,11 @@ def rebuild_rows(con: duckdb.DuckDBPyConnection) -> int:
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     """Recompute the whole summary from the purchase lines in one transaction; return `status` plus seconds taken."""
+    from coop import db  # db imports this module to migrate
+
     start = time.perf_counter()
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         rebuild_rows(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return {**status(con), "rebuild_seconds": round(time.perf_counter() - start, 3)}
 
 

@@ -32,7 +32,7 @@ from typing import Any, Final
 import duckdb
 import polars as pl
 
-from coop import ingest, names
+from coop import db, ingest, names
 from coop.errors import InputFileError, ValidationError
 from coop.ingest import IngestResult
 
@@ -454,18 +454,13 @@ def _register(
                 "block_row": block_row,
             }
         )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with db.transaction(con):
         for d in added:
             con.execute(
                 f"INSERT INTO {names.DISTRICTS} ({names.DISTRICT_ID}, {names.NAME}, {names.STATE}, {names.ZIP}, "
                 f"{names.BILL_TO_ID}) VALUES (?, ?, ?, ?, ?)",
                 [d[names.DISTRICT_ID], d[names.NAME], d[names.STATE], d[names.ZIP], d[names.BILL_TO_ID]],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return added
 
 

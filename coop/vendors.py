@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from coop import names
+from coop import db, names
 from coop.errors import InputFileError, ValidationError
 
 COLUMNS = (names.VENDOR_NAME, names.VENDOR_TYPE, names.ORIGIN_STATE, names.ORIGIN_ZIP)
@@ -123,17 +123,7 @@ def upsert(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, *, file_name: st
         ]
     )
     frame = validate(text, file_name)
-    con.register("incoming_vendors", frame.to_arrow())
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(_UPSERT)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("incoming_vendors")
-    return frame.height
+    return db.upsert_frame(con, frame, "incoming_vendors", _UPSERT)
 
 
 def upsert_from_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:

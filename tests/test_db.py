@@ -45,3 +45,29 @@ def test_coop_package_never_imports_streamlit():
             else:
                 continue
             assert not any(m.split(".")[0] == "streamlit" for m in mods), f"{path} imports streamlit"
+
+
+def test_transaction_commits_or_rolls_back_and_reraises(con):
+    insert = f"INSERT INTO {names.SETTINGS} VALUES (?, ?)"
+    with db.transaction(con):
+        con.execute(insert, ["kept", "1"])
+    with pytest.raises(KeyboardInterrupt), db.transaction(con):
+        con.execute(insert, ["dropped", "2"])
+        raise KeyboardInterrupt
+    assert con.execute(f"SELECT {names.SETTING_KEY} FROM {names.SETTINGS}").fetchall() == [("kept",)]
+    # the connection is usable again: no transaction was left open
+    with db.transaction(con):
+        con.execute(insert, ["again", "3"])
+
+
+def test_upsert_frame_unregisters_its_view_even_when_the_sql_fails(con):
+    import duckdb
+    import polars as pl
+
+    frame = pl.DataFrame({"k": ["a"], "v": ["1"]})
+    with pytest.raises(duckdb.Error):
+        db.upsert_frame(con, frame, "incoming_x", "INSERT INTO no_such_table SELECT * FROM incoming_x")
+    with pytest.raises(duckdb.Error, match="incoming_x"):
+        con.execute("SELECT * FROM incoming_x")
+    sql = f"INSERT INTO {names.SETTINGS} SELECT k, v FROM incoming_x"
+    assert db.upsert_frame(con, frame, "incoming_x", sql) == 1
