@@ -106,33 +106,15 @@ def cursor() -> duckdb.DuckDBPyConnection:
     return connection().cursor()
 
 
-def lib(module: str) -> ModuleType | None:
-    """The coop module `coop.<module>`, or None when that part of the library is not installed yet."""
-    try:
-        return importlib.import_module(f"coop.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"coop.{module}":
-            return None
-        raise
-
-
-def require(module: str, capability: str) -> ModuleType:
-    """The module `coop.<module>`, or an honest notice and a stop when it is not available."""
-    found = lib(module)
-    if found is None:
-        st.info(f"{capability} is not available yet: the library module `coop.{module}` is not installed.")
-        st.stop()
-    return found
+def lib(module: str) -> ModuleType:
+    """The coop module `coop.<module>`, imported when first needed (the solver modules load cvxpy)."""
+    return importlib.import_module(f"coop.{module}")
 
 
 def data_version() -> str:
     """A key that changes whenever data changes: the database path, its batch ids and the app's edit counter."""
-    batches = lib("batches")
-    ids: list[int] = []
-    if batches is not None:
-        frame = batches.list_batches(cursor())
-        if frame.height:
-            ids = sorted(int(i) for i in frame[names.BATCH_ID].to_list())
+    frame = lib("batches").list_batches(cursor())
+    ids = sorted(int(i) for i in frame[names.BATCH_ID].to_list()) if frame.height else []
     return f"{db.resolve_path().resolve()}|{len(ids)}:{max(ids, default=0)}:{sum(ids)}:{_edits()['n']}"
 
 
@@ -208,12 +190,6 @@ def ensure_data() -> None:
         if _district_count():
             return
         sample = lib("sample")
-        if sample is None:
-            st.info(
-                "The database is empty and the bundled sample co-op is not available yet "
-                "(`coop.sample` is not installed). Load districts and purchases on **Data intake**."
-            )
-            return
         with st.status("First start: loading the bundled sample co-op…", expanded=False) as status:
             with writing() as cur:
                 summary = call(sample.load, cur)
@@ -246,15 +222,7 @@ def district_table() -> pl.DataFrame:
 @st.cache_data(show_spinner=False)
 def _date_range(_con: duckdb.DuckDBPyConnection, version: str) -> tuple[date, date] | None:
     """First and last invoice date in the purchases table, or None when it is empty."""
-    metrics = lib("metrics")
-    if metrics is not None and hasattr(metrics, "date_range"):
-        return metrics.date_range(_con.cursor())
-    ((first, last),) = (
-        _con.cursor()
-        .execute(f"SELECT min({names.INVOICE_DATE}), max({names.INVOICE_DATE}) FROM {names.PURCHASES}")
-        .fetchall()
-    )
-    return None if first is None else (first, last)
+    return lib("metrics").date_range(_con.cursor())
 
 
 def date_range() -> tuple[date, date] | None:
@@ -424,8 +392,7 @@ def mapping_from_table(table: pl.DataFrame) -> dict[str, str | None]:
 
 def is_usage_report(path: Path) -> bool:
     """True when the file is a distributor's 'District Usage by Item' report."""
-    usage = lib("usage_report")
-    return bool(usage is not None and usage.is_usage_report(path))
+    return bool(lib("usage_report").is_usage_report(path))
 
 
 def ingest_upload(
@@ -459,7 +426,7 @@ def ingest_usage(
     progress: Callable[[float, str], None],
 ) -> Any:
     """Load a distributor usage report (one block per district) as one batch (`coop.ingest.IngestResult`)."""
-    usage = require("usage_report", "Loading distributor usage reports")
+    usage = lib("usage_report")
     with writing() as cur:
         return usage.ingest_usage_report(
             cur,
@@ -484,18 +451,15 @@ def template_csv() -> bytes:
     return (",".join(TEMPLATE_COLUMNS) + "\n").encode("utf-8")
 
 
-def batch_table() -> pl.DataFrame | None:
-    """Every loaded batch, newest first, or None when batch listing is not available."""
-    batches = lib("batches")
-    if batches is None:
-        return None
-    frame = batches.list_batches(cursor())
+def batch_table() -> pl.DataFrame:
+    """Every loaded batch, newest first."""
+    frame = lib("batches").list_batches(cursor())
     return frame.sort(names.BATCH_ID, descending=True) if frame.height else frame
 
 
 def undo_batch(batch_id: int) -> int:
     """Remove one batch (its lines and rejects); return how many purchase lines were removed."""
-    batches = require("batches", "Undoing a batch")
+    batches = lib("batches")
     with writing() as cur:
         return int(batches.undo(cur, batch_id))
 
@@ -643,7 +607,6 @@ def _metrics(_con: duckdb.DuckDBPyConnection, version: str, start: date, end: da
 
 def metrics_for(start: date, end: date, ids: list[str]) -> Any:
     """Every metric for the period and districts chosen (cached until the data changes)."""
-    require("metrics", "Co-op metrics")
     return _metrics(connection(), data_version(), start, end, tuple(sorted(ids)))
 
 
@@ -671,15 +634,13 @@ def _freshness(_con: duckdb.DuckDBPyConnection, version: str) -> pl.DataFrame:
         .select(names.DISTRICT_ID, names.NAME)
         .join(lines, on=names.DISTRICT_ID, how="left")
     )
-    batches = lib("batches")
-    if batches is not None:
-        listed = batches.list_batches(_con.cursor())
-        loaded = (
-            listed.filter(pl.col(names.DISTRICT_ID).is_not_null())
-            .group_by(names.DISTRICT_ID)
-            .agg(pl.col(names.LOADED_AT).max().alias("last_loaded_at"))
-        )
-        frame = frame.join(loaded, on=names.DISTRICT_ID, how="left")
+    listed = lib("batches").list_batches(_con.cursor())
+    loaded = (
+        listed.filter(pl.col(names.DISTRICT_ID).is_not_null())
+        .group_by(names.DISTRICT_ID)
+        .agg(pl.col(names.LOADED_AT).max().alias("last_loaded_at"))
+    )
+    frame = frame.join(loaded, on=names.DISTRICT_ID, how="left")
     return frame.sort(names.DISTRICT_ID)
 
 
@@ -926,7 +887,7 @@ def reduced_cost_words(result: Any) -> pl.DataFrame:
 
 def run_sensitivity(model: Any, scenario: Any, progress: Callable[[float, str], None]) -> Any:
     """The paper's +/-50% cost sensitivity runs for one scenario (`coop.sensitivity.SensitivityResult`)."""
-    sensitivity = require("sensitivity", "The sensitivity analysis")
+    sensitivity = lib("sensitivity")
     return sensitivity.sensitivity(scenario, model, progress=progress)
 
 
@@ -949,7 +910,7 @@ def ranges_table(result: Any) -> pl.DataFrame:
 @st.cache_data(show_spinner="Tracing the incentive curve…", max_entries=64)
 def incentive_curve(model: Any, scenario: Any, routes: tuple[str, ...]) -> pl.DataFrame:
     """Share of meals on `routes` against an extra incentive in $ per meal (`incentive`, `local_share`, ...)."""
-    incentive = require("incentive", "The incentive curve")
+    incentive = lib("incentive")
     curve = incentive.incentive_curve(scenario, routes, model)
     return curve.rename({"share": "local_share"})
 
@@ -957,7 +918,7 @@ def incentive_curve(model: Any, scenario: Any, routes: tuple[str, ...]) -> pl.Da
 @st.cache_data(show_spinner="Searching for the smallest incentive…", max_entries=64)
 def find_incentive(model: Any, scenario: Any, routes: tuple[str, ...], target: float) -> Any:
     """The smallest extra per-meal incentive on `routes` reaching `target` share (`IncentiveResult`)."""
-    incentive = require("incentive", "The incentive finder")
+    incentive = lib("incentive")
     return incentive.find_incentive(scenario, target, routes, model)
 
 

@@ -8,8 +8,6 @@ start, end, chosen = sh.setup(
     "What buying together would cost against each district buying alone, where the savings come from, and how "
     "to split them fairly.",
 )
-sh.require("pool", "The pooled co-op model")
-sh.require("allocate", "Cost allocation")
 period = sh.period_label(start, end)
 
 source = st.radio(

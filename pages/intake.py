@@ -9,7 +9,6 @@ start, end, chosen = sh.setup(
     "Load a district's purchasing file: map its columns, check every row, load it as one batch you can undo. "
     "Also: the vendor registry, each district's settings and monthly meal counts.",
 )
-sh.require("ingest", "File intake")
 
 st.download_button(
     "Download a blank template (CSV)",
@@ -213,9 +212,7 @@ with load_tab:
 
 with batch_tab:
     batches = sh.batch_table()
-    if batches is None:
-        st.info("Listing and undoing batches is not available yet: `coop.batches` is not installed.")
-    elif batches.height == 0:
+    if batches.height == 0:
         st.info("No batches loaded yet.")
     else:
         st.dataframe(batches, hide_index=True, width="stretch")

@@ -9,7 +9,6 @@ start, end, chosen = sh.setup(
     "Which supply-chain routes a school food authority should buy its meals through at least cost, under policy "
     "constraints: the linear program of Love, Jablonski, Thilmany McFadden & Bellows (2025).",
 )
-sh.require("lp", "The route optimizer")
 
 c1, c2 = st.columns(2)
 source = c1.selectbox(
@@ -163,9 +162,7 @@ st.caption(
     "The paper's analysis: all route costs, then each route's cost alone, at 50% and at 150% of baseline "
     "(10 runs), economic-impact coefficients recomputed from the varied costs."
 )
-if sh.lib("sensitivity") is None:
-    st.info("The sensitivity analysis is not available yet: `coop.sensitivity` is not installed.")
-elif st.button("Run the sensitivity analysis", key="opt_run_sensitivity"):
+if st.button("Run the sensitivity analysis", key="opt_run_sensitivity"):
     bar = st.progress(0.0, text="starting")
     with sh.errors_shown():
         sens = sh.run_sensitivity(
@@ -185,41 +182,38 @@ if stored and stored[0] == f"{source}-{name}":
     st.caption("Range over the optimal runs: meals per year, shadow prices ($) and reduced costs ($ per meal).")
 
 st.subheader("Incentive curve")
-if sh.lib("incentive") is None:
-    st.info("The incentive curve is not available yet: `coop.incentive` is not installed.")
-else:
-    i1, i2 = st.columns(2)
-    target_routes = i1.multiselect(
-        "Incentive paid on",
-        list(names.ROUTES),
-        default=list(names.LOCAL_ROUTES),
-        format_func=lambda r: ROUTE_LABELS[r],
-        key="opt_incentive_routes",
-    )
-    goal = i2.slider("Target share of meals on those routes", 0.05, 1.0, 0.25, 0.05, key="opt_incentive_target")
-    if target_routes:
-        with sh.errors_shown():
-            curve = sh.incentive_curve(model, chosen_scenario, tuple(target_routes))
-            label = ", ".join(ROUTE_LABELS[r].lower() for r in target_routes)
-            sh.chart(
-                charts.incentive_curve(
-                    curve.drop_nulls("local_share"),
-                    target=label,
-                    scenario=chosen_scenario.label or chosen_scenario.name,
-                    definition="Share of meals the least-cost plan buys on those routes when each of their meals "
-                    "earns this extra payment (on top of the scenario's own incentive).",
-                )
+i1, i2 = st.columns(2)
+target_routes = i1.multiselect(
+    "Incentive paid on",
+    list(names.ROUTES),
+    default=list(names.LOCAL_ROUTES),
+    format_func=lambda r: ROUTE_LABELS[r],
+    key="opt_incentive_routes",
+)
+goal = i2.slider("Target share of meals on those routes", 0.05, 1.0, 0.25, 0.05, key="opt_incentive_target")
+if target_routes:
+    with sh.errors_shown():
+        curve = sh.incentive_curve(model, chosen_scenario, tuple(target_routes))
+        label = ", ".join(ROUTE_LABELS[r].lower() for r in target_routes)
+        sh.chart(
+            charts.incentive_curve(
+                curve.drop_nulls("local_share"),
+                target=label,
+                scenario=chosen_scenario.label or chosen_scenario.name,
+                definition="Share of meals the least-cost plan buys on those routes when each of their meals "
+                "earns this extra payment (on top of the scenario's own incentive).",
             )
-            found = sh.find_incentive(model, chosen_scenario, tuple(target_routes), goal)
-            if found.reachable and found.incentive is not None and found.incentive <= 1e-9:
-                st.success(
-                    f"No extra incentive needed: the least-cost plan already buys {(found.share_without or 0):.0%} "
-                    f"of meals on {label} (target {goal:.0%})."
-                )
-            elif found.reachable and found.incentive is not None:
-                st.success(
-                    f"An extra **${found.incentive:,.3f} per meal** on {label} moves at least {goal:.0%} of meals "
-                    f"there (without it: {(found.share_without or 0):.0%})."
-                )
-            else:
-                st.warning(found.message or f"No incentive reaches {goal:.0%} on {label}.")
+        )
+        found = sh.find_incentive(model, chosen_scenario, tuple(target_routes), goal)
+        if found.reachable and found.incentive is not None and found.incentive <= 1e-9:
+            st.success(
+                f"No extra incentive needed: the least-cost plan already buys {(found.share_without or 0):.0%} "
+                f"of meals on {label} (target {goal:.0%})."
+            )
+        elif found.reachable and found.incentive is not None:
+            st.success(
+                f"An extra **${found.incentive:,.3f} per meal** on {label} moves at least {goal:.0%} of meals "
+                f"there (without it: {(found.share_without or 0):.0%})."
+            )
+        else:
+            st.warning(found.message or f"No incentive reaches {goal:.0%} on {label}.")

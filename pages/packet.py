@@ -7,7 +7,6 @@ start, end, chosen = sh.setup(
     "One month's packet for the partner meeting: the co-op's figures for the month, the month before and the "
     "school year to date. Preview it here, then download it as HTML (to project or e-mail) and Excel.",
 )
-sh.require("report", "The meeting packet")
 
 months = sh.packet_months(start, end)
 c1, c2 = st.columns(2)

@@ -15,7 +15,6 @@ thresholds_tab, split_tab, bids_tab, classify_tab = st.tabs(
 years = sh.school_years(start, end)
 
 with thresholds_tab:
-    sh.require("rules", "Thresholds and methods")
     st.markdown("**Thresholds in force** (most restrictive of federal, state and district applies)")
     st.dataframe(
         sh.call(sh.threshold_rules),
@@ -62,7 +61,6 @@ with thresholds_tab:
     )
 
 with split_tab:
-    sh.require("rules", "Split-purchase detection")
     year = st.selectbox(
         "School year", years, index=len(years) - 1, format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="split_year"
     )
@@ -89,7 +87,6 @@ with split_tab:
     )
 
 with bids_tab:
-    sh.require("bids", "The bid scorer")
     upload = st.file_uploader("Bids (CSV: bidder, price, meets_preference)", type=["csv"], key="bids_upload")
     start_bids = sh.call(sh.read_bids_upload, upload.name, upload.getvalue()) if upload else sh.example_bids()
     bids = st.data_editor(
@@ -137,7 +134,6 @@ with bids_tab:
             st.warning(warning)
 
 with classify_tab:
-    sh.require("classify", "The product classifier")
     text = st.text_input("Item description", value="Apples, Gala, 88ct", key="classify_text")
     if text.strip():
         found = sh.classify_text(text)
