@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from typing import Any
+
 import streamlit as st
 
 from coop import names
@@ -21,6 +24,30 @@ st.download_button(
 load_tab, batch_tab, vendor_tab, district_tab = st.tabs(
     ["Load a file", "Batches (undo)", "Vendor registry", "Districts and meal counts"]
 )
+
+
+def _load(file_name: str, run: Callable[[Callable[[float, str], None]], Any]) -> None:
+    """Run one load with a status box and progress bar; keep its outcome (or its error) for `_show_outcome`."""
+    with st.status(f"Loading {file_name}…", expanded=True) as status:
+        bar = st.progress(0.0, text="starting")
+        try:
+            result = run(lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        except CoopError as exc:
+            problems = list(getattr(exc, "problems", []))
+            st.session_state["last_ingest"] = {"file": file_name, "error": str(exc), "problems": problems}
+            invalid = isinstance(exc, ValidationError)
+            status.update(label="Not loaded: the file has invalid rows" if invalid else "Not loaded", state="error")
+            return
+        st.session_state["last_ingest"] = {
+            "file": file_name,
+            "error": None,
+            "already": result.already_loaded_as,
+            "batch": result.batch_id,
+            "loaded": result.rows_loaded,
+            "rejected": result.rows_rejected,
+            "problems": list(result.problems),
+        }
+        status.update(label="Done", state="complete")
 
 
 def _show_outcome() -> None:
@@ -89,36 +116,19 @@ with load_tab:
             zip_code = u2.text_input("ZIP of the new districts", value="", disabled=not add, key="usage_zip")
             skip_usage = st.toggle("Load the valid rows and set the invalid ones aside", value=False, key="usage_skip")
             if st.button("Check and load the report", type="primary", key="usage_load"):
-                with st.status(f"Loading {upload.name}…", expanded=True) as status:
-                    bar = st.progress(0.0, text="starting")
-                    try:
-                        result = sh.ingest_usage(
-                            path,
-                            vendor_name=vendor_name,
-                            vendor_type=vendor_type,
-                            add_districts=add,
-                            state=state.strip(),
-                            zip_code=zip_code.strip(),
-                            skip_invalid=skip_usage,
-                            progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
-                        )
-                        st.session_state["last_ingest"] = {
-                            "file": upload.name,
-                            "error": None,
-                            "already": result.already_loaded_as,
-                            "batch": result.batch_id,
-                            "loaded": result.rows_loaded,
-                            "rejected": result.rows_rejected,
-                            "problems": list(result.problems),
-                        }
-                        status.update(label="Done", state="complete")
-                    except CoopError as exc:
-                        st.session_state["last_ingest"] = {
-                            "file": upload.name,
-                            "error": str(exc),
-                            "problems": list(getattr(exc, "problems", [])),
-                        }
-                        status.update(label="Not loaded", state="error")
+                _load(
+                    upload.name,
+                    lambda progress: sh.ingest_usage(
+                        path,
+                        vendor_name=vendor_name,
+                        vendor_type=vendor_type,
+                        add_districts=add,
+                        state=state.strip(),
+                        zip_code=zip_code.strip(),
+                        skip_invalid=skip_usage,
+                        progress=progress,
+                    ),
+                )
             _show_outcome()
         else:
             with sh.errors_shown():
@@ -177,37 +187,17 @@ with load_tab:
                     key="intake_skip",
                 )
                 if st.button("Check and load", type="primary", disabled=not ids, key="intake_load"):
-                    with st.status(f"Loading {upload.name}…", expanded=True) as status:
-                        bar = st.progress(0.0, text="starting")
-                        try:
-                            result = sh.ingest_upload(
-                                path,
-                                district_id=district,
-                                table=table,
-                                mapping_name=mapping_name or path.stem,
-                                skip_invalid=skip,
-                                progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
-                            )
-                            st.session_state["last_ingest"] = {
-                                "file": upload.name,
-                                "error": None,
-                                "already": result.already_loaded_as,
-                                "batch": result.batch_id,
-                                "loaded": result.rows_loaded,
-                                "rejected": result.rows_rejected,
-                                "problems": list(result.problems),
-                            }
-                            status.update(label="Done", state="complete")
-                        except ValidationError as exc:
-                            st.session_state["last_ingest"] = {
-                                "file": upload.name,
-                                "error": str(exc),
-                                "problems": list(exc.problems),
-                            }
-                            status.update(label="Not loaded: the file has invalid rows", state="error")
-                        except CoopError as exc:
-                            st.session_state["last_ingest"] = {"file": upload.name, "error": str(exc), "problems": []}
-                            status.update(label="Not loaded", state="error")
+                    _load(
+                        upload.name,
+                        lambda progress: sh.ingest_upload(
+                            path,
+                            district_id=district,
+                            table=table,
+                            mapping_name=mapping_name or path.stem,
+                            skip_invalid=skip,
+                            progress=progress,
+                        ),
+                    )
                 _show_outcome()
 
 with batch_tab:
