@@ -108,6 +108,20 @@ def local_share_by_month(frame: pl.DataFrame, *, goal: float | None, period: str
     )
 
 
+def _route_axis() -> alt.Y:
+    """The y encoding of a bar per supply-chain route, in the routes' own order."""
+    return alt.Y(
+        "route_label:N", title="Supply-chain route", sort=list(ROUTE_LABELS.values()), axis=alt.Axis(labelLimit=200)
+    )
+
+
+def _route_color(series: str | None = None, columns: int = 4) -> alt.Color:
+    """Bar colour: by `series` (its legend titled so, below the chart) when given, else the route's own colour."""
+    if series is not None:
+        return alt.Color("series:N", title=series, legend=alt.Legend(orient="bottom", columns=columns))
+    return alt.Color("route_label:N", title="Route", scale=_route_scale(), legend=None)
+
+
 def spend_by_route(frame: pl.DataFrame, *, period: str, definition: str) -> alt.Chart:
     """Spend in dollars per supply-chain route as horizontal bars, stacked by `series` when present.
 
@@ -119,18 +133,9 @@ def spend_by_route(frame: pl.DataFrame, *, period: str, definition: str) -> alt.
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y(
-                "route_label:N",
-                title="Supply-chain route",
-                sort=list(ROUTE_LABELS.values()),
-                axis=alt.Axis(labelLimit=200),
-            ),
+            y=_route_axis(),
             x=alt.X("sum(spend):Q", title="Spend (US dollars)", axis=alt.Axis(format="$,.0f")),
-            color=(
-                alt.Color("series:N", title="District", legend=alt.Legend(orient="bottom", columns=4))
-                if has_series
-                else alt.Color("route_label:N", title="Route", scale=_route_scale(), legend=None)
-            ),
+            color=_route_color("District", 4) if has_series else _route_color(),
             tooltip=[
                 alt.Tooltip("route_label:N", title="Route"),
                 *([alt.Tooltip("series:N", title="District")] if has_series else []),
@@ -228,18 +233,9 @@ def meals_per_route(frame: pl.DataFrame, *, scenario: str, definition: str) -> a
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y(
-                "route_label:N",
-                title="Supply-chain route",
-                sort=list(ROUTE_LABELS.values()),
-                axis=alt.Axis(labelLimit=200),
-            ),
+            y=_route_axis(),
             x=alt.X("meals:Q", title="Meals per year (count)", axis=alt.Axis(format=",.0f")),
-            color=(
-                alt.Color("series:N", title="Scenario", legend=alt.Legend(orient="bottom", columns=3))
-                if has_series
-                else alt.Color("route_label:N", title="Route", scale=_route_scale(), legend=None)
-            ),
+            color=_route_color("Scenario", 3) if has_series else _route_color(),
             **({"yOffset": alt.YOffset("series:N", title="Scenario")} if has_series else {}),
             tooltip=[
                 alt.Tooltip("route_label:N", title="Route"),
