@@ -82,7 +82,7 @@ def _load_grains(
     """The grains (see `load_grains`) and whether the purchase summary supplied the whole months."""
     span = date_range(con) if use_summary and summary.is_current(con) else None
     if span is None:
-        bounds = [date_from, date_from, date_to, date_to] * len(summary.GRAINS)
+        bounds = [date_from, date_from, date_to, date_to]
         return con.sql(_LINES_SQL, params=bounds).pl(), False
     # there are no lines outside the data's own span, so a bound beyond it is no bound (and cuts no month)
     low = None if date_from is None or date_from <= span[0] else date_from
@@ -96,7 +96,7 @@ def _load_grains(
     if edges:
         where = " OR ".join(f"{names.INVOICE_DATE} BETWEEN ? AND ?" for _ in edges)
         parts.append(summary.grains_sql(f"({where})", monthly=False))
-        params += [d for edge in edges for d in edge] * len(summary.GRAINS)
+        params += [d for edge in edges for d in edge]
     sql = parts[0] if len(parts) == 1 else _REGROUP.format(parts="\nUNION ALL\n".join(parts))
     return con.sql(sql, params=params).pl(), True
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from coop import names
 from coop.errors import InputFileError
@@ -214,9 +213,10 @@ def _csv_table(path: Path, chunk_rows: int) -> Table:
         raise EmptyFileError(f"{path.name}: file is empty")
     encoding = _detect_encoding(head)
     delimiter = _detect_delimiter(head.decode(encoding, errors="replace").lstrip("\ufeff"))
-    if encoding == "utf-8":
-        return _duckdb_csv_table(path, delimiter, chunk_rows)
-    source = io.BytesIO(path.read_bytes().decode(encoding).encode("utf-8"))
+    # UTF-8 is read straight from the file; other encodings are re-encoded in memory first
+    source: Path | io.BytesIO = (
+        path if encoding == "utf-8" else io.BytesIO(path.read_bytes().decode(encoding).encode("utf-8"))
+    )
     try:
         lazy = pl.scan_csv(source, separator=delimiter, infer_schema=False, has_header=True)
         columns = lazy.collect_schema().names()
@@ -228,69 +228,12 @@ def _csv_table(path: Path, chunk_rows: int) -> Table:
     lazy = lazy.rename(dict(zip(columns, headers, strict=True))).with_row_index(names.SOURCE_ROW, offset=2)
 
     def batches() -> Iterator[pl.DataFrame]:
+        # Polars' streaming reader: bounded read-ahead (about 0.5 GB at 10M lines), batches of `chunk_rows`
         try:
             for batch in lazy.collect_batches(chunk_size=chunk_rows):
                 yield _clean(batch)
         except pl.exceptions.PolarsError as exc:
             raise InputFileError(f"{path.name}: cannot parse as CSV: {str(exc).splitlines()[0]}") from exc
-
-    return Table(tuple(headers), "csv", (), batches)
-
-
-_READ_CSV = (
-    "SELECT * FROM read_csv(?, delim = ?, header = true, all_varchar = true, quote = '\"', escape = '\"', "
-    "strict_mode = true)"
-)
-
-
-def _duckdb_csv_table(path: Path, delimiter: str, chunk_rows: int) -> Table:
-    """A UTF-8 CSV streamed by DuckDB's reader in bounded chunks (Polars' reader reads the whole file ahead)."""
-
-    def fail(exc: Exception) -> InputFileError:
-        return InputFileError(f"{path.name}: cannot parse as CSV: {str(exc).splitlines()[0]}")
-
-    probe = duckdb.connect()
-    try:
-        columns = [d[0] for d in probe.execute(_READ_CSV + " LIMIT 0", [str(path), delimiter]).description]
-    except duckdb.Error as exc:
-        raise fail(exc) from exc
-    finally:
-        probe.close()
-    headers = [c.lstrip("\ufeff").strip() for c in columns]
-
-    def batches() -> Iterator[pl.DataFrame]:
-        reader_con = duckdb.connect()  # a private in-memory instance: the stream never blocks the store
-        first = 2
-
-        def frame_of(pending: list[pa.RecordBatch]) -> pl.DataFrame:
-            nonlocal first
-            frame = pl.from_arrow(pa.Table.from_batches(pending))
-            assert isinstance(frame, pl.DataFrame)
-            frame = frame.rename(dict(zip(frame.columns, headers, strict=True))).with_columns(
-                pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(names.SOURCE_ROW)
-            )
-            first += frame.height
-            return _clean(frame)  # Polars strips the cells: the same whitespace as every other reader
-
-        # one reading thread: the store's inserts of earlier chunks get the other core
-        try:
-            reader_con.execute("SET enable_progress_bar = false")
-            reader_con.execute("SET threads = 1")
-            stream = reader_con.sql(_READ_CSV, params=[str(path), delimiter]).to_arrow_reader(chunk_rows)
-            pending: list[pa.RecordBatch] = []
-            size = 0
-            for record_batch in stream:
-                pending.append(record_batch)
-                size += record_batch.num_rows
-                if size >= chunk_rows:
-                    yield frame_of(pending)
-                    pending, size = [], 0
-            if pending:
-                yield frame_of(pending)
-        except duckdb.Error as exc:
-            raise fail(exc) from exc
-        finally:
-            reader_con.close()
 
     return Table(tuple(headers), "csv", (), batches)
 
