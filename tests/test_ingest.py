@@ -321,6 +321,7 @@ def test_failed_write_in_a_later_chunk_leaves_the_database_unchanged(store, tmp_
         HEADER + "".join(f"2024-09-0{d},Sysco,Carrots,{d},lb,1.00,{d}.00\n" for d in (1, 2, 3)), encoding="utf-8"
     )
     monkeypatch.setattr(readers, "CHUNK_ROWS", 1)  # one row per chunk: three inserts inside the open transaction
+    monkeypatch.setattr(ingest, "ROW_GROUP_ROWS", 1)
     calls = []
     real_insert = ingest._insert_frame
 
@@ -346,6 +347,7 @@ def test_chunks_past_the_in_memory_limit_load_through_spool_files_the_same(store
     rows = [f"2024-09-0{d},Sysco,Carrots,{d},lb,1.00,{d}.00\n" for d in range(1, 6)]
     path.write_text(HEADER + "".join(rows) + rows[0], encoding="utf-8")  # row 7 repeats row 2
     monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(ingest, "ROW_GROUP_ROWS", 1)
     lines = f"SELECT * EXCLUDE ({names.BATCH_ID}) FROM {names.PURCHASES} ORDER BY {names.SOURCE_ROW}"
     direct = ingest.ingest_file(store, path, district_id="D1")
     expected = store.execute(lines).fetchall()
@@ -373,6 +375,30 @@ def test_chunks_past_the_in_memory_limit_load_through_spool_files_the_same(store
     assert [format_problem(p) for p in result.problems] == [
         "five.csv row 7 column (line): duplicates row 2 of this file"
     ]
+
+
+def test_lines_are_inserted_in_whole_row_groups_and_the_rest_at_commit(store, tmp_path, monkeypatch):
+    """Inserts are whole DuckDB row groups (part-filled ones get rewritten at the next checkpoint); same lines."""
+    path = tmp_path / "seven.csv"
+    path.write_text(
+        HEADER + "".join(f"2024-09-0{d},Sysco,Carrots,{d},lb,1.00,{d}.00\n" for d in range(1, 8)), encoding="utf-8"
+    )
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(ingest, "ROW_GROUP_ROWS", 2)
+    sizes = []
+    real_insert = ingest._insert_frame
+
+    def counted(cur, sql, frame, batch_id):
+        if sql == ingest._insert_sql():
+            sizes.append(frame.height)
+        real_insert(cur, sql, frame, batch_id)
+
+    monkeypatch.setattr(ingest, "_insert_frame", counted)
+    result = ingest.ingest_file(store, path, district_id="D1")
+    assert sizes == [2, 4, 1]  # chunks of 3, 3, 1: 2 now (1 carried), 1 + 3 = 4 now, the last 1 at commit
+    assert result.rows_loaded == 7
+    rows = store.execute(f"SELECT {names.SOURCE_ROW}, {names.QUANTITY} FROM {names.PURCHASES} ORDER BY 1").fetchall()
+    assert rows == [(r, float(r - 1)) for r in range(2, 9)]
 
 
 def test_errors_in_a_later_chunk_refuse_the_whole_file_and_list_every_cell(store, tmp_path, monkeypatch):
