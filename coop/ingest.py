@@ -922,7 +922,8 @@ def _load_rows(
 
 def _insert_frame(cur: duckdb.DuckDBPyConnection, sql: str, frame: pl.DataFrame, batch_id: int) -> None:
     """Insert one chunk of validated lines (or rejects) through `sql`, reading the frame as the staged view."""
-    cur.register(_STAGED, frame.rechunk().to_arrow())  # one record batch: whole row groups (ROW_GROUP_ROWS)
+    # one record batch (whole row groups, see ROW_GROUP_ROWS); Arrow string views, as Polars holds text (no copy)
+    cur.register(_STAGED, frame.rechunk().to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         cur.execute(sql, [batch_id]).fetchall()
     finally:

@@ -267,8 +267,11 @@ def _frame_table(frame: pl.DataFrame, kind: str, problems: tuple[dict[str, objec
 
 def _clean(frame: pl.DataFrame) -> pl.DataFrame:
     """Text stripped with empty cells as null, `source_row` as Int64, empty rows dropped (every reader's chunks)."""
-    stripped = pl.col(pl.String).str.strip_chars()
-    frame = frame.with_columns(pl.when(stripped == "").then(None).otherwise(stripped).name.keep())
+    text = pl.col(pl.String)
+    # two steps: in one expression Polars strips every cell twice (half the reading's CPU time)
+    frame = frame.with_columns(text.str.strip_chars()).with_columns(
+        pl.when(text == "").then(None).otherwise(text).name.keep()
+    )
     frame = frame.select(pl.exclude(names.SOURCE_ROW), pl.col(names.SOURCE_ROW).cast(pl.Int64))
     data_cols = [c for c in frame.columns if c != names.SOURCE_ROW]
     if data_cols:
