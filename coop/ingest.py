@@ -7,7 +7,7 @@ import hashlib
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -399,7 +399,7 @@ class _Context:
     shown: dict[str, str]
     stripped: bool = False  # the chunks come from `coop.readers`: text already stripped, blanks already null
     classified: pl.DataFrame | None = None
-    converted: pl.DataFrame | None = None
+    converted: pl.DataFrame = field(default_factory=lambda: _NO_UNITS)
 
     def label(self, column: str) -> str:
         """The column as the user's file names it."""
@@ -420,6 +420,7 @@ def _context(
         .cast(pl.String)
         .unique("_vkey", keep="first")
     )
+    registry = registry.with_columns(_enum(registry["_reg_type"]).alias("_reg_type_norm"))
     return _Context(file_name, district_id, known, registry, date.today(), earliest_date(con), shown)
 
 
@@ -449,28 +450,32 @@ def _typed(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
         _boolean(frame, names.UNPROCESSED),
         *[_number(frame, c) for c in (names.QUANTITY, names.UNIT_PRICE, names.EXTENDED_PRICE)],
     ).with_columns(pl.col(names.INVOICE_DATE).fill_null(pl.col(names.PERIOD_START)))
-    # the vendor registry fills vendor_type, and origin when the line has none (matched per distinct name)
-    vendors = typed[names.VENDOR_NAME].drop_nulls().unique()
-    keyed = pl.DataFrame({names.VENDOR_NAME: vendors, "_vkey": vendors.str.to_lowercase()}).join(
-        ctx.registry, on="_vkey", how="inner"
-    )
-    if keyed.height:
-        vendor = pl.col(names.VENDOR_NAME)
-        typed = typed.with_columns(
-            pl.col(target).fill_null(
-                vendor.replace_strict(keyed[names.VENDOR_NAME], keyed[source], default=None, return_dtype=pl.String)
-            )
-            for target, source in (
-                (names.VENDOR_TYPE, "_reg_type"),
-                (names.ORIGIN_STATE, "_reg_state"),
-                (names.ORIGIN_ZIP, "_reg_zip"),
-            )
-        )
-    return typed.with_columns(
+    # the file's own types normalised (per distinct value), then the vendor registry fills vendor_type, and origin
+    # when the line has none, in one join on the distinct vendor names it knows
+    typed = typed.with_columns(
         pl.col(names.VENDOR_TYPE).alias(f"_raw_{names.VENDOR_TYPE}"),
         pl.col(names.CATEGORY).alias(f"_raw_{names.CATEGORY}"),
         _enum(typed[names.VENDOR_TYPE]).alias(names.VENDOR_TYPE),
         _enum(typed[names.CATEGORY]).alias(names.CATEGORY),
+    )
+    vendors = typed[names.VENDOR_NAME].drop_nulls().unique()
+    keyed = (
+        pl.DataFrame({names.VENDOR_NAME: vendors, "_vkey": vendors.str.to_lowercase()})
+        .join(ctx.registry, on="_vkey", how="inner")
+        .drop("_vkey")
+    )
+    if not keyed.height:
+        return typed
+    filled = {
+        names.VENDOR_TYPE: "_reg_type_norm",
+        f"_raw_{names.VENDOR_TYPE}": "_reg_type",
+        names.ORIGIN_STATE: "_reg_state",
+        names.ORIGIN_ZIP: "_reg_zip",
+    }
+    return (
+        typed.join(keyed, on=names.VENDOR_NAME, how="left", maintain_order="left")
+        .with_columns(pl.col(target).fill_null(pl.col(source)) for target, source in filled.items())
+        .drop(keyed.columns[1:])
     )
 
 
@@ -616,9 +621,8 @@ def _classify(good: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
         frame = good.with_columns(
             pl.col(names.PRODUCT).alias(names.DESCRIPTION), pl.lit(None, pl.String).alias("_given")
         )
-    wanted = frame.filter(
-        pl.col("_given").is_null() | pl.col(names.CATEGORY).is_null() | pl.col(names.UNPROCESSED).is_null()
-    )[names.DESCRIPTION].unique()
+    needs = pl.col("_given").is_null() | pl.col(names.CATEGORY).is_null() | pl.col(names.UNPROCESSED).is_null()
+    wanted = frame.select(pl.col(names.DESCRIPTION).filter(needs).unique()).to_series()  # not a copy of every column
     if wanted.len():
         from coop import classify
 
@@ -660,34 +664,37 @@ _NO_CLASSES = pl.DataFrame(
     }
 )
 _UNIT_KEYS = [names.UNIT, names.PACK_SIZE, names.CATEGORY, names.PRODUCT]  # product decides OZ and eggs (coop.units)
+_NO_UNITS = pl.DataFrame(  # conversions found so far in a load (`_seen` marks a combination as looked up)
+    schema={
+        **dict.fromkeys(_UNIT_KEYS, pl.String),
+        "_per_unit": pl.Float64,
+        names.BASE_UNIT: pl.String,
+        _UNIT_NOTE: pl.String,
+        "_seen": pl.Boolean,
+    }
+)
 
 
 def _base_units(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
     """Add base_quantity and base_unit, converting each distinct (unit, pack_size, category, product) once per load."""
-    from coop import units
+    joined = frame.join(ctx.converted, on=_UNIT_KEYS, how="left", nulls_equal=True)
+    new = joined.filter(pl.col("_seen").is_null()).select(_UNIT_KEYS).unique()
+    if new.height:  # combinations not converted yet in this load: convert them once, then join again
+        from coop import units
 
-    combos = frame.select(_UNIT_KEYS).unique()
-    if ctx.converted is not None:
-        combos = combos.join(ctx.converted.select(_UNIT_KEYS), on=_UNIT_KEYS, how="anti", nulls_equal=True)
-    if combos.height:
-        normalised = units.normalise(combos.with_columns(pl.lit(1.0).alias(names.QUANTITY)))
+        normalised = units.normalise(new.with_columns(pl.lit(1.0).alias(names.QUANTITY)))
         note = pl.col(units.UNIT_NOTE) if units.UNIT_NOTE in normalised.columns else pl.lit(None, pl.String)
         found = normalised.select(
             *_UNIT_KEYS,
             pl.col(names.BASE_QUANTITY).cast(pl.Float64).alias("_per_unit"),
             pl.col(names.BASE_UNIT).cast(pl.String),
             note.cast(pl.String).alias(_UNIT_NOTE),
+            pl.lit(True).alias("_seen"),
         )
-        ctx.converted = found if ctx.converted is None else pl.concat([ctx.converted, found])
-    if ctx.converted is None:  # an empty frame: nothing to convert
-        return frame.with_columns(
-            pl.lit(None, pl.Float64).alias(names.BASE_QUANTITY),
-            pl.lit(None, pl.String).alias(names.BASE_UNIT),
-            pl.lit(None, pl.String).alias(_UNIT_NOTE),
-        )
-    frame = frame.join(ctx.converted, on=_UNIT_KEYS, how="left", nulls_equal=True)
-    return frame.with_columns((pl.col(names.QUANTITY) * pl.col("_per_unit")).alias(names.BASE_QUANTITY)).drop(
-        "_per_unit"
+        ctx.converted = pl.concat([ctx.converted, found])
+        joined = frame.join(ctx.converted, on=_UNIT_KEYS, how="left", nulls_equal=True)
+    return joined.with_columns((pl.col(names.QUANTITY) * pl.col("_per_unit")).alias(names.BASE_QUANTITY)).drop(
+        "_per_unit", "_seen"
     )
 
 
