@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -881,7 +881,7 @@ def _load_rows(
     staged_cols = [c for c in _PURCHASE_COLUMNS if c not in (names.BATCH_ID, names.LINE_KEY)]
     sink = _Sink(con, ctx, source_kind, sha256)
     try:
-        for chunk in chunks:
+        for chunk in _first_row_group_apart(chunks):
             if chunk.is_empty():
                 continue
             seen += chunk.height
@@ -925,6 +925,16 @@ def _load_rows(
     _report(progress, 1.0, f"loaded {loaded:,} rows as batch {batch_id}")
     problems = sorted(error_problems + warnings + duplicates, key=lambda p: int(p["row"]))
     return IngestResult(batch_id, loaded, rejected, None, tuple(problems))
+
+
+def _first_row_group_apart(chunks: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """The chunks, the first split after one row group: the database starts writing while the rest is checked."""
+    for i, chunk in enumerate(chunks):
+        if i == 0 and chunk.height > 2 * ROW_GROUP_ROWS:
+            yield chunk.slice(0, ROW_GROUP_ROWS)
+            yield chunk.slice(ROW_GROUP_ROWS)
+        else:
+            yield chunk
 
 
 def _insert_frame(cur: duckdb.DuckDBPyConnection, sql: str, frame: pl.DataFrame, batch_id: int) -> None:
