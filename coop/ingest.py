@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -766,7 +767,7 @@ def _reader_errors(problems: list[dict[str, Any]]) -> pl.DataFrame:
     )
 
 
-def _key_sql() -> str:
+def _key_sql(column_sql: Callable[[str], str] = str) -> str:
     """SQL for the line key: DuckDB's 64-bit hash of the canonical columns as stored (a UBIGINT).
 
     DuckDB's `hash` is ~7x faster here than md5 of the concatenated text, and storing it as a number rather than
@@ -781,26 +782,61 @@ def _key_sql() -> str:
         elif column == names.EXTENDED_PRICE:
             parts.append(f"CAST({column} AS DECIMAL(18, 2))")
         else:
-            parts.append(column)
+            parts.append(column_sql(column))
     return f"hash({', '.join(parts)})"
 
 
-def _insert_sql() -> str:
-    """INSERT ... SELECT from the registered staged frame into purchases (the batch id bound as ?)."""
+@functools.cache
+def _insert_sql(constants: tuple[str, ...] = ()) -> str:
+    """INSERT ... SELECT from the registered staged frame into purchases: batch id $1, `constants` $2, $3, ...
+
+    A column holding one value throughout a chunk (see `_constants`) is bound as a value instead of scanned: DuckDB
+    stores it for less (about 6% of the insert for a district's file with no periods).
+    """
+
+    def column_sql(column: str) -> str:
+        if column in constants:
+            return f"CAST(${constants.index(column) + 2} AS {_CONSTANT_TYPES[column]})"
+        return column
+
     select = []
     for column in _PURCHASE_COLUMNS:
         if column == names.BATCH_ID:
-            select.append("CAST(? AS INTEGER)")
+            select.append("CAST($1 AS INTEGER)")
         elif column == names.LINE_KEY:
-            select.append(_key_sql())
+            select.append(_key_sql(column_sql))
         elif column == names.UNIT_PRICE:
             select.append(f"CAST({column} AS DECIMAL(18, 4))")
         elif column == names.EXTENDED_PRICE:
             select.append(f"CAST({column} AS DECIMAL(18, 2))")
         else:
-            select.append(column)
+            select.append(column_sql(column))
     columns = ", ".join(_PURCHASE_COLUMNS)
     return f"INSERT INTO {names.PURCHASES} ({columns}) SELECT {', '.join(select)} FROM {_STAGED}"
+
+
+# columns often one value (or empty) throughout a file: its district, a usage report's period, origin, price flag
+_CONSTANT_TYPES = {
+    names.DISTRICT_ID: "VARCHAR",
+    names.PERIOD_START: "DATE",
+    names.PERIOD_END: "DATE",
+    names.PRICE_FLAG: "BOOLEAN",
+    names.ORIGIN_STATE: "VARCHAR",
+    names.ORIGIN_ZIP: "VARCHAR",
+}
+
+
+def _constants(frame: pl.DataFrame) -> dict[str, Any]:
+    """The columns of `_CONSTANT_TYPES` holding one value (or only nulls) throughout the frame, with that value."""
+    found: dict[str, Any] = {}
+    for column in _CONSTANT_TYPES:
+        series = frame[column]
+        nulls = series.null_count()
+        if nulls == series.len():
+            found[column] = None
+        elif nulls == 0 and series.min() == series.max():
+            found[column] = series[0]
+    return found
 
 
 def _duplicate_warnings(con: duckdb.DuckDBPyConnection, batch_id: int, file_name: str) -> list[dict[str, Any]]:
@@ -937,12 +973,12 @@ def _first_row_group_apart(chunks: Iterable[pl.DataFrame]) -> Iterator[pl.DataFr
             yield chunk
 
 
-def _insert_frame(cur: duckdb.DuckDBPyConnection, sql: str, frame: pl.DataFrame, batch_id: int) -> None:
+def _insert_frame(cur: duckdb.DuckDBPyConnection, sql: str, frame: pl.DataFrame, params: list[Any]) -> None:
     """Insert one chunk of validated lines (or rejects) through `sql`, reading the frame as the staged view."""
     # one record batch (whole row groups, see ROW_GROUP_ROWS); Arrow string views, as Polars holds text (no copy)
     cur.register(_STAGED, frame.rechunk().to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
-        cur.execute(sql, [batch_id]).fetchall()
+        cur.execute(sql, params).fetchall()
     finally:
         cur.unregister(_STAGED)
 
@@ -952,11 +988,11 @@ def _write_spool(frame: pl.DataFrame, path: Path) -> None:
     frame.write_parquet(path, compression="lz4", row_group_size=ROW_GROUP_ROWS)
 
 
-def _insert_spooled(cur: duckdb.DuckDBPyConnection, sql: str, path: Path, batch_id: int) -> None:
+def _insert_spooled(cur: duckdb.DuckDBPyConnection, sql: str, path: Path, params: list[Any]) -> None:
     """Insert one spooled chunk through `sql`, reading the Parquet file as the staged view."""
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGED} AS SELECT * FROM read_parquet('{_sql_text(path)}')")
     try:
-        cur.execute(sql, [batch_id]).fetchall()
+        cur.execute(sql, params).fetchall()
     finally:
         cur.execute(f"DROP VIEW IF EXISTS {_STAGED}")
 
@@ -1000,12 +1036,12 @@ class _Sink:
             self._batch_id = int(batch_id)
         return self._batch_id
 
-    def _run(self, sql: str, frame: pl.DataFrame) -> None:
+    def _run(self, sql: str, frame: pl.DataFrame, values: list[Any]) -> None:
         """Insert one frame inside the transaction (opened on the first call), from memory or via a spool file."""
-        batch_id = self._begin()
+        params = [self._begin(), *values]
         if self._direct + frame.height <= DIRECT_INSERT_ROWS:
             self._direct += frame.height
-            _insert_frame(self._cur, sql, frame, batch_id)
+            _insert_frame(self._cur, sql, frame, params)
             return
         if self._spool is None:
             self._spool = tempfile.TemporaryDirectory(prefix="coop-ingest-")
@@ -1013,7 +1049,7 @@ class _Sink:
         path = Path(self._spool.name) / f"c{self._spooled:06d}.parquet"
         _write_spool(frame, path)
         try:
-            _insert_spooled(self._cur, sql, path, batch_id)
+            _insert_spooled(self._cur, sql, path, params)
         finally:
             path.unlink()
 
@@ -1024,12 +1060,17 @@ class _Sink:
         whole = frame.height - frame.height % ROW_GROUP_ROWS
         self._carry = frame.slice(whole) if whole < frame.height else None
         if whole:
-            self.submit(_insert_sql(), frame.slice(0, whole))
+            self._submit_lines(frame.slice(0, whole))
 
-    def submit(self, sql: str, frame: pl.DataFrame) -> None:
-        """Queue one insert after the previous one finished (re-raising its error)."""
+    def _submit_lines(self, frame: pl.DataFrame) -> None:
+        """Queue validated lines, the columns holding one value bound as values (`_insert_sql`)."""
+        constants = _constants(frame)
+        self.submit(_insert_sql(tuple(constants)), frame.drop(constants), list(constants.values()))
+
+    def submit(self, sql: str, frame: pl.DataFrame, values: list[Any] | None = None) -> None:
+        """Queue one insert (the batch id bound first, then `values`) after the previous one finished."""
         self.wait()
-        self._pending = self._pool.submit(self._run, sql, frame)
+        self._pending = self._pool.submit(self._run, sql, frame, values or [])
 
     def wait(self) -> None:
         """Block until the queued insert is done; re-raise its error."""
@@ -1078,7 +1119,7 @@ class _Sink:
         """Finish and commit the transaction after the last insert; (batch id, duplicate warnings)."""
         if self._carry is not None:
             carry, self._carry = self._carry, None
-            self.submit(_insert_sql(), carry)
+            self._submit_lines(carry)
         self.wait()
         return self._pool.submit(self._finish, loaded, rejected).result()
 

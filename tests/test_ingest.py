@@ -325,11 +325,11 @@ def test_failed_write_in_a_later_chunk_leaves_the_database_unchanged(store, tmp_
     calls = []
     real_insert = ingest._insert_frame
 
-    def third_fails(cur, sql, frame, batch_id):
+    def third_fails(cur, sql, frame, params):
         calls.append(frame.height)
         if len(calls) == 3:
             raise OSError("disk full")
-        real_insert(cur, sql, frame, batch_id)
+        real_insert(cur, sql, frame, params)
 
     monkeypatch.setattr(ingest, "_insert_frame", third_fails)
     before = snapshot(store)
@@ -357,11 +357,11 @@ def test_chunks_past_the_in_memory_limit_load_through_spool_files_the_same(store
     spooled = []
     real_insert = ingest._insert_spooled
 
-    def counted(cur, sql, spool_path, batch_id):
+    def counted(cur, sql, spool_path, params):
         spooled.append(spool_path.name)
         if len(spooled) == 2:
             raise OSError("disk full")
-        real_insert(cur, sql, spool_path, batch_id)
+        real_insert(cur, sql, spool_path, params)
 
     monkeypatch.setattr(ingest, "_insert_spooled", counted)
     before = snapshot(other)
@@ -388,10 +388,10 @@ def test_lines_are_inserted_in_whole_row_groups_and_the_rest_at_commit(store, tm
     sizes = []
     real_insert = ingest._insert_frame
 
-    def counted(cur, sql, frame, batch_id):
-        if sql == ingest._insert_sql():
+    def counted(cur, sql, frame, params):
+        if sql.startswith(f"INSERT INTO {names.PURCHASES} "):
             sizes.append(frame.height)
-        real_insert(cur, sql, frame, batch_id)
+        real_insert(cur, sql, frame, params)
 
     monkeypatch.setattr(ingest, "_insert_frame", counted)
     result = ingest.ingest_file(store, path, district_id="D1")
@@ -399,6 +399,41 @@ def test_lines_are_inserted_in_whole_row_groups_and_the_rest_at_commit(store, tm
     assert result.rows_loaded == 7
     rows = store.execute(f"SELECT {names.SOURCE_ROW}, {names.QUANTITY} FROM {names.PURCHASES} ORDER BY 1").fetchall()
     assert rows == [(r, float(r - 1)) for r in range(2, 9)]
+
+
+def test_columns_with_one_value_are_bound_as_values_and_keys_still_match(store, tmp_path):
+    """A district's file binds its district (and empty columns) as values; its line keys equal a mixed file's."""
+    one = tmp_path / "one.csv"
+    one.write_text(HEADER + "2024-09-03,Sysco,Carrots,4,lb,1.25,5.00\n2024-09-04,Sysco,Beets,2,lb,2.00,4.00\n")
+    first = ingest.ingest_file(store, one, district_id="D1")
+    assert ingest._constants(
+        pl.DataFrame(
+            {
+                names.DISTRICT_ID: ["D1", "D1"],
+                names.PERIOD_START: [None, None],
+                names.PERIOD_END: [None, None],
+                names.PRICE_FLAG: [False, True],
+                names.ORIGIN_STATE: ["MN", None],
+                names.ORIGIN_ZIP: [None, None],
+            },
+            schema_overrides={names.PERIOD_START: pl.Date, names.PERIOD_END: pl.Date, names.ORIGIN_ZIP: pl.String},
+        )
+    ) == {names.DISTRICT_ID: "D1", names.PERIOD_START: None, names.PERIOD_END: None, names.ORIGIN_ZIP: None}
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text(
+        "District,Date,Vendor,Item Description,Qty,UOM,Price,Ext Price\n"
+        "D2,2024-09-05,Sysco,Onions,1,lb,1.00,1.00\n"
+        "D1,2024-09-03,Sysco,Carrots,4,lb,1.25,5.00\n"
+    )
+    second = ingest.ingest_file(store, mixed, district_id=None)
+    assert [format_problem(p) for p in second.problems] == [
+        f"mixed.csv row 3 column (line): same line already loaded in batch {first.batch_id}"
+    ]
+    recomputed = ingest._key_sql()
+    ((stale,),) = store.execute(
+        f"SELECT count(*) FROM {names.PURCHASES} WHERE {names.LINE_KEY} <> {recomputed}"
+    ).fetchall()
+    assert stale == 0  # every stored key is the hash of the stored columns, bound or scanned
 
 
 def test_errors_in_a_later_chunk_refuse_the_whole_file_and_list_every_cell(store, tmp_path, monkeypatch):
