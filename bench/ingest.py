@@ -8,7 +8,7 @@ left to whoever commits next. Prints both times, the ratio (goal <= 3x) and
 each process's peak RSS. Then (c) the same number of lines with 1% invalid cells (bad date, quantity, price,
 empty vendor): ingest must refuse it, name every bad row with file, row, column and reason, and write nothing.
 
-    python bench/ingest.py [--rows N] [--keep DIR] [--no-invalid] [--json]
+    python bench/ingest.py [--rows N] [--repeat N] [--keep DIR] [--no-invalid] [--json]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -251,6 +252,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, default=None, help="write the CSV and databases here and keep them")
     parser.add_argument("--no-invalid", action="store_true", help="skip the run with 1%% invalid rows")
     parser.add_argument("--json", action="store_true", help="print one JSON object (figures) last on stdout")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each load (medians reported)")
     parser.add_argument("--child", choices=tuple(RUNS), help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -262,22 +264,31 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        figures, summary = measure(args.rows, work, not args.no_invalid, say)
+        figures, summary = measure(args.rows, work, not args.no_invalid, say, args.repeat)
     if args.json:
         print(json.dumps({"figures": figures, "rows": args.rows, **summary}))
     return 0
 
 
-def measure(rows: int, work: Path, invalid: bool, say: Callable[..., None]) -> tuple[list[dict], dict]:
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time (the lower middle one of an even count), its peak memory the highest seen."""
+    ordered = sorted(runs, key=lambda run: float(run["seconds"]))
+    return {**ordered[(len(ordered) - 1) // 2], "peak_rss_mb": max(float(run["peak_rss_mb"]) for run in runs)}
+
+
+def measure(rows: int, work: Path, invalid: bool, say: Callable[..., None], repeat: int = 3) -> tuple[list[dict], dict]:
     """Generate the files, run each measurement in its own process, and return the figures and raw results."""
     csv = work / f"bench_{rows}.csv"
     t0 = time.perf_counter()
     generate_csv(csv, rows)
     say(f"generated {rows:,} lines, {csv.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t0:.1f} s")
-    bare = _child("duckdb", csv, work)
-    ours = _child("coop", csv, work)
+    # the two loads alternate `repeat` times (a shared machine's speed drifts by 20% within minutes); medians
+    pairs = [(_child("duckdb", csv, work), _child("coop", csv, work)) for _ in range(repeat)]
+    bare, ours = (_median_run([pair[i] for pair in pairs]) for i in (0, 1))
     assert ours["rows"] == bare["rows"] == rows, (ours, bare)
     ratio = float(ours["seconds"]) / float(bare["seconds"])
+    each = ", ".join(f"{o['seconds']:.2f}/{b['seconds']:.2f}" for b, o in pairs)
+    say(f"runs (coop/duckdb, s)    : {each}; medians below")
     say(f"duckdb read_csv -> table : {bare['seconds']:.2f} s, peak RSS {bare['peak_rss_mb']:.0f} MB")
     say(
         f"coop ingest_file         : {ours['seconds']:.2f} s, peak RSS {ours['peak_rss_mb']:.0f} MB "
