@@ -988,6 +988,13 @@ def solve_pool(spec: Any) -> Any:
     return pool.solve_pool(spec)
 
 
+def exact_shapley_limit() -> int:
+    """The most members for which allocation solves every coalition (exact Shapley value, core check)."""
+    from coop import allocate as alloc
+
+    return alloc.DEFAULT_EXACT
+
+
 def allocate(spec: Any, progress: Callable[[float, str], None] | None = None) -> Any:
     """Standalone and pooled optima, every coalition, and each allocation method (`AllocationReport`)."""
     from coop import allocate as alloc

@@ -66,9 +66,10 @@ else:
     basis = f"spec {upload.name}"
 
 members = len(spec.districts)
+exact = sh.exact_shapley_limit()
 st.caption(
     f"{members} district(s), {len(spec.offers)} offer(s). Exact Shapley value and core check solve all "
-    f"{2**members:,} coalitions up to 10 members; beyond that Shapley is sampled."
+    f"{2**members:,} coalitions up to {exact} members; beyond that Shapley is sampled."
 )
 pool = sh.call(sh.solve_pool, spec)
 standalone_total = float(pool.standalone["standalone_cost"].sum())
@@ -125,7 +126,7 @@ with right:
 st.subheader("Splitting the cost: allocation methods side by side")
 st.caption(
     f"Fair splits need the least cost of every group of districts: {2**members:,} coalitions for {members} "
-    "district(s) (exact Shapley value and core check up to 10 members; sampled Shapley beyond)."
+    f"district(s) (exact Shapley value and core check up to {exact} members; sampled Shapley beyond)."
 )
 if st.button("Compute the fair split", key="pool_split_run", type="primary"):
     st.session_state["pool_split_requested"] = True

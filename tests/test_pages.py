@@ -249,6 +249,16 @@ def test_buying_power_savings_and_fair_split(app_db: FirstStart) -> None:
     assert split["shapley"].sum() == pytest.approx(together, abs=2)
 
 
+def test_buying_power_states_the_exact_shapley_limit_it_uses(app_db: FirstStart, monkeypatch) -> None:
+    from coop import allocate
+
+    monkeypatch.setattr(allocate, "DEFAULT_EXACT", 12)
+    at = open_page("pages/buying_power.py")
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "up to 12 members" in captions and "up to 10 members" not in captions
+
+
 def test_rules_bid_scorer_seed_example(app_db: FirstStart) -> None:
     at = open_page("pages/rules.py")
     # seed 004: 10 points among the 3 lowest: Bidder 2 evaluates at $2.00, Bidder 1 ($1.97) wins
