@@ -919,7 +919,7 @@ def _load_rows(
     staged_cols = [c for c in _PURCHASE_COLUMNS if c not in (names.BATCH_ID, names.LINE_KEY)]
     sink = _Sink(con, ctx, source_kind, sha256)
     try:
-        for chunk in _first_row_group_apart(chunks):
+        for chunk, last in _with_last(_first_row_group_apart(chunks)):
             if chunk.is_empty():
                 continue
             seen += chunk.height
@@ -940,7 +940,7 @@ def _load_rows(
             if good.height:
                 good = _prices(_base_units(_classify(good, ctx), ctx))
                 warnings += _warnings(good, ctx)
-                sink.submit_lines(good.select(staged_cols))
+                sink.submit_lines(good.select(staged_cols), last=last)
                 loaded += good.height
             if chunk_rejects.height:
                 sink.submit(_REJECTS_SQL, _rejects(chunk, chunk_rejects, ctx))
@@ -963,6 +963,19 @@ def _load_rows(
     _report(progress, 1.0, f"loaded {loaded:,} rows as batch {batch_id}")
     problems = sorted(error_problems + warnings + duplicates, key=lambda p: int(p["row"]))
     return IngestResult(batch_id, loaded, rejected, None, tuple(problems))
+
+
+def _with_last(chunks: Iterable[pl.DataFrame]) -> Iterator[tuple[pl.DataFrame, bool]]:
+    """Each chunk with whether it is the last one (the reader is one chunk ahead)."""
+    iterator = iter(chunks)
+    try:
+        previous = next(iterator)
+    except StopIteration:
+        return
+    for chunk in iterator:
+        yield previous, False
+        previous = chunk
+    yield previous, True
 
 
 def _first_row_group_apart(chunks: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
@@ -1055,11 +1068,15 @@ class _Sink:
         finally:
             path.unlink()
 
-    def submit_lines(self, frame: pl.DataFrame) -> None:
-        """Queue validated lines: whole row groups now, the rest carried to the next call or to `commit`."""
+    def submit_lines(self, frame: pl.DataFrame, *, last: bool = False) -> None:
+        """Queue validated lines: whole row groups now, the rest carried to the next call or to `commit`.
+
+        The `last` lines go in whole with their part row group: inserted alone, a part row group after whole ones
+        made DuckDB's COMMIT 0.17 s slower per million lines (0.23 s instead of 0.07 s).
+        """
         if self._carry is not None:
             frame = pl.concat([self._carry, frame], rechunk=True)
-        whole = frame.height - frame.height % ROW_GROUP_ROWS
+        whole = frame.height if last else frame.height - frame.height % ROW_GROUP_ROWS
         self._carry = frame.slice(whole) if whole < frame.height else None
         if whole:
             self._submit_lines(frame.slice(0, whole))

@@ -395,10 +395,15 @@ def test_lines_are_inserted_in_whole_row_groups_and_the_rest_at_commit(store, tm
 
     monkeypatch.setattr(ingest, "_insert_frame", counted)
     result = ingest.ingest_file(store, path, district_id="D1")
-    assert sizes == [2, 4, 1]  # chunks of 3, 3, 1: 2 now (1 carried), 1 + 3 = 4 now, the last 1 at commit
+    assert sizes == [2, 4, 1]  # chunks of 3, 3, 1: 2 now (1 carried), 1 + 3 = 4 now, the last chunk whole
     assert result.rows_loaded == 7
     rows = store.execute(f"SELECT {names.SOURCE_ROW}, {names.QUANTITY} FROM {names.PURCHASES} ORDER BY 1").fetchall()
     assert rows == [(r, float(r - 1)) for r in range(2, 9)]
+    five = tmp_path / "five.csv"
+    five.write_text(HEADER + "".join(f"2024-09-1{d},Sysco,Beets,{d},lb,1.00,{d}.00\n" for d in range(1, 6)))
+    sizes.clear()
+    ingest.ingest_file(store, five, district_id="D1")
+    assert sizes == [2, 3]  # chunks of 3, 2: 2 now (1 carried), then the last chunk with the carried line: 3
 
 
 def test_columns_with_one_value_are_bound_as_values_and_keys_still_match(store, tmp_path):
