@@ -29,9 +29,10 @@ WARNING = "warning"
 INGEST_MEMORY_LIMIT = "1GB"
 # rows inserted straight from memory into the open transaction; DuckDB keeps those in memory until COMMIT (about
 # 300 MB per million lines), so later chunks go through a Parquet spool file, whose inserts it writes to disk.
-# Measured at 10M lines: peak 1.98 GB with 1.5M direct rows, 1.83 GB with 1M, 1.56 GB with none (and a 1M-line
-# file loads ~15% faster direct than spooled).
+# Measured at 10M lines: peak 1.98 GB with 1.5M direct rows, 1.83-1.93 GB with 1M, 1.56-1.59 GB with none (so a
+# file over SPOOL_ALL_BYTES is spooled from its first line); a 1M-line file loads ~15% faster direct than spooled.
 DIRECT_INSERT_ROWS = 1_000_000
+SPOOL_ALL_BYTES = 256 * 1024 * 1024  # a file bigger than this is spooled from its first line (10M lines: 1.56 GB peak)
 # DuckDB's row group size: lines are inserted in whole row groups (the remainder at commit). Inserts of part row
 # groups on two threads leave part-filled row groups that DuckDB rewrites at its next checkpoint (about 1 s per
 # million lines here, paid by whoever commits next); whole ones are written once.
@@ -917,7 +918,7 @@ def _load_rows(
     seen = loaded = rejected = 0
     failed = bool(reader_list) and not skip_invalid
     staged_cols = [c for c in _PURCHASE_COLUMNS if c not in (names.BATCH_ID, names.LINE_KEY)]
-    sink = _Sink(con, ctx, source_kind, sha256)
+    sink = _Sink(con, ctx, source_kind, sha256, size_hint)
     try:
         for chunk, last in _with_last(_first_row_group_apart(chunks)):
             if chunk.is_empty():
@@ -1025,7 +1026,9 @@ class _Sink:
     a refused file or a killed process leaves the database as it was.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, ctx: _Context, source_kind: str, sha256: str) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, ctx: _Context, source_kind: str, sha256: str, size_hint: int | None
+    ) -> None:
         self._cur = con.cursor()
         self._ctx = ctx
         self._row = [ctx.file_name, sha256, ctx.district_id, source_kind]
@@ -1034,6 +1037,7 @@ class _Sink:
         self._batch_id: int | None = None
         self._open = False
         self._direct = self._spooled = 0  # rows inserted from memory, chunks inserted via spool files
+        self._direct_limit = DIRECT_INSERT_ROWS if (size_hint or 0) <= SPOOL_ALL_BYTES else 0
         self._spool: tempfile.TemporaryDirectory[str] | None = None
         self._carry: pl.DataFrame | None = None  # lines waiting to fill a whole row group
 
@@ -1054,7 +1058,7 @@ class _Sink:
     def _run(self, sql: str, frame: pl.DataFrame, values: list[Any]) -> None:
         """Insert one frame inside the transaction (opened on the first call), from memory or via a spool file."""
         params = [self._begin(), *values]
-        if self._direct + frame.height <= DIRECT_INSERT_ROWS:
+        if self._direct + frame.height <= self._direct_limit:
             self._direct += frame.height
             _insert_frame(self._cur, sql, frame, params)
             return

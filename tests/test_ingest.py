@@ -441,6 +441,24 @@ def test_columns_with_one_value_are_bound_as_values_and_keys_still_match(store, 
     assert stale == 0  # every stored key is the hash of the stored columns, bound or scanned
 
 
+def test_a_big_file_is_spooled_from_its_first_line(store, tmp_path, monkeypatch):
+    path = tmp_path / "big.csv"
+    path.write_text(HEADER + "".join(f"2024-09-0{d},Sysco,Carrots,{d},lb,1.00,{d}.00\n" for d in range(1, 6)))
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(ingest, "ROW_GROUP_ROWS", 1)
+    monkeypatch.setattr(ingest, "SPOOL_ALL_BYTES", path.stat().st_size - 1)  # "big": over the limit
+    spooled = []
+    real_insert = ingest._insert_spooled
+
+    def counted(cur, sql, spool_path, params):
+        spooled.append(spool_path.name)
+        real_insert(cur, sql, spool_path, params)
+
+    monkeypatch.setattr(ingest, "_insert_spooled", counted)
+    assert ingest.ingest_file(store, path, district_id="D1").rows_loaded == 5
+    assert len(spooled) == 3  # chunks of 2, 2, 1: every one through a spool file
+
+
 def test_errors_in_a_later_chunk_refuse_the_whole_file_and_list_every_cell(store, tmp_path, monkeypatch):
     path = tmp_path / "late.csv"
     rows = [f"2024-09-0{d},Sysco,Carrots,{d},lb,1.00,{d}.00\n" for d in range(1, 6)]
