@@ -770,7 +770,15 @@ def _reader_errors(problems: list[dict[str, Any]]) -> pl.DataFrame:
     )
 
 
-def _key_sql(column_sql: Callable[[str], str] = str) -> str:
+_MONEY_TYPES = {names.UNIT_PRICE: "DECIMAL(18, 4)", names.EXTENDED_PRICE: "DECIMAL(18, 2)"}  # as purchases has them
+
+
+def _stored(column: str) -> str:
+    """SQL for a staged column as purchases stores it (prices cast to their DECIMAL types)."""
+    return f"CAST({column} AS {_MONEY_TYPES[column]})" if column in _MONEY_TYPES else column
+
+
+def _key_sql(column_sql: Callable[[str], str] = _stored) -> str:
     """SQL for the line key: DuckDB's 64-bit hash of the canonical columns as stored (a UBIGINT).
 
     DuckDB's `hash` is ~7x faster here than md5 of the concatenated text, and storing it as a number rather than
@@ -778,15 +786,7 @@ def _key_sql(column_sql: Callable[[str], str] = str) -> str:
     used only to flag duplicate lines, so a DuckDB upgrade that changed it would at worst miss a duplicate warning
     across the upgrade. (A database created with a text line_key stores the same hash as its digits.)
     """
-    parts = []
-    for column in _KEY_COLUMNS:
-        if column == names.UNIT_PRICE:
-            parts.append(f"CAST({column} AS DECIMAL(18, 4))")
-        elif column == names.EXTENDED_PRICE:
-            parts.append(f"CAST({column} AS DECIMAL(18, 2))")
-        else:
-            parts.append(column_sql(column))
-    return f"hash({', '.join(parts)})"
+    return f"hash({', '.join(column_sql(column) for column in _KEY_COLUMNS)})"
 
 
 @functools.cache
@@ -800,22 +800,11 @@ def _insert_sql(constants: tuple[str, ...] = ()) -> str:
     def column_sql(column: str) -> str:
         if column in constants:
             return f"CAST(${constants.index(column) + 2} AS {_CONSTANT_TYPES[column]})"
-        return column
+        return _stored(column)
 
-    select = []
-    for column in _PURCHASE_COLUMNS:
-        if column == names.BATCH_ID:
-            select.append("CAST($1 AS INTEGER)")
-        elif column == names.LINE_KEY:
-            select.append(_key_sql(column_sql))
-        elif column == names.UNIT_PRICE:
-            select.append(f"CAST({column} AS DECIMAL(18, 4))")
-        elif column == names.EXTENDED_PRICE:
-            select.append(f"CAST({column} AS DECIMAL(18, 2))")
-        else:
-            select.append(column_sql(column))
-    columns = ", ".join(_PURCHASE_COLUMNS)
-    return f"INSERT INTO {names.PURCHASES} ({columns}) SELECT {', '.join(select)} FROM {_STAGED}"
+    special = {names.BATCH_ID: "CAST($1 AS INTEGER)", names.LINE_KEY: _key_sql(column_sql)}
+    select = ", ".join(special.get(column) or column_sql(column) for column in _PURCHASE_COLUMNS)
+    return f"INSERT INTO {names.PURCHASES} ({', '.join(_PURCHASE_COLUMNS)}) SELECT {select} FROM {_STAGED}"
 
 
 # columns often one value (or empty) throughout a file: its district, a usage report's period, origin, price flag
