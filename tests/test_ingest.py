@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import openpyxl
@@ -59,6 +60,21 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, str]]:
     ((seq,),) = con.execute("SELECT count(*) FROM duckdb_sequences()").fetchall()
     out["sequences"] = (seq, "")
     return out
+
+
+def record_inserts(monkeypatch, name: str, fail_at: int | None = None) -> list[tuple[str, Any]]:
+    """Wrap `ingest.<name>(cur, sql, source, params)`: (sql, source) per call; call `fail_at` raises 'disk full'."""
+    calls: list[tuple[str, Any]] = []
+    real = getattr(ingest, name)
+
+    def recorded(cur, sql, source, params):
+        calls.append((sql, source))
+        if len(calls) == fail_at:
+            raise OSError("disk full")
+        real(cur, sql, source, params)
+
+    monkeypatch.setattr(ingest, name, recorded)
+    return calls
 
 
 def purchase_count(con: duckdb.DuckDBPyConnection) -> int:
@@ -322,23 +338,13 @@ def test_failed_write_in_a_later_chunk_leaves_the_database_unchanged(store, tmp_
     )
     monkeypatch.setattr(readers, "CHUNK_ROWS", 1)  # one row per chunk: three inserts inside the open transaction
     monkeypatch.setattr(ingest, "ROW_GROUP_ROWS", 1)
-    calls = []
-    real_insert = ingest._insert_frame
-
-    def third_fails(cur, sql, frame, params):
-        calls.append(frame.height)
-        if len(calls) == 3:
-            raise OSError("disk full")
-        real_insert(cur, sql, frame, params)
-
-    monkeypatch.setattr(ingest, "_insert_frame", third_fails)
+    calls = record_inserts(monkeypatch, "_insert_frame", fail_at=3)
     before = snapshot(store)
     with pytest.raises(OSError, match="disk full"):
         ingest.ingest_file(store, path, district_id="D1")
-    assert calls == [1, 1, 1]
+    assert [frame.height for _, frame in calls] == [1, 1, 1]
     assert snapshot(store) == before
-    monkeypatch.setattr(ingest, "_insert_frame", real_insert)
-    assert ingest.ingest_file(store, path, district_id="D1").rows_loaded == 3
+    assert ingest.ingest_file(store, path, district_id="D1").rows_loaded == 3  # only the third insert ever fails
 
 
 def test_chunks_past_the_in_memory_limit_load_through_spool_files_the_same(store, tmp_path, monkeypatch):
@@ -354,16 +360,7 @@ def test_chunks_past_the_in_memory_limit_load_through_spool_files_the_same(store
     other = db.connect(tmp_path / "other.duckdb")
     seed(other)
     monkeypatch.setattr(ingest, "DIRECT_INSERT_ROWS", 2)  # only the first chunk from memory
-    spooled = []
-    real_insert = ingest._insert_spooled
-
-    def counted(cur, sql, spool_path, params):
-        spooled.append(spool_path.name)
-        if len(spooled) == 2:
-            raise OSError("disk full")
-        real_insert(cur, sql, spool_path, params)
-
-    monkeypatch.setattr(ingest, "_insert_spooled", counted)
+    spooled = record_inserts(monkeypatch, "_insert_spooled", fail_at=2)
     before = snapshot(other)
     with pytest.raises(OSError, match="disk full"):
         ingest.ingest_file(other, path, district_id="D1")
@@ -385,25 +382,21 @@ def test_lines_are_inserted_in_whole_row_groups_and_the_rest_at_commit(store, tm
     )
     monkeypatch.setattr(readers, "CHUNK_ROWS", 3)
     monkeypatch.setattr(ingest, "ROW_GROUP_ROWS", 2)
-    sizes = []
-    real_insert = ingest._insert_frame
+    calls = record_inserts(monkeypatch, "_insert_frame")
 
-    def counted(cur, sql, frame, params):
-        if sql.startswith(f"INSERT INTO {names.PURCHASES} "):
-            sizes.append(frame.height)
-        real_insert(cur, sql, frame, params)
+    def sizes() -> list[int]:
+        return [frame.height for sql, frame in calls if sql.startswith(f"INSERT INTO {names.PURCHASES} ")]
 
-    monkeypatch.setattr(ingest, "_insert_frame", counted)
     result = ingest.ingest_file(store, path, district_id="D1")
-    assert sizes == [2, 4, 1]  # chunks of 3, 3, 1: 2 now (1 carried), 1 + 3 = 4 now, the last chunk whole
+    assert sizes() == [2, 4, 1]  # chunks of 3, 3, 1: 2 now (1 carried), 1 + 3 = 4 now, the last chunk whole
     assert result.rows_loaded == 7
     rows = store.execute(f"SELECT {names.SOURCE_ROW}, {names.QUANTITY} FROM {names.PURCHASES} ORDER BY 1").fetchall()
     assert rows == [(r, float(r - 1)) for r in range(2, 9)]
     five = tmp_path / "five.csv"
     five.write_text(HEADER + "".join(f"2024-09-1{d},Sysco,Beets,{d},lb,1.00,{d}.00\n" for d in range(1, 6)))
-    sizes.clear()
+    calls.clear()
     ingest.ingest_file(store, five, district_id="D1")
-    assert sizes == [2, 3]  # chunks of 3, 2: 2 now (1 carried), then the last chunk with the carried line: 3
+    assert sizes() == [2, 3]  # chunks of 3, 2: 2 now (1 carried), then the last chunk with the carried line: 3
 
 
 def test_columns_with_one_value_are_bound_as_values_and_keys_still_match(store, tmp_path):
@@ -447,14 +440,7 @@ def test_a_big_file_is_spooled_from_its_first_line(store, tmp_path, monkeypatch)
     monkeypatch.setattr(readers, "CHUNK_ROWS", 2)
     monkeypatch.setattr(ingest, "ROW_GROUP_ROWS", 1)
     monkeypatch.setattr(ingest, "SPOOL_ALL_BYTES", path.stat().st_size - 1)  # "big": over the limit
-    spooled = []
-    real_insert = ingest._insert_spooled
-
-    def counted(cur, sql, spool_path, params):
-        spooled.append(spool_path.name)
-        real_insert(cur, sql, spool_path, params)
-
-    monkeypatch.setattr(ingest, "_insert_spooled", counted)
+    spooled = record_inserts(monkeypatch, "_insert_spooled")
     assert ingest.ingest_file(store, path, district_id="D1").rows_loaded == 5
     assert len(spooled) == 3  # chunks of 2, 2, 1: every one through a spool file
 
