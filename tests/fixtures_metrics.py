@@ -155,3 +155,24 @@ def random_lines(days: int) -> st.SearchStrategy[list[tuple]]:
         st.integers(0, 99_999),
     )
     return st.lists(one, min_size=1, max_size=40).map(lambda raws: [row(i, r) for i, r in enumerate(raws)])
+
+
+def carrot_lines(dates: list[str], vendor: str, price: str = "8.00", origin_state: str | None = None) -> pl.DataFrame:
+    """Producer carrot lines as a file gives them (canonical columns, text) for `ingest.load_frame`, one per date."""
+    n = len(dates)
+    columns = {
+        names.INVOICE_DATE: dates,
+        names.VENDOR_NAME: [vendor] * n,
+        names.VENDOR_TYPE: ["producer"] * n,
+        names.DESCRIPTION: [f"Carrots lot {i}" for i in range(n)],
+        names.PRODUCT: ["carrots"] * n,
+        names.CATEGORY: ["vegetable"] * n,
+        names.UNPROCESSED: ["yes"] * n,
+        names.QUANTITY: ["10"] * n,
+        names.UNIT: ["lb"] * n,
+        names.UNIT_PRICE: ["0.80"] * n,
+        names.EXTENDED_PRICE: [price] * n,
+    }
+    if origin_state is not None:
+        columns[names.ORIGIN_STATE] = [origin_state] * n
+    return pl.DataFrame(columns)

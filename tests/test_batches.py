@@ -4,36 +4,28 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from fixtures_metrics import carrot_lines
 
 from coop import batches, ingest, names
 from coop.errors import UnknownBatchError
 
 
-def _frame(rows: int, vendor: str) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            names.INVOICE_DATE: ["2024-09-03"] * rows,
-            names.VENDOR_NAME: [vendor] * rows,
-            names.VENDOR_TYPE: ["producer"] * rows,
-            names.DESCRIPTION: [f"Carrots lot {i}" for i in range(rows)],
-            names.PRODUCT: ["carrots"] * rows,
-            names.CATEGORY: ["vegetable"] * rows,
-            names.UNPROCESSED: ["yes"] * rows,
-            names.QUANTITY: ["10"] * rows,
-            names.UNIT: ["lb"] * rows,
-            names.UNIT_PRICE: ["0.80"] * rows,
-            names.EXTENDED_PRICE: ["8.00"] * rows,
-        }
-    )
-
-
 @pytest.fixture
 def loaded(con):
     con.execute(f"INSERT INTO {names.DISTRICTS} (district_id, name, state, zip) VALUES ('D1', 'One', 'MN', '55101')")
-    a = ingest.load_frame(con, _frame(3, "Farm A"), file_name="a.csv", sha256="a", source_kind="csv", district_id="D1")
+    a = ingest.load_frame(
+        con,
+        carrot_lines(["2024-09-03"] * 3, "Farm A"),
+        file_name="a.csv",
+        sha256="a",
+        source_kind="csv",
+        district_id="D1",
+    )
     b = ingest.load_frame(
         con,
-        _frame(2, "Farm B").vstack(_frame(1, "Farm B").with_columns(pl.lit("-1").alias(names.QUANTITY))),
+        carrot_lines(["2024-09-03"] * 2, "Farm B").vstack(
+            carrot_lines(["2024-09-03"] * 1, "Farm B").with_columns(pl.lit("-1").alias(names.QUANTITY))
+        ),
         file_name="b.csv",
         sha256="b",
         source_kind="csv",
@@ -59,7 +51,12 @@ def test_undo_removes_exactly_one_batch_with_its_rejects(loaded):
     assert batches.list_batches(con)[names.BATCH_ID].to_list() == [a.batch_id]
     # the same content can be loaded again once its batch is undone
     again = ingest.load_frame(
-        con, _frame(2, "Farm B"), file_name="b.csv", sha256="b", source_kind="csv", district_id="D1"
+        con,
+        carrot_lines(["2024-09-03"] * 2, "Farm B"),
+        file_name="b.csv",
+        sha256="b",
+        source_kind="csv",
+        district_id="D1",
     )
     assert again.already_loaded_as is None
     assert again.rows_loaded == 2

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 import pytest
-from fixtures_metrics import DAY0, insert, lines_frame, load, random_lines
+from fixtures_metrics import DAY0, carrot_lines, insert, lines_frame, load, random_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -212,26 +212,6 @@ def test_sample_coop_summary_equals_lines(sample_con, date_from, date_to):
 
 
 # --- undo and failed loads --------------------------------------------------------------------------------------
-def _frame(dates: list[str], vendor: str, price: str = "8.00") -> pl.DataFrame:
-    n = len(dates)
-    return pl.DataFrame(
-        {
-            names.INVOICE_DATE: dates,
-            names.VENDOR_NAME: [vendor] * n,
-            names.VENDOR_TYPE: ["producer"] * n,
-            names.DESCRIPTION: [f"Carrots lot {i}" for i in range(n)],
-            names.PRODUCT: ["carrots"] * n,
-            names.CATEGORY: ["vegetable"] * n,
-            names.UNPROCESSED: ["yes"] * n,
-            names.QUANTITY: ["10"] * n,
-            names.UNIT: ["lb"] * n,
-            names.UNIT_PRICE: ["0.80"] * n,
-            names.EXTENDED_PRICE: [price] * n,
-            names.ORIGIN_STATE: ["MN"] * n,
-        }
-    )
-
-
 def _load(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, sha: str) -> ingest.IngestResult:
     return ingest.load_frame(con, frame, file_name=f"{sha}.csv", sha256=sha, source_kind="csv", district_id="D1")
 
@@ -239,8 +219,8 @@ def _load(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, sha: str) -> inge
 @pytest.fixture
 def two_batches(con):
     con.execute(f"INSERT INTO {names.DISTRICTS} (district_id, name, state, zip) VALUES ('D1', 'One', 'MN', '55101')")
-    a = _load(con, _frame(["2024-09-03", "2024-09-20", "2024-10-02"], "Farm A"), "a")
-    b = _load(con, _frame(["2024-10-15", "2024-11-05"], "Farm B", "9.50"), "b")
+    a = _load(con, carrot_lines(["2024-09-03", "2024-09-20", "2024-10-02"], "Farm A", origin_state="MN"), "a")
+    b = _load(con, carrot_lines(["2024-10-15", "2024-11-05"], "Farm B", "9.50", origin_state="MN"), "b")
     assert totals(con)[:2] == (5, 3 * 800 + 2 * 950)
     return con, a.batch_id, b.batch_id
 
@@ -272,10 +252,12 @@ def test_a_load_failing_in_its_transaction_leaves_lines_and_summary_as_they_were
 
     monkeypatch.setattr(ingest, "_duplicate_warnings", fail)
     with pytest.raises(RuntimeError, match="disk full"):
-        _load(con, _frame(["2024-12-01"], "Farm C"), "c")
+        _load(con, carrot_lines(["2024-12-01"], "Farm C", origin_state="MN"), "c")
     assert totals(con) == before and summary.is_current(con)
     monkeypatch.undo()
-    bad = _frame(["2024-12-01", "2024-12-02"], "Farm C").with_columns(pl.Series(names.QUANTITY, ["10", "-1"]))
+    bad = carrot_lines(["2024-12-01", "2024-12-02"], "Farm C", origin_state="MN").with_columns(
+        pl.Series(names.QUANTITY, ["10", "-1"])
+    )
     with pytest.raises(ValidationError):
         _load(con, bad, "d")
     assert totals(con) == before and summary.is_current(con)
