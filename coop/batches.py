@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from coop import db, names, summary
+from coop import db, lines, names, summary
 from coop.errors import UnknownBatchError
 
 _LIST_SQL = f"""
@@ -30,7 +30,11 @@ def undo(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
         ((removed,),) = con.execute(
             f"SELECT count(*) FROM {names.PURCHASES} WHERE {names.BATCH_ID} = ?", [batch_id]
         ).fetchall()
-        con.execute(f"DELETE FROM {names.PURCHASES} WHERE {names.BATCH_ID} = ?", [batch_id])
+        con.execute(f"DELETE FROM {names.PURCHASE_LINES} WHERE {names.BATCH_ID} = ?", [batch_id])
+        for table, (id_column, _, _) in lines.DIMENSIONS.items():  # items and packs no other line has
+            con.execute(
+                f"DELETE FROM {table} WHERE {id_column} NOT IN (SELECT {id_column} FROM {names.PURCHASE_LINES})"
+            )
         summary.remove_batch(con, batch_id)
         con.execute(f"DELETE FROM {names.REJECTS} WHERE {names.BATCH_ID} = ?", [batch_id])
         con.execute(f"DELETE FROM {names.BATCHES} WHERE {names.BATCH_ID} = ?", [batch_id])

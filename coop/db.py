@@ -12,14 +12,34 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from coop import names, summary
+from coop import lines, names, summary
 from coop.errors import DatabaseError
 
 DEFAULT_DB = Path("data") / "coop.duckdb"
 ENV_VAR = "COOP_DB"
 SCHEMA_FILE = "schema.sql"
-# (version, SQL) in order; a database at version v gets every migration after v.
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, SCHEMA_FILE),)
+_OLD_PURCHASES = "purchases_v1"
+
+
+def _split_purchases(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 2: a version-1 `purchases` table moved into purchase_lines, items and packs (the view replaces it)."""
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [names.PURCHASES]
+    ).fetchall()
+    if kind != [("BASE TABLE",)]:
+        return  # created at version 2 already (schema.sql)
+    con.execute(f"ALTER TABLE {names.PURCHASES} RENAME TO {_OLD_PURCHASES}")
+    con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: the new tables and the view
+    for statement in lines.store_sql(_OLD_PURCHASES, key=names.LINE_KEY):
+        con.execute(statement)
+    con.execute(f"DROP TABLE {_OLD_PURCHASES}")
+
+
+# (version, SQL file or function) in order; a database at version v gets every migration after v.
+MIGRATIONS: tuple[tuple[int, str | Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
+    (1, SCHEMA_FILE),
+    (2, _split_purchases),
+)
 CURRENT_VERSION = MIGRATIONS[-1][0]
 LOCK_WAIT_SECONDS = 60.0
 
@@ -81,8 +101,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         return current
     try:
         with transaction(con):
-            for version, file_name in pending:
-                con.execute(_sql(file_name))
+            for version, step in pending:
+                if isinstance(step, str):
+                    con.execute(_sql(step))
+                else:
+                    step(con)
                 con.execute(f"INSERT INTO {names.SCHEMA_VERSION} (version) VALUES (?)", [version])
     except duckdb.Error as exc:
         raise DatabaseError(f"cannot migrate database to version {pending[-1][0]}: {exc}") from exc

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from coop import names, readers, summary
+from coop import lines, names, readers, summary
 from coop.errors import ValidationError
 
 Progress = Callable[[float, str], None]
@@ -79,52 +79,12 @@ _COLUMN_ORDER = (
     names.ORIGIN_ZIP,
     names.INVOICE_NO,
 )
-_PURCHASE_COLUMNS = (
-    names.BATCH_ID,
-    names.SOURCE_ROW,
-    names.DISTRICT_ID,
-    names.INVOICE_DATE,
-    names.PERIOD_START,
-    names.PERIOD_END,
-    names.VENDOR_NAME,
-    names.VENDOR_TYPE,
-    names.DESCRIPTION,
-    names.PRODUCT,
-    names.PRODUCT_CONFIDENCE,
-    names.CATEGORY,
-    names.UNPROCESSED,
-    names.UNPROCESSED_RULE,
-    names.QUANTITY,
-    names.UNIT,
-    names.PACK_SIZE,
-    names.BASE_QUANTITY,
-    names.BASE_UNIT,
-    names.UNIT_PRICE,
-    names.EXTENDED_PRICE,
-    names.PRICE_FLAG,
-    names.ORIGIN_STATE,
-    names.ORIGIN_ZIP,
-    names.INVOICE_NO,
-    names.LINE_KEY,
-)
-# the columns whose values make two lines "the same line"
-_KEY_COLUMNS = (
-    names.DISTRICT_ID,
-    names.INVOICE_DATE,
-    names.PERIOD_START,
-    names.PERIOD_END,
-    names.VENDOR_NAME,
-    names.DESCRIPTION,
-    names.QUANTITY,
-    names.UNIT,
-    names.PACK_SIZE,
-    names.UNIT_PRICE,
-    names.EXTENDED_PRICE,
-    names.ORIGIN_STATE,
-    names.ORIGIN_ZIP,
-    names.INVOICE_NO,
-)
 _UNIT_NOTE = "_unit_note"
+# what an insert reads per line: purchase_lines' columns (less the batch id and key it makes) and the key's columns
+# that purchase_lines keeps as item and pack ids
+_STAGED_COLUMNS = [c for c in lines.LINE_COLUMNS if c not in (names.BATCH_ID, names.LINE_KEY)] + [
+    c for c in lines.KEY_COLUMNS if c not in lines.LINE_COLUMNS
+]
 _VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
 _CATEGORY_LIST = ", ".join(names.CATEGORIES)
 
@@ -404,6 +364,9 @@ class _Context:
     stripped: bool = False  # the chunks come from `coop.readers`: text already stripped, blanks already null
     classified: pl.DataFrame | None = None
     converted: pl.DataFrame = field(default_factory=lambda: _NO_UNITS)
+    known_rows: dict[str, pl.DataFrame] = field(default_factory=dict)  # purchase_items and purchase_packs with ids
+    next_ids: Callable[[str, int], list[int]] = lambda sequence, n: []  # n new ids from a sequence
+    new_rows: list[tuple[str, pl.DataFrame]] = field(default_factory=list)  # items and packs to store with the lines
 
     def label(self, column: str) -> str:
         """The column as the user's file names it."""
@@ -425,7 +388,19 @@ def _context(
         .unique("_vkey", keep="first")
     )
     registry = registry.with_columns(_enum(registry["_reg_type"]).alias("_reg_type_norm"))
-    return _Context(file_name, district_id, known, registry, date.today(), earliest_date(con), shown)
+    ctx = _Context(file_name, district_id, known, registry, date.today(), earliest_date(con), shown)
+    for table, (id_column, _, columns) in lines.DIMENSIONS.items():
+        listed = ", ".join(columns)
+        ctx.known_rows[table] = con.sql(
+            f"SELECT min({id_column}) AS {id_column}, {listed} FROM {table} GROUP BY ALL"
+        ).pl()
+
+    def next_ids(sequence: str, n: int) -> list[int]:
+        with con.cursor() as cur:  # sequences are not transactional: ids are never handed out twice
+            return [int(i) for (i,) in cur.execute(f"SELECT nextval('{sequence}') FROM range(?)", [n]).fetchall()]
+
+    ctx.next_ids = next_ids
+    return ctx
 
 
 def _typed(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
@@ -614,8 +589,14 @@ def _validate(typed: pl.DataFrame, ctx: _Context, extra_bad: set[int]) -> tuple[
 _NO_ERRORS = pl.DataFrame(schema={names.SOURCE_ROW: pl.Int64, names.COLUMN: pl.String, names.REASON: pl.String})
 
 
+_FILE_GIVEN = ("_given", "_file_category", "_file_unprocessed")  # the file's product, category and unprocessed
+
+
 def _classify(good: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
-    """Description, product, category, unprocessed and their provenance; inference once per distinct text."""
+    """Each line's item (description, product, category, unprocessed, provenance) as an id, with product and category.
+
+    Inference runs once per distinct description, the item once per distinct description and file-given values.
+    """
     if good[names.DESCRIPTION].is_not_null().any():
         # the file's item text is the description; a product column alongside it is the commodity
         frame = good.with_columns(
@@ -625,8 +606,16 @@ def _classify(good: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
         frame = good.with_columns(
             pl.col(names.PRODUCT).alias(names.DESCRIPTION), pl.lit(None, pl.String).alias("_given")
         )
-    needs = pl.col("_given").is_null() | pl.col(names.CATEGORY).is_null() | pl.col(names.UNPROCESSED).is_null()
-    wanted = frame.select(pl.col(names.DESCRIPTION).filter(needs).unique()).to_series()  # not a copy of every column
+    frame = frame.drop(names.PRODUCT).rename({names.CATEGORY: "_file_category", names.UNPROCESSED: "_file_unprocessed"})
+    given = [c for c in _FILE_GIVEN if frame[c].null_count() < frame.height]
+    keys = [names.DESCRIPTION, *given]
+    distinct = (
+        frame.select(keys)
+        .unique()
+        .with_columns(pl.lit(None, frame.schema[c]).alias(c) for c in _FILE_GIVEN if c not in given)
+    )
+    needs = pl.col("_given").is_null() | pl.col("_file_category").is_null() | pl.col("_file_unprocessed").is_null()
+    wanted = distinct.filter(needs)[names.DESCRIPTION].unique()
     if wanted.len():
         from coop import classify
 
@@ -643,18 +632,39 @@ def _classify(good: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
             )
             ctx.classified = found if ctx.classified is None else pl.concat([ctx.classified, found])
     inferred = ctx.classified if ctx.classified is not None else _NO_CLASSES
-    frame = frame.join(inferred, on=names.DESCRIPTION, how="left")
-    given = pl.col("_given").is_not_null()
-    return frame.with_columns(
+    given_product = pl.col("_given").is_not_null()
+    items = distinct.join(inferred, on=names.DESCRIPTION, how="left").select(
+        *keys,
         pl.coalesce("_given", "_c_product").alias(names.PRODUCT),
-        pl.when(given).then(1.0).otherwise(pl.col("_c_confidence")).fill_null(0.0).alias(names.PRODUCT_CONFIDENCE),
-        pl.coalesce(names.CATEGORY, "_c_category", pl.lit("other")).alias(names.CATEGORY),
-        pl.coalesce(names.UNPROCESSED, "_c_unprocessed", pl.lit(False)).alias(names.UNPROCESSED),
-        pl.when(pl.col(names.UNPROCESSED).is_not_null())
+        pl.when(given_product)
+        .then(1.0)
+        .otherwise(pl.col("_c_confidence"))
+        .fill_null(0.0)
+        .alias(names.PRODUCT_CONFIDENCE),
+        pl.coalesce("_file_category", "_c_category", pl.lit("other")).alias(names.CATEGORY),
+        pl.coalesce("_file_unprocessed", "_c_unprocessed", pl.lit(False)).alias(names.UNPROCESSED),
+        pl.when(pl.col("_file_unprocessed").is_not_null())
         .then(pl.lit("file"))
         .otherwise(pl.coalesce("_c_rule", pl.lit("unknown")))
         .alias(names.UNPROCESSED_RULE),
-    ).drop("_given", "_c_product", "_c_category", "_c_unprocessed", "_c_confidence", "_c_rule")
+    )
+    items = _with_ids(items, names.PURCHASE_ITEMS, ctx)
+    per_line = items.select(*keys, names.ITEM_ID, names.PRODUCT, names.CATEGORY)
+    return frame.join(per_line, on=keys, how="left", nulls_equal=True).drop(_FILE_GIVEN)
+
+
+def _with_ids(rows: pl.DataFrame, table: str, ctx: _Context) -> pl.DataFrame:
+    """`rows` (distinct purchase_items or purchase_packs values) with their ids; new ones numbered and queued."""
+    id_column, sequence, columns = lines.DIMENSIONS[table]
+    known = ctx.known_rows[table]
+    found = rows.join(known, on=list(columns), how="left", nulls_equal=True)
+    new = found.filter(pl.col(id_column).is_null()).select(columns).unique()
+    if not new.height:
+        return found
+    new = new.select(pl.Series(id_column, ctx.next_ids(sequence, new.height), dtype=known.schema[id_column]), *columns)
+    ctx.known_rows[table] = pl.concat([known, new.cast(known.schema)])
+    ctx.new_rows.append((table, new))
+    return rows.join(ctx.known_rows[table], on=list(columns), how="left", nulls_equal=True)
 
 
 _NO_CLASSES = pl.DataFrame(
@@ -674,13 +684,14 @@ _NO_UNITS = pl.DataFrame(  # conversions found so far in a load (`_seen` marks a
         "_per_unit": pl.Float64,
         names.BASE_UNIT: pl.String,
         _UNIT_NOTE: pl.String,
+        names.PACK_ID: pl.Int32,
         "_seen": pl.Boolean,
     }
 )
 
 
 def _base_units(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
-    """Add base_quantity and base_unit, converting each distinct (unit, pack_size, category, product) once per load."""
+    """Add base_quantity, base_unit and pack_id, converting each distinct (unit, pack_size, category, product) once."""
     joined = frame.join(ctx.converted, on=_UNIT_KEYS, how="left", nulls_equal=True)
     new = joined.filter(pl.col("_seen").is_null()).select(_UNIT_KEYS).unique()
     if new.height:  # combinations not converted yet in this load: convert them once, then join again
@@ -693,9 +704,12 @@ def _base_units(frame: pl.DataFrame, ctx: _Context) -> pl.DataFrame:
             pl.col(names.BASE_QUANTITY).cast(pl.Float64).alias("_per_unit"),
             pl.col(names.BASE_UNIT).cast(pl.String),
             note.cast(pl.String).alias(_UNIT_NOTE),
-            pl.lit(True).alias("_seen"),
         )
-        ctx.converted = pl.concat([ctx.converted, found])
+        packs = _with_ids(found.select(lines.PACK_COLUMNS).unique(), names.PURCHASE_PACKS, ctx)
+        found = found.join(packs, on=list(lines.PACK_COLUMNS), how="left", nulls_equal=True).with_columns(
+            pl.lit(True).alias("_seen")
+        )
+        ctx.converted = pl.concat([ctx.converted, found.select(ctx.converted.columns).cast(ctx.converted.schema)])
         joined = frame.join(ctx.converted, on=_UNIT_KEYS, how="left", nulls_equal=True)
     return joined.with_columns((pl.col(names.QUANTITY) * pl.col("_per_unit")).alias(names.BASE_QUANTITY)).drop(
         "_per_unit", "_seen"
@@ -770,41 +784,23 @@ def _reader_errors(problems: list[dict[str, Any]]) -> pl.DataFrame:
     )
 
 
-_MONEY_TYPES = {names.UNIT_PRICE: "DECIMAL(18, 4)", names.EXTENDED_PRICE: "DECIMAL(18, 2)"}  # as purchases has them
-
-
-def _stored(column: str) -> str:
-    """SQL for a staged column as purchases stores it (prices cast to their DECIMAL types)."""
-    return f"CAST({column} AS {_MONEY_TYPES[column]})" if column in _MONEY_TYPES else column
-
-
-def _key_sql(column_sql: Callable[[str], str] = _stored) -> str:
-    """SQL for the line key: DuckDB's 64-bit hash of the canonical columns as stored (a UBIGINT).
-
-    DuckDB's `hash` is ~7x faster here than md5 of the concatenated text, and storing it as a number rather than
-    text saves about 0.4 CPU-seconds per million lines. It is deterministic for a given DuckDB version; the key is
-    used only to flag duplicate lines, so a DuckDB upgrade that changed it would at worst miss a duplicate warning
-    across the upgrade. (A database created with a text line_key stores the same hash as its digits.)
-    """
-    return f"hash({', '.join(column_sql(column) for column in _KEY_COLUMNS)})"
-
-
 @functools.cache
 def _insert_sql(constants: tuple[str, ...] = ()) -> str:
-    """INSERT ... SELECT from the registered staged frame into purchases: batch id $1, `constants` $2, $3, ...
+    """INSERT ... SELECT from the registered staged frame into purchase_lines: batch id $1, `constants` $2, $3, ...
 
     A column holding one value throughout a chunk (see `_constants`) is bound as a value instead of scanned: DuckDB
-    stores it for less (about 6% of the insert for a district's file with no periods).
+    stores it for less (about 6% of the insert for a district's file with no periods). The staged frame also holds
+    the key's description, unit and pack size, which purchase_lines keeps as item and pack ids.
     """
 
     def column_sql(column: str) -> str:
         if column in constants:
             return f"CAST(${constants.index(column) + 2} AS {_CONSTANT_TYPES[column]})"
-        return _stored(column)
+        return lines.stored(column)
 
-    special = {names.BATCH_ID: "CAST($1 AS INTEGER)", names.LINE_KEY: _key_sql(column_sql)}
-    select = ", ".join(special.get(column) or column_sql(column) for column in _PURCHASE_COLUMNS)
-    return f"INSERT INTO {names.PURCHASES} ({', '.join(_PURCHASE_COLUMNS)}) SELECT {select} FROM {_STAGED}"
+    special = {names.BATCH_ID: "CAST($1 AS INTEGER)", names.LINE_KEY: lines.key_sql(column_sql)}
+    select = ", ".join(special.get(column) or column_sql(column) for column in lines.LINE_COLUMNS)
+    return f"INSERT INTO {names.PURCHASE_LINES} ({', '.join(lines.LINE_COLUMNS)}) SELECT {select} FROM {_STAGED}"
 
 
 # columns often one value (or empty) throughout a file: its district, a usage report's period, origin, price flag
@@ -833,7 +829,7 @@ def _constants(frame: pl.DataFrame) -> dict[str, Any]:
 
 def _duplicate_warnings(con: duckdb.DuckDBPyConnection, batch_id: int, file_name: str) -> list[dict[str, Any]]:
     """Warnings for lines repeated within the batch or already loaded by an earlier batch."""
-    p, key, row, bid = names.PURCHASES, names.LINE_KEY, names.SOURCE_ROW, names.BATCH_ID
+    p, key, row, bid = names.PURCHASE_LINES, names.LINE_KEY, names.SOURCE_ROW, names.BATCH_ID
     within = con.execute(
         f"""WITH d AS (SELECT {key}, min({row}) AS first_row FROM {p} WHERE {bid} = ?
                        GROUP BY {key} HAVING count(*) > 1)
@@ -906,7 +902,7 @@ def _load_rows(
     warnings: list[dict[str, Any]] = []
     seen = loaded = rejected = 0
     failed = bool(reader_list) and not skip_invalid
-    staged_cols = [c for c in _PURCHASE_COLUMNS if c not in (names.BATCH_ID, names.LINE_KEY)]
+    staged_cols = _STAGED_COLUMNS
     sink = _Sink(con, ctx, source_kind, sha256, size_hint)
     try:
         for chunk, last in _with_last(_first_row_group_apart(chunks)):
@@ -930,6 +926,9 @@ def _load_rows(
             if good.height:
                 good = _prices(_base_units(_classify(good, ctx), ctx))
                 warnings += _warnings(good, ctx)
+                for table, rows in ctx.new_rows:  # items and packs first seen in this chunk
+                    sink.submit(lines.insert_dimension_sql(table, _STAGED), rows, dimension=True)
+                ctx.new_rows.clear()
                 sink.submit_lines(good.select(staged_cols), last=last)
                 loaded += good.height
             if chunk_rejects.height:
@@ -1044,9 +1043,15 @@ class _Sink:
             self._batch_id = int(batch_id)
         return self._batch_id
 
-    def _run(self, sql: str, frame: pl.DataFrame, values: list[Any]) -> None:
-        """Insert one frame inside the transaction (opened on the first call), from memory or via a spool file."""
+    def _run(self, sql: str, frame: pl.DataFrame, values: list[Any], dimension: bool) -> None:
+        """Insert one frame inside the transaction (opened on the first call), from memory or via a spool file.
+
+        A `dimension` frame (new items or packs: a few rows) goes in from memory, without the batch id.
+        """
         params = [self._begin(), *values]
+        if dimension:
+            _insert_frame(self._cur, sql, frame, values)
+            return
         if self._direct + frame.height <= self._direct_limit:
             self._direct += frame.height
             _insert_frame(self._cur, sql, frame, params)
@@ -1079,10 +1084,12 @@ class _Sink:
         constants = _constants(frame)
         self.submit(_insert_sql(tuple(constants)), frame.drop(constants), list(constants.values()))
 
-    def submit(self, sql: str, frame: pl.DataFrame, values: list[Any] | None = None) -> None:
-        """Queue one insert (the batch id bound first, then `values`) after the previous one finished."""
+    def submit(
+        self, sql: str, frame: pl.DataFrame, values: list[Any] | None = None, *, dimension: bool = False
+    ) -> None:
+        """Queue one insert (the batch id bound first, then `values`; see `_run`) after the previous one finished."""
         self.wait()
-        self._pending = self._pool.submit(self._run, sql, frame, values or [])
+        self._pending = self._pool.submit(self._run, sql, frame, values or [], dimension)
 
     def wait(self) -> None:
         """Block until the queued insert is done; re-raise its error."""

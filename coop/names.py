@@ -8,7 +8,12 @@ from typing import Final
 SCHEMA_VERSION: Final = "schema_version"
 DISTRICTS: Final = "districts"
 VENDORS: Final = "vendors"
-PURCHASES: Final = "purchases"
+PURCHASES: Final = "purchases"  # a view: purchase_lines joined with their items and packs
+PURCHASE_LINES: Final = "purchase_lines"
+PURCHASE_ITEMS: Final = "purchase_items"
+PURCHASE_PACKS: Final = "purchase_packs"
+ITEM_ID_SEQ: Final = "item_id_seq"
+PACK_ID_SEQ: Final = "pack_id_seq"
 MEAL_COUNTS: Final = "meal_counts"
 BATCHES: Final = "batches"
 REJECTS: Final = "rejects"
@@ -43,6 +48,8 @@ BASE_UNIT: Final = "base_unit"
 PRODUCT_CONFIDENCE: Final = "product_confidence"
 UNPROCESSED_RULE: Final = "unprocessed_rule"
 LINE_KEY: Final = "line_key"
+ITEM_ID: Final = "item_id"
+PACK_ID: Final = "pack_id"
 PRICE_FLAG: Final = "price_flag"
 
 CANONICAL_COLUMNS: Final = (

@@ -39,7 +39,32 @@ CREATE TABLE IF NOT EXISTS batches (
     loaded_at      TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
 
-CREATE TABLE IF NOT EXISTS purchases (
+-- A purchase line is stored in three parts: what it bought (purchase_items) and how it was counted
+-- (purchase_packs) once per distinct combination, the rest per line (purchase_lines); the `purchases` view joins
+-- them back into the canonical line. Stored this way a load writes half the data (1M lines: 1.0 instead of 2.1
+-- CPU-seconds of DuckDB's storage work).
+CREATE SEQUENCE IF NOT EXISTS item_id_seq START 1;
+
+CREATE TABLE IF NOT EXISTS purchase_items (
+    item_id             INTEGER PRIMARY KEY,
+    description         TEXT NOT NULL,        -- the item description as the source gives it
+    product             TEXT NOT NULL,        -- the commodity, e.g. 'apples'
+    product_confidence  DOUBLE NOT NULL,      -- 1.0 when given by the file
+    category            TEXT NOT NULL,
+    unprocessed         BOOLEAN NOT NULL,
+    unprocessed_rule    TEXT NOT NULL         -- 'file' or the classification rule that decided
+);
+
+CREATE SEQUENCE IF NOT EXISTS pack_id_seq START 1;
+
+CREATE TABLE IF NOT EXISTS purchase_packs (
+    pack_id             INTEGER PRIMARY KEY,
+    unit                TEXT NOT NULL,
+    pack_size           TEXT,
+    base_unit           TEXT                  -- the category's base unit; NULL if not convertible
+);
+
+CREATE TABLE IF NOT EXISTS purchase_lines (
     batch_id            INTEGER NOT NULL,
     source_row          INTEGER NOT NULL,     -- row number as a spreadsheet shows it (header = 1)
     district_id         TEXT NOT NULL,
@@ -48,17 +73,10 @@ CREATE TABLE IF NOT EXISTS purchases (
     period_end          DATE,
     vendor_name         TEXT NOT NULL,
     vendor_type         TEXT NOT NULL,
-    description         TEXT NOT NULL,        -- the item description as the source gives it
-    product             TEXT NOT NULL,        -- the commodity, e.g. 'apples'
-    product_confidence  DOUBLE NOT NULL,      -- 1.0 when given by the file
-    category            TEXT NOT NULL,
-    unprocessed         BOOLEAN NOT NULL,
-    unprocessed_rule    TEXT NOT NULL,        -- 'file' or the classification rule that decided
+    item_id             INTEGER NOT NULL,     -- purchase_items
     quantity            DOUBLE NOT NULL,
-    unit                TEXT NOT NULL,
-    pack_size           TEXT,
+    pack_id             INTEGER NOT NULL,     -- purchase_packs
     base_quantity       DOUBLE,               -- quantity in the category's base unit; NULL if not convertible
-    base_unit           TEXT,
     unit_price          DECIMAL(18, 4) NOT NULL,
     extended_price      DECIMAL(18, 2) NOT NULL,
     price_flag          BOOLEAN NOT NULL DEFAULT false,  -- extended_price != quantity x unit_price (> 1 cent)
@@ -67,6 +85,15 @@ CREATE TABLE IF NOT EXISTS purchases (
     invoice_no          TEXT,
     line_key            UBIGINT NOT NULL       -- hash of the canonical columns, to detect duplicates
 );
+
+CREATE VIEW IF NOT EXISTS purchases AS
+SELECT l.batch_id, l.source_row, l.district_id, l.invoice_date, l.period_start, l.period_end, l.vendor_name,
+       l.vendor_type, i.description, i.product, i.product_confidence, i.category, i.unprocessed, i.unprocessed_rule,
+       l.quantity, p.unit, p.pack_size, l.base_quantity, p.base_unit, l.unit_price, l.extended_price, l.price_flag,
+       l.origin_state, l.origin_zip, l.invoice_no, l.line_key
+FROM purchase_lines l
+JOIN purchase_items i ON i.item_id = l.item_id
+JOIN purchase_packs p ON p.pack_id = l.pack_id;
 
 CREATE TABLE IF NOT EXISTS meal_counts (
     district_id  TEXT NOT NULL,

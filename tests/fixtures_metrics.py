@@ -18,6 +18,7 @@ import polars as pl
 from hypothesis import strategies as st
 
 from coop import names
+from coop.lines import store as store_lines
 
 DISTRICTS = [
     # district_id, zip, state, radius, states, counties
@@ -112,6 +113,9 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> N
     """INSERT a Polars frame into a table by column name (text money is cast to DECIMAL by DuckDB)."""
     con.register("incoming_fixture", frame.to_arrow())
     try:
+        if table == names.PURCHASES:  # a view: its lines, items and packs are stored apart
+            store_lines(con, "incoming_fixture")
+            return
         cols = ", ".join(frame.columns)
         con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming_fixture")
     finally:

@@ -17,7 +17,46 @@ def test_new_database_is_migrated(tmp_path):
     con.close()
     # opening again does not re-apply the migration
     con = db.connect(path)
-    assert con.execute(f"SELECT count(*) FROM {names.SCHEMA_VERSION}").fetchall() == [(1,)]
+    assert con.execute(f"SELECT count(*) FROM {names.SCHEMA_VERSION}").fetchall() == [(len(db.MIGRATIONS),)]
+    con.close()
+
+
+V1_PURCHASES = """CREATE TABLE purchases (
+    batch_id INTEGER NOT NULL, source_row INTEGER NOT NULL, district_id TEXT NOT NULL, invoice_date DATE NOT NULL,
+    period_start DATE, period_end DATE, vendor_name TEXT NOT NULL, vendor_type TEXT NOT NULL,
+    description TEXT NOT NULL, product TEXT NOT NULL, product_confidence DOUBLE NOT NULL, category TEXT NOT NULL,
+    unprocessed BOOLEAN NOT NULL, unprocessed_rule TEXT NOT NULL, quantity DOUBLE NOT NULL, unit TEXT NOT NULL,
+    pack_size TEXT, base_quantity DOUBLE, base_unit TEXT, unit_price DECIMAL(18, 4) NOT NULL,
+    extended_price DECIMAL(18, 2) NOT NULL, price_flag BOOLEAN NOT NULL DEFAULT false, origin_state TEXT,
+    origin_zip TEXT, invoice_no TEXT, line_key UBIGINT NOT NULL)"""
+V1_LINES = [  # two lines share an item, a third has no pack size or base unit
+    (1, 2, "D1", "2024-09-03", None, None, "Sysco", "broadline_distributor", "Carrots 50#", "carrots", 0.9,
+     "vegetable", True, "rule a", 2.0, "CS", "50LB", 100.0, "lb", 20.5, 41.0, False, "CO", None, "7", 11),
+    (1, 3, "D1", "2024-09-04", None, None, "Sysco", "broadline_distributor", "Carrots 50#", "carrots", 0.9,
+     "vegetable", True, "rule a", 1.0, "CS", "50LB", 50.0, "lb", 20.5, 20.5, False, "CO", None, "8", 12),
+    (2, 2, "D2", "2024-10-01", "2024-10-01", "2024-10-31", "Farm", "producer", "Widgets", "widgets", 0.0,
+     "other", False, "unknown", 3.0, "box", None, None, None, 1.0, 3.0, False, None, None, None, 13),
+]  # fmt: skip
+
+
+def test_a_version_1_database_is_migrated_to_lines_items_and_packs(tmp_path):
+    path = tmp_path / "v1.duckdb"
+    con = db.connect(path)  # then turned back into version 1: purchases a table of whole lines
+    con.execute(f"DROP VIEW {names.PURCHASES}")
+    con.execute(f"DELETE FROM {names.SCHEMA_VERSION} WHERE version > 1")
+    con.execute(V1_PURCHASES)
+    con.executemany(f"INSERT INTO purchases VALUES ({', '.join('?' * 26)})", V1_LINES)
+    before = con.execute("SELECT * FROM purchases ORDER BY batch_id, source_row").fetchall()
+    con.close()
+    con = db.connect(path)
+    assert db.schema_version(con) == db.CURRENT_VERSION
+    kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall())
+    assert kinds[names.PURCHASES] == "VIEW"
+    assert "purchases_v1" not in kinds
+    assert con.execute("SELECT * FROM purchases ORDER BY batch_id, source_row").fetchall() == before
+    counts = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
+        names.PURCHASE_LINES, names.PURCHASE_ITEMS, names.PURCHASE_PACKS)]  # fmt: skip
+    assert counts == [3, 2, 2]
     con.close()
 
 

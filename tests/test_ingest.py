@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from coop import batches, cli, db, ingest, names, readers
+from coop import batches, cli, db, ingest, lines, names, readers
 from coop.errors import InputFileError, ValidationError, format_problem
 
 BROKEN = Path(__file__).resolve().parent / "data" / "broken"
@@ -385,7 +385,7 @@ def test_lines_are_inserted_in_whole_row_groups_and_the_rest_at_commit(store, tm
     calls = record_inserts(monkeypatch, "_insert_frame")
 
     def sizes() -> list[int]:
-        return [frame.height for sql, frame in calls if sql.startswith(f"INSERT INTO {names.PURCHASES} ")]
+        return [frame.height for sql, frame in calls if sql.startswith(f"INSERT INTO {names.PURCHASE_LINES} ")]
 
     result = ingest.ingest_file(store, path, district_id="D1")
     assert sizes() == [2, 4, 1]  # chunks of 3, 3, 1: 2 now (1 carried), 1 + 3 = 4 now, the last chunk whole
@@ -427,7 +427,7 @@ def test_columns_with_one_value_are_bound_as_values_and_keys_still_match(store, 
     assert [format_problem(p) for p in second.problems] == [
         f"mixed.csv row 3 column (line): same line already loaded in batch {first.batch_id}"
     ]
-    recomputed = ingest._key_sql()
+    recomputed = lines.key_sql()
     ((stale,),) = store.execute(
         f"SELECT count(*) FROM {names.PURCHASES} WHERE {names.LINE_KEY} <> {recomputed}"
     ).fetchall()

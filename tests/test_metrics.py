@@ -281,7 +281,7 @@ def test_compacted_metrics_equal_line_by_line(con, raw):
 
     from coop import local
 
-    con.execute(f"DELETE FROM {names.PURCHASES}")
+    con.execute(f"DELETE FROM {names.PURCHASE_LINES}")
     con.execute(f"DELETE FROM {names.DISTRICTS}")
     lines = raw
     load(con, lines=[])

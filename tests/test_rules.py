@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coop import cli, names, rules
+from coop import cli, lines, names, rules
 from coop.errors import ValidationError
 
 SY = names.SCHOOL_YEAR
@@ -40,11 +40,13 @@ def _line(
     unprocessed: bool = True,
     row: int = 2,
 ) -> None:
-    con.execute(
-        f"INSERT INTO {names.PURCHASES} (batch_id, source_row, district_id, invoice_date, vendor_name, vendor_type, "
-        "description, product, product_confidence, category, unprocessed, unprocessed_rule, quantity, unit, "
-        "unit_price, extended_price, invoice_no, line_key, origin_state) "
-        "VALUES (1, ?, ?, ?, ?, ?, ?, 'apples', 1.0, 'fruit', ?, 'file', 1, 'case', ?, ?, ?, ?, 'IA')",
+    con.execute(  # one line as the purchases view shows it, then stored as loads store it
+        "CREATE OR REPLACE TEMP TABLE one_line AS SELECT 1 AS batch_id, ?::INTEGER AS source_row, "
+        "?::TEXT AS district_id, ?::DATE AS invoice_date, ?::TEXT AS vendor_name, ?::TEXT AS vendor_type, "
+        "?::TEXT AS description, 'apples' AS product, 1.0 AS product_confidence, 'fruit' AS category, "
+        "?::BOOLEAN AS unprocessed, 'file' AS unprocessed_rule, 1.0 AS quantity, 'case' AS unit, "
+        "?::DOUBLE AS unit_price, ?::DOUBLE AS extended_price, ?::TEXT AS invoice_no, ?::UBIGINT AS line_key, "
+        "'IA' AS origin_state",
         [
             row,
             district_id,
@@ -59,6 +61,7 @@ def _line(
             zlib.crc32(f"{district_id}{vendor}{day}{invoice_no}{row}".encode()),  # line_key is a UBIGINT hash
         ],
     )
+    lines.store(con, "one_line")
 
 
 def _frame(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -276,7 +276,7 @@ _day = st.integers(-10, 380).map(lambda d: DAY0 + timedelta(days=d))
     st.one_of(st.none(), _day),
 )
 def test_summary_equals_lines_for_any_lines_and_range(con, raw, batch_count, date_from, date_to):
-    for table in (names.PURCHASES, names.PURCHASE_SUMMARY, names.SUMMARY_KEYS, names.DISTRICTS):
+    for table in (names.PURCHASE_LINES, names.PURCHASE_SUMMARY, names.SUMMARY_KEYS, names.DISTRICTS):
         con.execute(f"DELETE FROM {table}")
     load(con, lines=[])
     by_batch: dict[int, list[tuple]] = {}
