@@ -71,3 +71,24 @@ def test_undo_unknown_batch_raises_and_changes_nothing(loaded):
 
 def test_list_batches_on_an_empty_database_is_empty(con):
     assert batches.list_batches(con).height == 0
+
+
+def test_undo_drops_the_items_and_packs_only_its_lines_used(loaded):
+    con, a, b = loaded
+
+    def stored() -> list[int]:
+        tables = (names.PURCHASE_ITEMS, names.PURCHASE_PACKS)
+        return [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables]
+
+    assert stored() == [3, 1]  # b's carrots are a's items in a's pack: stored once
+    kale = carrot_lines(["2024-09-04"], "Farm C").with_columns(
+        pl.lit("Kale").alias(names.DESCRIPTION), pl.lit("bunch").alias(names.UNIT)
+    )
+    c = ingest.load_frame(con, kale, file_name="c.csv", sha256="c", source_kind="csv", district_id="D1")
+    assert stored() == [4, 2]
+    batches.undo(con, c.batch_id)
+    assert stored() == [3, 1]
+    batches.undo(con, b.batch_id)
+    assert stored() == [3, 1]  # a's lines still use them
+    batches.undo(con, a.batch_id)
+    assert stored() == [0, 0]
