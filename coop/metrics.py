@@ -114,7 +114,7 @@ def load_districts(con: duckdb.DuckDBPyConnection) -> pl.LazyFrame:
 def date_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
     """First and last invoice date of all purchases, or None when there are none."""
     ((first, last),) = con.execute(
-        f"SELECT min({names.INVOICE_DATE}), max({names.INVOICE_DATE}) FROM {names.PURCHASES}"
+        f"SELECT min({names.INVOICE_DATE}), max({names.INVOICE_DATE}) FROM {names.PURCHASE_LINES}"
     ).fetchall()
     return None if first is None else (first, last)
 

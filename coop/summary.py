@@ -133,7 +133,7 @@ _ADD_SQL = _STAGE_SQL + grains_sql(f"{names.BATCH_ID} = ?", monthly=True, per_ba
 _REBUILD_SQL = _STAGE_SQL + grains_sql("true", monthly=True, per_batch=True)
 _EXISTS_SQL = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' AND NOT temporary"
 _COUNTS_SQL = f"""
-SELECT (SELECT count(*) FROM {names.PURCHASES}),
+SELECT (SELECT count(*) FROM {names.PURCHASE_LINES}),
        (SELECT coalesce(sum({names.LINES}), 0) FROM {names.PURCHASE_SUMMARY} WHERE {names.GRAIN} = ?),
        (SELECT count(*) FROM {names.PURCHASE_SUMMARY})
 """
@@ -215,7 +215,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
 def status(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     """Whether the summary exists and is current, its rows, and the lines it covers against the lines on file."""
     if not exists(con):
-        ((lines,),) = con.execute(f"SELECT count(*) FROM {names.PURCHASES}").fetchall()
+        ((lines,),) = con.execute(f"SELECT count(*) FROM {names.PURCHASE_LINES}").fetchall()
         return {"exists": False, "current": False, "summary_rows": 0, "lines_summarised": 0, "purchase_lines": lines}
     ((lines, summarised, rows),) = con.execute(_COUNTS_SQL, [GRAIN_SHARES]).fetchall()
     return {

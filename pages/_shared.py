@@ -540,7 +540,7 @@ GROUP BY ALL
 """
 _FRESHNESS_SQL = f"""
 SELECT {names.DISTRICT_ID}, max({names.INVOICE_DATE}) AS last_invoice_date, count(*) AS lines
-FROM {names.PURCHASES}
+FROM {names.PURCHASE_LINES}
 GROUP BY {names.DISTRICT_ID}
 """
 
