@@ -45,8 +45,9 @@ ORIGINS = [  # (state, zip): in state, neighbours, far away, state only, unknown
 ]  # fmt: skip
 
 GENERATED = "bench_lines"
+GENERATE_ROWS = 10_000_000
 GENERATE = f"""
-CREATE TEMP TABLE {GENERATED} AS
+CREATE OR REPLACE TEMP TABLE {GENERATED} AS
 SELECT 1 AS batch_id, (i % 2000000000)::INTEGER AS source_row, d.district_id,
        DATE '2023-08-01' + ((i * 7919) % 335)::INTEGER AS invoice_date,
        v.vendor_name, v.vendor_type, p.product AS description, p.product, 1.0 AS product_confidence, p.category,
@@ -60,7 +61,7 @@ FROM (
            ((i % {N_DISTRICTS}) * 7 + (i // {N_DISTRICTS}) % {VENDORS_PER_DISTRICT}) % {N_VENDORS} AS vi,
            hash(i) % {N_PRODUCTS} AS pi,
            1 + (hash(i * 31) % 40)::DOUBLE AS q
-    FROM range(?) t(i)
+    FROM range(?, ?) t(i)
 ) g
 JOIN bench_districts d ON d.di = g.di
 JOIN bench_vendors v ON v.vi = g.vi
@@ -135,10 +136,12 @@ def setup(path: Path, rows: int) -> dict[str, float]:
     con.execute("CREATE TEMP TABLE bench_products AS SELECT * FROM p")
     # one batch as coop.ingest writes it: the lines, then their summary, in one transaction
     con.execute("BEGIN TRANSACTION")
-    con.execute(GENERATE, [rows])
-    start = time.perf_counter()
-    lines.store(con, GENERATED)  # as a load stores them: items and packs once, the rest per line
-    insert_s = time.perf_counter() - start
+    insert_s = 0.0
+    for first in range(0, rows, GENERATE_ROWS):  # generated in slices (a temp table of 50M lines would not fit)
+        con.execute(GENERATE, [first, min(rows, first + GENERATE_ROWS)])
+        start = time.perf_counter()
+        lines.store(con, GENERATED)  # as a load stores them: items and packs once, the rest per line
+        insert_s += time.perf_counter() - start
     con.execute(f"DROP TABLE {GENERATED}")
     start = time.perf_counter()
     summary.add_batch(con, 1)

@@ -30,8 +30,7 @@ def _split_purchases(con: duckdb.DuckDBPyConnection) -> None:
         return  # created at version 2 already (schema.sql)
     con.execute(f"ALTER TABLE {names.PURCHASES} RENAME TO {_OLD_PURCHASES}")
     con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: the new tables and the view
-    for statement in lines.store_sql(_OLD_PURCHASES, key=names.LINE_KEY):
-        con.execute(statement)
+    lines.store(con, _OLD_PURCHASES)  # its line keys kept
     con.execute(f"DROP TABLE {_OLD_PURCHASES}")
 
 

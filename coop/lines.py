@@ -121,7 +121,7 @@ def insert_dimension_sql(table: str, source: str) -> str:
     return f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {source}"
 
 
-def store_sql(source: str, key: str | None = None) -> tuple[str, ...]:
+def _store_sql(source: str, key: str | None = None) -> tuple[str, ...]:
     """SQL statements storing the lines of relation `source` (the view's columns): new items and packs, then lines.
 
     `key` names a line key column `source` already has; without it the key is computed (`key_sql`).
@@ -153,15 +153,18 @@ def store_sql(source: str, key: str | None = None) -> tuple[str, ...]:
 
 
 def store(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """Store the lines of relation `source`: any of the view's columns (others NULL, price_flag false, key computed)."""
+    """Store the lines of relation `source`: any of the view's columns (others NULL, price_flag false, key computed).
+
+    Values are cast to the types the view has first, so a computed key is the one a load would compute.
+    """
     have = {str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    types = {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE {names.PURCHASES}").fetchall()}
     filled = {names.PRICE_FLAG: "false"}
-    select = ", ".join(
-        column if column in have else f"{filled.get(column, 'NULL')} AS {column}"
-        for column in PURCHASE_COLUMNS
-        if column != names.LINE_KEY
-    )
     key = names.LINE_KEY if names.LINE_KEY in have else None
-    relation = f"(SELECT {select}{', ' + key if key else ''} FROM {source})"
-    for statement in store_sql(relation, key=key):
+    select = ", ".join(
+        f"CAST({column if column in have else filled.get(column, 'NULL')} AS {types[column]}) AS {column}"
+        for column in PURCHASE_COLUMNS
+        if column != names.LINE_KEY or key
+    )
+    for statement in _store_sql(f"(SELECT {select} FROM {source})", key=key):
         con.execute(statement)
