@@ -221,7 +221,7 @@ def district_table() -> pl.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def _date_range(_con: duckdb.DuckDBPyConnection, version: str) -> tuple[date, date] | None:
-    """First and last invoice date in the purchases table, or None when it is empty."""
+    """First and last invoice date of the purchase lines, or None when there are none."""
     return lib("metrics").date_range(_con.cursor())
 
 
