@@ -389,11 +389,8 @@ def _context(
     )
     registry = registry.with_columns(_enum(registry["_reg_type"]).alias("_reg_type_norm"))
     ctx = _Context(file_name, district_id, known, registry, date.today(), earliest_date(con), shown)
-    for table, (id_column, _, columns) in lines.DIMENSIONS.items():
-        listed = ", ".join(columns)
-        ctx.known_rows[table] = con.sql(
-            f"SELECT min({id_column}) AS {id_column}, {listed} FROM {table} GROUP BY ALL"
-        ).pl()
+    for table in lines.DIMENSIONS:
+        ctx.known_rows[table] = con.sql(lines.known_rows_sql(table)).pl()
 
     def next_ids(sequence: str, n: int) -> list[int]:
         with con.cursor() as cur:  # sequences are not transactional: ids are never handed out twice
@@ -1048,10 +1045,11 @@ class _Sink:
 
         A `dimension` frame (new items or packs: a few rows) goes in from memory, without the batch id.
         """
-        params = [self._begin(), *values]
+        batch_id = self._begin()
         if dimension:
             _insert_frame(self._cur, sql, frame, values)
             return
+        params = [batch_id, *values]
         if self._direct + frame.height <= self._direct_limit:
             self._direct += frame.height
             _insert_frame(self._cur, sql, frame, params)

@@ -13,35 +13,6 @@ import duckdb
 
 from coop import names
 
-# the view's columns, in order: the canonical purchase line plus bookkeeping
-PURCHASE_COLUMNS = (
-    names.BATCH_ID,
-    names.SOURCE_ROW,
-    names.DISTRICT_ID,
-    names.INVOICE_DATE,
-    names.PERIOD_START,
-    names.PERIOD_END,
-    names.VENDOR_NAME,
-    names.VENDOR_TYPE,
-    names.DESCRIPTION,
-    names.PRODUCT,
-    names.PRODUCT_CONFIDENCE,
-    names.CATEGORY,
-    names.UNPROCESSED,
-    names.UNPROCESSED_RULE,
-    names.QUANTITY,
-    names.UNIT,
-    names.PACK_SIZE,
-    names.BASE_QUANTITY,
-    names.BASE_UNIT,
-    names.UNIT_PRICE,
-    names.EXTENDED_PRICE,
-    names.PRICE_FLAG,
-    names.ORIGIN_STATE,
-    names.ORIGIN_ZIP,
-    names.INVOICE_NO,
-    names.LINE_KEY,
-)
 ITEM_COLUMNS = (
     names.DESCRIPTION,
     names.PRODUCT,
@@ -114,6 +85,12 @@ def key_sql(column_sql: Callable[[str], str] = stored) -> str:
     return f"hash({', '.join(column_sql(column) for column in KEY_COLUMNS)})"
 
 
+def known_rows_sql(table: str) -> str:
+    """SELECT of purchase_items' or purchase_packs' rows, one id (the first) per distinct combination of values."""
+    id_column, _, columns = DIMENSIONS[table]
+    return f"SELECT min({id_column}) AS {id_column}, {', '.join(columns)} FROM {table} GROUP BY ALL"
+
+
 def insert_dimension_sql(table: str, source: str) -> str:
     """INSERT of new purchase_items or purchase_packs rows, ids included, from relation `source`."""
     id_column, _, columns = DIMENSIONS[table]
@@ -136,9 +113,7 @@ def _store_sql(source: str, key: str | None = None) -> tuple[str, ...]:
         )
         alias = f"_{id_column}"
         on = " AND ".join(f"s.{c} IS NOT DISTINCT FROM {alias}.{c}" for c in columns)
-        joins.append(
-            f"JOIN (SELECT min({id_column}) AS {id_column}, {listed} FROM {table} GROUP BY ALL) {alias} ON {on}"
-        )
+        joins.append(f"JOIN ({known_rows_sql(table)}) {alias} ON {on}")
     special = {
         names.ITEM_ID: f"_{names.ITEM_ID}.{names.ITEM_ID}",
         names.PACK_ID: f"_{names.PACK_ID}.{names.PACK_ID}",
@@ -158,12 +133,12 @@ def store(con: duckdb.DuckDBPyConnection, source: str) -> None:
     Values are cast to the types the view has first, so a computed key is the one a load would compute.
     """
     have = {str(row[0]) for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-    types = {str(row[0]): str(row[1]) for row in con.execute(f"DESCRIBE {names.PURCHASES}").fetchall()}
+    view = con.execute(f"DESCRIBE {names.PURCHASES}").fetchall()  # its columns, in order, with their types
     filled = {names.PRICE_FLAG: "false"}
     key = names.LINE_KEY if names.LINE_KEY in have else None
     select = ", ".join(
-        f"CAST({column if column in have else filled.get(column, 'NULL')} AS {types[column]}) AS {column}"
-        for column in PURCHASE_COLUMNS
+        f"CAST({column if column in have else filled.get(column, 'NULL')} AS {sql_type}) AS {column}"
+        for column, sql_type, *_ in view
         if column != names.LINE_KEY or key
     )
     for statement in _store_sql(f"(SELECT {select} FROM {source})", key=key):

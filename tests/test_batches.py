@@ -10,26 +10,23 @@ from coop import batches, ingest, names
 from coop.errors import UnknownBatchError
 
 
+def _load(con, frame: pl.DataFrame, name: str, **options: object) -> ingest.IngestResult:
+    """Load `frame` as district D1's file `name` (its sha256 the name)."""
+    return ingest.load_frame(
+        con, frame, file_name=f"{name}.csv", sha256=name, source_kind="csv", district_id="D1", **options
+    )
+
+
 @pytest.fixture
 def loaded(con):
     con.execute(f"INSERT INTO {names.DISTRICTS} (district_id, name, state, zip) VALUES ('D1', 'One', 'MN', '55101')")
-    a = ingest.load_frame(
-        con,
-        carrot_lines(["2024-09-03"] * 3, "Farm A"),
-        file_name="a.csv",
-        sha256="a",
-        source_kind="csv",
-        district_id="D1",
-    )
-    b = ingest.load_frame(
+    a = _load(con, carrot_lines(["2024-09-03"] * 3, "Farm A"), "a")
+    b = _load(
         con,
         carrot_lines(["2024-09-03"] * 2, "Farm B").vstack(
             carrot_lines(["2024-09-03"] * 1, "Farm B").with_columns(pl.lit("-1").alias(names.QUANTITY))
         ),
-        file_name="b.csv",
-        sha256="b",
-        source_kind="csv",
-        district_id="D1",
+        "b",
         skip_invalid=True,
     )
     return con, a, b
@@ -50,14 +47,7 @@ def test_undo_removes_exactly_one_batch_with_its_rejects(loaded):
     assert con.execute(f"SELECT count(*) FROM {names.REJECTS}").fetchall() == [(0,)]
     assert batches.list_batches(con)[names.BATCH_ID].to_list() == [a.batch_id]
     # the same content can be loaded again once its batch is undone
-    again = ingest.load_frame(
-        con,
-        carrot_lines(["2024-09-03"] * 2, "Farm B"),
-        file_name="b.csv",
-        sha256="b",
-        source_kind="csv",
-        district_id="D1",
-    )
+    again = _load(con, carrot_lines(["2024-09-03"] * 2, "Farm B"), "b")
     assert again.already_loaded_as is None
     assert again.rows_loaded == 2
 
@@ -84,7 +74,7 @@ def test_undo_drops_the_items_and_packs_only_its_lines_used(loaded):
     kale = carrot_lines(["2024-09-04"], "Farm C").with_columns(
         pl.lit("Kale").alias(names.DESCRIPTION), pl.lit("bunch").alias(names.UNIT)
     )
-    c = ingest.load_frame(con, kale, file_name="c.csv", sha256="c", source_kind="csv", district_id="D1")
+    c = _load(con, kale, "c")
     assert stored() == [4, 2]
     batches.undo(con, c.batch_id)
     assert stored() == [3, 1]
