@@ -33,8 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from coop import db, ingest, names  # noqa: E402
+from coop import names  # noqa: E402
 from coop.errors import ValidationError  # noqa: E402
+from coop.ingest import pipeline  # noqa: E402
+from coop.store import db  # noqa: E402
 
 SEED = 20240901
 DISTRICT = "BENCH1"
@@ -148,12 +150,12 @@ def _bench_db(work: Path, name: str) -> duckdb.DuckDBPyConnection:
 
 def run_invalid(csv: Path, work: Path) -> dict[str, object]:
     """Time ingest_file refusing a file with invalid rows; count the rows its error names and the reasons given."""
-    from coop import classify, units  # noqa: F401
+    from coop.products import classify, units  # noqa: F401
 
     con = _bench_db(work, "invalid.duckdb")
     start = time.perf_counter()
     try:
-        ingest.ingest_file(con, csv, district_id=DISTRICT)
+        pipeline.ingest_file(con, csv, district_id=DISTRICT)
     except ValidationError as exc:
         seconds = time.perf_counter() - start
         problems = exc.problems
@@ -179,13 +181,13 @@ def run_coop(csv: Path, work: Path) -> dict[str, float]:
     cost per process (the app and the CLI pay it once), not a cost of the file.
     """
     start = time.perf_counter()
-    from coop import classify, units  # noqa: F401
+    from coop.products import classify, units  # noqa: F401
 
     imports = time.perf_counter() - start
     con = _bench_db(work, "coop.duckdb")
     stages: list[tuple[float, str]] = []
     start = time.perf_counter()
-    result = ingest.ingest_file(
+    result = pipeline.ingest_file(
         con, csv, district_id=DISTRICT, progress=lambda f, msg: stages.append((time.perf_counter() - start, msg))
     )
     loaded = time.perf_counter() - start

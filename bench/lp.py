@@ -26,9 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coop import lp, names
-from coop.scenarios import SCENARIOS, get_scenario, paper_model
-from coop.sensitivity import sensitivity_all
+from coop import names
+from coop.optimize import lp
+from coop.optimize.scenarios import SCENARIOS, get_scenario, paper_model
+from coop.optimize.sensitivity import sensitivity_all
 
 SCENARIO = "high-economic-impact"
 

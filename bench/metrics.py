@@ -30,7 +30,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coop import db, geo, lines, metrics, names, summary
+from coop import names
+from coop.metrics import compute, geo
+from coop.store import db, lines, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -253,12 +255,12 @@ def measure(args: argparse.Namespace, path: Path) -> int:
     state = summary.status(con)
     with PeakRss() as rss:
         baseline, groups = best_of(args.repeat, lambda: con.execute(BASELINE).fetchall())
-        full, result = best_of(args.repeat, lambda: metrics.compute(con))
-        first, last = metrics.date_range(con) or (None, None)
+        full, result = best_of(args.repeat, lambda: compute.compute(con))
+        first, last = compute.date_range(con) or (None, None)
         cut_from, cut_to = first + timedelta(days=14), last - timedelta(days=20)  # cuts the first and last month
-        part, _ = best_of(1, lambda: metrics.compute(con, cut_from, cut_to))
-    counts = metrics.load_grains(con).group_by(metrics.GRAIN).len().collect()
-    grains = dict(zip(counts[metrics.GRAIN].to_list(), counts["len"].to_list(), strict=True))
+        part, _ = best_of(1, lambda: compute.compute(con, cut_from, cut_to))
+    counts = compute.load_grains(con).group_by(compute.GRAIN).len().collect()
+    grains = dict(zip(counts[compute.GRAIN].to_list(), counts["len"].to_list(), strict=True))
     con.close()
     overview = time_overview(path) if args.overview else None
     coop = result.coop.row(0, named=True)  # type: ignore[union-attr]

@@ -23,9 +23,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coop import db, names, quotes
-from coop.allocate import AllocationReport, allocate
-from coop.pool import PoolModel, PoolSpec, SolverSettings, parse_spec, without_district
+from coop import names
+from coop.optimize import quotes
+from coop.optimize.allocate import AllocationReport, allocate
+from coop.optimize.pool import PoolModel, PoolSpec, SolverSettings, parse_spec, without_district
+from coop.store import db
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (7, 50, 200, 1000)

@@ -13,8 +13,9 @@ from typing import Any
 
 import duckdb
 
-from coop import db, districts
 from coop.errors import CoopError, ValidationError, format_problem
+from coop.registry import districts
+from coop.store import db
 
 Handler = Callable[[argparse.Namespace, duckdb.DuckDBPyConnection], Any]
 
@@ -57,7 +58,7 @@ MAX_WARNING_LINES = 100
 
 def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Load one file as a batch (a distributor usage report when detected or --vendor is given)."""
-    from coop import ingest, usage_report
+    from coop.ingest import pipeline, usage_report
 
     if args.vendor is not None or usage_report.is_usage_report(args.file):
         if args.vendor is None or args.vendor_type is None:
@@ -73,7 +74,7 @@ def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
             zip_code=args.zip,
         )
     else:
-        result = ingest.ingest_file(
+        result = pipeline.ingest_file(
             con,
             args.file,
             district_id=args.district,
@@ -92,14 +93,14 @@ def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
 
 def _batches(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """List every ingest batch."""
-    from coop import batches
+    from coop.store import batches
 
     return batches.list_batches(con).to_dicts()
 
 
 def _undo(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Remove one batch and its lines."""
-    from coop import batches
+    from coop.store import batches
 
     return {"batch_id": args.batch_id, "rows_removed": batches.undo(con, args.batch_id)}
 
@@ -118,16 +119,16 @@ def _iso_date(text: str) -> date:
 
 def _metrics(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Local share, unknown-origin spend and local price premiums per district and for the co-op."""
-    from coop import metrics
+    from coop.metrics import compute
 
     if args.date_from is not None and args.date_to is not None and args.date_from > args.date_to:
         raise CoopError(f"--from {args.date_from} is after --to {args.date_to}")
-    return metrics.compute(con, args.date_from, args.date_to).to_json()
+    return compute.compute(con, args.date_from, args.date_to).to_json()
 
 
 def _summary(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The purchase summary's state (exists, current, rows, lines covered); rebuilt from the lines with --rebuild."""
-    from coop import summary
+    from coop.store import summary
 
     return summary.rebuild(con) if args.rebuild else summary.status(con)
 
@@ -138,7 +139,7 @@ def _summary(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[s
 # --- route LP: optimize, sensitivity, incentive (agent "lp") ---
 def _lp_inputs(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
     """The model (paper or a district's calibrated costs) and the scenario (shipped name or JSON file)."""
-    from coop import lp, scenarios
+    from coop.optimize import lp, scenarios
 
     base = scenarios.model_from_json(args.model_file) if args.model_file is not None else scenarios.paper_model()
     base = base.unrounded() if args.unrounded else base
@@ -154,7 +155,7 @@ def _lp_inputs(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> tupl
 
 def _optimize(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """Solve the route LP for one scenario."""
-    from coop import lp
+    from coop.optimize import lp
 
     model, scenario = _lp_inputs(args, con)
     result = lp.solve(scenario, model)
@@ -163,7 +164,7 @@ def _optimize(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
 
 def _sensitivity(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """The paper's +/-50% cost sensitivity runs for one scenario."""
-    from coop import sensitivity
+    from coop.optimize import sensitivity
 
     model, scenario = _lp_inputs(args, con)
     result = sensitivity.sensitivity(scenario, model)
@@ -172,7 +173,8 @@ def _sensitivity(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> An
 
 def _incentive(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """The smallest extra per-meal incentive that moves a target share of meals to a route or the local routes."""
-    from coop import incentive, names
+    from coop import names
+    from coop.optimize import incentive
 
     model, scenario = _lp_inputs(args, con)
     routes = (args.route,) if args.route is not None else names.LOCAL_ROUTES
@@ -211,7 +213,7 @@ def _add_lp_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]
 # --- pooled co-op: pool (agent "pool") ---
 def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """Standalone optima against the pooled optimum and each allocation of the pooled cost."""
-    from coop import allocate, pool, quotes
+    from coop.optimize import allocate, pool, quotes
 
     if args.spec is not None:
         spec = pool.load_spec(args.spec)
@@ -233,16 +235,16 @@ def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
 
 def _report(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Write the month's partner-meeting packet (HTML and XLSX) into a folder."""
-    from coop import report
+    from coop.report import build
 
-    packet = report.build(con, args.month, include_savings=not args.no_savings)
-    paths = report.write(packet, args.out)
+    packet = build.build(con, args.month, include_savings=not args.no_savings)
+    paths = build.write(packet, args.out)
     return {
         "month": args.month,
         "html": paths["html"],
         "xlsx": paths["xlsx"],
         "coop_local_share": packet.coop_local_share,
-        "coop_local_share_text": report.format_share(packet.coop_local_share),
+        "coop_local_share_text": build.format_share(packet.coop_local_share),
     }
 
 
@@ -262,7 +264,7 @@ def _bench(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
 
 def _export(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Export the database to Hive-partitioned Parquet."""
-    from coop import export
+    from coop.store import export
 
     return export.to_parquet(con, args.out)
 
@@ -302,14 +304,14 @@ def _sample(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
 
 def _vendors(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Upsert the vendor registry from a CSV file."""
-    from coop import vendors
+    from coop.registry import vendors
 
     return {"vendors_upserted": vendors.upsert_from_csv(con, args.file)}
 
 
 def _meals(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Upsert monthly meal counts from a CSV file."""
-    from coop import meals
+    from coop.registry import meals
 
     return {"meal_counts_upserted": meals.upsert_from_csv(con, args.file)}
 
@@ -334,10 +336,10 @@ def _add_sample_commands(add: Callable[[str, Handler, str], argparse.ArgumentPar
 # --- procurement rules: thresholds, bids, classify (agent "rules") ---
 def _thresholds(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Required vs recorded procurement method per district, vendor and school year, and split purchases."""
-    from coop import rules
+    from coop.rules import thresholds
 
-    table = rules.thresholds_from_db(con, args.school_year)
-    splits = rules.split_purchases_from_db(con, args.school_year)
+    table = thresholds.thresholds_from_db(con, args.school_year)
+    splits = thresholds.split_purchases_from_db(con, args.school_year)
     return {
         "school_year": args.school_year,
         "school_year_convention": "school year N = N-07-01..(N+1)-06-30",
@@ -349,7 +351,7 @@ def _thresholds(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dic
 
 def _bids(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Score a bids CSV with a geographic preference (points or percent, optionally among the K lowest)."""
-    from coop import bids
+    from coop.rules import bids
 
     frame = bids.read_bids(args.file)
     result = bids.score_bids(frame, points=args.points, percent=args.percent, among=args.among, item=args.item)
@@ -358,7 +360,7 @@ def _bids(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str,
 
 def _classify(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Classify one item description: product, category, unprocessed, the rule and its source."""
-    from coop.classify import classify
+    from coop.products.classify import classify
 
     found = classify(args.text)
     return {

@@ -26,8 +26,10 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from coop import districts, ingest, meals, names, vendors
+from coop import names
 from coop.errors import CoopError, InputFileError
+from coop.ingest import pipeline
+from coop.registry import districts, meals, vendors
 
 DEFAULT_SEED: Final = 2025
 DEFAULT_ROWS: Final = 24_000
@@ -1131,8 +1133,8 @@ def _sample_files(sample_dir: Path) -> tuple[Path, Path, Path, list[tuple[str, P
 def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict[str, Any]:
     """Load the bundled sample co-op (districts, vendors, meals, contracts), then each purchase file via ingest."""
     district_csv, vendor_csv, meal_csv, purchase_files = _sample_files(sample_dir)
-    shas = {district_id: ingest.file_sha256(path) for district_id, path in purchase_files}
-    loaded_before = {d: ingest.batch_with_sha256(con, sha) for d, sha in shas.items()}
+    shas = {district_id: pipeline.file_sha256(path) for district_id, path in purchase_files}
+    loaded_before = {d: pipeline.batch_with_sha256(con, sha) for d, sha in shas.items()}
     if all(b is not None for b in loaded_before.values()):
         return {
             "already_loaded": True,
@@ -1161,14 +1163,14 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
     contracts_csv = Path(sample_dir) / CONTRACTS_FILE
     n_contracts = 0
     if contracts_csv.exists():
-        from coop import rules
+        from coop.rules import thresholds
 
         dates = {names.START_DATE: pl.Date, names.END_DATE: pl.Date}
         contract_rows = pl.read_csv(contracts_csv, schema_overrides=dates)
-        n_contracts = rules.upsert_contracts(con, contract_rows, file_name=contracts_csv.name)
+        n_contracts = thresholds.upsert_contracts(con, contract_rows, file_name=contracts_csv.name)
     batches = []
     for district_id, path in purchase_files:
-        result = ingest.ingest_file(con, path, district_id=district_id)
+        result = pipeline.ingest_file(con, path, district_id=district_id)
         batches.append({"district_id": district_id, "file": path.name, **result.to_json()})
     return {
         "already_loaded": False,

@@ -33,8 +33,10 @@ import polars as pl
 import pyarrow  # noqa: F401
 import streamlit as st
 
-from coop import db, districts, names
+from coop import names
 from coop.errors import CoopError, ValidationError
+from coop.registry import districts
+from coop.store import db
 
 PERIOD_KEY = "filter_period"
 DISTRICTS_KEY = "filter_districts"
@@ -113,7 +115,7 @@ def lib(module: str) -> ModuleType:
 
 def data_version() -> str:
     """A key that changes whenever data changes: the database path, its batch ids and the app's edit counter."""
-    frame = lib("batches").list_batches(cursor())
+    frame = lib("store.batches").list_batches(cursor())
     ids = sorted(int(i) for i in frame[names.BATCH_ID].to_list()) if frame.height else []
     return f"{db.resolve_path().resolve()}|{len(ids)}:{max(ids, default=0)}:{sum(ids)}:{_edits()['n']}"
 
@@ -222,7 +224,7 @@ def district_table() -> pl.DataFrame:
 @st.cache_data(show_spinner=False)
 def _date_range(_con: duckdb.DuckDBPyConnection, version: str) -> tuple[date, date] | None:
     """First and last invoice date of the purchase lines, or None when there are none."""
-    return lib("metrics").date_range(_con.cursor())
+    return lib("metrics.compute").date_range(_con.cursor())
 
 
 def date_range() -> tuple[date, date] | None:
@@ -334,7 +336,7 @@ PREVIEW_ROWS = 50
 @st.cache_data(show_spinner="Reading the file…", max_entries=8)
 def read_upload(path: str, sha: str) -> pl.DataFrame:
     """The file's first rows as text with their spreadsheet row numbers (`source_row`); large files stay unread."""
-    from coop import readers
+    from coop.ingest import readers
 
     _mapping, head = readers.preview(Path(path), rows=PREVIEW_ROWS)
     return head
@@ -342,14 +344,14 @@ def read_upload(path: str, sha: str) -> pl.DataFrame:
 
 def saved_mappings() -> list[str]:
     """Names of the column mappings saved in the database."""
-    from coop import readers
+    from coop.ingest import readers
 
     return readers.list_mappings(cursor())
 
 
 def mapping_table(head: pl.DataFrame, saved: str | None) -> pl.DataFrame:
     """Source header, an example value and the proposed canonical column (a saved mapping wins)."""
-    from coop import readers
+    from coop.ingest import readers
 
     headers = [c for c in head.columns if c != names.SOURCE_ROW]
     mapping = readers.resolve_mapping(headers, readers.load_mapping(cursor(), saved) if saved else None)
@@ -371,7 +373,8 @@ def mapped_preview(head: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     The inferred columns come from `coop.classify.classify_many` on the item text, as the load will do for
     columns the file lacks.
     """
-    from coop import classify, readers
+    from coop.ingest import readers
+    from coop.products import classify
 
     frame = readers.apply_mapping(head, mapping_from_table(table))
     if names.PRODUCT not in frame.columns or frame.height == 0:
@@ -392,7 +395,7 @@ def mapping_from_table(table: pl.DataFrame) -> dict[str, str | None]:
 
 def is_usage_report(path: Path) -> bool:
     """True when the file is a distributor's 'District Usage by Item' report."""
-    return bool(lib("usage_report").is_usage_report(path))
+    return bool(lib("ingest.usage_report").is_usage_report(path))
 
 
 def ingest_upload(
@@ -405,11 +408,11 @@ def ingest_upload(
     progress: Callable[[float, str], None],
 ) -> Any:
     """Save the edited mapping, then validate and load the file as one batch (`coop.ingest.IngestResult`)."""
-    from coop import ingest, readers
+    from coop.ingest import pipeline, readers
 
     with writing() as cur:
         readers.save_mapping(cur, mapping_name, mapping_from_table(table))
-        return ingest.ingest_file(
+        return pipeline.ingest_file(
             cur, path, district_id=district_id, mapping=mapping_name, skip_invalid=skip_invalid, progress=progress
         )
 
@@ -426,7 +429,7 @@ def ingest_usage(
     progress: Callable[[float, str], None],
 ) -> Any:
     """Load a distributor usage report (one block per district) as one batch (`coop.ingest.IngestResult`)."""
-    usage = lib("usage_report")
+    usage = lib("ingest.usage_report")
     with writing() as cur:
         return usage.ingest_usage_report(
             cur,
@@ -453,13 +456,13 @@ def template_csv() -> bytes:
 
 def batch_table() -> pl.DataFrame:
     """Every loaded batch, newest first."""
-    frame = lib("batches").list_batches(cursor())
+    frame = lib("store.batches").list_batches(cursor())
     return frame.sort(names.BATCH_ID, descending=True) if frame.height else frame
 
 
 def undo_batch(batch_id: int) -> int:
     """Remove one batch (its lines and rejects); return how many purchase lines were removed."""
-    batches = lib("batches")
+    batches = lib("store.batches")
     with writing() as cur:
         return int(batches.undo(cur, batch_id))
 
@@ -489,14 +492,14 @@ def save_districts(edited: pl.DataFrame) -> int:
 
 def vendor_table() -> pl.DataFrame:
     """The vendor registry (vendor name, type, default origin)."""
-    from coop import vendors
+    from coop.registry import vendors
 
     return vendors.load(cursor())
 
 
 def save_vendors(edited: pl.DataFrame) -> int:
     """Validate and upsert the edited vendor registry; return how many vendors."""
-    from coop import vendors
+    from coop.registry import vendors
 
     with writing() as cur:
         return vendors.upsert(cur, edited, file_name="vendor registry (edited in the app)")
@@ -504,14 +507,14 @@ def save_vendors(edited: pl.DataFrame) -> int:
 
 def meal_table() -> pl.DataFrame:
     """Monthly meal counts per district."""
-    from coop import meals
+    from coop.registry import meals
 
     return meals.load(cursor())
 
 
 def save_meals(edited: pl.DataFrame) -> int:
     """Validate and upsert the edited monthly meal counts; return how many rows."""
-    from coop import meals
+    from coop.registry import meals
 
     with writing() as cur:
         return meals.upsert(cur, edited, file_name="meal counts (edited in the app)")
@@ -598,9 +601,9 @@ def _selection(m: Any, ids: tuple[str, ...]) -> Any:
 @st.cache_data(show_spinner="Computing the co-op's figures…", max_entries=32)
 def _metrics(_con: duckdb.DuckDBPyConnection, version: str, start: date, end: date, ids: tuple[str, ...]) -> Any:
     """Every metric for the period (`coop.metrics.Metrics`), narrowed to the chosen districts."""
-    from coop import metrics
+    from coop.metrics import compute
 
-    computed = metrics.compute(_con.cursor(), start, end)
+    computed = compute.compute(_con.cursor(), start, end)
     everyone = set(computed.districts[names.DISTRICT_ID].to_list())
     return computed if set(ids) >= everyone else _selection(computed, ids)
 
@@ -634,7 +637,7 @@ def _freshness(_con: duckdb.DuckDBPyConnection, version: str) -> pl.DataFrame:
         .select(names.DISTRICT_ID, names.NAME)
         .join(lines, on=names.DISTRICT_ID, how="left")
     )
-    listed = lib("batches").list_batches(_con.cursor())
+    listed = lib("store.batches").list_batches(_con.cursor())
     loaded = (
         listed.filter(pl.col(names.DISTRICT_ID).is_not_null())
         .group_by(names.DISTRICT_ID)
@@ -704,16 +707,16 @@ def by_scope(frame: pl.DataFrame, scope: str = "coop") -> pl.DataFrame:
 @st.cache_data(show_spinner="Reading the purchase lines…", max_entries=16)
 def _drill(_con: duckdb.DuckDBPyConnection, version: str, district_id: str, start: date, end: date) -> pl.DataFrame:
     """One district's purchase lines in the period with locality by its own definition and the route."""
-    from coop import local, metrics
+    from coop.metrics import compute, local
 
     lines = _con.cursor().sql(_DRILL_SQL, params=[district_id, start, end]).pl().lazy()
-    dists = metrics.load_districts(_con.cursor())
+    dists = compute.load_districts(_con.cursor())
     return local.with_route(local.with_locality(lines, dists)).collect()
 
 
 def drill_lines(district_id: str, start: date, end: date, category: str | None, local_only: str) -> pl.DataFrame:
     """A district's purchase lines (filtered by category and by 'all'/'local'/'not local'/'unknown origin')."""
-    from coop import local
+    from coop.metrics import local
 
     frame = _drill(connection(), data_version(), district_id, start, end)
     if category:
@@ -732,7 +735,7 @@ def _unit_prices(
     _con: duckdb.DuckDBPyConnection, version: str, start: date, end: date, ids: tuple[str, ...], product: str
 ) -> pl.DataFrame:
     """Average price per base unit per month for local and non-local lines of one product."""
-    from coop import local, metrics
+    from coop.metrics import compute, local
 
     lines = (
         _con.cursor()
@@ -742,7 +745,7 @@ def _unit_prices(
         .filter(pl.col(names.DISTRICT_ID).is_in(ids))
     )
     return (
-        local.with_locality(lines, metrics.load_districts(_con.cursor()))
+        local.with_locality(lines, compute.load_districts(_con.cursor()))
         .group_by(names.MONTH, local.LOCAL, names.BASE_UNIT)
         .agg(
             (pl.col("spend").sum() / pl.col(names.BASE_QUANTITY).sum()).alias("unit_price"),
@@ -765,14 +768,14 @@ PAPER = "paper"
 
 def scenario_choices() -> dict[str, str]:
     """Shipped scenario name -> its label (the paper's six scenarios)."""
-    from coop import scenarios
+    from coop.optimize import scenarios
 
     return {name: s.label or name for name, s in scenarios.SCENARIOS.items()}
 
 
 def scenario(name: str) -> Any:
     """The shipped scenario called `name` (`coop.scenarios.Scenario`)."""
-    from coop import scenarios
+    from coop.optimize import scenarios
 
     return scenarios.get_scenario(name)
 
@@ -780,14 +783,14 @@ def scenario(name: str) -> Any:
 @st.cache_data(show_spinner="Calibrating the district's route costs…", max_entries=64)
 def _district_model(_con: duckdb.DuckDBPyConnection, version: str, district_id: str) -> tuple[Any, tuple[str, ...]]:
     """The paper's model with one district's calibrated route costs and annual meals, and the calibration notes."""
-    from coop import lp
+    from coop.optimize import lp
 
     return lp.district_model(_con.cursor(), district_id)
 
 
 def base_model(source: str) -> tuple[Any, tuple[str, ...]]:
     """The model to start from: the paper's (source 'paper') or a district's calibrated one, with notes."""
-    from coop import scenarios
+    from coop.optimize import scenarios
 
     if source == PAPER:
         return scenarios.paper_model(), ()
@@ -801,7 +804,7 @@ def edited_model(base: Any, costs: dict[str, float], meals: float) -> Any:
 
 def edited_scenario(name: str, policy: list[str], targets: dict[str, float], incentive: float) -> Any:
     """The shipped scenario `name` with its policy constraints, targets and incentive replaced where edited."""
-    from coop import scenarios
+    from coop.optimize import scenarios
 
     start = scenarios.get_scenario(name)
     if tuple(policy) == start.policy and incentive == start.incentive and targets == start.target_map:
@@ -820,7 +823,7 @@ def edited_scenario(name: str, policy: list[str], targets: dict[str, float], inc
 @st.cache_data(show_spinner="Solving the route LP…", max_entries=256)
 def solve(model: Any, scenario: Any) -> Any:
     """One solve of the route LP (`coop.lp.LPResult`)."""
-    from coop import lp
+    from coop.optimize import lp
 
     return lp.solve(scenario, model)
 
@@ -887,7 +890,7 @@ def reduced_cost_words(result: Any) -> pl.DataFrame:
 
 def run_sensitivity(model: Any, scenario: Any, progress: Callable[[float, str], None]) -> Any:
     """The paper's +/-50% cost sensitivity runs for one scenario (`coop.sensitivity.SensitivityResult`)."""
-    sensitivity = lib("sensitivity")
+    sensitivity = lib("optimize.sensitivity")
     return sensitivity.sensitivity(scenario, model, progress=progress)
 
 
@@ -910,7 +913,7 @@ def ranges_table(result: Any) -> pl.DataFrame:
 @st.cache_data(show_spinner="Tracing the incentive curve…", max_entries=64)
 def incentive_curve(model: Any, scenario: Any, routes: tuple[str, ...]) -> pl.DataFrame:
     """Share of meals on `routes` against an extra incentive in $ per meal (`incentive`, `local_share`, ...)."""
-    incentive = lib("incentive")
+    incentive = lib("optimize.incentive")
     curve = incentive.incentive_curve(scenario, routes, model)
     return curve.rename({"share": "local_share"})
 
@@ -918,7 +921,7 @@ def incentive_curve(model: Any, scenario: Any, routes: tuple[str, ...]) -> pl.Da
 @st.cache_data(show_spinner="Searching for the smallest incentive…", max_entries=64)
 def find_incentive(model: Any, scenario: Any, routes: tuple[str, ...], target: float) -> Any:
     """The smallest extra per-meal incentive on `routes` reaching `target` share (`IncentiveResult`)."""
-    incentive = lib("incentive")
+    incentive = lib("optimize.incentive")
     return incentive.find_incentive(scenario, target, routes, model)
 
 
@@ -928,14 +931,14 @@ DB_SPEC = "database"
 
 def quotes_table() -> pl.DataFrame:
     """The pooled model's price terms (volume tiers, capacities, fixed costs); defaults are labelled assumptions."""
-    from coop import quotes
+    from coop.optimize import quotes
 
     return quotes.load_quotes(cursor())
 
 
 def save_quotes(edited: pl.DataFrame) -> int:
     """Validate and store the edited price terms; return how many rows."""
-    from coop import quotes
+    from coop.optimize import quotes
 
     with writing() as cur:
         return int(quotes.save_quotes(cur, edited))
@@ -952,7 +955,7 @@ def _db_spec(
     local_min: float | None,
 ) -> Any:
     """A pool spec from the database for the period, restricted to the districts chosen (`coop.pool.PoolSpec`)."""
-    from coop import pool, quotes
+    from coop.optimize import pool, quotes
 
     terms = pl.DataFrame(list(quotes_rows), schema=quotes.QUOTE_SCHEMA, orient="row")
     spec = quotes.spec_from_db(_con.cursor(), quotes=terms, local_share_min=local_min, date_from=start, date_to=end)
@@ -970,8 +973,8 @@ def db_spec(start: date, end: date, ids: list[str], terms: pl.DataFrame, local_m
 
 def spec_from_upload(name: str, content: bytes) -> Any:
     """A pool spec from an uploaded JSON file (`coop.pool.PoolSpec`); SpecError names the bad field."""
-    from coop import pool
     from coop.errors import SpecError
+    from coop.optimize import pool
 
     try:
         data = json.loads(content.decode("utf-8"))
@@ -983,21 +986,21 @@ def spec_from_upload(name: str, content: bytes) -> Any:
 @st.cache_data(show_spinner="Solving each district alone and the pool…", max_entries=16)
 def solve_pool(spec: Any) -> Any:
     """Each district's standalone optimum and the pooled optimum, with savings (`coop.pool.PoolResult`)."""
-    from coop import pool
+    from coop.optimize import pool
 
     return pool.solve_pool(spec)
 
 
 def exact_shapley_limit() -> int:
     """The most members for which allocation solves every coalition (exact Shapley value, core check)."""
-    from coop import allocate as alloc
+    from coop.optimize import allocate as alloc
 
     return alloc.DEFAULT_EXACT
 
 
 def allocate(spec: Any, progress: Callable[[float, str], None] | None = None) -> Any:
     """Standalone and pooled optima, every coalition, and each allocation method (`AllocationReport`)."""
-    from coop import allocate as alloc
+    from coop.optimize import allocate as alloc
 
     key = hashlib.sha256(pickle.dumps(spec)).hexdigest()
     return memo("allocate", key, lambda: alloc.allocate(spec, progress=progress))
@@ -1067,7 +1070,7 @@ def savings_by_route(result: Any) -> pl.DataFrame:
 @st.cache_data(show_spinner="Solving the what-if…", max_entries=32)
 def what_if(spec: Any, change: str, district_id: str | None, factor: float) -> tuple[Any, Any]:
     """Baseline and changed pool results for a what-if: a district leaves, or local capacity is scaled."""
-    from coop import pool
+    from coop.optimize import pool
 
     if change == "leave":
         changed = pool.without_district(spec, str(district_id))
@@ -1080,7 +1083,7 @@ def what_if(spec: Any, change: str, district_id: str | None, factor: float) -> t
 @st.cache_data(show_spinner=False, max_entries=256)
 def classify_text(text: str) -> dict[str, Any]:
     """Product, category and unprocessed status of an item description, with the rule and its source."""
-    from coop import classify
+    from coop.products import classify
 
     found = classify.classify(text)
     return {
@@ -1103,17 +1106,17 @@ def school_years(start: date, end: date) -> list[int]:
 
 def threshold_rules() -> pl.DataFrame:
     """The dated purchase thresholds (federal, state, district) with their sources."""
-    from coop import rules
+    from coop.rules import thresholds
 
-    return rules.load_thresholds(cursor())
+    return thresholds.load_thresholds(cursor())
 
 
 @st.cache_data(show_spinner="Checking every district-vendor year against the thresholds…", max_entries=16)
 def _thresholds(_con: duckdb.DuckDBPyConnection, version: str, school_year: int) -> pl.DataFrame:
     """Per district x vendor x school year: spend, thresholds in force, required vs recorded method, flag."""
-    from coop import rules
+    from coop.rules import thresholds
 
-    return rules.thresholds_from_db(_con.cursor(), school_year)
+    return thresholds.thresholds_from_db(_con.cursor(), school_year)
 
 
 def thresholds(school_year: int, ids: list[str], flagged_only: bool) -> pl.DataFrame:
@@ -1127,9 +1130,9 @@ def thresholds(school_year: int, ids: list[str], flagged_only: bool) -> pl.DataF
 @st.cache_data(show_spinner="Looking for split purchases…", max_entries=16)
 def _splits(_con: duckdb.DuckDBPyConnection, version: str, school_year: int) -> pl.DataFrame:
     """Lines of possible split purchases in one school year, one row per line with its split id."""
-    from coop import rules
+    from coop.rules import thresholds
 
-    return rules.split_purchases_from_db(_con.cursor(), school_year)
+    return thresholds.split_purchases_from_db(_con.cursor(), school_year)
 
 
 def split_purchases(school_year: int, ids: list[str]) -> pl.DataFrame:
@@ -1139,7 +1142,7 @@ def split_purchases(school_year: int, ids: list[str]) -> pl.DataFrame:
 
 def example_bids() -> pl.DataFrame:
     """Seed 004's worked example: three bids, the second from a bidder meeting the geographic preference."""
-    from coop import bids
+    from coop.rules import bids
 
     return pl.DataFrame(
         {bids.BIDDER: ["Bidder 1", "Bidder 2", "Bidder 3"], bids.PRICE: [1.97, 2.10, 2.03],
@@ -1150,7 +1153,7 @@ def example_bids() -> pl.DataFrame:
 
 def read_bids_upload(name: str, content: bytes) -> pl.DataFrame:
     """Bids from an uploaded CSV (bidder, price, meets_preference); bad cells named by row and column."""
-    from coop import bids
+    from coop.rules import bids
 
     return bids.read_bids(save_upload(name, content))
 
@@ -1159,7 +1162,7 @@ def score_bids(
     frame: pl.DataFrame, *, points: float | None, percent: float | None, among: int | None, item: str | None
 ) -> Any:
     """The bids ranked by evaluated price after the geographic preference (`coop.bids.BidResult`)."""
-    from coop import bids
+    from coop.rules import bids
 
     clean = frame.drop_nulls(bids.BIDDER)
     return bids.score_bids(clean, points=points, percent=percent, among=among, item=item or None)
@@ -1178,26 +1181,26 @@ def packet_months(start: date, end: date) -> list[date]:
 
 def packet(month: date, include_savings: bool, progress: Callable[[float, str], None]) -> Any:
     """The meeting packet for one month (`coop.report.Packet`, kept until the data changes)."""
-    from coop import report
+    from coop.report import build
 
     key = (str(db.resolve_path()), data_version(), month, include_savings)
     return memo(
-        "packet", key, lambda: report.build(cursor(), month, include_savings=include_savings, progress=progress)
+        "packet", key, lambda: build.build(cursor(), month, include_savings=include_savings, progress=progress)
     )
 
 
 def packet_html(built: Any) -> bytes:
     """The packet as one self-contained HTML file (charts embedded as images)."""
-    from coop import report
+    from coop.report import build
 
-    return report.to_html(built).encode("utf-8")
+    return build.to_html(built).encode("utf-8")
 
 
 def packet_xlsx(built: Any) -> bytes:
     """The packet as an Excel workbook."""
-    from coop import report
+    from coop.report import build
 
-    return report.to_xlsx(built)
+    return build.to_xlsx(built)
 
 
 CHART_HEIGHT = 400
@@ -1214,9 +1217,9 @@ _SETTING_SQL = f"INSERT OR REPLACE INTO {names.SETTINGS} ({names.SETTING_KEY}, {
 
 def goal() -> tuple[float, date]:
     """The co-op's local-share goal and its date (settings, with the library's defaults)."""
-    from coop import metrics
+    from coop.metrics import compute
 
-    return metrics.load_goal(cursor())
+    return compute.load_goal(cursor())
 
 
 def save_goal(share: float, when: date) -> None:

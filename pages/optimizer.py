@@ -1,7 +1,8 @@
 import streamlit as st
 
-from coop import charts, names
-from coop.charts import ROUTE_LABELS
+from coop import names
+from coop.report import charts
+from coop.report.charts import ROUTE_LABELS
 from pages import _shared as sh
 
 start, end, chosen = sh.setup(

@@ -1,6 +1,7 @@
 import streamlit as st
 
-from coop import charts, names
+from coop import names
+from coop.report import charts
 from pages import _shared as sh
 
 start, end, chosen = sh.setup(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from coop import db
+from coop.store import db
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")

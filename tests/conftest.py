@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from coop import db
+from coop.store import db
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"

@@ -18,7 +18,7 @@ import polars as pl
 from hypothesis import strategies as st
 
 from coop import names
-from coop.lines import store as store_lines
+from coop.store.lines import store as store_lines
 
 DISTRICTS = [
     # district_id, zip, state, radius, states, counties

@@ -3,7 +3,10 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
-from coop import cli, db, ingest, local, names, sample
+from coop import cli, names, sample
+from coop.ingest import pipeline
+from coop.metrics import local
+from coop.store import db
 
 DIRECT = list(names.DIRECT_VENDOR_TYPES)
 NONTRAD = list(names.NONTRADITIONAL_VENDOR_TYPES)
@@ -275,11 +278,11 @@ def test_write_lines_is_canonical_and_loads(tmp_path):
     assert ((e - q * p).abs() <= 0.005 + 1e-9).all()
     con = db.connect(tmp_path / "coop.duckdb")
     try:
-        from coop import districts, vendors
+        from coop.registry import districts, vendors
 
         districts.upsert(con, sample.district_frame())
         vendors.upsert(con, sample.vendor_frame())
-        result = ingest.ingest_file(con, out, district_id="driftless")
+        result = pipeline.ingest_file(con, out, district_id="driftless")
         assert result.rows_loaded == 1_200 and result.rows_rejected == 0
     finally:
         con.close()
@@ -296,13 +299,13 @@ def test_cli_sample_rows_out_and_load(tmp_path, capsys):
 
 
 def test_rules_find_the_planted_split_and_not_the_contracted_milk(loaded):
-    from coop import rules
+    from coop.rules import thresholds
 
     path, first = loaded
     assert first["contracts"] == sample.contract_frame().height
     con = db.connect(path)
     try:
-        found = rules.split_purchases_from_db(con)
+        found = thresholds.split_purchases_from_db(con)
     finally:
         con.close()
     pairs = set(found.select(names.DISTRICT_ID, names.VENDOR_NAME).unique().iter_rows())

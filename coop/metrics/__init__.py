@@ -1,0 +1,1 @@
+"""Local share, premiums, route mix and collective spend (Polars), with locality and geography."""

@@ -1,0 +1,473 @@
+"""Local share, unknown-origin spend, local price premiums, route mix and co-op views over a date range.
+
+Definitions (every money figure is a sum of DECIMAL ``extended_price`` in whole cents, so it matches a hand
+calculation to the cent; dollars are cents / 100):
+
+* ``local_share`` = local spend / total spend, with locality by each district's own definition (`coop.local`);
+  null when the scope has no spend. Spend of unknown origin is in the total and never local.
+* ``premium`` for a commodity (``product`` with its ``category`` and ``base_unit``) in a scope (a district or
+  ``"coop"``) = (local spend / local base quantity) / (non-local spend / non-local base quantity) - 1, computed
+  only when both sides have base quantity and the non-local unit price is above zero. Lines with a null
+  ``base_quantity`` are left out of premiums and counted in ``unpriced``.
+* Category premium = the commodity premiums of that category weighted by their local spend.
+* Route premium = for each route, the commodity premiums of that route's unit price over the same scope's
+  ``traditional_nonlocal`` unit price, weighted by the route's spend on those commodities.
+* Date ranges are inclusive at both ends and filter on ``invoice_date``; months are calendar months.
+
+Speed: the whole calendar months of a range are read from the purchase summary kept on load (`coop.summary`), and
+only the part months the range cuts are read line by line, so the figures are those of the lines, to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from coop import names
+from coop.metrics import local
+from coop.store import summary
+
+COOP = "coop"
+SCOPE = "scope"
+SPEND_CENTS = names.SPEND_CENTS
+PRICED_CENTS = names.PRICED_CENTS
+LINES = names.LINES
+UNPRICED_LINES = names.UNPRICED_LINES
+DEFAULT_GOAL_DATE = date(2027, 6, 30)
+DEFAULT_GOAL_SHARE = 0.25
+
+# Lines are compacted to three grains (`coop.summary`), each holding every column its metrics group or classify by;
+# every metric is a sum over a grain, so nothing is lost, and DECIMAL money stays exact as integer cents. The `grain`
+# column says which grain a row belongs to. Whole calendar months come from the purchase summary maintained on load;
+# only the part months a range cuts (or every line, when the summary is missing or stale) are read from the lines.
+GRAIN = names.GRAIN
+GRAIN_SHARES = summary.GRAIN_SHARES  # district, month, category, base unit, vendor type, origin: shares, routes, goal
+GRAIN_PRICES = summary.GRAIN_PRICES  # district, product, category, base unit, vendor type, origin: premiums
+GRAIN_VENDORS = summary.GRAIN_VENDORS  # district, vendor, vendor type, origin: co-op spend by vendor
+_IN_RANGE = f"""(CAST(? AS DATE) IS NULL OR {names.INVOICE_DATE} >= CAST(? AS DATE))
+      AND (CAST(? AS DATE) IS NULL OR {names.INVOICE_DATE} <= CAST(? AS DATE))"""
+_LINES_SQL = summary.grains_sql(_IN_RANGE, monthly=False)
+_REGROUP = f"SELECT {GRAIN}, {', '.join(summary.KEY_COLUMNS)}, {summary.GRAIN_SUMS}\nFROM ({{parts}})\nGROUP BY ALL"
+
+
+_DISTRICTS_SQL = f"""
+SELECT {names.DISTRICT_ID}, {names.STATE}, {names.ZIP}, {names.LOCAL_RADIUS_MILES},
+       {names.LOCAL_STATES}, {names.LOCAL_COUNTIES}
+FROM {names.DISTRICTS}
+"""
+_SETTINGS_SQL = (
+    f"SELECT {names.SETTING_KEY}, {names.SETTING_VALUE} FROM {names.SETTINGS} WHERE {names.SETTING_KEY} IN (?, ?)"
+)
+
+
+# --- loading (the DuckDB boundary) ---------------------------------------------------------------------
+def load_grains(
+    con: duckdb.DuckDBPyConnection,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    *,
+    use_summary: bool = True,
+) -> pl.LazyFrame:
+    """Purchase lines in the inclusive range compacted to the three metric grains (`grain` column), cents exact.
+
+    Whole months come from the purchase summary when `use_summary` and it is current, else from the lines.
+    """
+    return _load_grains(con, date_from, date_to, use_summary)[0].lazy()
+
+
+def _load_grains(
+    con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None, use_summary: bool
+) -> tuple[pl.DataFrame, bool]:
+    """The grains (see `load_grains`) and whether the purchase summary supplied the whole months."""
+    span = date_range(con) if use_summary and summary.is_current(con) else None
+    if span is None:
+        bounds = [date_from, date_from, date_to, date_to]
+        return con.sql(_LINES_SQL, params=bounds).pl(), False
+    # there are no lines outside the data's own span, so a bound beyond it is no bound (and cuts no month)
+    low = None if date_from is None or date_from <= span[0] else date_from
+    high = None if date_to is None or date_to >= span[1] else date_to
+    whole, edges = summary.whole_months(low, high), summary.edge_ranges(low, high)
+    parts: list[str] = []
+    params: list[date] = []
+    if whole is not None:
+        parts.append(summary.summary_grains_sql(bounded_from=whole[0] is not None, bounded_to=whole[1] is not None))
+        params += [b for b in whole if b is not None] * 2
+    if edges:
+        where = " OR ".join(f"{names.INVOICE_DATE} BETWEEN ? AND ?" for _ in edges)
+        parts.append(summary.grains_sql(f"({where})", monthly=False))
+        params += [d for edge in edges for d in edge]
+    sql = parts[0] if len(parts) == 1 else _REGROUP.format(parts="\nUNION ALL\n".join(parts))
+    return con.sql(sql, params=params).pl(), True
+
+
+def grain(classified: pl.LazyFrame, name: str) -> pl.LazyFrame:
+    """The rows of one grain (GRAIN_SHARES, GRAIN_PRICES or GRAIN_VENDORS)."""
+    return classified.filter(pl.col(GRAIN) == name)
+
+
+def load_districts(con: duckdb.DuckDBPyConnection) -> pl.LazyFrame:
+    """Every district with its location and definition of local."""
+    return con.sql(_DISTRICTS_SQL).pl().lazy()
+
+
+def date_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
+    """First and last invoice date of all purchases, or None when there are none."""
+    ((first, last),) = con.execute(
+        f"SELECT min({names.INVOICE_DATE}), max({names.INVOICE_DATE}) FROM {names.PURCHASE_LINES}"
+    ).fetchall()
+    return None if first is None else (first, last)
+
+
+def parse_goal_share(text: str) -> float:
+    """A goal share from settings text: '0.25', '25%' or '25' all mean 0.25."""
+    value = float(text.strip().rstrip("%"))
+    return value / 100.0 if value > 1.0 or text.strip().endswith("%") else value
+
+
+def load_goal(con: duckdb.DuckDBPyConnection) -> tuple[float, date]:
+    """The co-op's local-share goal and its date from `settings` (defaults: 25% by 2027-06-30)."""
+    rows = dict(con.execute(_SETTINGS_SQL, [names.GOAL_LOCAL_SHARE, names.GOAL_DATE]).fetchall())
+    share = parse_goal_share(rows[names.GOAL_LOCAL_SHARE]) if names.GOAL_LOCAL_SHARE in rows else DEFAULT_GOAL_SHARE
+    when = date.fromisoformat(rows[names.GOAL_DATE].strip()) if names.GOAL_DATE in rows else DEFAULT_GOAL_DATE
+    return share, when
+
+
+# --- pure lazy metrics -----------------------------------------------------------------------------------
+def classify(lines: pl.LazyFrame, districts: pl.LazyFrame) -> pl.LazyFrame:
+    """Lines plus locality (`coop.local.with_locality`) and `route`."""
+    return local.with_route(local.with_locality(lines, districts))
+
+
+def _dollars(cents: pl.Expr) -> pl.Expr:
+    """Integer cents as dollars (the float nearest the exact decimal, so 59219.38 prints as such)."""
+    return (cents / 100.0).round(2)
+
+
+def _share(part: str, whole: str) -> pl.Expr:
+    """Part / whole, null when whole is zero."""
+    return pl.when(pl.col(whole) != 0).then(pl.col(part) / pl.col(whole)).otherwise(None)
+
+
+def _local_cents() -> pl.Expr:
+    """Spend cents of local lines."""
+    return pl.when(pl.col(local.LOCAL)).then(pl.col(SPEND_CENTS)).otherwise(0)
+
+
+def _scoped(frame: pl.LazyFrame, by: list[str], aggs: list[pl.Expr]) -> pl.LazyFrame:
+    """The aggregation per district (scope = district_id) and for the whole co-op (scope = 'coop')."""
+    per_district = frame.group_by([names.DISTRICT_ID, *by]).agg(aggs).rename({names.DISTRICT_ID: SCOPE})
+    coop = (
+        frame.group_by(by).agg(aggs).with_columns(pl.lit(COOP).alias(SCOPE))
+        if by
+        else frame.select(aggs).with_columns(pl.lit(COOP).alias(SCOPE))
+    )
+    return pl.concat([per_district, coop.select(per_district.collect_schema().names())], how="vertical")
+
+
+def _spend_aggs() -> list[pl.Expr]:
+    """Total, local and unknown-origin spend cents and line count."""
+    return [
+        pl.col(SPEND_CENTS).sum().alias("total_cents"),
+        _local_cents().sum().alias("local_cents"),
+        pl.when(pl.col(local.UNKNOWN_ORIGIN)).then(pl.col(SPEND_CENTS)).otherwise(0).sum().alias("unknown_cents"),
+        pl.col(LINES).sum().alias(LINES),
+    ]
+
+
+def _spend_columns() -> list[pl.Expr]:
+    """Dollar columns and local share from the cents aggregates."""
+    return [
+        _dollars(pl.col("total_cents")).alias("total_spend"),
+        _dollars(pl.col("local_cents")).alias("local_spend"),
+        _share("local_cents", "total_cents").alias("local_share"),
+        _dollars(pl.col("unknown_cents")).alias("unknown_origin_spend"),
+    ]
+
+
+def district_shares(classified: pl.LazyFrame, districts: pl.LazyFrame) -> pl.LazyFrame:
+    """Per district (every registered one, zero when it bought nothing): spend, local share, unknown-origin spend."""
+    sums = classified.group_by(names.DISTRICT_ID).agg(_spend_aggs())
+    return (
+        districts.select(names.DISTRICT_ID)
+        .join(sums, on=names.DISTRICT_ID, how="full", coalesce=True)
+        .with_columns(pl.col("total_cents", "local_cents", "unknown_cents", LINES).fill_null(0))
+        .select(names.DISTRICT_ID, *_spend_columns(), LINES)
+        .sort(names.DISTRICT_ID)
+    )
+
+
+def coop_share(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """One row for the whole co-op: total and local spend, local share, unknown-origin spend."""
+    return (
+        classified.select(_spend_aggs())
+        .with_columns(pl.col("total_cents", "local_cents", "unknown_cents", LINES).fill_null(0))
+        .select(*_spend_columns(), LINES)
+    )
+
+
+def shares_by(classified: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Spend and local share per scope (each district and 'coop') and the given columns (e.g. month, category)."""
+    return _scoped(classified, by, _spend_aggs()).select(SCOPE, *by, *_spend_columns(), LINES).sort(SCOPE, *by)
+
+
+def route_mix(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Per scope and route: spend and its share of the scope's total spend (all four routes listed)."""
+    spend = _scoped(classified, [names.ROUTE], [pl.col(SPEND_CENTS).sum().alias("cents")])
+    scopes = spend.select(SCOPE).unique()
+    routes = pl.LazyFrame({names.ROUTE: list(names.ROUTES)})
+    return (
+        scopes.join(routes, how="cross")
+        .join(spend, on=[SCOPE, names.ROUTE], how="left")
+        .with_columns(pl.col("cents").fill_null(0))
+        .with_columns(pl.col("cents").sum().over(SCOPE).alias("scope_cents"))
+        .select(
+            SCOPE,
+            names.ROUTE,
+            _dollars(pl.col("cents")).alias("spend"),
+            _share("cents", "scope_cents").alias("share"),
+        )
+        .sort(SCOPE, pl.col(names.ROUTE).replace_strict(list(names.ROUTES), list(range(len(names.ROUTES)))))
+    )
+
+
+def _priced(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Only the spend and quantity of lines that have a base quantity."""
+    return classified.filter(pl.col(names.BASE_QUANTITY).is_not_null())
+
+
+_COMMODITY = [names.PRODUCT, names.CATEGORY, names.BASE_UNIT]
+
+
+def premiums(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Local price premium per scope and commodity, where both local and non-local base quantities exist."""
+    is_local = pl.col(local.LOCAL)
+    aggs = [
+        pl.when(is_local).then(pl.col(PRICED_CENTS)).otherwise(0).sum().alias("local_cents"),
+        pl.when(is_local).then(pl.col(names.BASE_QUANTITY)).otherwise(0.0).sum().alias("local_quantity"),
+        pl.when(~is_local).then(pl.col(PRICED_CENTS)).otherwise(0).sum().alias("nonlocal_cents"),
+        pl.when(~is_local).then(pl.col(names.BASE_QUANTITY)).otherwise(0.0).sum().alias("nonlocal_quantity"),
+    ]
+    local_price = _dollars(pl.col("local_cents")) / pl.col("local_quantity")
+    nonlocal_price = _dollars(pl.col("nonlocal_cents")) / pl.col("nonlocal_quantity")
+    return (
+        _scoped(_priced(classified), _COMMODITY, aggs)
+        .filter((pl.col("local_quantity") > 0) & (pl.col("nonlocal_quantity") > 0) & (pl.col("nonlocal_cents") > 0))
+        .select(
+            SCOPE,
+            *_COMMODITY,
+            local_price.alias("local_unit_price"),
+            nonlocal_price.alias("nonlocal_unit_price"),
+            (local_price / nonlocal_price - 1.0).alias("premium"),
+            _dollars(pl.col("local_cents")).alias("local_spend"),
+            pl.col("local_quantity"),
+            _dollars(pl.col("nonlocal_cents")).alias("nonlocal_spend"),
+            pl.col("nonlocal_quantity"),
+        )
+        .sort(SCOPE, names.CATEGORY, names.PRODUCT, names.BASE_UNIT)
+    )
+
+
+def category_premiums(commodity_premiums: pl.LazyFrame) -> pl.LazyFrame:
+    """Per scope and category: commodity premiums weighted by their local spend."""
+    return (
+        commodity_premiums.group_by(SCOPE, names.CATEGORY)
+        .agg(
+            ((pl.col("premium") * pl.col("local_spend")).sum() / pl.col("local_spend").sum()).alias("premium"),
+            pl.col("local_spend").sum(),
+            pl.len().alias("products"),
+        )
+        .sort(SCOPE, names.CATEGORY)
+    )
+
+
+def route_premiums(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Per scope and route: premium of the route's unit prices over traditional_nonlocal, weighted by route spend."""
+    by_route = _scoped(
+        _priced(classified),
+        [*_COMMODITY, names.ROUTE],
+        [pl.col(PRICED_CENTS).sum().alias("cents"), pl.col(names.BASE_QUANTITY).sum().alias("quantity")],
+    ).filter((pl.col("quantity") > 0) & (pl.col("cents") > 0))
+    base = by_route.filter(pl.col(names.ROUTE) == names.TRADITIONAL_NONLOCAL).select(
+        SCOPE, *_COMMODITY, (pl.col("cents") / pl.col("quantity")).alias("base_price")
+    )
+    return (
+        by_route.join(base, on=[SCOPE, *_COMMODITY], how="inner")
+        .with_columns((pl.col("cents") / pl.col("quantity") / pl.col("base_price") - 1.0).alias("premium"))
+        .group_by(SCOPE, names.ROUTE)
+        .agg(
+            ((pl.col("premium") * pl.col("cents")).sum() / pl.col("cents").sum()).alias("premium"),
+            _dollars(pl.col("cents").sum()).alias("spend"),
+            pl.len().alias("products"),
+        )
+        .sort(SCOPE, pl.col(names.ROUTE).replace_strict(list(names.ROUTES), list(range(len(names.ROUTES)))))
+    )
+
+
+def unpriced(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Per scope: lines without a base quantity (left out of premiums) and their spend."""
+    return (
+        _scoped(
+            classified,
+            [],
+            [
+                pl.col(UNPRICED_LINES).sum().alias("lines"),
+                (pl.col(SPEND_CENTS) - pl.col(PRICED_CENTS)).sum().alias("cents"),
+            ],
+        )
+        .select(SCOPE, pl.col("lines").fill_null(0), _dollars(pl.col("cents").fill_null(0)).alias("spend"))
+        .sort(SCOPE)
+    )
+
+
+def vendor_spend(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Co-op spend per vendor across districts (the volume a co-op can negotiate with), largest first."""
+    return (
+        classified.group_by(names.VENDOR_NAME, names.VENDOR_TYPE)
+        .agg(
+            pl.col(SPEND_CENTS).sum().alias("cents"),
+            _local_cents().sum().alias("local_cents"),
+            pl.col(names.DISTRICT_ID).n_unique().alias("districts"),
+            pl.col(LINES).sum().alias(LINES),
+        )
+        .select(
+            names.VENDOR_NAME,
+            names.VENDOR_TYPE,
+            _dollars(pl.col("cents")).alias("spend"),
+            _dollars(pl.col("local_cents")).alias("local_spend"),
+            "districts",
+            LINES,
+        )
+        .sort("spend", names.VENDOR_NAME, descending=[True, False])
+    )
+
+
+def route_category(classified: pl.LazyFrame) -> pl.LazyFrame:
+    """Co-op spend per route and category, with each cell's share of co-op spend."""
+    return (
+        classified.group_by(names.ROUTE, names.CATEGORY)
+        .agg(pl.col(SPEND_CENTS).sum().alias("cents"))
+        .with_columns(pl.col("cents").sum().alias("all_cents"))
+        .select(
+            names.ROUTE,
+            names.CATEGORY,
+            _dollars(pl.col("cents")).alias("spend"),
+            _share("cents", "all_cents").alias("share"),
+        )
+        .sort(names.ROUTE, names.CATEGORY)
+    )
+
+
+def trajectory(classified: pl.LazyFrame, goal_share: float) -> pl.LazyFrame:
+    """Per scope and month: monthly and cumulative (from the range start) local share and the gap to the goal."""
+    monthly = _scoped(
+        classified, [names.MONTH], [pl.col(SPEND_CENTS).sum().alias("cents"), _local_cents().sum().alias("lc")]
+    ).sort(SCOPE, names.MONTH)
+    return monthly.with_columns(
+        pl.col("cents").cum_sum().over(SCOPE).alias("cum_cents"),
+        pl.col("lc").cum_sum().over(SCOPE).alias("cum_lc"),
+    ).select(
+        SCOPE,
+        names.MONTH,
+        _dollars(pl.col("cents")).alias("total_spend"),
+        _dollars(pl.col("lc")).alias("local_spend"),
+        _share("lc", "cents").alias("local_share"),
+        _share("cum_lc", "cum_cents").alias("cumulative_local_share"),
+        pl.lit(goal_share).alias("goal_local_share"),
+        (pl.lit(goal_share) - _share("cum_lc", "cum_cents")).alias("gap_to_goal"),
+    )
+
+
+def goal_status(trajectory_frame: pl.LazyFrame, goal_date: date) -> pl.LazyFrame:
+    """Per scope: the cumulative local share at the last month of the range against the goal, and whether it is met."""
+    return (
+        trajectory_frame.sort(SCOPE, names.MONTH)
+        .group_by(SCOPE, maintain_order=True)
+        .agg(
+            pl.col(names.MONTH).last().alias("last_month"),
+            pl.col("cumulative_local_share").last(),
+            pl.col("goal_local_share").last(),
+        )
+        .with_columns(
+            pl.lit(goal_date).alias("goal_date"),
+            (pl.col("goal_local_share") - pl.col("cumulative_local_share")).alias("gap_to_goal"),
+            (pl.col("cumulative_local_share") >= pl.col("goal_local_share")).alias("met"),
+        )
+    )
+
+
+# --- the boundary ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Metrics:
+    """Every metric over one inclusive date range, collected (dollars, shares in 0..1)."""
+
+    date_from: date | None
+    date_to: date | None
+    goal_local_share: float
+    goal_date: date
+    districts: pl.DataFrame
+    coop: pl.DataFrame
+    by_month: pl.DataFrame
+    by_category: pl.DataFrame
+    by_route: pl.DataFrame
+    premiums: pl.DataFrame
+    category_premiums: pl.DataFrame
+    route_premiums: pl.DataFrame
+    unpriced: pl.DataFrame
+    vendors: pl.DataFrame
+    route_category: pl.DataFrame
+    trajectory: pl.DataFrame
+    goal: pl.DataFrame
+    from_summary: bool = False  # whole months read from the purchase summary (else every line was read)
+
+    def to_json(self) -> dict[str, object]:
+        """The CLI's `metrics --json` document (districts, coop, premiums)."""
+        coop = self.coop.row(0, named=True)
+        return {
+            "districts": self.districts.select(
+                names.DISTRICT_ID, "total_spend", "local_spend", "local_share", "unknown_origin_spend"
+            ).to_dicts(),
+            "coop": {k: coop[k] for k in ("total_spend", "local_spend", "local_share")},
+            "premiums": self.premiums.select(
+                SCOPE, names.PRODUCT, names.CATEGORY, "local_unit_price", "nonlocal_unit_price", "premium"
+            ).to_dicts(),
+        }
+
+
+def compute(
+    con: duckdb.DuckDBPyConnection,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    *,
+    use_summary: bool = True,
+) -> Metrics:
+    """Compute every metric over the inclusive date range (None = unbounded) from the database.
+
+    Whole months are read from the purchase summary when it is current (`use_summary=False` reads every line).
+    """
+    goal_share, goal_date = load_goal(con)
+    districts = load_districts(con)
+    grains, from_summary = _load_grains(con, date_from, date_to, use_summary)
+    classified = classify(grains.lazy(), districts).collect().lazy()
+    shares, prices = grain(classified, GRAIN_SHARES), grain(classified, GRAIN_PRICES)
+    commodity = premiums(prices)
+    frames = pl.collect_all(
+        [
+            district_shares(shares, districts),
+            coop_share(shares),
+            shares_by(shares, [names.MONTH]),
+            shares_by(shares, [names.CATEGORY]),
+            route_mix(shares),
+            commodity,
+            category_premiums(commodity),
+            route_premiums(prices),
+            unpriced(shares),
+            vendor_spend(grain(classified, GRAIN_VENDORS)),
+            route_category(shares),
+            trajectory(shares, goal_share),
+            goal_status(trajectory(shares, goal_share), goal_date),
+        ]
+    )
+    return Metrics(date_from, date_to, goal_share, goal_date, *frames, from_summary=from_summary)

@@ -1,0 +1,1 @@
+"""What an item is: classification (commodity, category, unprocessed) and units."""

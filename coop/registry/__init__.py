@@ -1,0 +1,1 @@
+"""Who and what the co-op knows: districts, vendors, meal counts, contracts."""

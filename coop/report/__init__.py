@@ -1,0 +1,1 @@
+"""The meeting packet (HTML, XLSX), its charts and exports."""

@@ -1,0 +1,530 @@
+"""The monthly partner-meeting packet: KPIs, tables and charts for a month, as self-contained HTML and XLSX.
+
+Every figure comes from the library's own computations (`coop.metrics`, `coop.rules`, `coop.pool` and
+`coop.allocate`), so the packet shows exactly what the app and the CLI show. Charts are the Altair specs of
+`coop.charts`, rendered to PNG with vl-convert and embedded as data URIs: the HTML references nothing on the
+network and prints to PDF from a browser with every chart whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import altair as alt
+import duckdb
+import polars as pl
+import vl_convert
+import xlsxwriter
+
+from coop import names
+from coop.errors import CoopError
+from coop.metrics import compute
+from coop.report import charts
+
+Progress = Callable[[float, str], None]
+CHART_WIDTH = 640
+TOP_N = 10
+SCHOOL_YEAR_START_MONTH = 7
+
+
+@dataclass(frozen=True)
+class Table:
+    """A packet table: its frame, a title, and the caption stating unit, period and definition."""
+
+    key: str
+    title: str
+    caption: str
+    frame: pl.DataFrame
+    money: tuple[str, ...] = ()
+    shares: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One headline figure with its formatted value and what it means."""
+
+    label: str
+    value: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Packet:
+    """Everything the monthly meeting looks at, for one month and the school year to date."""
+
+    month: date
+    month_end: date
+    year_start: date
+    kpis: tuple[Kpi, ...]
+    tables: tuple[Table, ...]
+    charts: dict[str, alt.TopLevelMixin]
+    notes: tuple[str, ...]
+    coop_local_share: float | None
+    sections: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The month as people say it, e.g. 'October 2025'."""
+        return self.month.strftime("%B %Y")
+
+
+def parse_month(text: str) -> date:
+    """The first day of a `YYYY-MM` month."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except ValueError as exc:
+        raise CoopError(f"month {text!r}: expected YYYY-MM, e.g. 2025-10") from exc
+
+
+def month_end(first: date) -> date:
+    """The last day of the month that starts on `first`."""
+    nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+def school_year_start(day: date) -> date:
+    """1 July of the school year (July-June) that contains `day`."""
+    year = day.year if day.month >= SCHOOL_YEAR_START_MONTH else day.year - 1
+    return date(year, SCHOOL_YEAR_START_MONTH, 1)
+
+
+def format_share(share: float | None) -> str:
+    """A share in 0..1 as `NN.N%` (the packet's and the app's format); 'n/a' when undefined."""
+    return "n/a" if share is None else f"{share * 100:.1f}%"
+
+
+def format_money(value: float | None) -> str:
+    """Dollars with thousands separators and cents."""
+    return "n/a" if value is None else f"${value:,.2f}"
+
+
+def _coop_row(m: compute.Metrics) -> dict[str, object]:
+    """The co-op's one-row spend summary as a dict."""
+    return m.coop.row(0, named=True)
+
+
+def _kpis(month: compute.Metrics, previous: compute.Metrics, ytd: compute.Metrics, reporting: int) -> tuple[Kpi, ...]:
+    """Headline figures: spend, local share vs goal and last month, year to date, premium, reporting districts."""
+    now, before, year = _coop_row(month), _coop_row(previous), _coop_row(ytd)
+    share, prev_share = now["local_share"], before["local_share"]
+    delta = "n/a" if share is None or prev_share is None else f"{(share - prev_share) * 100:+.1f} points"
+    coop_premium = month.category_premiums.filter(pl.col(compute.SCOPE) == compute.COOP)
+    weighted = (
+        None
+        if coop_premium.is_empty() or coop_premium["local_spend"].sum() == 0
+        else float((coop_premium["premium"] * coop_premium["local_spend"]).sum() / coop_premium["local_spend"].sum())
+    )
+    total_districts = month.districts.height
+    return (
+        Kpi("Co-op food spend", format_money(now["total_spend"]), "sum of extended price, all member districts"),
+        Kpi(
+            "Co-op local share",
+            format_share(share),
+            f"local spend / total spend; goal {format_share(month.goal_local_share)} by {month.goal_date:%d %b %Y}",
+        ),
+        Kpi("Change vs previous month", delta, f"previous month {format_share(prev_share)}"),
+        Kpi("School year to date", format_share(year["local_share"]), f"local share since {ytd.date_from:%d %b %Y}"),
+        Kpi(
+            "Local price premium",
+            "n/a" if weighted is None else f"{weighted * 100:+.1f}%",
+            "local vs non-local unit price per commodity, weighted by local spend",
+        ),
+        Kpi("Districts reporting", f"{reporting} of {total_districts}", "districts with purchase lines this month"),
+    )
+
+
+def _district_table(month: compute.Metrics, ytd: compute.Metrics) -> pl.DataFrame:
+    """Each district's spend and local share this month and school year to date."""
+    cols = [names.DISTRICT_ID, "total_spend", "local_spend", "local_share", "unknown_origin_spend"]
+    year = ytd.districts.select(
+        names.DISTRICT_ID,
+        pl.col("total_spend").alias("ytd_total_spend"),
+        pl.col("local_share").alias("ytd_local_share"),
+    )
+    return month.districts.select(cols).join(year, on=names.DISTRICT_ID, how="left")
+
+
+def _top_local_vendors(month: compute.Metrics) -> pl.DataFrame:
+    """The month's top local vendors by local spend across the co-op."""
+    return (
+        month.vendors.filter(pl.col("local_spend") > 0)
+        .sort("local_spend", descending=True)
+        .head(TOP_N)
+        .select(names.VENDOR_NAME, names.VENDOR_TYPE, "local_spend", "spend", "districts")
+    )
+
+
+def _top_local_commodities(month: compute.Metrics) -> pl.DataFrame:
+    """The month's top commodities by co-op local spend, with their premium."""
+    return (
+        month.premiums.filter(pl.col(compute.SCOPE) == compute.COOP)
+        .sort("local_spend", descending=True)
+        .head(TOP_N)
+        .select(
+            names.PRODUCT,
+            names.CATEGORY,
+            names.BASE_UNIT,
+            "local_spend",
+            "local_unit_price",
+            "nonlocal_unit_price",
+            "premium",
+        )
+    )
+
+
+def _notes(month: compute.Metrics, first: date) -> tuple[str, ...]:
+    """Data-quality notes: districts with no lines this month, unknown-origin spend, lines without base units."""
+    notes = []
+    missing = month.districts.filter(pl.col(compute.LINES) == 0)[names.DISTRICT_ID].to_list()
+    if missing:
+        notes.append(f"No purchase lines for {first:%B %Y} from: {', '.join(missing)}.")
+    unknown = month.districts.filter(pl.col("unknown_origin_spend") > 0)
+    for row in unknown.iter_rows(named=True):
+        notes.append(
+            f"{row[names.DISTRICT_ID]}: {format_money(row['unknown_origin_spend'])} of spend has no origin "
+            "(counted as not local; add origin state or ZIP to count it)."
+        )
+    unpriced = month.unpriced.filter((pl.col(compute.SCOPE) == compute.COOP) & (pl.col("lines") > 0))
+    for row in unpriced.iter_rows(named=True):
+        notes.append(
+            f"{row['lines']} lines ({format_money(row['spend'])}) have no quantity in a base unit and are left "
+            "out of price premiums."
+        )
+    return tuple(notes) or ("No data-quality issues found for this month.",)
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    month: str | date,
+    *,
+    include_savings: bool = True,
+    progress: Progress | None = None,
+) -> Packet:
+    """Compute the packet for a month (`YYYY-MM`): the month, the previous month and the school year to date."""
+    tell = progress or (lambda _f, _m: None)
+    first = parse_month(month) if isinstance(month, str) else month.replace(day=1)
+    last = month_end(first)
+    prev_first = (first - timedelta(days=1)).replace(day=1)
+    year_first = school_year_start(first)
+    tell(0.05, "metrics for the month")
+    m = compute.compute(con, first, last)
+    prev = compute.compute(con, prev_first, month_end(prev_first))
+    ytd = compute.compute(con, year_first, last)
+    reporting = m.districts.filter(pl.col(compute.LINES) > 0).height
+    coop_share = _coop_row(m)["local_share"]
+    period = f"{first:%B %Y}"
+    ytd_period = f"{year_first:%d %b %Y} - {last:%d %b %Y}"
+    tables = [
+        Table(
+            "districts",
+            "District local share",
+            f"Dollars and shares of food spend. Month: {period}; school year to date: {ytd_period}. "
+            "Local by each district's own definition; unknown origin counts as not local.",
+            _district_table(m, ytd),
+            money=("total_spend", "local_spend", "unknown_origin_spend", "ytd_total_spend"),
+            shares=("local_share", "ytd_local_share"),
+        ),
+        Table(
+            "local_vendors",
+            "Top local vendors",
+            f"Dollars, {period}. Local spend = spend on lines local for the buying district.",
+            _top_local_vendors(m),
+            money=("local_spend", "spend"),
+        ),
+        Table(
+            "local_commodities",
+            "Top local commodities",
+            f"Dollars and dollars per base unit, {period}. Premium = local / non-local unit price - 1.",
+            _top_local_commodities(m),
+            money=("local_spend", "local_unit_price", "nonlocal_unit_price"),
+            shares=("premium",),
+        ),
+        Table(
+            "premiums",
+            "Local price premium by category",
+            f"{period}. Commodity premiums weighted by local spend; scope = district or the whole co-op.",
+            m.category_premiums.select(compute.SCOPE, names.CATEGORY, "premium", "local_spend", "products"),
+            money=("local_spend",),
+            shares=("premium",),
+        ),
+        Table(
+            "route_mix",
+            "Spend by supply-chain route",
+            f"Dollars and share of each scope's spend, {period}. Routes of Love et al. (2025) from vendor type "
+            "and locality.",
+            m.by_route,
+            money=("spend",),
+            shares=("share",),
+        ),
+    ]
+    tables.extend(_rules_tables(con, first))
+    tell(0.3, "charts")
+    trajectory = ytd.by_month.filter(pl.col(compute.SCOPE) == compute.COOP).with_columns(series=pl.lit("Co-op"))
+    chart_map: dict[str, alt.TopLevelMixin] = {
+        "local_share_by_month": charts.local_share_by_month(
+            trajectory,
+            goal=ytd.goal_local_share,
+            period=ytd_period,
+            definition="Co-op local spend / total food spend per month; dashed line = co-op goal.",
+        ),
+        "spend_by_route": charts.spend_by_route(
+            m.by_route.filter(pl.col(compute.SCOPE) == compute.COOP),
+            period=period,
+            definition="Co-op food spend (dollars) by supply-chain route.",
+        ),
+    }
+    if include_savings:
+        tell(0.4, "co-op savings (pooled model, all coalitions)")
+        savings_table, savings_chart = _savings(con, progress=lambda f, msg: tell(0.4 + 0.55 * f, msg))
+        if savings_table is not None:
+            tables.append(savings_table)
+            chart_map["allocation"] = savings_chart
+    tell(1.0, "packet ready")
+    return Packet(
+        month=first,
+        month_end=last,
+        year_start=year_first,
+        kpis=_kpis(m, prev, ytd, reporting),
+        tables=tuple(tables),
+        charts=chart_map,
+        notes=_notes(m, first),
+        coop_local_share=coop_share,
+    )
+
+
+def _rules_tables(con: duckdb.DuckDBPyConnection, first: date) -> list[Table]:
+    """Threshold and split-purchase flags for the school year of the month (coop.rules)."""
+    from coop.rules import thresholds
+
+    year = school_year_start(first).year
+    label = f"school year {year}-{(year + 1) % 100:02d} (1 Jul {year} - 30 Jun {year + 1})"
+    flags = (
+        thresholds.thresholds_from_db(con, year)
+        .filter(pl.col("flag"))
+        .select(
+            names.DISTRICT_ID,
+            names.VENDOR_NAME,
+            "spend",
+            "required_method",
+            "recorded_method",
+            "micro_threshold",
+            "small_threshold",
+            "reason",
+        )
+    )
+    splits = (
+        thresholds.split_purchases_from_db(con, year)
+        .group_by("split_id", names.DISTRICT_ID, names.VENDOR_NAME)
+        .agg(
+            pl.col(names.INVOICE_NO).n_unique().alias("invoices"),
+            pl.col("first_date").min(),
+            pl.col("last_date").max(),
+            pl.col("split_total").max(),
+            pl.col("micro_threshold").max(),
+            pl.col("reason").first(),
+        )
+        .sort("split_id")
+        .drop("split_id")
+    )
+    return [
+        Table(
+            "threshold_flags",
+            "Purchase-threshold flags",
+            f"Dollars, {label}. Spend per district and vendor against the thresholds in force (federal values and "
+            "any stricter district values); flagged where the recorded method allows less than the spend requires.",
+            flags,
+            money=("spend", "micro_threshold", "small_threshold"),
+        ),
+        Table(
+            "split_purchases",
+            "Possible split purchases",
+            f"Dollars, {label}. Invoices from one vendor within 30 days, each under the micro-purchase threshold, "
+            "that together exceed it (seed 004, Q8); deliveries under a formal contract are not flagged.",
+            splits,
+            money=("split_total", "micro_threshold"),
+        ),
+    ]
+
+
+def _savings(
+    con: duckdb.DuckDBPyConnection, *, progress: Progress | None = None
+) -> tuple[Table | None, alt.TopLevelMixin | None]:
+    """The latest co-op savings estimate from the pooled model on the database, and its allocations."""
+    from coop.optimize import allocate, quotes  # the pooled MILP is only imported when a packet asks for it
+
+    try:
+        spec = quotes.spec_from_db(con)
+        result = allocate.allocate(spec, progress=progress)
+    except CoopError as exc:
+        return (
+            Table("savings", "Co-op savings estimate", f"Not available: {exc}", pl.DataFrame({"note": [str(exc)]})),
+            None,
+        )
+    table = result.table().rename({"district": names.DISTRICT_ID})
+    pool = result.pool
+    verdicts = {True: "in the core", False: "outside the core", None: "core not checked"}
+    caption = (
+        f"Dollars per year. Pooled optimum {format_money(pool.coop_cost)} vs "
+        f"{format_money(pool.coop_cost + pool.savings)} buying alone: savings {format_money(pool.savings)}. "
+        "Each column after the standalone cost is one way to split the pooled cost; "
+        + "; ".join(f"{a.method}: {verdicts[a.in_core]}" for a in result.allocations)
+        + ". Default price terms are the quotes table's labelled assumptions."
+    )
+    money = tuple(c for c in table.columns if c != names.DISTRICT_ID)
+    long = table.unpivot(
+        index=names.DISTRICT_ID, on=[a.method for a in result.allocations], variable_name="method", value_name="cost"
+    )
+    chart = charts.allocation_methods(
+        long,
+        period="one year of demand at the database's current prices",
+        definition="Each district's share of the pooled cost under each allocation method.",
+    )
+    return Table("savings", "Co-op savings estimate and its allocation", caption, table, money=money), chart
+
+
+# --- rendering ------------------------------------------------------------------------------------------
+def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+    """The chart rendered to PNG by vl-convert at a fixed width (a container width cannot be rendered)."""
+    spec = json.dumps(chart.properties(width=CHART_WIDTH).to_dict(), default=float)  # DECIMAL money -> float
+    return vl_convert.vegalite_to_png(spec, scale=scale)
+
+
+_CSS = """
+body { font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; color: #1b2a1b;
+       max-width: 1000px; margin: 2em auto; padding: 0 1em; }
+h1 { color: #2e7d32; margin-bottom: 0; } h2 { border-bottom: 2px solid #2e7d32; padding-bottom: 4px; }
+.sub { color: #5f6b5f; margin-top: 4px; }
+.kpis { display: grid; grid-template-columns: repeat(3, 1fr); gap: 12px; }
+.kpi { border: 1px solid #c8d6c8; border-radius: 8px; padding: 10px 14px; break-inside: avoid; }
+.kpi .v { font-size: 1.6em; font-weight: 700; } .kpi .l { font-weight: 600; }
+.kpi .n { color: #5f6b5f; font-size: .85em; }
+table { border-collapse: collapse; width: 100%; font-size: .85em; margin-bottom: .5em; }
+th, td { border-bottom: 1px solid #dde5dd; padding: 4px 6px; text-align: right; }
+th:first-child, td:first-child, td.t { text-align: left; }
+th { background: #eef4ee; }
+.caption { color: #5f6b5f; font-size: .85em; margin-bottom: 1.5em; }
+figure { margin: 0 0 1.5em 0; break-inside: avoid; page-break-inside: avoid; }
+figure img { max-width: 100%; height: auto; }
+section { break-inside: auto; }
+@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } }
+"""
+
+
+def _cell(value: object, column: str, table: Table) -> str:
+    """One formatted table cell."""
+    if value is None:
+        return "<td>–</td>"
+    if isinstance(value, Decimal):
+        value = float(value)
+    if column in table.shares and isinstance(value, (int, float)):
+        return f"<td>{format_share(float(value))}</td>"
+    if column in table.money and isinstance(value, (int, float)):
+        return f"<td>{format_money(float(value))}</td>"
+    if isinstance(value, float):
+        return f"<td>{value:,.2f}</td>"
+    if isinstance(value, int):
+        return f"<td>{value:,}</td>"
+    return f'<td class="t">{html.escape(str(value))}</td>'
+
+
+def _table_html(table: Table) -> str:
+    """A table with its title and caption."""
+    head = "".join(f"<th>{html.escape(column_title(c, table))}</th>" for c in table.frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(_cell(v, c, table) for c, v in row.items()) + "</tr>"
+        for row in table.frame.iter_rows(named=True)
+    )
+    if not rows:
+        rows = f'<tr><td class="t" colspan="{max(1, table.frame.width)}">No rows for this period.</td></tr>'
+    return (
+        f"<section><h2>{html.escape(table.title)}</h2><table><thead><tr>{head}</tr></thead>"
+        f'<tbody>{rows}</tbody></table><div class="caption">{html.escape(table.caption)}</div></section>'
+    )
+
+
+def column_title(column: str, table: Table) -> str:
+    """A column header stating its unit."""
+    if column in table.money:
+        return f"{column} ($)"
+    if column in table.shares:
+        return f"{column} (%)"
+    return column
+
+
+def to_html(packet: Packet) -> str:
+    """The packet as one self-contained HTML document (inline CSS, charts as embedded PNG)."""
+    kpis = "".join(
+        f'<div class="kpi"><div class="l">{html.escape(k.label)}</div><div class="v">{html.escape(k.value)}</div>'
+        f'<div class="n">{html.escape(k.note)}</div></div>'
+        for k in packet.kpis
+    )
+    figures = "".join(
+        f'<figure><img alt="{html.escape(key)}" data-chart="{html.escape(key)}" '
+        f'src="data:image/png;base64,{base64.b64encode(chart_png(chart)).decode()}"></figure>'
+        for key, chart in packet.charts.items()
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in packet.notes)
+    tables = "".join(_table_html(t) for t in packet.tables)
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Co-op partner meeting packet, {packet.label}</title><style>{_CSS}</style></head><body>"
+        f"<h1>Partner meeting packet: {packet.label}</h1>"
+        f'<p class="sub">Month {packet.month:%d %b %Y} - {packet.month_end:%d %b %Y}; school year to date from '
+        f"{packet.year_start:%d %b %Y}. Money in US dollars; shares of food spend.</p>"
+        f'<h2>Headlines</h2><div class="kpis" id="kpis">{kpis}</div>'
+        f"<h2>Charts</h2>{figures}{tables}<h2>Data-quality notes</h2><ul>{notes}</ul>"
+        '<p class="sub">Made with coop. Local = each district\'s own definition of local; routes per Love, '
+        "Jablonski, Thilmany McFadden &amp; Bellows (2025).</p></body></html>"
+    )
+
+
+def to_xlsx(packet: Packet) -> bytes:
+    """The packet's tables as a workbook: a KPI sheet and one sheet per table, units in headers."""
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as book:
+        bold = book.add_format({"bold": True})
+        wrap = book.add_format({"italic": True, "font_color": "#5f6b5f"})
+        sheet = book.add_worksheet("KPIs")
+        sheet.write_row(0, 0, ["Figure", "Value", "Definition"], bold)
+        for i, k in enumerate(packet.kpis, start=1):
+            sheet.write_row(i, 0, [k.label, k.value, k.note])
+        sheet.set_column(0, 0, 28)
+        sheet.set_column(1, 1, 18)
+        sheet.set_column(2, 2, 80)
+        for table in packet.tables:
+            formats = {c: "$#,##0.00" for c in table.money} | {c: "0.0%" for c in table.shares}
+            frame = table.frame.rename({c: column_title(c, table) for c in table.frame.columns})
+            frame.write_excel(
+                workbook=book,
+                worksheet=table.key[:31],
+                position="A1",
+                column_formats={column_title(c, table): f for c, f in formats.items()},
+                autofit=True,
+                table_style="Table Style Light 9",
+            )
+            book.get_worksheet_by_name(table.key[:31]).write(frame.height + 2, 0, table.caption, wrap)
+        notes = book.add_worksheet("Notes")
+        notes.write(0, 0, "Data-quality notes", bold)
+        for i, note in enumerate(packet.notes, start=1):
+            notes.write(i, 0, note)
+    return buffer.getvalue()
+
+
+def write(packet: Packet, out_dir: str | Path) -> dict[str, Path]:
+    """Write `packet-YYYY-MM.html` and `.xlsx` into `out_dir`; return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"packet-{packet.month:%Y-%m}"
+    paths = {"html": out / f"{stem}.html", "xlsx": out / f"{stem}.xlsx"}
+    paths["html"].write_text(to_html(packet), encoding="utf-8")
+    paths["xlsx"].write_bytes(to_xlsx(packet))
+    return paths

@@ -1,0 +1,1 @@
+"""Procurement rules: thresholds, split purchases, geographic-preference bids, contracts."""

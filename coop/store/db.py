@@ -1,0 +1,160 @@
+"""The co-op's DuckDB store: locating, opening and migrating the database file."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from coop import names
+from coop.errors import DatabaseError
+from coop.store import lines, summary
+
+DEFAULT_DB = Path("data") / "coop.duckdb"
+ENV_VAR = "COOP_DB"
+SCHEMA_FILE = "schema.sql"
+_OLD_PURCHASES = "purchases_v1"
+
+
+def _split_purchases(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 2: a version-1 `purchases` table moved into purchase_lines, items and packs (the view replaces it)."""
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [names.PURCHASES]
+    ).fetchall()
+    if kind != [("BASE TABLE",)]:
+        return  # created at version 2 already (schema.sql)
+    con.execute(f"ALTER TABLE {names.PURCHASES} RENAME TO {_OLD_PURCHASES}")
+    con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: the new tables and the view
+    lines.store(con, _OLD_PURCHASES)  # its line keys kept
+    con.execute(f"DROP TABLE {_OLD_PURCHASES}")
+
+
+# (version, SQL file or function) in order; a database at version v gets every migration after v.
+MIGRATIONS: tuple[tuple[int, str | Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
+    (1, SCHEMA_FILE),
+    (2, _split_purchases),
+)
+CURRENT_VERSION = MIGRATIONS[-1][0]
+LOCK_WAIT_SECONDS = 60.0
+
+
+def resolve_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The database path: the argument, else $COOP_DB, else data/coop.duckdb."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else DEFAULT_DB
+
+
+def _sql(file_name: str) -> str:
+    """The text of a packaged SQL file."""
+    return resources.files("coop.store").joinpath(file_name).read_text(encoding="utf-8")
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version recorded in the database (0 for a new file)."""
+    ((exists,),) = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+        [names.SCHEMA_VERSION],
+    ).fetchall()
+    if not exists:
+        return 0
+    ((version,),) = con.execute(f"SELECT max(version) FROM {names.SCHEMA_VERSION}").fetchall()
+    return int(version) if version is not None else 0
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction on `con`: committed when the block ends, rolled back (and the error raised) when it fails."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def upsert_frame(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, view: str, sql: str) -> int:
+    """Run `sql`, which reads `frame` registered as `view`, in one transaction; return the frame's row count."""
+    con.register(view, frame.to_arrow())
+    try:
+        with transaction(con):
+            con.execute(sql)
+    finally:
+        con.unregister(view)
+    return frame.height
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every pending migration in one transaction; return the resulting version."""
+    current = schema_version(con)
+    pending = [(v, f) for v, f in MIGRATIONS if v > current]
+    if not pending:
+        _add_summary(con)
+        return current
+    try:
+        with transaction(con):
+            for version, step in pending:
+                if isinstance(step, str):
+                    con.execute(_sql(step))
+                else:
+                    step(con)
+                con.execute(f"INSERT INTO {names.SCHEMA_VERSION} (version) VALUES (?)", [version])
+    except duckdb.Error as exc:
+        raise DatabaseError(f"cannot migrate database to version {pending[-1][0]}: {exc}") from exc
+    return pending[-1][0]
+
+
+def _add_summary(con: duckdb.DuckDBPyConnection) -> None:
+    """Give a database created before the purchase summary its tables, built from its lines, in one transaction."""
+    if summary.exists(con):
+        return
+    try:
+        with transaction(con):
+            con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: only the missing ones run
+            summary.rebuild_rows(con)
+    except duckdb.Error as exc:
+        raise DatabaseError(f"cannot add the purchase summary: {exc}") from exc
+
+
+def _is_lock_error(exc: duckdb.Error) -> bool:
+    """True when DuckDB refused the file because another process holds its lock."""
+    text = str(exc).lower()
+    return "lock" in text or "resource temporarily unavailable" in text
+
+
+def connect(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    read_only: bool = False,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
+    on_wait: Callable[[str], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating and migrating if needed) the database, waiting while another process holds it."""
+    db_path = resolve_path(path)
+    if read_only and not db_path.exists():
+        raise DatabaseError(f"{db_path}: database file does not exist (run `python -m coop init`)")
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            con = duckdb.connect(str(db_path), read_only=read_only)
+            break
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                raise DatabaseError(f"{db_path}: cannot open database: {exc}") from exc
+            if on_wait is not None and not told:
+                on_wait(f"{db_path} is in use by another process; waiting up to {wait_seconds:.0f} s")
+                told = True
+            time.sleep(0.2)
+    if not read_only:
+        migrate(con)
+    return con

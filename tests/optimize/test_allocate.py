@@ -1,0 +1,284 @@
+"""Splitting the pooled cost: hand-computed Shapley values, core checks, an empty core, Owen on a pure LP."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coop import cli
+from coop.optimize import allocate as al
+from coop.optimize.allocate import CoalitionValues, allocate
+from coop.optimize.pool import PoolModel, load_spec, parse_spec
+
+POOL = Path(__file__).resolve().parents[1] / "data" / "pool"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def games(ids: str, values: dict[str, float]) -> CoalitionValues:
+    """A hand-written cost game: values keyed by member letters ('' is the empty coalition)."""
+    table = {sum(1 << ids.index(c) for c in key): v for key, v in values.items()}
+    return CoalitionValues(tuple(ids), table, exhaustive=True, worst_gap=0.0, time_limited=0, seconds=0.0)
+
+
+def generated(n: int, seed: int = 3) -> dict:
+    """n districts buying two categories, with tiers, a hub with a fixed cost and local goals."""
+    rng = np.random.default_rng(seed)
+    districts = [
+        {
+            "id": f"d{i}",
+            "demand": {"produce": float(rng.integers(20, 200)), "milk": float(rng.integers(10, 100))},
+            "policy": {"local_share_min": float(rng.choice([0.0, 0.1, 0.2]))},
+        }
+        for i in range(n)
+    ]
+    offers = [
+        {
+            "id": "dist_produce",
+            "route": "traditional_nonlocal",
+            "category": "produce",
+            "unit_cost": 2.0,
+            "tiers": [{"min_volume": 300, "unit_cost": 1.9}, {"min_volume": 600, "unit_cost": 1.8}],
+        },
+        {
+            "id": "hub_produce",
+            "route": "nontraditional_local",
+            "category": "produce",
+            "unit_cost": 2.1,
+            "fixed_cost": 40,
+        },
+        {"id": "farm_produce", "route": "direct_local", "category": "produce", "unit_cost": 2.6},
+        {
+            "id": "dist_milk",
+            "route": "traditional_nonlocal",
+            "category": "milk",
+            "unit_cost": 3.0,
+            "tiers": [{"min_volume": 200, "unit_cost": 2.85}],
+        },
+    ]
+    return {"districts": districts, "offers": offers}
+
+
+# --- the hand-solved pools ---------------------------------------------------------------------------
+def test_two_district_tier_shapley_by_hand():
+    report = allocate(load_spec(POOL / "two_tier.json"))
+    # c(X) = 120, c(Y) = 100, c(XY) = 165
+    shapley = report.allocation(al.SHAPLEY).as_dict()
+    assert shapley == pytest.approx({"X": (120 + (165 - 100)) / 2, "Y": (100 + (165 - 120)) / 2})
+    proportional = report.allocation(al.PROPORTIONAL).as_dict()
+    assert proportional == pytest.approx({"X": 165 * 120 / 220, "Y": 165 * 100 / 220})
+    for method in (al.SHAPLEY, al.PROPORTIONAL, al.LEAST_CORE):
+        assert report.allocation(method).in_core is True
+        assert report.allocation(method).individually_rational is True
+    assert report.core_empty is False
+    assert report.games.exhaustive
+    assert set(report.games.values) == {0, 1, 2, 3}
+    assert al.OWEN not in {a.method for a in report.allocations}  # tiers: not a pure LP
+
+
+def test_fixed_cost_shapley_by_hand():
+    report = allocate(load_spec(POOL / "fixed_cost.json"))
+    # c(A) = 120, c(B) = 100, c(AB) = 210
+    assert report.allocation(al.SHAPLEY).as_dict() == pytest.approx({"A": 115.0, "B": 95.0})
+    assert report.pool.savings == pytest.approx(10.0)
+
+
+def test_empty_core_is_detected_with_the_least_core():
+    report = allocate(load_spec(POOL / "empty_core.json"))
+    assert report.pool.coop_cost == pytest.approx(20.0)
+    assert report.core_empty is True
+    assert report.least_core_epsilon == pytest.approx(10 / 3)
+    least = report.allocation(al.LEAST_CORE)
+    assert least.as_dict() == pytest.approx({"A": 20 / 3, "B": 20 / 3, "C": 20 / 3})
+    shapley = report.allocation(al.SHAPLEY)
+    assert shapley.as_dict() == pytest.approx({"A": 20 / 3, "B": 20 / 3, "C": 20 / 3})
+    for a in report.allocations:
+        assert a.in_core is False
+        assert a.individually_rational is True
+    # the blocking coalition is a pair: it pays 40/3 under the split but 10 on its own
+    assert len(shapley.blocking) == 2
+    assert shapley.max_excess == pytest.approx(40 / 3 - 10)
+    assert any("core is empty" in note for note in report.notes)
+    out = report.to_json()
+    assert out["core_empty"] is True
+    assert len(out["blocking"]["shapley"]) == 2
+    assert out["max_excess"]["shapley"] == pytest.approx(10 / 3)
+    json.dumps(out, allow_nan=False)
+
+
+def test_owen_allocation_on_a_pure_lp_is_in_the_core():
+    report = allocate(load_spec(POOL / "shared_capacity.json"))
+    owen = report.allocation(al.OWEN)
+    # A: 100 lb x $2 + 50 local lb x $1 (direct over distributor) - 20 hub lb x $0.50 rent; B: 200 - 20 x 0.50
+    assert owen.as_dict() == pytest.approx({"A": 240.0, "B": 190.0})
+    assert sum(owen.as_dict().values()) == pytest.approx(report.pool.coop_cost)
+    assert owen.in_core is True
+    assert owen.individually_rational is True
+    assert report.allocation(al.SHAPLEY).as_dict() == pytest.approx({"A": 235.0, "B": 195.0})
+
+
+def test_owen_in_core_on_a_larger_pure_lp_with_entitlements():
+    data = generated(5)
+    data["offers"] = [
+        {"id": "dist", "route": "traditional_nonlocal", "category": "produce", "unit_cost": 2.0},
+        {"id": "farm", "route": "direct_local", "category": "produce", "unit_cost": 2.6},
+        {
+            "id": "hub",
+            "route": "nontraditional_local",
+            "category": "produce",
+            "unit_cost": 2.2,
+            "capacity_by_district": {"d0": 30, "d1": 0, "d2": 10, "d3": 25, "d4": 5},
+        },
+        {"id": "dist_milk", "route": "traditional_nonlocal", "category": "milk", "unit_cost": 3.0},
+    ]
+    report = allocate(parse_spec(data))
+    owen = report.allocation(al.OWEN)
+    assert owen.in_core is True
+    assert sum(owen.as_dict().values()) == pytest.approx(report.pool.coop_cost)
+    assert report.core_empty is False
+
+
+# --- the game-theory pieces on hand-written games --------------------------------------------------------
+def test_shapley_exact_on_a_hand_game():
+    g = games("ABC", {"": 0, "A": 6, "B": 6, "C": 6, "AB": 8, "AC": 8, "BC": 12, "ABC": 13})
+    phi = al.shapley_exact(g)
+    # A: 1/3*6 + 1/6*(8-6) + 1/6*(8-6) + 1/3*(13-12)
+    assert phi[0] == pytest.approx(6 / 3 + 2 / 6 + 2 / 6 + 1 / 3)
+    assert phi.sum() == pytest.approx(13)
+    assert phi[1] == pytest.approx(phi[2])
+
+
+def test_core_excess_and_least_core_on_a_hand_game():
+    g = games("ABC", {"": 0, "A": 6, "B": 6, "C": 6, "AB": 8, "AC": 8, "BC": 12, "ABC": 13})
+    excess, mask = al.core_excess(g, np.array([3.0, 5.0, 5.0]))
+    # AB pays 8 = c(AB), AC pays 8, BC pays 10 < 12, each single under 6: the worst excess is 0
+    assert excess == pytest.approx(0.0)
+    excess, mask = al.core_excess(g, np.array([1.0, 6.0, 6.0]))
+    assert excess == pytest.approx(0.0)  # BC pays exactly c(BC) = 12, B and C exactly 6
+    excess, mask = al.core_excess(g, np.array([5.0, 4.0, 4.0]))
+    assert excess == pytest.approx(9 - 8) and mask in (0b011, 0b101)
+    eps, alloc = al.least_core(g)
+    # BC pays 13 - a_A <= 12 + eps and B, C each <= 6 + eps; AB + AC = 13 + a_A <= 16 + 2 eps.
+    # So a_A >= 1 - eps, a_A <= 3 + 2 eps and 13 - a_A <= 12 + 2 eps: eps* = -1/2 at (2, 5.5, 5.5)
+    assert eps == pytest.approx(-0.5)
+    assert alloc == pytest.approx([2.0, 5.5, 5.5])
+
+
+def test_proportional_split():
+    assert al.proportional(np.array([120.0, 100.0]), 165.0) == pytest.approx([90.0, 75.0])
+
+
+# --- sampled Shapley beyond the exact limit ---------------------------------------------------------------
+def test_sampled_shapley_is_close_to_exact_with_a_standard_error():
+    spec = parse_spec(generated(6))
+    exact = allocate(spec).allocation(al.SHAPLEY).as_dict()
+    sampled = allocate(spec, exact_limit=3, permutations=40, seed=1)
+    shapley = sampled.allocation(al.SHAPLEY)
+    assert not sampled.games.exhaustive
+    assert sampled.core_empty is None and sampled.least_core_epsilon is None
+    assert shapley.in_core in (None, False)
+    se = dict(zip(shapley.costs["district"], shapley.costs["std_error"], strict=True))
+    for d, value in exact.items():
+        assert abs(shapley.as_dict()[d] - value) <= 4 * se[d] + 1e-6
+    # antithetic pairs keep the efficiency: estimates add up to the co-op cost
+    assert sum(shapley.as_dict().values()) == pytest.approx(sampled.pool.coop_cost)
+    assert sampled.permutations == 40
+    assert "shapley_std_error" in sampled.to_json()
+    json.dumps(sampled.to_json(), allow_nan=False)
+
+
+def test_sampled_shapley_stops_at_its_time_budget():
+    report = allocate(parse_spec(generated(5)), exact_limit=3, permutations=400, max_seconds=0.0)
+    assert report.permutations == 4  # two antithetic pairs, the minimum for a standard error
+    assert "4 sampled permutations" in report.notes[0]
+
+
+def test_exact_run_solves_every_coalition_once_and_reports_progress():
+    spec = parse_spec(generated(5))
+    seen: list[float] = []
+    report = allocate(spec, progress=lambda f, msg: seen.append(f))
+    assert len(report.games.values) == 2**5
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    shapley = report.allocation(al.SHAPLEY)
+    assert sum(shapley.as_dict().values()) == pytest.approx(report.pool.coop_cost)
+    # a coalition's value never exceeds the sum of its parts (capacities add, tiers only get cheaper)
+    v = report.games.values
+    for s in range(1, 32):
+        for t in range(1, 32):
+            if s & t == 0:
+                assert v[s | t] <= v[s] + v[t] + 1e-6
+
+
+def test_coalition_values_match_fresh_solves():
+    spec = parse_spec(generated(4))
+    report = allocate(spec)
+    model = PoolModel(spec)
+    for mask in (0b0101, 0b1110, 0b0010):
+        members = [i for i in range(4) if mask >> i & 1]
+        assert report.games.values[mask] == pytest.approx(model.solve(members, detail=False).cost)
+
+
+def test_weakness_is_stated_beside_each_method():
+    report = allocate(load_spec(POOL / "shared_capacity.json"))
+    for a in report.allocations:
+        assert a.weakness == al.WEAKNESS[a.method] and len(a.weakness) > 40
+    assert "under-rewarded" in al.WEAKNESS[al.PROPORTIONAL]
+    assert "outside the core" in al.WEAKNESS[al.SHAPLEY]
+
+
+def test_table_has_a_column_per_method():
+    report = allocate(load_spec(POOL / "shared_capacity.json"))
+    table = report.table()
+    assert table.columns == [
+        "district",
+        "standalone_cost",
+        "pooled_purchases_cost",
+        al.PROPORTIONAL,
+        al.SHAPLEY,
+        al.LEAST_CORE,
+        al.OWEN,
+    ]
+
+
+# --- CLI ---------------------------------------------------------------------------------------------------
+def test_cli_pool_json(tmp_path, capsys):
+    argv = ["pool", "--spec", str(POOL / "two_tier.json"), "--json", "--db", str(tmp_path / "c.duckdb")]
+    assert cli.main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["standalone"] == pytest.approx({"X": 120.0, "Y": 100.0})
+    assert result["coop_cost"] == pytest.approx(165.0)
+    assert result["savings"] == pytest.approx(55.0)
+    assert result["allocation"]["shapley"] == pytest.approx({"X": 92.5, "Y": 72.5})
+    assert result["in_core"] == {"proportional": True, "shapley": True, "least_core": True}
+    assert result["core_empty"] is False
+    assert result["status"] == "optimal"
+    assert result["tiers"][0]["tier"] == 1
+    assert math.isclose(result["mip_gap"], 1e-6)
+
+
+def test_cli_pool_bad_spec_is_one_line_on_stderr(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"districts": [{"id": "X", "demand": {"apples": -3}}], "offers": []}))
+    assert cli.main(["pool", "--spec", str(bad), "--json", "--db", str(tmp_path / "c.duckdb")]) == 1
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert out.err.strip() == f"error: {bad}: offers: must be a non-empty list"
+
+
+def test_cli_module_entry_point(tmp_path):
+    spec, db_file = str(POOL / "empty_core.json"), str(tmp_path / "c.duckdb")
+    out = subprocess.run(
+        [sys.executable, "-m", "coop", "pool", "--spec", spec, "--json", "--db", db_file],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
+    result = json.loads(out.stdout)
+    assert result["core_empty"] is True
+    assert result["least_core_epsilon"] == pytest.approx(10 / 3)

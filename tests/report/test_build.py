@@ -1,0 +1,141 @@
+import base64
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from PIL import Image
+
+from coop.report import build
+from coop.store import db
+
+MONTH = "2025-02"  # the sample plants a split purchase in February 2025 (data/sample/README.md)
+
+
+@pytest.fixture(scope="module")
+def packet_files(sample_db_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("packet")
+    con = db.connect(sample_db_file, read_only=True)
+    try:
+        packet = build.build(con, MONTH)
+    finally:
+        con.close()
+    return packet, build.write(packet, out)
+
+
+def run_cli(*args):
+    proc = subprocess.run(
+        [sys.executable, "-m", "coop", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_html_local_share_is_exactly_the_metrics_figure(packet_files, sample_db_file):
+    packet, paths = packet_files
+    got = run_cli("metrics", "--from", "2025-02-01", "--to", "2025-02-28", "--json", "--db", str(sample_db_file))
+    share = got["coop"]["local_share"]
+    assert share is not None and 0 < share < 1
+    text = build.format_share(share)
+    assert re.fullmatch(r"\d{1,2}\.\d%", text)
+    html = paths["html"].read_text()
+    kpis = html.split('id="kpis"', 1)[1].split("</div></div></div>", 1)[0]
+    assert f'Co-op local share</div><div class="v">{text}</div>' in kpis
+    assert packet.coop_local_share == pytest.approx(share, abs=1e-12)
+
+
+def test_html_is_self_contained(packet_files):
+    html = packet_files[1]["html"].read_text()
+    assert "http://" not in html and "https://" not in html
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:)""", html)
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    assert "url(" not in html
+
+
+def test_html_embeds_non_empty_charts(packet_files):
+    packet, paths = packet_files
+    html = paths["html"].read_text()
+    images = re.findall(r'data-chart="([^"]+)" src="data:image/png;base64,([^"]+)"', html)
+    assert {key for key, _ in images} == set(packet.charts) >= {"local_share_by_month", "spend_by_route"}
+    for key, data in images:
+        img = Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
+        assert img.width >= 600 and img.height >= 200, key
+        colours = img.getcolors(maxcolors=1_000_000)
+        assert colours is not None and len(colours) > 20, f"{key} looks blank"
+
+
+def test_workbook_has_a_sheet_per_table_with_units(packet_files):
+    packet, paths = packet_files
+    book = openpyxl.load_workbook(paths["xlsx"])
+    assert book.sheetnames == ["KPIs", *[t.key for t in packet.tables], "Notes"]
+    sheet = book["districts"]
+    headers = [c.value for c in sheet[1]]
+    assert "total_spend ($)" in headers and "local_share (%)" in headers
+    col = headers.index("local_share (%)") + 1
+    assert sheet.cell(row=2, column=col).number_format == "0.0%"
+    assert sheet.max_row == packet.tables[0].frame.height + 3  # header, rows, blank, caption
+
+
+def test_packet_sections_cover_the_meeting(packet_files):
+    packet, _ = packet_files
+    keys = {t.key for t in packet.tables}
+    assert {"districts", "local_vendors", "local_commodities", "premiums", "route_mix", "savings"} <= keys
+    assert {"threshold_flags", "split_purchases"} <= keys
+    splits = next(t for t in packet.tables if t.key == "split_purchases").frame
+    assert splits.height >= 1  # the sample's planted split purchase (data/sample/README.md)
+    assert any("no origin" in n for n in packet.notes)
+    labels = [k.label for k in packet.kpis]
+    assert "Change vs previous month" in labels and "School year to date" in labels
+
+
+def test_bad_month_is_a_clear_error():
+    with pytest.raises(build.CoopError, match="YYYY-MM"):
+        build.parse_month("October")
+
+
+def test_cli_report_writes_both_files(sample_db_file, tmp_path):
+    got = run_cli(
+        "report", "--month", MONTH, "--out", str(tmp_path), "--no-savings", "--json", "--db", str(sample_db_file)
+    )
+    assert Path(got["html"]).exists() and Path(got["xlsx"]).exists()
+    assert got["coop_local_share_text"] in Path(got["html"]).read_text()
+
+
+@pytest.mark.browser
+def test_rendered_packet_screenshot_has_charts(packet_files, tmp_path):
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    html_path = packet_files[1]["html"]
+    shot = tmp_path / "packet.png"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            requests = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(html_path.as_uri(), timeout=30_000)
+            sizes = page.eval_on_selector_all("img[data-chart]", "els => els.map(e => [e.naturalWidth, e.height])")
+            page.screenshot(path=str(shot), full_page=True)
+            pdf = page.pdf()
+        finally:
+            browser.close()
+    print(f"packet screenshot: {shot}")
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+    assert sizes and all(w > 0 and h > 100 for w, h in sizes)
+    img = Image.open(shot).convert("RGB")
+    assert img.height > 1500
+    assert len(img.getcolors(maxcolors=1_000_000) or []) > 50
+    assert pdf[:4] == b"%PDF"

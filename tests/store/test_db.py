@@ -1,0 +1,113 @@
+import ast
+from pathlib import Path
+
+import pytest
+
+from coop import names
+from coop.errors import DatabaseError
+from coop.store import db
+
+
+def test_new_database_is_migrated(tmp_path):
+    path = tmp_path / "x.duckdb"
+    con = db.connect(path)
+    assert db.schema_version(con) == db.CURRENT_VERSION
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    for t in (names.DISTRICTS, names.VENDORS, names.PURCHASES, names.MEAL_COUNTS, names.BATCHES, names.REJECTS):
+        assert t in tables
+    con.close()
+    # opening again does not re-apply the migration
+    con = db.connect(path)
+    assert con.execute(f"SELECT count(*) FROM {names.SCHEMA_VERSION}").fetchall() == [(len(db.MIGRATIONS),)]
+    con.close()
+
+
+V1_PURCHASES = """CREATE TABLE purchases (
+    batch_id INTEGER NOT NULL, source_row INTEGER NOT NULL, district_id TEXT NOT NULL, invoice_date DATE NOT NULL,
+    period_start DATE, period_end DATE, vendor_name TEXT NOT NULL, vendor_type TEXT NOT NULL,
+    description TEXT NOT NULL, product TEXT NOT NULL, product_confidence DOUBLE NOT NULL, category TEXT NOT NULL,
+    unprocessed BOOLEAN NOT NULL, unprocessed_rule TEXT NOT NULL, quantity DOUBLE NOT NULL, unit TEXT NOT NULL,
+    pack_size TEXT, base_quantity DOUBLE, base_unit TEXT, unit_price DECIMAL(18, 4) NOT NULL,
+    extended_price DECIMAL(18, 2) NOT NULL, price_flag BOOLEAN NOT NULL DEFAULT false, origin_state TEXT,
+    origin_zip TEXT, invoice_no TEXT, line_key UBIGINT NOT NULL)"""
+V1_LINES = [  # two lines share an item, a third has no pack size or base unit
+    (1, 2, "D1", "2024-09-03", None, None, "Sysco", "broadline_distributor", "Carrots 50#", "carrots", 0.9,
+     "vegetable", True, "rule a", 2.0, "CS", "50LB", 100.0, "lb", 20.5, 41.0, False, "CO", None, "7", 11),
+    (1, 3, "D1", "2024-09-04", None, None, "Sysco", "broadline_distributor", "Carrots 50#", "carrots", 0.9,
+     "vegetable", True, "rule a", 1.0, "CS", "50LB", 50.0, "lb", 20.5, 20.5, False, "CO", None, "8", 12),
+    (2, 2, "D2", "2024-10-01", "2024-10-01", "2024-10-31", "Farm", "producer", "Widgets", "widgets", 0.0,
+     "other", False, "unknown", 3.0, "box", None, None, None, 1.0, 3.0, False, None, None, None, 13),
+]  # fmt: skip
+
+
+def test_a_version_1_database_is_migrated_to_lines_items_and_packs(tmp_path):
+    path = tmp_path / "v1.duckdb"
+    con = db.connect(path)  # then turned back into version 1: purchases a table of whole lines
+    con.execute(f"DROP VIEW {names.PURCHASES}")
+    con.execute(f"DELETE FROM {names.SCHEMA_VERSION} WHERE version > 1")
+    con.execute(V1_PURCHASES)
+    con.executemany(f"INSERT INTO purchases VALUES ({', '.join('?' * 26)})", V1_LINES)
+    before = con.execute("SELECT * FROM purchases ORDER BY batch_id, source_row").fetchall()
+    con.close()
+    con = db.connect(path)
+    assert db.schema_version(con) == db.CURRENT_VERSION
+    kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall())
+    assert kinds[names.PURCHASES] == "VIEW"
+    assert "purchases_v1" not in kinds
+    assert con.execute("SELECT * FROM purchases ORDER BY batch_id, source_row").fetchall() == before
+    counts = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
+        names.PURCHASE_LINES, names.PURCHASE_ITEMS, names.PURCHASE_PACKS)]  # fmt: skip
+    assert counts == [3, 2, 2]
+    con.close()
+
+
+def test_resolve_path_prefers_argument_then_env(monkeypatch, tmp_path):
+    monkeypatch.setenv(db.ENV_VAR, str(tmp_path / "env.duckdb"))
+    assert db.resolve_path() == tmp_path / "env.duckdb"
+    assert db.resolve_path(tmp_path / "arg.duckdb") == tmp_path / "arg.duckdb"
+    monkeypatch.delenv(db.ENV_VAR)
+    assert db.resolve_path() == db.DEFAULT_DB
+
+
+def test_read_only_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DatabaseError, match="does not exist"):
+        db.connect(tmp_path / "missing.duckdb", read_only=True)
+
+
+def test_coop_package_never_imports_streamlit():
+    for path in (Path(__file__).parents[2] / "coop").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                mods = [node.module or ""]
+            else:
+                continue
+            assert not any(m.split(".")[0] == "streamlit" for m in mods), f"{path} imports streamlit"
+
+
+def test_transaction_commits_or_rolls_back_and_reraises(con):
+    insert = f"INSERT INTO {names.SETTINGS} VALUES (?, ?)"
+    with db.transaction(con):
+        con.execute(insert, ["kept", "1"])
+    with pytest.raises(KeyboardInterrupt), db.transaction(con):
+        con.execute(insert, ["dropped", "2"])
+        raise KeyboardInterrupt
+    assert con.execute(f"SELECT {names.SETTING_KEY} FROM {names.SETTINGS}").fetchall() == [("kept",)]
+    # the connection is usable again: no transaction was left open
+    with db.transaction(con):
+        con.execute(insert, ["again", "3"])
+
+
+def test_upsert_frame_unregisters_its_view_even_when_the_sql_fails(con):
+    import duckdb
+    import polars as pl
+
+    frame = pl.DataFrame({"k": ["a"], "v": ["1"]})
+    with pytest.raises(duckdb.Error):
+        db.upsert_frame(con, frame, "incoming_x", "INSERT INTO no_such_table SELECT * FROM incoming_x")
+    with pytest.raises(duckdb.Error, match="incoming_x"):
+        con.execute("SELECT * FROM incoming_x")
+    sql = f"INSERT INTO {names.SETTINGS} SELECT k, v FROM incoming_x"
+    assert db.upsert_frame(con, frame, "incoming_x", sql) == 1
