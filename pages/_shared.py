@@ -33,7 +33,7 @@ import polars as pl
 import pyarrow  # noqa: F401
 import streamlit as st
 
-from coop import names
+from coop import calendar, names
 from coop.errors import CoopError, ValidationError
 from coop.registry import districts
 from coop.store import db
@@ -1099,9 +1099,7 @@ def classify_text(text: str) -> dict[str, Any]:
 
 def school_years(start: date, end: date) -> list[int]:
     """School years (July-June, named by their first calendar year) that overlap the period."""
-    first = start.year if start.month >= 7 else start.year - 1
-    last = end.year if end.month >= 7 else end.year - 1
-    return list(range(first, last + 1))
+    return calendar.school_years(start, end)
 
 
 def threshold_rules() -> pl.DataFrame:
@@ -1171,12 +1169,7 @@ def score_bids(
 # --- meeting packet -------------------------------------------------------------------------------
 def packet_months(start: date, end: date) -> list[date]:
     """First days of the months from `start` to `end`, newest first."""
-    months = []
-    day = start.replace(day=1)
-    while day <= end:
-        months.append(day)
-        day = (day + timedelta(days=32)).replace(day=1)
-    return months[::-1]
+    return calendar.months(start, end)[::-1]
 
 
 def packet(month: date, include_savings: bool, progress: Callable[[float, str], None]) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from coop import names
+from coop import names, parsing
 from coop.errors import ValidationError
 from coop.ingest import readers
 from coop.store import lines, summary
@@ -42,8 +42,6 @@ ROW_GROUP_ROWS = 122_880
 PRICE_TOLERANCE = 0.01  # dollars: extended_price may differ from quantity x unit_price by at most 1 cent
 _EPS = 1e-9
 _THOUSANDS = r"^[-(]?\d{1,3}(,\d{3})+(\.\d*)?\)?$"
-_TRUE = ("yes", "true", "y", "1", "t")
-_FALSE = ("no", "false", "n", "0", "f")
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%m-%d-%Y")
 
 # columns kept as text, the required ones first
@@ -317,9 +315,7 @@ def _boolean(frame: pl.DataFrame, column: str) -> pl.Series:
         return series
 
     def parse(text: pl.Series) -> pl.Series:
-        low = pl.col("t").str.strip_chars().str.to_lowercase()
-        expr = pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False).otherwise(None)
-        return pl.DataFrame({"t": text}).select(expr).to_series()
+        return pl.DataFrame({"t": text}).select(parsing.bool_expr(pl.col("t"))).to_series()
 
     return _via_unique(_strings(frame, column), parse, pl.Boolean).rename(column)
 

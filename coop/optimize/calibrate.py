@@ -28,7 +28,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from coop import names
+from coop import calendar, names
 from coop.errors import UnknownDistrictError
 from coop.metrics import compute
 
@@ -120,21 +120,15 @@ def _annual_meals(meals: pl.DataFrame, declared: float | None, district_id: str)
     mine = meals.filter(pl.col(names.DISTRICT_ID) == district_id).sort(names.MONTH)
     if mine.height:
         first, last = mine[names.MONTH][0], mine[names.MONTH][-1]
-        span = (last.year - first.year) * 12 + last.month - first.month + 1
+        span = calendar.month_span(first, last)
         if span >= 12:
-            window = mine.filter(pl.col(names.MONTH) > _add_months(last, -12))
+            window = mine.filter(pl.col(names.MONTH) > calendar.add_months(last, -12))
             return float(window[names.MEALS].sum()), f"meal_counts, 12 months to {last:%Y-%m}"
     if declared is not None and declared > 0:
         return float(declared), "districts.annual_meals"
     if mine.height:
         return float(mine[names.MEALS].sum()) * 12.0 / span, f"meal_counts over {span} month(s) scaled to 12"
     return PAPER_ANNUAL_MEALS, "paper (46,085 meals, Table 3 quantity)"
-
-
-def _add_months(day: date, months: int) -> date:
-    """The first of the month `months` after (or before) `day`'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def _annualised_spend_per_meal(
@@ -145,7 +139,7 @@ def _annualised_spend_per_meal(
     if not mine.height or annual_meals <= 0:
         return None
     first, last = mine[names.MONTH].min(), mine[names.MONTH].max()
-    span = (last.year - first.year) * 12 + last.month - first.month + 1
+    span = calendar.month_span(first, last)
     deflated = mine.select(
         (pl.col(compute.SPEND_CENTS) / 100.0 / pl.col(names.ROUTE).replace_strict(ratio, return_dtype=pl.Float64)).sum()
     ).item()

@@ -27,7 +27,7 @@ import cvxpy as cp
 import numpy as np
 import polars as pl
 
-from coop import names
+from coop import names, parsing
 from coop.errors import ModelError, SpecError
 
 Progress = Callable[[float, str], None]
@@ -57,8 +57,6 @@ STATUS_INFEASIBLE = "infeasible"
 STATUS_UNBOUNDED = "unbounded"
 STATUS_ERROR = "error"
 
-_TRUE = {"true", "yes", "y", "1"}
-_FALSE = {"false", "no", "n", "0"}
 _VOLUME_TOL = 1e-6
 
 
@@ -177,14 +175,10 @@ def _number(value: object, source: str, where: str, *, minimum: float | None = 0
 
 def _boolean(value: object, source: str, where: str) -> bool:
     """A boolean from true/false, yes/no, y/n, 1/0 in any case."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise _fail(source, where, f"must be a boolean (true/false, yes/no, y/n, 1/0), got {value!r}")
+    parsed = parsing.parse_bool(value)
+    if parsed is None:
+        raise _fail(source, where, f"must be a boolean (true/false, yes/no, y/n, 1/0), got {value!r}")
+    return parsed
 
 
 def _text(value: object, source: str, where: str) -> str:

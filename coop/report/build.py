@@ -24,7 +24,7 @@ import polars as pl
 import vl_convert
 import xlsxwriter
 
-from coop import names
+from coop import calendar, names
 from coop.errors import CoopError
 from coop.metrics import compute
 from coop.report import charts
@@ -32,7 +32,6 @@ from coop.report import charts
 Progress = Callable[[float, str], None]
 CHART_WIDTH = 640
 TOP_N = 10
-SCHOOL_YEAR_START_MONTH = 7
 
 
 @dataclass(frozen=True)
@@ -74,27 +73,6 @@ class Packet:
     def label(self) -> str:
         """The month as people say it, e.g. 'October 2025'."""
         return self.month.strftime("%B %Y")
-
-
-def parse_month(text: str) -> date:
-    """The first day of a `YYYY-MM` month."""
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        return date(year, month, 1)
-    except ValueError as exc:
-        raise CoopError(f"month {text!r}: expected YYYY-MM, e.g. 2025-10") from exc
-
-
-def month_end(first: date) -> date:
-    """The last day of the month that starts on `first`."""
-    nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return nxt - timedelta(days=1)
-
-
-def school_year_start(day: date) -> date:
-    """1 July of the school year (July-June) that contains `day`."""
-    year = day.year if day.month >= SCHOOL_YEAR_START_MONTH else day.year - 1
-    return date(year, SCHOOL_YEAR_START_MONTH, 1)
 
 
 def format_share(share: float | None) -> str:
@@ -211,13 +189,13 @@ def build(
 ) -> Packet:
     """Compute the packet for a month (`YYYY-MM`): the month, the previous month and the school year to date."""
     tell = progress or (lambda _f, _m: None)
-    first = parse_month(month) if isinstance(month, str) else month.replace(day=1)
-    last = month_end(first)
+    first = calendar.parse_month(month) if isinstance(month, str) else month.replace(day=1)
+    last = calendar.month_end(first)
     prev_first = (first - timedelta(days=1)).replace(day=1)
-    year_first = school_year_start(first)
+    year_first = calendar.school_year_start(first)
     tell(0.05, "metrics for the month")
     m = compute.compute(con, first, last)
-    prev = compute.compute(con, prev_first, month_end(prev_first))
+    prev = compute.compute(con, prev_first, calendar.month_end(prev_first))
     ytd = compute.compute(con, year_first, last)
     reporting = m.districts.filter(pl.col(compute.LINES) > 0).height
     coop_share = _coop_row(m)["local_share"]
@@ -305,7 +283,7 @@ def _rules_tables(con: duckdb.DuckDBPyConnection, first: date) -> list[Table]:
     """Threshold and split-purchase flags for the school year of the month (coop.rules)."""
     from coop.rules import thresholds
 
-    year = school_year_start(first).year
+    year = calendar.school_year_start(first).year
     label = f"school year {year}-{(year + 1) % 100:02d} (1 Jul {year} - 30 Jun {year + 1})"
     flags = (
         thresholds.thresholds_from_db(con, year)

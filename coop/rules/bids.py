@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import polars as pl
 
+from coop import parsing
 from coop.errors import InputFileError, SpecError, ValidationError
 from coop.products.classify import classify
 
@@ -36,8 +37,6 @@ EVALUATED_PRICE: Final = "evaluated_price"
 RANK: Final = "rank"
 BID_COLUMNS: Final = (BIDDER, PRICE, MEETS_PREFERENCE)
 MIN_COMPETITIVE: Final = 3  # "three bids and a buy" (seed 002); Q7: leave an appropriate number of firms
-TRUE_WORDS: Final = frozenset({"yes", "y", "true", "t", "1"})
-FALSE_WORDS: Final = frozenset({"no", "n", "false", "f", "0"})
 THOUSANDS: Final = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")  # 1,250.00; a lone decimal comma is an error
 BID_SCHEMA: Final = {BIDDER: pl.String, PRICE: pl.Float64, MEETS_PREFERENCE: pl.Boolean}
 
@@ -68,16 +67,6 @@ class BidResult:
             "warnings": list(self.warnings),
             "method": self.method,
         }
-
-
-def parse_bool(text: str) -> bool | None:
-    """yes/no, true/false, y/n, 1/0 in any case -> bool; anything else -> None."""
-    word = text.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    return None
 
 
 def read_bids(path: str | Path) -> pl.DataFrame:
@@ -128,7 +117,7 @@ def read_bids(path: str | Path) -> pl.DataFrame:
                 price = math.nan
             if not math.isfinite(price) or price <= 0:
                 bad(PRICE, f"price must be a number > 0, got {cell(PRICE)!r}")
-            meets = parse_bool(cell(MEETS_PREFERENCE))
+            meets = parsing.parse_bool(cell(MEETS_PREFERENCE))
             if meets is None:
                 bad(MEETS_PREFERENCE, f"expected yes/no, true/false, y/n or 1/0, got {cell(MEETS_PREFERENCE)!r}")
             rows.append({BIDDER: bidder, PRICE: price, MEETS_PREFERENCE: meets})

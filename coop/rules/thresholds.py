@@ -25,7 +25,7 @@ from typing import Any, Final
 import duckdb
 import polars as pl
 
-from coop import names
+from coop import calendar, names
 from coop.errors import ValidationError
 from coop.store import db
 
@@ -198,12 +198,6 @@ def load_districts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return con.sql(f"SELECT {cols} FROM {names.DISTRICTS}").pl()
 
 
-def school_year_expr(column: str = names.INVOICE_DATE) -> pl.Expr:
-    """The school year (July-June, named by its first calendar year) of a date column."""
-    day = pl.col(column)
-    return pl.when(day.dt.month() >= 7).then(day.dt.year()).otherwise(day.dt.year() - 1).cast(pl.Int32)
-
-
 def _in_force(lines: pl.LazyFrame, table: pl.DataFrame, kind: str, jurisdiction: str, out: str) -> pl.LazyFrame:
     """Lines plus `out` (and `out`_local, `out`_source): the value of `kind` in force on each line's date."""
     rows = table.filter((pl.col(names.THRESHOLD_KIND) == kind) & (pl.col(names.JURISDICTION) == jurisdiction)).select(
@@ -326,7 +320,9 @@ def thresholds(
     on cumulative spend against the thresholds in force on each line's date; the year's method is the highest.
     """
     table = threshold_table() if table is None else table
-    lines = purchases.with_columns(school_year_expr().alias(names.SCHOOL_YEAR), pl.int_range(pl.len()).alias("_line"))
+    lines = purchases.with_columns(
+        calendar.school_year_expr(names.INVOICE_DATE).alias(names.SCHOOL_YEAR), pl.int_range(pl.len()).alias("_line")
+    )
     if school_year is not None:
         lines = lines.filter(pl.col(names.SCHOOL_YEAR) == school_year)
     group = [names.DISTRICT_ID, names.VENDOR_NAME, names.SCHOOL_YEAR]
@@ -620,7 +616,7 @@ def split_purchases_from_db(con: duckdb.DuckDBPyConnection, school_year: int | N
     """`split_purchases` over the database (optionally one school year)."""
     purchases = load_purchases(con)
     if school_year is not None:
-        purchases = purchases.filter(school_year_expr() == school_year)
+        purchases = purchases.filter(calendar.school_year_expr(names.INVOICE_DATE) == school_year)
     return split_purchases(
         purchases, load_districts(con), contracts=load_contracts(con), table=load_thresholds(con)
     ).collect()

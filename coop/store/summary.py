@@ -34,7 +34,7 @@ from importlib import resources
 
 import duckdb
 
-from coop import names
+from coop import calendar, names
 
 GRAIN_SHARES = "shares"
 GRAIN_PRICES = "prices"
@@ -235,23 +235,13 @@ def is_current(con: duckdb.DuckDBPyConnection) -> bool:
     return int(lines) == int(summarised)
 
 
-def _month_start(day: date) -> date:
-    """The first day of the day's month."""
-    return day.replace(day=1)
-
-
-def _next_month(day: date) -> date:
-    """The first day of the month after the day's month."""
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
 def whole_months(date_from: date | None, date_to: date | None) -> tuple[date | None, date | None] | None:
     """[first, end) month starts of the whole calendar months inside the inclusive range (None = unbounded side).
 
     None when no whole month fits (e.g. 2024-01-15..2024-02-10).
     """
-    first = None if date_from is None else (date_from if date_from.day == 1 else _next_month(date_from))
-    end = None if date_to is None else _month_start(date_to + timedelta(days=1))
+    first = None if date_from is None else (date_from if date_from.day == 1 else calendar.next_month(date_from))
+    end = None if date_to is None else calendar.month_start(date_to + timedelta(days=1))
     if first is not None and end is not None and first >= end:
         return None
     return first, end

@@ -97,11 +97,6 @@ def test_packet_sections_cover_the_meeting(packet_files):
     assert "Change vs previous month" in labels and "School year to date" in labels
 
 
-def test_bad_month_is_a_clear_error():
-    with pytest.raises(build.CoopError, match="YYYY-MM"):
-        build.parse_month("October")
-
-
 def test_cli_report_writes_both_files(sample_db_file, tmp_path):
     got = run_cli(
         "report", "--month", MONTH, "--out", str(tmp_path), "--no-savings", "--json", "--db", str(sample_db_file)

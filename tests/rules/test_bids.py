@@ -109,25 +109,6 @@ def test_bad_arguments() -> None:
         bids.score_bids(SEED, points=10, among=0)
 
 
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [
-        ("yes", True),
-        ("Y", True),
-        ("TRUE", True),
-        ("1", True),
-        ("no", False),
-        ("N", False),
-        ("False", False),
-        ("0", False),
-        ("maybe", None),
-        ("", None),
-    ],
-)
-def test_parse_bool(text: str, value: bool | None) -> None:
-    assert bids.parse_bool(text) is value
-
-
 def test_read_bids_any_case_booleans_and_money() -> None:
     frame = bids.read_bids(DATA / "mixed_case_booleans.csv")
     assert frame[bids.MEETS_PREFERENCE].to_list() == [True, False, True, True]

@@ -78,11 +78,6 @@ def _row(table: pl.DataFrame, district_id: str, vendor: str, year: int) -> dict:
     return rows[0]
 
 
-def test_school_year_convention() -> None:
-    frame = pl.DataFrame({names.INVOICE_DATE: [date(2024, 6, 30), date(2024, 7, 1), date(2025, 6, 30)]})
-    assert frame.select(thresholds.school_year_expr())[names.INVOICE_DATE].to_list() == [2023, 2024, 2024]
-
-
 def test_threshold_in_force_on_the_date(con: duckdb.DuckDBPyConnection) -> None:
     # $12,000 from one vendor: over the $10,000 micro threshold on 2025-09-30, under $15,000 from 2025-10-01
     _district(con, "early")
