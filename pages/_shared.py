@@ -707,11 +707,11 @@ def by_scope(frame: pl.DataFrame, scope: str = "coop") -> pl.DataFrame:
 @st.cache_data(show_spinner="Reading the purchase lines…", max_entries=16)
 def _drill(_con: duckdb.DuckDBPyConnection, version: str, district_id: str, start: date, end: date) -> pl.DataFrame:
     """One district's purchase lines in the period with locality by its own definition and the route."""
-    from coop.metrics import compute, local
+    from coop.metrics import local
 
     lines = _con.cursor().sql(_DRILL_SQL, params=[district_id, start, end]).pl().lazy()
-    dists = compute.load_districts(_con.cursor())
-    return local.with_route(local.with_locality(lines, dists)).collect()
+    dists = districts.load(_con.cursor()).lazy()
+    return local.localize(lines, dists).collect()
 
 
 def drill_lines(district_id: str, start: date, end: date, category: str | None, local_only: str) -> pl.DataFrame:
@@ -735,7 +735,7 @@ def _unit_prices(
     _con: duckdb.DuckDBPyConnection, version: str, start: date, end: date, ids: tuple[str, ...], product: str
 ) -> pl.DataFrame:
     """Average price per base unit per month for local and non-local lines of one product."""
-    from coop.metrics import compute, local
+    from coop.metrics import local
 
     lines = (
         _con.cursor()
@@ -745,7 +745,7 @@ def _unit_prices(
         .filter(pl.col(names.DISTRICT_ID).is_in(ids))
     )
     return (
-        local.with_locality(lines, compute.load_districts(_con.cursor()))
+        local.localize(lines, districts.load(_con.cursor()).lazy())
         .group_by(names.MONTH, local.LOCAL, names.BASE_UNIT)
         .agg(
             (pl.col("spend").sum() / pl.col(names.BASE_QUANTITY).sum()).alias("unit_price"),

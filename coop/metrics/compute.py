@@ -28,6 +28,7 @@ import polars as pl
 
 from coop import names
 from coop.metrics import local
+from coop.registry import districts as registry_districts
 from coop.store import summary
 
 COOP = "coop"
@@ -53,11 +54,6 @@ _LINES_SQL = summary.grains_sql(_IN_RANGE, monthly=False)
 _REGROUP = f"SELECT {GRAIN}, {', '.join(summary.KEY_COLUMNS)}, {summary.GRAIN_SUMS}\nFROM ({{parts}})\nGROUP BY ALL"
 
 
-_DISTRICTS_SQL = f"""
-SELECT {names.DISTRICT_ID}, {names.STATE}, {names.ZIP}, {names.LOCAL_RADIUS_MILES},
-       {names.LOCAL_STATES}, {names.LOCAL_COUNTIES}
-FROM {names.DISTRICTS}
-"""
 _SETTINGS_SQL = (
     f"SELECT {names.SETTING_KEY}, {names.SETTING_VALUE} FROM {names.SETTINGS} WHERE {names.SETTING_KEY} IN (?, ?)"
 )
@@ -108,11 +104,6 @@ def grain(classified: pl.LazyFrame, name: str) -> pl.LazyFrame:
     return classified.filter(pl.col(GRAIN) == name)
 
 
-def load_districts(con: duckdb.DuckDBPyConnection) -> pl.LazyFrame:
-    """Every district with its location and definition of local."""
-    return con.sql(_DISTRICTS_SQL).pl().lazy()
-
-
 def date_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
     """First and last invoice date of all purchases, or None when there are none."""
     ((first, last),) = con.execute(
@@ -136,11 +127,6 @@ def load_goal(con: duckdb.DuckDBPyConnection) -> tuple[float, date]:
 
 
 # --- pure lazy metrics -----------------------------------------------------------------------------------
-def classify(lines: pl.LazyFrame, districts: pl.LazyFrame) -> pl.LazyFrame:
-    """Lines plus locality (`coop.local.with_locality`) and `route`."""
-    return local.with_route(local.with_locality(lines, districts))
-
-
 def _dollars(cents: pl.Expr) -> pl.Expr:
     """Integer cents as dollars (the float nearest the exact decimal, so 59219.38 prints as such)."""
     return (cents / 100.0).round(2)
@@ -448,9 +434,9 @@ def compute(
     Whole months are read from the purchase summary when it is current (`use_summary=False` reads every line).
     """
     goal_share, goal_date = load_goal(con)
-    districts = load_districts(con)
+    districts = registry_districts.load(con).lazy()
     grains, from_summary = _load_grains(con, date_from, date_to, use_summary)
-    classified = classify(grains.lazy(), districts).collect().lazy()
+    classified = local.localize(grains.lazy(), districts).collect().lazy()
     shares, prices = grain(classified, GRAIN_SHARES), grain(classified, GRAIN_PRICES)
     commodity = premiums(prices)
     frames = pl.collect_all(

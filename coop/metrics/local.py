@@ -156,3 +156,11 @@ def route_expr(vendor_type: pl.Expr, local: pl.Expr) -> pl.Expr:
 def with_route(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Frame (with `vendor_type` and `local`) plus `route`: the paper's four supply-chain routes."""
     return frame.with_columns(route_expr(pl.col(names.VENDOR_TYPE), pl.col(LOCAL)).alias(names.ROUTE))
+
+
+def localize(lines: pl.LazyFrame, districts: pl.LazyFrame) -> pl.LazyFrame:
+    """Lines plus locality by each district's own definition (`with_locality`) and supply-chain `route`.
+
+    The one place locality is applied: metrics, calibration, rules and the drill-down all read it from here.
+    """
+    return with_route(with_locality(lines, districts))

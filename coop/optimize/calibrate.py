@@ -30,7 +30,8 @@ import polars as pl
 
 from coop import calendar, names
 from coop.errors import UnknownDistrictError
-from coop.metrics import compute
+from coop.metrics import compute, local
+from coop.registry import districts
 
 DISTRICT = "district"
 COOP = "coop"
@@ -67,7 +68,7 @@ class Calibration:
 
 def _classified(con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None) -> pl.DataFrame:
     """Classified purchase lines compacted to the metrics grains over the range."""
-    return compute.classify(compute.load_grains(con, date_from, date_to), compute.load_districts(con)).collect()
+    return local.localize(compute.load_grains(con, date_from, date_to), districts.load(con).lazy()).collect()
 
 
 def _grain(frame: pl.DataFrame, name: str) -> pl.DataFrame:

@@ -27,6 +27,7 @@ import polars as pl
 
 from coop import calendar, names
 from coop.errors import ValidationError
+from coop.registry import districts
 from coop.store import db
 
 # --- methods -------------------------------------------------------------------------------------
@@ -190,12 +191,6 @@ def load_purchases(con: duckdb.DuckDBPyConnection) -> pl.LazyFrame:
     )
     frame = con.sql(f"SELECT {cols} FROM {names.PURCHASES}").pl()
     return frame.with_columns(pl.col(names.EXTENDED_PRICE).cast(pl.Float64)).lazy()
-
-
-def load_districts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Districts with their state and own thresholds."""
-    cols = ", ".join((names.DISTRICT_ID, names.STATE, names.MICRO_PURCHASE_THRESHOLD, names.SMALL_PURCHASE_THRESHOLD))
-    return con.sql(f"SELECT {cols} FROM {names.DISTRICTS}").pl()
 
 
 def _in_force(lines: pl.LazyFrame, table: pl.DataFrame, kind: str, jurisdiction: str, out: str) -> pl.LazyFrame:
@@ -595,9 +590,9 @@ def _empty_split() -> pl.LazyFrame:
 # --- from the database ----------------------------------------------------------------------------------
 def _with_local(con: duckdb.DuckDBPyConnection, purchases: pl.LazyFrame) -> pl.LazyFrame:
     """Purchases plus each district's `local` flag (coop.local), for the local-unprocessed exception."""
-    from coop.metrics import compute, local
+    from coop.metrics import local
 
-    return local.with_locality(purchases, compute.load_districts(con))
+    return local.localize(purchases, districts.load(con).lazy())
 
 
 def thresholds_from_db(con: duckdb.DuckDBPyConnection, school_year: int | None = None) -> pl.DataFrame:
@@ -605,7 +600,7 @@ def thresholds_from_db(con: duckdb.DuckDBPyConnection, school_year: int | None =
     purchases = _with_local(con, load_purchases(con))
     return thresholds(
         purchases,
-        load_districts(con),
+        districts.load(con),
         school_year,
         contracts=load_contracts(con),
         table=load_thresholds(con),
@@ -618,7 +613,7 @@ def split_purchases_from_db(con: duckdb.DuckDBPyConnection, school_year: int | N
     if school_year is not None:
         purchases = purchases.filter(calendar.school_year_expr(names.INVOICE_DATE) == school_year)
     return split_purchases(
-        purchases, load_districts(con), contracts=load_contracts(con), table=load_thresholds(con)
+        purchases, districts.load(con), contracts=load_contracts(con), table=load_thresholds(con)
     ).collect()
 
 

@@ -9,7 +9,8 @@ from fixtures_metrics import insert, load, random_lines
 from hypothesis import HealthCheck, given, settings
 
 from coop import cli, names
-from coop.metrics import compute
+from coop.metrics import compute, local
+from coop.registry import districts
 from coop.store import summary
 
 DIRECT, NONTRAD, TRAD_LOCAL, TRAD_NONLOCAL = names.ROUTES
@@ -281,7 +282,6 @@ def test_compacted_metrics_equal_line_by_line(con, raw):
     """Whatever the lines, the grains give the same figures as classifying every line on its own."""
     from fixtures_metrics import lines_frame
 
-    from coop.metrics import local
 
     con.execute(f"DELETE FROM {names.PURCHASE_LINES}")
     con.execute(f"DELETE FROM {names.DISTRICTS}")
@@ -291,7 +291,7 @@ def test_compacted_metrics_equal_line_by_line(con, raw):
     m = compute.compute(con, date(2024, 1, 15), date(2024, 4, 15))
 
     frame = lines_frame(lines).filter(pl.col(names.INVOICE_DATE).is_between(date(2024, 1, 15), date(2024, 4, 15)))
-    each = local.with_route(local.with_locality(frame.lazy(), compute.load_districts(con))).collect()
+    each = local.localize(frame.lazy(), districts.load(con).lazy()).collect()
     cents_of = pl.col(names.EXTENDED_PRICE).cast(pl.Decimal(18, 2)).mul(100).cast(pl.Int64)
     each = each.with_columns(cents_of.alias("c"))
     for d in m.districts.to_dicts():

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from coop import cli, names
 from coop.errors import ValidationError
+from coop.registry import districts
 from coop.rules import thresholds
 from coop.store import lines
 
@@ -163,7 +164,7 @@ def test_state_exception_for_local_unprocessed(con: duckdb.DuckDBPyConnection) -
             "local": [True, True],
         }
     ).lazy()
-    table = thresholds.thresholds(lines, thresholds.load_districts(con)).collect()
+    table = thresholds.thresholds(lines, districts.load(con)).collect()
     farm = _row(table, "al", "Farm", 2024)
     proc = _row(table, "al", "Processor", 2024)
     assert farm["small_threshold"] == pytest.approx(250_000.0) and farm["required_method"] == thresholds.SMALL
