@@ -130,7 +130,7 @@ def _summary(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[s
     """The purchase summary's state (exists, current, rows, lines covered); rebuilt from the lines with --rebuild."""
     from coop.store import summary
 
-    return summary.rebuild(con) if args.rebuild else summary.status(con)
+    return db.rebuild_summary(con) if args.rebuild else summary.status(con)
 
 
 # --- end metrics ---

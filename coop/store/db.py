@@ -119,9 +119,17 @@ def _add_summary(con: duckdb.DuckDBPyConnection) -> None:
     try:
         with transaction(con):
             con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: only the missing ones run
-            summary.rebuild_rows(con)
+            summary.rebuild_rows(con, _sql(SCHEMA_FILE))
     except duckdb.Error as exc:
         raise DatabaseError(f"cannot add the purchase summary: {exc}") from exc
+
+
+def rebuild_summary(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """Recompute the whole purchase summary from the lines in one transaction; its `status` plus seconds taken."""
+    start = time.perf_counter()
+    with transaction(con):
+        summary.rebuild_rows(con, _sql(SCHEMA_FILE))
+    return {**summary.status(con), "rebuild_seconds": round(time.perf_counter() - start, 3)}
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:

@@ -28,9 +28,7 @@ by a test or a benchmark inserting rows directly, make it stale and metrics read
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
-from importlib import resources
 
 import duckdb
 
@@ -188,28 +186,19 @@ def remove_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
         con.execute(f"DELETE FROM {names.PURCHASE_SUMMARY} WHERE {names.BATCH_ID} = ?", [batch_id]).fetchall()
 
 
-def rebuild_rows(con: duckdb.DuckDBPyConnection) -> int:
-    """Recompute the whole summary from the purchase lines in the caller's transaction; return its row count."""
-    from coop.store import db  # db imports this module to migrate
+def rebuild_rows(con: duckdb.DuckDBPyConnection, schema: str) -> int:
+    """Recompute the whole summary from the purchase lines in the caller's transaction; return its row count.
 
-    # dropped and created again from schema.sql, so a summary of an older layout is replaced too
+    `schema` is schema.sql's text (the caller, `coop.store.db`, owns it): the summary's tables are dropped and
+    created again from it, so a summary of an older layout is replaced too.
+    """
     con.execute(f"DROP TABLE IF EXISTS {names.PURCHASE_SUMMARY}").fetchall()
     con.execute(f"DROP TABLE IF EXISTS {names.SUMMARY_KEYS}").fetchall()
-    con.execute(resources.files("coop.store").joinpath(db.SCHEMA_FILE).read_text(encoding="utf-8")).fetchall()
+    con.execute(schema).fetchall()
     con.execute(_REBUILD_SQL).fetchall()
     _store_staged(con)
     ((rows,),) = con.execute(f"SELECT count(*) FROM {names.PURCHASE_SUMMARY}").fetchall()
     return int(rows)
-
-
-def rebuild(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
-    """Recompute the whole summary from the purchase lines in one transaction; return `status` plus seconds taken."""
-    from coop.store import db  # db imports this module to migrate
-
-    start = time.perf_counter()
-    with db.transaction(con):
-        rebuild_rows(con)
-    return {**status(con), "rebuild_seconds": round(time.perf_counter() - start, 3)}
 
 
 def status(con: duckdb.DuckDBPyConnection) -> dict[str, object]:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from coop import cli, names
 from coop.metrics import compute, local
 from coop.registry import districts
-from coop.store import summary
+from coop.store import db
 
 DIRECT, NONTRAD, TRAD_LOCAL, TRAD_NONLOCAL = names.ROUTES
 
@@ -21,7 +21,7 @@ def loaded(request, con):
     """The hand-built co-op, read from its lines (summary stale) or with the purchase summary built."""
     load(con)
     if request.param == "summary":
-        summary.rebuild(con)
+        db.rebuild_summary(con)
         assert compute.compute(con).from_summary
     else:
         assert not compute.compute(con).from_summary

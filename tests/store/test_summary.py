@@ -76,7 +76,7 @@ def test_whole_months_and_part_month_edges(date_from, date_to, whole, edges):
 def built(con):
     """The hand-built co-op of tests/fixtures_metrics.py with its summary rebuilt from the lines."""
     load(con)
-    state = summary.rebuild(con)
+    state = db.rebuild_summary(con)
     assert state["current"] and state["lines_summarised"] == 18
     return con
 
