@@ -235,10 +235,10 @@ def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
 
 def _report(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Write the month's partner-meeting packet (HTML and XLSX) into a folder."""
-    from coop.report import build
+    from coop.report import build, render
 
     packet = build.build(con, args.month, include_savings=not args.no_savings)
-    paths = build.write(packet, args.out)
+    paths = render.write(packet, args.out)
     return {
         "month": args.month,
         "html": paths["html"],
@@ -336,10 +336,10 @@ def _add_sample_commands(add: Callable[[str, Handler, str], argparse.ArgumentPar
 # --- procurement rules: thresholds, bids, classify (agent "rules") ---
 def _thresholds(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Required vs recorded procurement method per district, vendor and school year, and split purchases."""
-    from coop.rules import thresholds
+    from coop.rules import splits, thresholds
 
     table = thresholds.thresholds_from_db(con, args.school_year)
-    splits = thresholds.split_purchases_from_db(con, args.school_year)
+    splits = splits.split_purchases_from_db(con, args.school_year)
     return {
         "school_year": args.school_year,
         "school_year_convention": "school year N = N-07-01..(N+1)-06-30",

@@ -1128,9 +1128,9 @@ def thresholds(school_year: int, ids: list[str], flagged_only: bool) -> pl.DataF
 @st.cache_data(show_spinner="Looking for split purchases…", max_entries=16)
 def _splits(_con: duckdb.DuckDBPyConnection, version: str, school_year: int) -> pl.DataFrame:
     """Lines of possible split purchases in one school year, one row per line with its split id."""
-    from coop.rules import thresholds
+    from coop.rules import splits
 
-    return thresholds.split_purchases_from_db(_con.cursor(), school_year)
+    return splits.split_purchases_from_db(_con.cursor(), school_year)
 
 
 def split_purchases(school_year: int, ids: list[str]) -> pl.DataFrame:
@@ -1184,16 +1184,16 @@ def packet(month: date, include_savings: bool, progress: Callable[[float, str], 
 
 def packet_html(built: Any) -> bytes:
     """The packet as one self-contained HTML file (charts embedded as images)."""
-    from coop.report import build
+    from coop.report import render
 
-    return build.to_html(built).encode("utf-8")
+    return render.to_html(built).encode("utf-8")
 
 
 def packet_xlsx(built: Any) -> bytes:
     """The packet as an Excel workbook."""
-    from coop.report import build
+    from coop.report import render
 
-    return build.to_xlsx(built)
+    return render.to_xlsx(built)
 
 
 CHART_HEIGHT = 400

@@ -299,13 +299,13 @@ def test_cli_sample_rows_out_and_load(tmp_path, capsys):
 
 
 def test_rules_find_the_planted_split_and_not_the_contracted_milk(loaded):
-    from coop.rules import thresholds
+    from coop.rules import splits
 
     path, first = loaded
     assert first["contracts"] == sample.contract_frame().height
     con = db.connect(path)
     try:
-        found = thresholds.split_purchases_from_db(con)
+        found = splits.split_purchases_from_db(con)
     finally:
         con.close()
     pairs = set(found.select(names.DISTRICT_ID, names.VENDOR_NAME).unique().iter_rows())

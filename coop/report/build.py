@@ -1,28 +1,18 @@
-"""The monthly partner-meeting packet: KPIs, tables and charts for a month, as self-contained HTML and XLSX.
+"""The monthly partner-meeting packet: KPIs, tables and charts for a month (rendered by `coop.report.render`).
 
-Every figure comes from the library's own computations (`coop.metrics`, `coop.rules`, `coop.pool` and
-`coop.allocate`), so the packet shows exactly what the app and the CLI show. Charts are the Altair specs of
-`coop.charts`, rendered to PNG with vl-convert and embedded as data URIs: the HTML references nothing on the
-network and prints to PDF from a browser with every chart whole.
+Every figure comes from the library's own computations (`coop.metrics`, `coop.rules`, `coop.optimize.pool` and
+`coop.optimize.allocate`), so the packet shows exactly what the app and the CLI show.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
-from pathlib import Path
 
 import altair as alt
 import duckdb
 import polars as pl
-import vl_convert
-import xlsxwriter
 
 from coop import calendar, names
 from coop.errors import CoopError
@@ -30,7 +20,6 @@ from coop.metrics import compute
 from coop.report import charts
 
 Progress = Callable[[float, str], None]
-CHART_WIDTH = 640
 TOP_N = 10
 
 
@@ -281,7 +270,7 @@ def build(
 
 def _rules_tables(con: duckdb.DuckDBPyConnection, first: date) -> list[Table]:
     """Threshold and split-purchase flags for the school year of the month (coop.rules)."""
-    from coop.rules import thresholds
+    from coop.rules import splits, thresholds
 
     year = calendar.school_year_start(first).year
     label = f"school year {year}-{(year + 1) % 100:02d} (1 Jul {year} - 30 Jun {year + 1})"
@@ -300,7 +289,7 @@ def _rules_tables(con: duckdb.DuckDBPyConnection, first: date) -> list[Table]:
         )
     )
     splits = (
-        thresholds.split_purchases_from_db(con, year)
+        splits.split_purchases_from_db(con, year)
         .group_by("split_id", names.DISTRICT_ID, names.VENDOR_NAME)
         .agg(
             pl.col(names.INVOICE_NO).n_unique().alias("invoices"),
@@ -367,142 +356,3 @@ def _savings(
         definition="Each district's share of the pooled cost under each allocation method.",
     )
     return Table("savings", "Co-op savings estimate and its allocation", caption, table, money=money), chart
-
-
-# --- rendering ------------------------------------------------------------------------------------------
-def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
-    """The chart rendered to PNG by vl-convert at a fixed width (a container width cannot be rendered)."""
-    spec = json.dumps(chart.properties(width=CHART_WIDTH).to_dict(), default=float)  # DECIMAL money -> float
-    return vl_convert.vegalite_to_png(spec, scale=scale)
-
-
-_CSS = """
-body { font-family: -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif; color: #1b2a1b;
-       max-width: 1000px; margin: 2em auto; padding: 0 1em; }
-h1 { color: #2e7d32; margin-bottom: 0; } h2 { border-bottom: 2px solid #2e7d32; padding-bottom: 4px; }
-.sub { color: #5f6b5f; margin-top: 4px; }
-.kpis { display: grid; grid-template-columns: repeat(3, 1fr); gap: 12px; }
-.kpi { border: 1px solid #c8d6c8; border-radius: 8px; padding: 10px 14px; break-inside: avoid; }
-.kpi .v { font-size: 1.6em; font-weight: 700; } .kpi .l { font-weight: 600; }
-.kpi .n { color: #5f6b5f; font-size: .85em; }
-table { border-collapse: collapse; width: 100%; font-size: .85em; margin-bottom: .5em; }
-th, td { border-bottom: 1px solid #dde5dd; padding: 4px 6px; text-align: right; }
-th:first-child, td:first-child, td.t { text-align: left; }
-th { background: #eef4ee; }
-.caption { color: #5f6b5f; font-size: .85em; margin-bottom: 1.5em; }
-figure { margin: 0 0 1.5em 0; break-inside: avoid; page-break-inside: avoid; }
-figure img { max-width: 100%; height: auto; }
-section { break-inside: auto; }
-@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } }
-"""
-
-
-def _cell(value: object, column: str, table: Table) -> str:
-    """One formatted table cell."""
-    if value is None:
-        return "<td>–</td>"
-    if isinstance(value, Decimal):
-        value = float(value)
-    if column in table.shares and isinstance(value, (int, float)):
-        return f"<td>{format_share(float(value))}</td>"
-    if column in table.money and isinstance(value, (int, float)):
-        return f"<td>{format_money(float(value))}</td>"
-    if isinstance(value, float):
-        return f"<td>{value:,.2f}</td>"
-    if isinstance(value, int):
-        return f"<td>{value:,}</td>"
-    return f'<td class="t">{html.escape(str(value))}</td>'
-
-
-def _table_html(table: Table) -> str:
-    """A table with its title and caption."""
-    head = "".join(f"<th>{html.escape(column_title(c, table))}</th>" for c in table.frame.columns)
-    rows = "".join(
-        "<tr>" + "".join(_cell(v, c, table) for c, v in row.items()) + "</tr>"
-        for row in table.frame.iter_rows(named=True)
-    )
-    if not rows:
-        rows = f'<tr><td class="t" colspan="{max(1, table.frame.width)}">No rows for this period.</td></tr>'
-    return (
-        f"<section><h2>{html.escape(table.title)}</h2><table><thead><tr>{head}</tr></thead>"
-        f'<tbody>{rows}</tbody></table><div class="caption">{html.escape(table.caption)}</div></section>'
-    )
-
-
-def column_title(column: str, table: Table) -> str:
-    """A column header stating its unit."""
-    if column in table.money:
-        return f"{column} ($)"
-    if column in table.shares:
-        return f"{column} (%)"
-    return column
-
-
-def to_html(packet: Packet) -> str:
-    """The packet as one self-contained HTML document (inline CSS, charts as embedded PNG)."""
-    kpis = "".join(
-        f'<div class="kpi"><div class="l">{html.escape(k.label)}</div><div class="v">{html.escape(k.value)}</div>'
-        f'<div class="n">{html.escape(k.note)}</div></div>'
-        for k in packet.kpis
-    )
-    figures = "".join(
-        f'<figure><img alt="{html.escape(key)}" data-chart="{html.escape(key)}" '
-        f'src="data:image/png;base64,{base64.b64encode(chart_png(chart)).decode()}"></figure>'
-        for key, chart in packet.charts.items()
-    )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in packet.notes)
-    tables = "".join(_table_html(t) for t in packet.tables)
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>Co-op partner meeting packet, {packet.label}</title><style>{_CSS}</style></head><body>"
-        f"<h1>Partner meeting packet: {packet.label}</h1>"
-        f'<p class="sub">Month {packet.month:%d %b %Y} - {packet.month_end:%d %b %Y}; school year to date from '
-        f"{packet.year_start:%d %b %Y}. Money in US dollars; shares of food spend.</p>"
-        f'<h2>Headlines</h2><div class="kpis" id="kpis">{kpis}</div>'
-        f"<h2>Charts</h2>{figures}{tables}<h2>Data-quality notes</h2><ul>{notes}</ul>"
-        '<p class="sub">Made with coop. Local = each district\'s own definition of local; routes per Love, '
-        "Jablonski, Thilmany McFadden &amp; Bellows (2025).</p></body></html>"
-    )
-
-
-def to_xlsx(packet: Packet) -> bytes:
-    """The packet's tables as a workbook: a KPI sheet and one sheet per table, units in headers."""
-    buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as book:
-        bold = book.add_format({"bold": True})
-        wrap = book.add_format({"italic": True, "font_color": "#5f6b5f"})
-        sheet = book.add_worksheet("KPIs")
-        sheet.write_row(0, 0, ["Figure", "Value", "Definition"], bold)
-        for i, k in enumerate(packet.kpis, start=1):
-            sheet.write_row(i, 0, [k.label, k.value, k.note])
-        sheet.set_column(0, 0, 28)
-        sheet.set_column(1, 1, 18)
-        sheet.set_column(2, 2, 80)
-        for table in packet.tables:
-            formats = {c: "$#,##0.00" for c in table.money} | {c: "0.0%" for c in table.shares}
-            frame = table.frame.rename({c: column_title(c, table) for c in table.frame.columns})
-            frame.write_excel(
-                workbook=book,
-                worksheet=table.key[:31],
-                position="A1",
-                column_formats={column_title(c, table): f for c, f in formats.items()},
-                autofit=True,
-                table_style="Table Style Light 9",
-            )
-            book.get_worksheet_by_name(table.key[:31]).write(frame.height + 2, 0, table.caption, wrap)
-        notes = book.add_worksheet("Notes")
-        notes.write(0, 0, "Data-quality notes", bold)
-        for i, note in enumerate(packet.notes, start=1):
-            notes.write(i, 0, note)
-    return buffer.getvalue()
-
-
-def write(packet: Packet, out_dir: str | Path) -> dict[str, Path]:
-    """Write `packet-YYYY-MM.html` and `.xlsx` into `out_dir`; return their paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"packet-{packet.month:%Y-%m}"
-    paths = {"html": out / f"{stem}.html", "xlsx": out / f"{stem}.xlsx"}
-    paths["html"].write_text(to_html(packet), encoding="utf-8")
-    paths["xlsx"].write_bytes(to_xlsx(packet))
-    return paths

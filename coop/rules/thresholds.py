@@ -1,4 +1,4 @@
-"""Procurement rules: dated purchase thresholds, the method spend requires, and split-purchase detection.
+"""Procurement rules: dated purchase thresholds and the method spend requires (split purchases: `rules.splits`).
 
 Conventions (stated once, used everywhere here):
 * School year N runs from N-07-01 to (N+1)-06-30 (school year 2024 = 2024-07-01..2025-06-30).
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Final
+from typing import Final
 
 import duckdb
 import polars as pl
@@ -100,8 +100,6 @@ DEFAULT_THRESHOLDS: Final[tuple[Threshold, ...]] = (
     Threshold(date(2018, 6, 20), KIND_SMALL, 40_000.0, STATE, "AL", 250_000.0, SEED002_AL),
 )
 
-SPLIT_WINDOW_DAYS: Final = 30
-
 THRESHOLDS_COLUMNS: Final = (
     names.DISTRICT_ID,
     names.VENDOR_NAME,
@@ -118,24 +116,6 @@ THRESHOLDS_COLUMNS: Final = (
     "flag",
     names.REASON,
     names.SOURCE,
-)
-SPLIT_COLUMNS: Final = (
-    "split_id",
-    names.DISTRICT_ID,
-    names.VENDOR_NAME,
-    names.INVOICE_NO,
-    names.INVOICE_DATE,
-    names.SOURCE_ROW,
-    names.DESCRIPTION,
-    names.EXTENDED_PRICE,
-    "invoice_total",
-    "split_total",
-    "window_total",
-    "invoices",
-    "first_date",
-    "last_date",
-    "micro_threshold",
-    names.REASON,
 )
 
 
@@ -221,7 +201,7 @@ def _in_force(lines: pl.LazyFrame, table: pl.DataFrame, kind: str, jurisdiction:
     )
 
 
-def _with_thresholds(
+def with_thresholds(
     lines: pl.LazyFrame, districts: pl.DataFrame, table: pl.DataFrame, exempt: pl.Expr
 ) -> pl.LazyFrame:
     """Lines plus the most restrictive micro and small thresholds in force on each date, and their sources."""
@@ -261,7 +241,7 @@ def _source_of(value: pl.Expr, parts: list[pl.Expr], sources: list[str]) -> pl.E
     return expr
 
 
-def _money(expr: pl.Expr) -> pl.Expr:
+def money(expr: pl.Expr) -> pl.Expr:
     """A dollar amount as text, e.g. $12,500.00."""
     cents = (expr * 100).round(0).cast(pl.Int64)
     dollars = cents // 100
@@ -276,7 +256,7 @@ def _money(expr: pl.Expr) -> pl.Expr:
     return pl.concat_str([pl.lit("$"), with_commas, pl.lit("."), rest])
 
 
-def _contract_rank(purchases: pl.LazyFrame, contracts: pl.DataFrame | None, keys: list[str]) -> pl.LazyFrame:
+def contract_rank(purchases: pl.LazyFrame, contracts: pl.DataFrame | None, keys: list[str]) -> pl.LazyFrame:
     """Per line: the highest contract rank covering its district, vendor and date (0 when none)."""
     if contracts is None or contracts.height == 0:
         return purchases.with_columns(pl.lit(0).alias("_contract"))
@@ -325,8 +305,8 @@ def thresholds(
     unprocessed = pl.col(names.UNPROCESSED).fill_null(False)
     local_unprocessed = unprocessed & pl.col("local").fill_null(False) if has_local else pl.lit(False)
     exempt = local_unprocessed.all().over(group)
-    framed = _with_thresholds(lines, districts, table, exempt)
-    framed = _contract_rank(framed, contracts, ["_line"])
+    framed = with_thresholds(lines, districts, table, exempt)
+    framed = contract_rank(framed, contracts, ["_line"])
     if names.VENDOR_TYPE in framed.collect_schema():
         framed = framed.with_columns(
             pl.when(pl.col(names.VENDOR_TYPE).is_in(ENTITLEMENT_VENDOR_TYPES))
@@ -379,8 +359,8 @@ def thresholds(
     flag = (pl.col("_contract") < 3) & (pl.col("_need") > pl.col("_contract"))
     exceeded = (
         pl.when(pl.col("_need") == 2)
-        .then(pl.concat_str([pl.lit("the small-purchase threshold "), _money(pl.col("small_threshold"))]))
-        .otherwise(pl.concat_str([pl.lit("the micro-purchase threshold "), _money(pl.col("micro_threshold"))]))
+        .then(pl.concat_str([pl.lit("the small-purchase threshold "), money(pl.col("small_threshold"))]))
+        .otherwise(pl.concat_str([pl.lit("the micro-purchase threshold "), money(pl.col("micro_threshold"))]))
     )
     exempt_note = pl.when(pl.col("_exempt")).then(pl.lit(" (local unprocessed products)")).otherwise(pl.lit(""))
     reason = (
@@ -391,7 +371,7 @@ def thresholds(
             pl.concat_str(
                 [
                     pl.lit("spend "),
-                    _money(pl.col("spend")),
+                    money(pl.col("spend")),
                     pl.lit(" exceeds "),
                     exceeded,
                     exempt_note,
@@ -408,7 +388,7 @@ def thresholds(
             pl.concat_str(
                 [
                     pl.lit("spend "),
-                    _money(pl.col("spend")),
+                    money(pl.col("spend")),
                     pl.lit(" is within what the "),
                     pl.col("recorded_method"),
                     pl.lit(" method on record allows"),
@@ -424,167 +404,6 @@ def thresholds(
         .sort(names.DISTRICT_ID, names.VENDOR_NAME, names.SCHOOL_YEAR)
     )
 
-
-def split_purchases(
-    purchases: pl.LazyFrame,
-    districts: pl.DataFrame,
-    *,
-    contracts: pl.DataFrame | None = None,
-    table: pl.DataFrame | None = None,
-    window_days: int = SPLIT_WINDOW_DAYS,
-) -> pl.LazyFrame:
-    """Lines of possible split purchases (seed 004 Q8), one row per line with its `split_id`.
-
-    An invoice is one district, vendor and invoice_no (invoice date when no number). A split is two or more
-    invoices from one vendor to one district within `window_days` of the first, each under the micro-purchase
-    threshold in force on its date, together exceeding the threshold in force on the last one. Vendors under a
-    contract covering the invoice date (formal, small purchase or entitlement) and entitlement vendor types are
-    not micro-purchases and are never flagged (e.g. weekly milk deliveries under a formal contract).
-    """
-    table = threshold_table() if table is None else table
-    schema = purchases.collect_schema()
-    lines = purchases.with_columns(
-        pl.coalesce(pl.col(names.INVOICE_NO), pl.col(names.INVOICE_DATE).cast(pl.String)).alias("_invoice"),
-        pl.int_range(pl.len()).alias("_line"),
-    )
-    if names.VENDOR_TYPE in schema:
-        lines = lines.filter(~pl.col(names.VENDOR_TYPE).is_in(ENTITLEMENT_VENDOR_TYPES))
-    lines = _contract_rank(lines, contracts, ["_line"]).filter(pl.col("_contract") == 0)
-    inv_keys = [names.DISTRICT_ID, names.VENDOR_NAME, "_invoice"]
-    invoices = lines.group_by(inv_keys).agg(
-        pl.col(names.INVOICE_DATE).min(),
-        pl.col(names.EXTENDED_PRICE).cast(pl.Float64).sum().alias("invoice_total"),
-        pl.lit(False).alias(names.UNPROCESSED),
-    )
-    invoices = _with_thresholds(invoices, districts, table, pl.lit(False)).select(
-        *inv_keys, names.INVOICE_DATE, "invoice_total", "micro_threshold"
-    )
-    under = invoices.filter(pl.col("invoice_total") <= pl.col("micro_threshold")).collect()
-    if under.height == 0:
-        return _empty_split()
-    found = _split_windows(under, window_days)
-    if found.height == 0:
-        return _empty_split()
-    involved = found.join(
-        lines.collect(), left_on=[names.DISTRICT_ID, names.VENDOR_NAME, "_invoice"], right_on=inv_keys
-    )
-    for column, dtype in ((names.SOURCE_ROW, pl.Int64), (names.DESCRIPTION, pl.String)):
-        if column not in involved.columns:
-            involved = involved.with_columns(pl.lit(None, dtype=dtype).alias(column))
-    involved = involved.with_columns(pl.col(names.SOURCE_ROW).cast(pl.Int64))
-    reason = pl.concat_str(
-        [
-            pl.col("invoices").cast(pl.String),
-            pl.lit(" invoices from "),
-            pl.col("first_date").cast(pl.String),
-            pl.lit(" to "),
-            pl.col("last_date").cast(pl.String),
-            pl.lit(", each under the micro-purchase threshold "),
-            _money(pl.col("micro_threshold")),
-            pl.lit("; within "),
-            pl.lit(str(window_days)),
-            pl.lit(" days they total up to "),
-            _money(pl.col("window_total")),
-            pl.lit(" (seed 004 Q8: a purchase may not be split to stay under a threshold)"),
-        ]
-    )
-    return (
-        involved.with_columns(
-            pl.col(names.EXTENDED_PRICE).cast(pl.Float64),
-            pl.col(names.INVOICE_NO).cast(pl.String),
-            reason.alias(names.REASON),
-        )
-        .select(SPLIT_COLUMNS)
-        .sort("split_id", names.INVOICE_DATE, names.INVOICE_NO)
-        .lazy()
-    )
-
-
-def _split_windows(invoices: pl.DataFrame, window_days: int) -> pl.DataFrame:
-    """Clusters of under-threshold invoices within the window that together exceed the threshold."""
-    rows: list[dict[str, object]] = []
-    split_id = 0
-    ordered = invoices.sort(names.DISTRICT_ID, names.VENDOR_NAME, names.INVOICE_DATE, "_invoice")
-    for (district_id, vendor), group in ordered.group_by([names.DISTRICT_ID, names.VENDOR_NAME], maintain_order=True):
-        recs = group.to_dicts()
-        # windows [i, j]: invoices within window_days of invoice i whose running total exceeds the threshold
-        flagged: list[tuple[int, int, float, float]] = []
-        for i, first in enumerate(recs):
-            total = 0.0
-            for j in range(i, len(recs)):
-                if (recs[j][names.INVOICE_DATE] - first[names.INVOICE_DATE]).days > window_days:
-                    break
-                total += recs[j]["invoice_total"]
-                if j > i and total > recs[j]["micro_threshold"]:
-                    flagged.append((i, j, total, recs[j]["micro_threshold"]))
-        # overlapping windows are one finding: [start, end, largest window total, its threshold]
-        merged: list[list[Any]] = []
-        for start, end, total, limit in sorted(flagged):
-            if merged and start <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
-                if total > merged[-1][2]:
-                    merged[-1][2:] = [total, limit]
-            else:
-                merged.append([start, end, total, limit])
-        for start, end, window_total, limit in merged:
-            split_id += 1
-            members = recs[start : end + 1]
-            for r in members:
-                rows.append(
-                    {
-                        "split_id": split_id,
-                        names.DISTRICT_ID: district_id,
-                        names.VENDOR_NAME: vendor,
-                        "_invoice": r["_invoice"],
-                        "invoice_total": r["invoice_total"],
-                        "split_total": sum(m["invoice_total"] for m in members),
-                        "window_total": window_total,
-                        "invoices": len(members),
-                        "first_date": members[0][names.INVOICE_DATE],
-                        "last_date": members[-1][names.INVOICE_DATE],
-                        "micro_threshold": limit,
-                    }
-                )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "split_id": pl.Int64,
-            names.DISTRICT_ID: pl.String,
-            names.VENDOR_NAME: pl.String,
-            "_invoice": pl.String,
-            "invoice_total": pl.Float64,
-            "split_total": pl.Float64,
-            "window_total": pl.Float64,
-            "invoices": pl.Int64,
-            "first_date": pl.Date,
-            "last_date": pl.Date,
-            "micro_threshold": pl.Float64,
-        },
-    )
-
-
-def _empty_split() -> pl.LazyFrame:
-    """A split-purchase result with no rows."""
-    return pl.DataFrame(
-        schema={
-            "split_id": pl.Int64,
-            names.DISTRICT_ID: pl.String,
-            names.VENDOR_NAME: pl.String,
-            names.INVOICE_NO: pl.String,
-            names.INVOICE_DATE: pl.Date,
-            names.SOURCE_ROW: pl.Int64,
-            names.DESCRIPTION: pl.String,
-            names.EXTENDED_PRICE: pl.Float64,
-            "invoice_total": pl.Float64,
-            "split_total": pl.Float64,
-            "window_total": pl.Float64,
-            "invoices": pl.Int64,
-            "first_date": pl.Date,
-            "last_date": pl.Date,
-            "micro_threshold": pl.Float64,
-            names.REASON: pl.String,
-        }
-    ).lazy()
 
 
 # --- from the database ----------------------------------------------------------------------------------
@@ -606,15 +425,6 @@ def thresholds_from_db(con: duckdb.DuckDBPyConnection, school_year: int | None =
         table=load_thresholds(con),
     ).collect()
 
-
-def split_purchases_from_db(con: duckdb.DuckDBPyConnection, school_year: int | None = None) -> pl.DataFrame:
-    """`split_purchases` over the database (optionally one school year)."""
-    purchases = load_purchases(con)
-    if school_year is not None:
-        purchases = purchases.filter(calendar.school_year_expr(names.INVOICE_DATE) == school_year)
-    return split_purchases(
-        purchases, districts.load(con), contracts=load_contracts(con), table=load_thresholds(con)
-    ).collect()
 
 
 # --- contracts on record ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from PIL import Image
 
-from coop.report import build
+from coop.report import build, render
 from coop.store import db
 
 MONTH = "2025-02"  # the sample plants a split purchase in February 2025 (data/sample/README.md)
@@ -25,7 +25,7 @@ def packet_files(sample_db_file, tmp_path_factory):
         packet = build.build(con, MONTH)
     finally:
         con.close()
-    return packet, build.write(packet, out)
+    return packet, render.write(packet, out)
 
 
 def run_cli(*args):

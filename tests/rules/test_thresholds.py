@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from coop import cli, names
 from coop.errors import ValidationError
 from coop.registry import districts
-from coop.rules import thresholds
+from coop.rules import splits, thresholds
 from coop.store import lines
 
 SY = names.SCHOOL_YEAR
@@ -241,24 +241,24 @@ def test_split_purchase_found_and_contracted_milk_not_flagged(con: duckdb.DuckDB
     # a vendor whose monthly invoices are more than 30 days apart is not a split
     for n, day in enumerate((date(2024, 9, 1), date(2024, 10, 5), date(2024, 11, 8))):
         _line(con, "cedar", "Orchard", day, 9_000.0, invoice_no=f"O-{n}", row=200 + n)
-    splits = thresholds.split_purchases_from_db(con)
-    assert set(splits[names.VENDOR_NAME]) == {"Poultry Farm"}
-    assert splits["split_id"].n_unique() == 1
-    assert splits.height == 6  # every line of the three invoices
-    assert sorted(set(splits[names.INVOICE_NO])) == ["PPP-0", "PPP-1", "PPP-2"]
-    row = splits.row(0, named=True)
+    found = splits.split_purchases_from_db(con)
+    assert set(found[names.VENDOR_NAME]) == {"Poultry Farm"}
+    assert found["split_id"].n_unique() == 1
+    assert found.height == 6  # every line of the three invoices
+    assert sorted(set(found[names.INVOICE_NO])) == ["PPP-0", "PPP-1", "PPP-2"]
+    row = found.row(0, named=True)
     assert row["split_total"] == pytest.approx(19_270.0)
     assert row["invoices"] == 3 and row["micro_threshold"] == pytest.approx(10_000.0)
     assert "Q8" in row[names.REASON] and "$19,270.00" in row[names.REASON]
-    assert sorted(splits[names.SOURCE_ROW].to_list()) == list(range(10, 16))
+    assert sorted(found[names.SOURCE_ROW].to_list()) == list(range(10, 16))
 
 
 def test_weekly_milk_without_contract_is_flagged(con: duckdb.DuckDBPyConnection) -> None:
     # the same deliveries with no contract on record are unsupported micro-purchases: the detector says so
     _district(con, "drift")
     _plant_weekly_milk(con, with_contract=False)
-    splits = thresholds.split_purchases_from_db(con)
-    assert set(splits[names.VENDOR_NAME]) == {"Cloverleaf Dairy"}
+    found = splits.split_purchases_from_db(con)
+    assert set(found[names.VENDOR_NAME]) == {"Cloverleaf Dairy"}
     table = _frame(con)
     assert _row(table, "drift", "Cloverleaf Dairy", 2024)["flag"]
 
@@ -268,7 +268,7 @@ def test_split_needs_two_invoices_each_under_threshold(con: duckdb.DuckDBPyConne
     _line(con, "d", "Farm", date(2025, 3, 1), 11_000.0, invoice_no="big", row=2)  # over the threshold by itself
     _line(con, "d", "Farm", date(2025, 3, 5), 500.0, invoice_no="small", row=3)
     _line(con, "d", "Other", date(2025, 3, 1), 9_999.0, invoice_no="one", row=4)  # one invoice only
-    assert thresholds.split_purchases_from_db(con).height == 0
+    assert splits.split_purchases_from_db(con).height == 0
 
 
 def test_invoices_grouped_by_date_when_no_number(con: duckdb.DuckDBPyConnection) -> None:
@@ -276,9 +276,9 @@ def test_invoices_grouped_by_date_when_no_number(con: duckdb.DuckDBPyConnection)
     _line(con, "d", "Farm", date(2025, 3, 1), 6_000.0, row=2)
     _line(con, "d", "Farm", date(2025, 3, 1), 3_000.0, row=3)  # same day: one $9,000 invoice
     _line(con, "d", "Farm", date(2025, 3, 20), 2_000.0, row=4)
-    splits = thresholds.split_purchases_from_db(con)
-    assert splits["invoices"].to_list() == [2, 2, 2]
-    assert splits["split_total"][0] == pytest.approx(11_000.0)
+    found = splits.split_purchases_from_db(con)
+    assert found["invoices"].to_list() == [2, 2, 2]
+    assert found["split_total"][0] == pytest.approx(11_000.0)
 
 
 def test_contracts_validation(con: duckdb.DuckDBPyConnection) -> None:
@@ -314,8 +314,8 @@ def test_sample_coop_planted_split_found_and_contracted_milk_not_flagged(con: du
     from coop import sample
 
     sample.load(con)
-    splits = thresholds.split_purchases_from_db(con)
-    found = splits.group_by("split_id").agg(
+    found = splits.split_purchases_from_db(con)
+    found = found.group_by("split_id").agg(
         pl.col(names.DISTRICT_ID).first(), pl.col(names.VENDOR_NAME).first(), pl.col(names.INVOICE_NO).unique()
     )
     planted = found.filter(
@@ -324,7 +324,7 @@ def test_sample_coop_planted_split_found_and_contracted_milk_not_flagged(con: du
     assert planted.height == 1
     assert sorted(planted[names.INVOICE_NO][0]) == sorted(no for _, no, _ in sample.SPLIT_INVOICES)
     milk = pl.col(names.VENDOR_NAME) == sample.MILK_CONTRACT_VENDOR
-    assert splits.filter(milk).height == 0
+    assert found.filter(milk).height == 0
     table = thresholds.thresholds_from_db(con)
     assert not table.filter(milk & (pl.col(names.DISTRICT_ID) == sample.MILK_CONTRACT_DISTRICT))["flag"].any()
     assert table.filter(pl.col(names.VENDOR_NAME) == sample.SPLIT_VENDOR)["flag"].all()
@@ -332,7 +332,7 @@ def test_sample_coop_planted_split_found_and_contracted_milk_not_flagged(con: du
 
 def test_empty_purchases(con: duckdb.DuckDBPyConnection) -> None:
     assert thresholds.thresholds_from_db(con).height == 0
-    assert thresholds.split_purchases_from_db(con).height == 0
+    assert splits.split_purchases_from_db(con).height == 0
     assert list(thresholds.thresholds_from_db(con).columns) == list(thresholds.THRESHOLDS_COLUMNS)
 
 
