@@ -26,6 +26,7 @@ SCRIPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("lp.py", ()),
     ("pool.py", ("--max-districts", "{districts}")),
 )
+NAMES: tuple[str, ...] = tuple(script.removesuffix(".py") for script, _ in SCRIPTS)
 DEFAULT_ROWS = 1_000_000  # the ingest goal is stated for a 1M-line file
 DEFAULT_METRICS_ROWS = 10_000_000  # the metrics goal is stated for 10M lines
 DEFAULT_DISTRICTS = 200

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from coop import bench, names
 from coop.errors import CoopError, ValidationError, format_problem
 from coop.registry import districts
 from coop.store import db
@@ -41,21 +43,101 @@ def emit(result: Any, as_json: bool) -> None:
         print(json.dumps(result, default=_default, indent=2))
 
 
+# --- the command registry: every subcommand registers itself the same way ----------------------------
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a subcommand: argparse's flags and keyword options."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Arg:
+    """An argument as `ArgumentParser.add_argument` takes it."""
+    return Arg(flags, options)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Mutually exclusive arguments; one of them must be given when `required`."""
+
+    args: tuple[Arg, ...]
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its name, handler, one-line help and arguments."""
+
+    name: str
+    handler: Handler
+    help: str
+    args: tuple[Arg | OneOf, ...]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help_text: str, *args: Arg | OneOf) -> Callable[[Handler], Handler]:
+    """Register the decorated handler as subcommand `name` with its arguments (the one way commands are added)."""
+
+    def register(handler: Handler) -> Handler:
+        if name in COMMANDS:
+            raise ValueError(f"subcommand {name!r} registered twice")
+        COMMANDS[name] = Command(name, handler, help_text, args)
+        return handler
+
+    return register
+
+
+def _iso_date(text: str) -> date:
+    """An argparse type: a YYYY-MM-DD date."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from exc
+
+
+def _given(args: argparse.Namespace, *keys: str) -> dict[str, Any]:
+    """The named options the user set (left unset, the library's own defaults apply)."""
+    return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+
+
+LIBRARY_DEFAULT = " (default: the library's)"
+
+
 # --- handlers --------------------------------------------------------------------
+@command("init", "create or migrate the database")
 def _init(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Create or migrate the database."""
     return {"db": str(db.resolve_path(args.db)), "schema_version": db.schema_version(con)}
 
 
+@command("districts", "upsert districts from a CSV file", arg("file", type=Path))
 def _districts(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Upsert districts from a CSV file."""
     return {"districts_upserted": districts.upsert_from_csv(con, args.file)}
 
 
-# --- ingest, batches, undo (agent "ingest") ---
+# --- ingest, batches, undo ---
 MAX_WARNING_LINES = 100
 
 
+@command(
+    "ingest",
+    "validate and load one CSV/XLSX/Parquet file or distributor usage report as a batch",
+    arg("file", type=Path),
+    arg("--district", default=None, help="district id the file's lines belong to"),
+    arg("--mapping", default=None, help="use a saved header mapping"),
+    arg("--save-mapping", default=None, help="save the header mapping used under this name"),
+    arg("--sheet", default=None, help="XLSX sheet name (default: the first sheet)"),
+    arg("--skip-invalid", action="store_true", help="load valid rows, keep the rest as rejects"),
+    arg("--vendor", default=None, help="distributor name (usage reports)"),
+    arg("--vendor-type", default=None, help="distributor vendor type (usage reports)"),
+    arg("--add-districts", action="store_true", help="register districts a usage report names"),
+    arg("--state", help="state of the districts --add-districts registers (two letters)"),
+    arg("--zip", help="ZIP code of the districts --add-districts registers (their local radius centre)"),
+)
 def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Load one file as a batch (a distributor usage report when detected or --vendor is given)."""
     from coop.ingest import pipeline, usage_report
@@ -91,6 +173,7 @@ def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
     return result.to_json()
 
 
+@command("batches", "list ingest batches")
 def _batches(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """List every ingest batch."""
     from coop.store import batches
@@ -98,6 +181,7 @@ def _batches(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> list[d
     return batches.list_batches(con).to_dicts()
 
 
+@command("undo", "remove one ingest batch", arg("batch_id", type=int))
 def _undo(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Remove one batch and its lines."""
     from coop.store import batches
@@ -105,18 +189,13 @@ def _undo(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str,
     return {"batch_id": args.batch_id, "rows_removed": batches.undo(con, args.batch_id)}
 
 
-# --- end ingest ---
-
-
-# --- metrics (agent "metrics") ---
-def _iso_date(text: str) -> date:
-    """An argparse type: a YYYY-MM-DD date."""
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from exc
-
-
+# --- metrics ---
+@command(
+    "metrics",
+    "local share and local price premiums per district and for the co-op",
+    arg("--from", dest="date_from", type=_iso_date, default=None, help="first invoice date (inclusive)"),
+    arg("--to", dest="date_to", type=_iso_date, default=None, help="last invoice date (inclusive)"),
+)
 def _metrics(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Local share, unknown-origin spend and local price premiums per district and for the co-op."""
     from coop.metrics import compute
@@ -126,6 +205,11 @@ def _metrics(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[s
     return compute.compute(con, args.date_from, args.date_to).to_json()
 
 
+@command(
+    "summary",
+    "state of the purchase summary metrics read (maintained on load)",
+    arg("--rebuild", action="store_true", help="recompute the summary from every purchase line"),
+)
 def _summary(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """The purchase summary's state (exists, current, rows, lines covered); rebuilt from the lines with --rebuild."""
     from coop.store import summary
@@ -133,10 +217,21 @@ def _summary(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[s
     return db.rebuild_summary(con) if args.rebuild else summary.status(con)
 
 
-# --- end metrics ---
+# --- route LP: optimize, sensitivity, incentive ---
+LP_ARGS: tuple[Arg | OneOf, ...] = (
+    arg("--scenario", default="bau", help="bau, co-hb-19-1132, local-25, high-economic-impact, ..."),
+    arg("--scenario-file", type=Path, default=None, help="a user-defined scenario as JSON"),
+    OneOf(
+        (
+            arg("--district", default=None, help="use this district's calibrated route costs and meals"),
+            arg("--paper", action="store_true", help="use the paper's costs and meals (default)"),
+        )
+    ),
+    arg("--unrounded", action="store_true", help="exact ratio coefficients instead of Table 3's"),
+    arg("--model-file", type=Path, default=None, help="a user-edited model as JSON (default: paper)"),
+)
 
 
-# --- route LP: optimize, sensitivity, incentive (agent "lp") ---
 def _lp_inputs(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
     """The model (paper or a district's calibrated costs) and the scenario (shipped name or JSON file)."""
     from coop.optimize import lp, scenarios
@@ -153,6 +248,7 @@ def _lp_inputs(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> tupl
     return model, scenarios.get_scenario(args.scenario)
 
 
+@command("optimize", "solve the route-choice LP (Love et al. 2025) for one scenario", *LP_ARGS)
 def _optimize(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """Solve the route LP for one scenario."""
     from coop.optimize import lp
@@ -162,6 +258,7 @@ def _optimize(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     return result.to_json() if args.json else result.text()
 
 
+@command("sensitivity", "the paper's cost sensitivity analysis (10 runs) for one scenario", *LP_ARGS)
 def _sensitivity(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """The paper's +/-50% cost sensitivity runs for one scenario."""
     from coop.optimize import sensitivity
@@ -171,9 +268,21 @@ def _sensitivity(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> An
     return result.to_json() if args.json else result.text()
 
 
+@command(
+    "incentive",
+    "smallest per-meal incentive moving a target share of meals to some routes",
+    *LP_ARGS,
+    OneOf(
+        (
+            arg("--route", choices=names.ROUTES, default=None, help="incentive on this route only"),
+            arg("--local", action="store_true", help="incentive on all three local routes (default)"),
+        )
+    ),
+    arg("--target", type=float, required=True, help="share of meals to reach, in (0, 1]"),
+    arg("--max-incentive", type=float, default=None, help="largest incentive to try ($ per meal)"),
+)
 def _incentive(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """The smallest extra per-meal incentive that moves a target share of meals to a route or the local routes."""
-    from coop import names
     from coop.optimize import incentive
 
     model, scenario = _lp_inputs(args, con)
@@ -182,35 +291,31 @@ def _incentive(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     return result.to_json() if args.json else result.text()
 
 
-def _add_lp_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
-    """Register optimize, sensitivity and incentive."""
-    from coop import names
-
-    def lp_args(p: argparse.ArgumentParser) -> None:
-        """The arguments every route-LP command takes."""
-        p.add_argument("--scenario", default="bau", help="bau, co-hb-19-1132, local-25, high-economic-impact, ...")
-        p.add_argument("--scenario-file", type=Path, default=None, help="a user-defined scenario as JSON")
-        where = p.add_mutually_exclusive_group()
-        where.add_argument("--district", default=None, help="use this district's calibrated route costs and meals")
-        where.add_argument("--paper", action="store_true", help="use the paper's costs and meals (default)")
-        p.add_argument("--unrounded", action="store_true", help="exact ratio coefficients instead of Table 3's")
-        p.add_argument("--model-file", type=Path, default=None, help="a user-edited model as JSON (default: paper)")
-
-    lp_args(add("optimize", _optimize, "solve the route-choice LP (Love et al. 2025) for one scenario"))
-    lp_args(add("sensitivity", _sensitivity, "the paper's cost sensitivity analysis (10 runs) for one scenario"))
-    p = add("incentive", _incentive, "smallest per-meal incentive moving a target share of meals to some routes")
-    lp_args(p)
-    target = p.add_mutually_exclusive_group()
-    target.add_argument("--route", choices=names.ROUTES, default=None, help="incentive on this route only")
-    target.add_argument("--local", action="store_true", help="incentive on all three local routes (default)")
-    p.add_argument("--target", type=float, required=True, help="share of meals to reach, in (0, 1]")
-    p.add_argument("--max-incentive", type=float, default=None, help="largest incentive to try ($ per meal)")
-
-
-# --- end route LP ---
-
-
-# --- pooled co-op: pool (agent "pool") ---
+# --- pooled co-op: pool ---
+@command(
+    "pool",
+    "pooled co-op purchasing: savings against standalone optima and fair splits",
+    arg("--spec", type=Path, default=None, help="a JSON pool spec (default: built from the database)"),
+    arg("--local-share", type=float, default=None, help="database spec: every member's minimum local share"),
+    arg("--from", dest="date_from", type=_iso_date, default=None, help="database spec: first invoice date"),
+    arg("--to", dest="date_to", type=_iso_date, default=None, help="database spec: last invoice date"),
+    arg(
+        "--exact-limit",
+        type=int,
+        default=None,
+        help="exact Shapley and core check up to this many members" + LIBRARY_DEFAULT,
+    ),
+    arg(
+        "--permutations",
+        type=int,
+        default=None,
+        help="sampled Shapley permutations beyond the exact limit" + LIBRARY_DEFAULT,
+    ),
+    arg("--seed", type=int, default=None, help="random seed of the sampled Shapley" + LIBRARY_DEFAULT),
+    arg("--max-seconds", type=float, default=None, help="time budget of the sampled Shapley" + LIBRARY_DEFAULT),
+    arg("--mip-gap", type=float, default=None, help="relative MIP gap of every coalition solve" + LIBRARY_DEFAULT),
+    arg("--time-limit", type=float, default=None, help="seconds per coalition solve" + LIBRARY_DEFAULT),
+)
 def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """Standalone optima against the pooled optimum and each allocation of the pooled cost."""
     from coop.optimize import allocate, pool, quotes
@@ -221,18 +326,18 @@ def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
         spec = quotes.spec_from_db(
             con, local_share_min=args.local_share, date_from=args.date_from, date_to=args.date_to
         )
-    settings = pool.SolverSettings(mip_gap=args.mip_gap, time_limit=args.time_limit)
-    report = allocate.allocate(
-        spec,
-        settings,
-        exact_limit=args.exact_limit,
-        permutations=args.permutations,
-        seed=args.seed,
-        max_seconds=args.max_seconds,
-    )
+    settings = pool.SolverSettings(**_given(args, "mip_gap", "time_limit"))
+    report = allocate.allocate(spec, settings, **_given(args, "exact_limit", "permutations", "seed", "max_seconds"))
     return report.to_json() if args.json else str(report.table())
 
 
+@command(
+    "report",
+    "write the monthly partner-meeting packet (HTML and XLSX)",
+    arg("--month", required=True, help="YYYY-MM"),
+    arg("--out", type=Path, required=True, help="folder for packet-YYYY-MM.html and .xlsx"),
+    arg("--no-savings", action="store_true", help="skip the pooled-savings section (faster)"),
+)
 def _report(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Write the month's partner-meeting packet (HTML and XLSX) into a folder."""
     from coop.report import build, render
@@ -248,10 +353,16 @@ def _report(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
     }
 
 
+@command(
+    "bench",
+    "run the benchmarks (ingest, metrics, LP, pool) against same-run baselines",
+    arg("--rows", type=int, default=bench.DEFAULT_ROWS, help="lines of the ingest benchmark's file"),
+    arg("--metrics-rows", type=int, default=bench.DEFAULT_METRICS_ROWS, help="lines of the metrics benchmark's table"),
+    arg("--districts", type=int, default=bench.DEFAULT_DISTRICTS, help="largest co-op for the pool benchmark"),
+    arg("--only", nargs="*", help="run only these (" + ", ".join(bench.NAMES) + ")"),
+)
 def _bench(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """Run the benchmark scripts and print every figure with its same-run baseline and ratio."""
-    from coop import bench
-
     result = bench.run(
         rows=args.rows,
         metrics_rows=args.metrics_rows,
@@ -262,6 +373,11 @@ def _bench(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     return result if args.json else bench.table(result)
 
 
+@command(
+    "export",
+    "export purchases to Parquet partitioned by district and year (plus small tables)",
+    arg("--out", type=Path, required=True, help="folder to write into"),
+)
 def _export(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Export the database to Hive-partitioned Parquet."""
     from coop.store import export
@@ -269,25 +385,16 @@ def _export(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
     return export.to_parquet(con, args.out)
 
 
-def _add_pool_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
-    """Register pool."""
-    p = add("pool", _pool, "pooled co-op purchasing: savings against standalone optima and fair splits")
-    p.add_argument("--spec", type=Path, default=None, help="a JSON pool spec (default: built from the database)")
-    p.add_argument("--local-share", type=float, default=None, help="database spec: every member's minimum local share")
-    p.add_argument("--from", dest="date_from", type=_iso_date, default=None, help="database spec: first invoice date")
-    p.add_argument("--to", dest="date_to", type=_iso_date, default=None, help="database spec: last invoice date")
-    p.add_argument("--exact-limit", type=int, default=10, help="exact Shapley and core check up to this many members")
-    p.add_argument("--permutations", type=int, default=64, help="sampled Shapley permutations beyond the exact limit")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the sampled Shapley")
-    p.add_argument("--max-seconds", type=float, default=120.0, help="time budget of the sampled Shapley")
-    p.add_argument("--mip-gap", type=float, default=1e-6, help="relative MIP gap of every coalition solve")
-    p.add_argument("--time-limit", type=float, default=60.0, help="seconds per coalition solve")
-
-
-# --- end pooled co-op ---
-
-
-# --- sample co-op, vendor registry, meal counts (agent "sample") ---
+# --- sample co-op, vendor registry, meal counts ---
+@command(
+    "sample",
+    "load the bundled sample co-op (or generate files with --rows/--out, --regenerate)",
+    arg("--rows", type=int, default=None, help="write a generated file of this many purchase lines"),
+    arg("--out", type=Path, default=None, help="the file --rows writes (CSV)"),
+    arg("--district", default=None, help="with --rows: put every line under this district id"),
+    arg("--regenerate", action="store_true", help="rewrite data/sample from the generator"),
+    arg("--seed", type=int, default=2025, help="generator seed"),
+)
 def _sample(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Load the bundled sample co-op, write a generated file (--rows N --out FILE), or rewrite data/sample."""
     from coop import sample
@@ -302,6 +409,7 @@ def _sample(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
     return sample.load(con)
 
 
+@command("vendors", "upsert the vendor registry from a CSV (vendor_name, vendor_type, origin)", arg("file", type=Path))
 def _vendors(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Upsert the vendor registry from a CSV file."""
     from coop.registry import vendors
@@ -309,6 +417,7 @@ def _vendors(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[s
     return {"vendors_upserted": vendors.upsert_from_csv(con, args.file)}
 
 
+@command("meals", "upsert monthly meal counts from a CSV (district_id, month, meals)", arg("file", type=Path))
 def _meals(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Upsert monthly meal counts from a CSV file."""
     from coop.registry import meals
@@ -316,39 +425,41 @@ def _meals(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str
     return {"meal_counts_upserted": meals.upsert_from_csv(con, args.file)}
 
 
-def _add_sample_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
-    """Register sample, vendors and meals."""
-    p = add("sample", _sample, "load the bundled sample co-op (or generate files with --rows/--out, --regenerate)")
-    p.add_argument("--rows", type=int, default=None, help="write a generated file of this many purchase lines")
-    p.add_argument("--out", type=Path, default=None, help="the file --rows writes (CSV)")
-    p.add_argument("--district", default=None, help="with --rows: put every line under this district id")
-    p.add_argument("--regenerate", action="store_true", help="rewrite data/sample from the generator")
-    p.add_argument("--seed", type=int, default=2025, help="generator seed")
-    p = add("vendors", _vendors, "upsert the vendor registry from a CSV (vendor_name, vendor_type, origin)")
-    p.add_argument("file", type=Path)
-    p = add("meals", _meals, "upsert monthly meal counts from a CSV (district_id, month, meals)")
-    p.add_argument("file", type=Path)
-
-
-# --- end sample ---
-
-
-# --- procurement rules: thresholds, bids, classify (agent "rules") ---
+# --- procurement rules: thresholds, bids, classify ---
+@command(
+    "thresholds",
+    "procurement method each district-vendor-year's spend requires; split purchases",
+    arg("--school-year", type=int, default=None, help="YYYY: the school year starting YYYY-07-01"),
+)
 def _thresholds(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Required vs recorded procurement method per district, vendor and school year, and split purchases."""
     from coop.rules import splits, thresholds
 
     table = thresholds.thresholds_from_db(con, args.school_year)
-    splits = splits.split_purchases_from_db(con, args.school_year)
+    found = splits.split_purchases_from_db(con, args.school_year)
     return {
         "school_year": args.school_year,
         "school_year_convention": "school year N = N-07-01..(N+1)-06-30",
         "flagged": int(table["flag"].sum()),
         "thresholds": table.to_dicts(),
-        "split_purchases": splits.to_dicts(),
+        "split_purchases": found.to_dicts(),
     }
 
 
+@command(
+    "bids",
+    "rank bids with a geographic preference (1 point = 1 cent, or a percentage)",
+    arg("file", type=Path, help="CSV with bidder,price,meets_preference"),
+    OneOf(
+        (
+            arg("--points", type=float, default=None, help="preference points (1 point = 1 cent off)"),
+            arg("--percent", type=float, default=None, help="preference as a percentage off"),
+        ),
+        required=True,
+    ),
+    arg("--among", type=int, default=None, help="apply the preference only among the K lowest bids"),
+    arg("--item", default=None, help="item description: preference applies only if unprocessed"),
+)
 def _bids(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Score a bids CSV with a geographic preference (points or percent, optionally among the K lowest)."""
     from coop.rules import bids
@@ -358,6 +469,7 @@ def _bids(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str,
     return result.to_json()
 
 
+@command("classify", "classify an item description (unprocessed per 7 CFR 210.21(g))", arg("text"))
 def _classify(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Classify one item description: product, category, unprocessed, the rule and its source."""
     from coop.products.classify import classify
@@ -374,80 +486,25 @@ def _classify(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[
     }
 
 
-def _add_rules_commands(add: Callable[[str, Handler, str], argparse.ArgumentParser]) -> None:
-    """Register thresholds, bids and classify."""
-    p = add("thresholds", _thresholds, "procurement method each district-vendor-year's spend requires; split purchases")
-    p.add_argument("--school-year", type=int, default=None, help="YYYY: the school year starting YYYY-07-01")
-    p = add("bids", _bids, "rank bids with a geographic preference (1 point = 1 cent, or a percentage)")
-    p.add_argument("file", type=Path, help="CSV with bidder,price,meets_preference")
-    how = p.add_mutually_exclusive_group(required=True)
-    how.add_argument("--points", type=float, default=None, help="preference points (1 point = 1 cent off)")
-    how.add_argument("--percent", type=float, default=None, help="preference as a percentage off")
-    p.add_argument("--among", type=int, default=None, help="apply the preference only among the K lowest bids")
-    p.add_argument("--item", default=None, help="item description: preference applies only if unprocessed")
-    p = add("classify", _classify, "classify an item description (unprocessed per 7 CFR 210.21(g))")
-    p.add_argument("text")
-
-
-# --- end rules ---
-
-
 # --- parser ----------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand; each subcommand's handler is `func`."""
+    """The argument parser with every registered subcommand; each subcommand's handler is `func`."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=None, help="database file (default $COOP_DB or data/coop.duckdb)")
     common.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
     parser = argparse.ArgumentParser(prog="python -m coop", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-
-    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
-        p.set_defaults(func=handler)
-        return p
-
-    add("init", _init, "create or migrate the database")
-    p = add("districts", _districts, "upsert districts from a CSV file")
-    p.add_argument("file", type=Path)
-    # ingest, batches, undo (agent "ingest")
-    p = add("ingest", _ingest, "validate and load one CSV/XLSX/Parquet file or distributor usage report as a batch")
-    p.add_argument("file", type=Path)
-    p.add_argument("--district", default=None, help="district id the file's lines belong to")
-    p.add_argument("--mapping", default=None, help="use a saved header mapping")
-    p.add_argument("--save-mapping", default=None, help="save the header mapping used under this name")
-    p.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first sheet)")
-    p.add_argument("--skip-invalid", action="store_true", help="load valid rows, keep the rest as rejects")
-    p.add_argument("--vendor", default=None, help="distributor name (usage reports)")
-    p.add_argument("--vendor-type", default=None, help="distributor vendor type (usage reports)")
-    p.add_argument("--add-districts", action="store_true", help="register districts a usage report names")
-    p.add_argument("--state", help="state of the districts --add-districts registers (two letters)")
-    p.add_argument("--zip", help="ZIP code of the districts --add-districts registers (their local radius centre)")
-    add("batches", _batches, "list ingest batches")
-    p = add("undo", _undo, "remove one ingest batch")
-    p.add_argument("batch_id", type=int)
-    # metrics (agent "metrics")
-    p = add("metrics", _metrics, "local share and local price premiums per district and for the co-op")
-    p.add_argument("--from", dest="date_from", type=_iso_date, default=None, help="first invoice date (inclusive)")
-    p.add_argument("--to", dest="date_to", type=_iso_date, default=None, help="last invoice date (inclusive)")
-    p = add("summary", _summary, "state of the purchase summary metrics read (maintained on load)")
-    p.add_argument("--rebuild", action="store_true", help="recompute the summary from every purchase line")
-    # optimize, sensitivity, incentive (agent "lp")
-    _add_lp_commands(add)
-    _add_pool_commands(add)
-    p = add("report", _report, "write the monthly partner-meeting packet (HTML and XLSX)")
-    p.add_argument("--month", required=True, help="YYYY-MM")
-    p.add_argument("--out", type=Path, required=True, help="folder for packet-YYYY-MM.html and .xlsx")
-    p.add_argument("--no-savings", action="store_true", help="skip the pooled-savings section (faster)")
-    p = add("bench", _bench, "run the benchmarks (ingest, metrics, LP, pool) against same-run baselines")
-    p.add_argument("--rows", type=int, default=1_000_000, help="lines of the ingest benchmark's file")
-    p.add_argument("--metrics-rows", type=int, default=10_000_000, help="lines of the metrics benchmark's table")
-    p.add_argument("--districts", type=int, default=200, help="largest co-op for the pool benchmark")
-    p.add_argument("--only", nargs="*", help="run only these (ingest, metrics, lp, pool)")
-    p = add("export", _export, "export purchases to Parquet partitioned by district and year (plus small tables)")
-    p.add_argument("--out", type=Path, required=True, help="folder to write into")
-    _add_sample_commands(add)
-    _add_rules_commands(add)
+    for cmd in COMMANDS.values():
+        p = sub.add_parser(cmd.name, parents=[common], help=cmd.help, description=cmd.help)
+        p.set_defaults(func=cmd.handler)
+        for item in cmd.args:
+            if isinstance(item, OneOf):
+                group = p.add_mutually_exclusive_group(required=item.required)
+                for one in item.args:
+                    group.add_argument(*one.flags, **one.options)
+            else:
+                p.add_argument(*item.flags, **item.options)
     return parser
 
 
