@@ -122,11 +122,17 @@ def _route_color(series: str | None = None, columns: int = 4) -> alt.Color:
     return alt.Color("route_label:N", title="Route", scale=_route_scale(), legend=None)
 
 
-def spend_by_route(frame: pl.DataFrame, *, period: str, definition: str) -> alt.Chart:
-    """Spend in dollars per supply-chain route as horizontal bars, stacked by `series` when present.
-
-    Columns: `route` (one of names.ROUTES), `spend` (dollars), optional `series` (e.g. district).
-    """
+def _route_bars(
+    frame: pl.DataFrame,
+    x: alt.X,
+    value: alt.Tooltip,
+    *,
+    series: str,
+    columns: int,
+    title: alt.TitleParams,
+    grouped: bool = False,
+) -> alt.Chart:
+    """Horizontal bars per supply-chain route; by `series` (stacked, or side by side when `grouped`) if present."""
     data = _with_route_label(frame)
     has_series = "series" in data.columns
     return (
@@ -134,15 +140,31 @@ def spend_by_route(frame: pl.DataFrame, *, period: str, definition: str) -> alt.
         .mark_bar()
         .encode(
             y=_route_axis(),
-            x=alt.X("sum(spend):Q", title="Spend (US dollars)", axis=alt.Axis(format="$,.0f")),
-            color=_route_color("District", 4) if has_series else _route_color(),
+            x=x,
+            color=_route_color(series, columns) if has_series else _route_color(),
+            **({"yOffset": alt.YOffset("series:N", title=series)} if has_series and grouped else {}),
             tooltip=[
                 alt.Tooltip("route_label:N", title="Route"),
-                *([alt.Tooltip("series:N", title="District")] if has_series else []),
-                alt.Tooltip("sum(spend):Q", title="Spend ($)", format="$,.2f"),
+                *([alt.Tooltip("series:N", title=series)] if has_series else []),
+                value,
             ],
         )
-        .properties(title=_title("Spend by supply-chain route", period, definition), width=WIDTH, height=HEIGHT)
+        .properties(title=title, width=WIDTH, height=HEIGHT)
+    )
+
+
+def spend_by_route(frame: pl.DataFrame, *, period: str, definition: str) -> alt.Chart:
+    """Spend in dollars per supply-chain route as horizontal bars, stacked by `series` when present.
+
+    Columns: `route` (one of names.ROUTES), `spend` (dollars), optional `series` (e.g. district).
+    """
+    return _route_bars(
+        frame,
+        alt.X("sum(spend):Q", title="Spend (US dollars)", axis=alt.Axis(format="$,.0f")),
+        alt.Tooltip("sum(spend):Q", title="Spend ($)", format="$,.2f"),
+        series="District",
+        columns=4,
+        title=_title("Spend by supply-chain route", period, definition),
     )
 
 
@@ -227,23 +249,14 @@ def meals_per_route(frame: pl.DataFrame, *, scenario: str, definition: str) -> a
 
     Columns: `route` (one of names.ROUTES), `meals` (meals per year), optional `series` (e.g. scenario).
     """
-    data = _with_route_label(frame)
-    has_series = "series" in data.columns
-    return (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=_route_axis(),
-            x=alt.X("meals:Q", title="Meals per year (count)", axis=alt.Axis(format=",.0f")),
-            color=_route_color("Scenario", 3) if has_series else _route_color(),
-            **({"yOffset": alt.YOffset("series:N", title="Scenario")} if has_series else {}),
-            tooltip=[
-                alt.Tooltip("route_label:N", title="Route"),
-                *([alt.Tooltip("series:N", title="Scenario")] if has_series else []),
-                alt.Tooltip("meals:Q", title="Meals", format=",.0f"),
-            ],
-        )
-        .properties(title=_title("Meals per route", scenario, definition, "Scenario"), width=WIDTH, height=HEIGHT)
+    return _route_bars(
+        frame,
+        alt.X("meals:Q", title="Meals per year (count)", axis=alt.Axis(format=",.0f")),
+        alt.Tooltip("meals:Q", title="Meals", format=",.0f"),
+        series="Scenario",
+        columns=3,
+        title=_title("Meals per route", scenario, definition, "Scenario"),
+        grouped=True,
     )
 
 

@@ -17,24 +17,29 @@ from coop.rules import thresholds
 
 SPLIT_WINDOW_DAYS: Final = 30
 
-SPLIT_COLUMNS: Final = (
-    "split_id",
-    names.DISTRICT_ID,
-    names.VENDOR_NAME,
-    names.INVOICE_NO,
-    names.INVOICE_DATE,
-    names.SOURCE_ROW,
-    names.DESCRIPTION,
-    names.EXTENDED_PRICE,
-    "invoice_total",
-    "split_total",
-    "window_total",
-    "invoices",
-    "first_date",
-    "last_date",
-    "micro_threshold",
-    names.REASON,
-)
+# a split window's figures, on every line of the window
+_WINDOW_SCHEMA: Final = {
+    "invoice_total": pl.Float64,
+    "split_total": pl.Float64,
+    "window_total": pl.Float64,
+    "invoices": pl.Int64,
+    "first_date": pl.Date,
+    "last_date": pl.Date,
+    "micro_threshold": pl.Float64,
+}
+SPLIT_SCHEMA: Final = {
+    "split_id": pl.Int64,
+    names.DISTRICT_ID: pl.String,
+    names.VENDOR_NAME: pl.String,
+    names.INVOICE_NO: pl.String,
+    names.INVOICE_DATE: pl.Date,
+    names.SOURCE_ROW: pl.Int64,
+    names.DESCRIPTION: pl.String,
+    names.EXTENDED_PRICE: pl.Float64,
+    **_WINDOW_SCHEMA,
+    names.REASON: pl.String,
+}
+SPLIT_COLUMNS: Final = tuple(SPLIT_SCHEMA)
 
 
 def split_purchases(
@@ -164,39 +169,14 @@ def _split_windows(invoices: pl.DataFrame, window_days: int) -> pl.DataFrame:
             names.DISTRICT_ID: pl.String,
             names.VENDOR_NAME: pl.String,
             "_invoice": pl.String,
-            "invoice_total": pl.Float64,
-            "split_total": pl.Float64,
-            "window_total": pl.Float64,
-            "invoices": pl.Int64,
-            "first_date": pl.Date,
-            "last_date": pl.Date,
-            "micro_threshold": pl.Float64,
+            **_WINDOW_SCHEMA,
         },
     )
 
 
 def _empty_split() -> pl.LazyFrame:
     """A split-purchase result with no rows."""
-    return pl.DataFrame(
-        schema={
-            "split_id": pl.Int64,
-            names.DISTRICT_ID: pl.String,
-            names.VENDOR_NAME: pl.String,
-            names.INVOICE_NO: pl.String,
-            names.INVOICE_DATE: pl.Date,
-            names.SOURCE_ROW: pl.Int64,
-            names.DESCRIPTION: pl.String,
-            names.EXTENDED_PRICE: pl.Float64,
-            "invoice_total": pl.Float64,
-            "split_total": pl.Float64,
-            "window_total": pl.Float64,
-            "invoices": pl.Int64,
-            "first_date": pl.Date,
-            "last_date": pl.Date,
-            "micro_threshold": pl.Float64,
-            names.REASON: pl.String,
-        }
-    ).lazy()
+    return pl.DataFrame(schema=SPLIT_SCHEMA).lazy()
 
 
 
