@@ -81,10 +81,20 @@ _PINT_NAME: Final = {
 }
 
 # How distributors spell units (terms/unit_aliases.csv) -> the label used in PackSize.unit.
-_ALIASES: Final = {
-    row["spelling"]: row.choice("unit", {label: label for label in (*_PINT_NAME, "oz")})
-    for row in vocabulary.table("unit_aliases.csv")
-}
+_LABELS: Final = {label: label for label in (*_PINT_NAME, "oz")}
+
+
+def _aliases() -> dict[str, str]:
+    """Each distributor spelling of a unit -> its pack label, from terms/unit_aliases.csv (spellings upper case)."""
+    out: dict[str, str] = {}
+    for row in vocabulary.table("unit_aliases.csv"):
+        if row["spelling"] != row["spelling"].upper():
+            raise row.error("spelling", f"{row['spelling']!r} is not upper case (pack text is read upper-cased)")
+        out[row["spelling"]] = row.choice("unit", _LABELS)
+    return out
+
+
+_ALIASES: Final = _aliases()
 # Containers a number can count ("1 CLAM", "4 BASKETS"): each one is an item (terms/counted_containers.csv).
 _COUNTED_CONTAINERS: Final = frozenset(row["word"] for row in vocabulary.table("counted_containers.csv"))
 # Unit-of-measure words that mean "one pack of the stated pack size" (terms/container_units.csv).
