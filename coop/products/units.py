@@ -1,6 +1,7 @@
 """Units and pack sizes: parsing distributor pack notation and converting quantities to a base unit.
 
-Conversions are pint's; this module only maps the spellings distributors use onto pint unit names.
+Conversions are pint's; this module only maps the spellings distributors use (`terms/unit_aliases.csv` and the
+container words beside it) onto pint unit names.
 
 Rules (each applied once per distinct (unit, pack_size, category, product) combination, then joined back):
 
@@ -34,6 +35,7 @@ import pint
 import polars as pl
 
 from coop import names
+from coop.products import vocabulary
 
 UNIT_NOTE: Final = "unit_note"
 
@@ -78,39 +80,25 @@ _PINT_NAME: Final = {
     "in": "inch",
 }
 
-# How distributors spell units -> the label used in PackSize.unit.
-_ALIASES: Final = {
-    **dict.fromkeys(("LB", "LBS", "POUND", "POUNDS", "#"), LB),
-    **dict.fromkeys(("OZ", "OUNCE", "OUNCES", "O"), "oz"),  # "O": a pack field truncated after 10 chars
-    **dict.fromkeys(("FLOZ", "FL.OZ"), "fl oz"),
-    **dict.fromkeys(("GAL", "GL", "GALLON", "GALLONS", "GALLN"), "gal"),
-    **dict.fromkeys(("QT", "QUART", "QUARTS"), "qt"),
-    **dict.fromkeys(("PT", "PINT", "PINTS"), "pt"),
-    **dict.fromkeys(("ML",), "ml"),
-    **dict.fromkeys(("L", "LT", "LTR", "LITER", "LITRE"), "l"),
-    **dict.fromkeys(("G", "GR", "GM", "GRM", "GRAM", "GRAMS"), "g"),  # distributor "GR" is grams, not grains
-    **dict.fromkeys(("KG", "KGS"), "kg"),
-    **dict.fromkeys(
-        ("CT", "CNT", "COUNT", "EA", "EACH", "PC", "PCS", "PIECE", "PIECES", "PK", "SL", "SLC", "SLCS", "SLICES"),
-        EACH,
-    ),
-    **dict.fromkeys(("DZ", "DOZ", "DOZEN", "DOZENS"), DOZEN),
-    **dict.fromkeys(("NO10",), NO10_CAN),
-    **dict.fromkeys(("BU", "BUSHEL", "BUSHELS"), "bushel"),
-    **dict.fromkeys(("IN", "INCH", "INCHES"), "in"),
-}
-# Containers a number can count ("1 CLAM", "4 BASKETS"): each one is an item.
-_COUNTED_CONTAINERS: Final = frozenset(
-    {"CLAM", "CLAMS", "BASKET", "BASKETS", "BNCH", "BUNCH", "BUNCHES", "BN", "ROLL", "ROLLS", "HEAD", "HEADS"}
-)
-# Unit-of-measure words that mean "one pack of the stated pack size".
-_CONTAINER_UOMS: Final = frozenset(
-    {
-        "CS", "CASE", "CASES", "BG", "BAG", "BAGS", "PK", "PKG", "PACK", "SK", "SACK", "BX", "BOX", "TB", "TUB",
-        "RL", "ROLL", "TR", "TRAY", "BN", "CTN", "CARTON", "CN", "CAN", "JR", "JAR", "BT", "BTL", "BOTTLE",
-        "PL", "PAIL", "BKT", "BUCKET", "CR", "CRATE", "FLAT", "PCH", "POUCH",
-    }
-)  # fmt: skip
+# How distributors spell units (terms/unit_aliases.csv) -> the label used in PackSize.unit.
+_LABELS: Final = {label: label for label in (*_PINT_NAME, "oz")}
+
+
+def _aliases() -> dict[str, str]:
+    """Each distributor spelling of a unit -> its pack label, from terms/unit_aliases.csv (spellings upper case)."""
+    out: dict[str, str] = {}
+    for row in vocabulary.table("unit_aliases.csv"):
+        if row["spelling"] != row["spelling"].upper():
+            raise row.error("spelling", f"{row['spelling']!r} is not upper case (pack text is read upper-cased)")
+        out[row["spelling"]] = row.choice("unit", _LABELS)
+    return out
+
+
+_ALIASES: Final = _aliases()
+# Containers a number can count ("1 CLAM", "4 BASKETS"): each one is an item (terms/counted_containers.csv).
+_COUNTED_CONTAINERS: Final = frozenset(row["word"] for row in vocabulary.table("counted_containers.csv"))
+# Unit-of-measure words that mean "one pack of the stated pack size" (terms/container_units.csv).
+_CONTAINER_UOMS: Final = frozenset(row["word"] for row in vocabulary.table("container_units.csv"))
 # Container words that only decorate a pack size ("40 lb case", "3LB BAG", "case 6/#10").
 _DECORATION = r"CASES?|CS|BAGS?|BG|BOX|BX|TRAYS?|TR|PCH|POUCH|CTN|CARTON|CANS?|PKG|SACK|SK|JARS?|TUBS?"
 _LEADING_DECORATION = re.compile(rf"^(?:{_DECORATION})\.?\s+")
