@@ -114,3 +114,8 @@ def district_table(m: Metrics, freshness: pl.DataFrame, today: date) -> pl.DataF
         )
         .sort("total_spend", descending=True)
     )
+
+
+def reporting(m: Metrics) -> int:
+    """How many of the metrics' districts have spend in the period."""
+    return m.districts.filter(pl.col("total_spend") > 0).height
