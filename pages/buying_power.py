@@ -1,32 +1,32 @@
 import streamlit as st
 
-from coop import names
-from coop.report import charts
-from pages import _shared as sh
+from ui import buying_power as bp
+from ui import charts, feedback, filters
+from ui import labels as lb
 
-start, end, chosen = sh.setup(
+start, end, chosen = filters.setup(
     "Co-op buying power",
     "What buying together would cost against each district buying alone, where the savings come from, and how "
     "to split them fairly.",
 )
-period = sh.period_label(start, end)
+period = filters.period_label(start, end)
 
 source = st.radio(
     "Pool from",
-    [sh.DB_SPEC, "upload"],
-    format_func=lambda s: "the database (districts and period in the sidebar)" if s == sh.DB_SPEC else "a JSON spec",
+    [bp.DB_SPEC, "upload"],
+    format_func=lambda s: "the database (districts and period in the sidebar)" if s == bp.DB_SPEC else "a JSON spec",
     horizontal=True,
     key="pool_source",
 )
-if source == sh.DB_SPEC:
+if source == bp.DB_SPEC:
     with st.expander("Price terms: volume tiers, capacities, fixed costs (editable)"):
         terms = st.data_editor(
-            sh.call(sh.quotes_table),
+            feedback.call(bp.quotes_table),
             num_rows="dynamic",
             column_config={
-                names.ROUTE: st.column_config.SelectboxColumn(names.ROUTE, options=list(names.ROUTES), required=True),
-                names.QUOTE_KIND: st.column_config.SelectboxColumn(
-                    names.QUOTE_KIND, options=["tier", "capacity", "fixed_cost"], required=True
+                lb.ROUTE: st.column_config.SelectboxColumn(lb.ROUTE, options=list(lb.ROUTES), required=True),
+                lb.QUOTE_KIND: st.column_config.SelectboxColumn(
+                    lb.QUOTE_KIND, options=["tier", "capacity", "fixed_cost"], required=True
                 ),
             },
             hide_index=True,
@@ -40,8 +40,8 @@ if source == sh.DB_SPEC:
             "Rows marked 'default assumption' are not real quotes: replace them with your vendors' terms."
         )
         if st.button("Save these price terms"):
-            with sh.errors_shown():
-                st.success(f"Saved {sh.save_quotes(terms):,} price term(s).")
+            with feedback.shown():
+                st.success(f"Saved {bp.save_quotes(terms):,} price term(s).")
     use_min = st.toggle(
         "Same minimum local share for every district",
         value=False,
@@ -53,7 +53,7 @@ if source == sh.DB_SPEC:
         if use_min
         else None
     )
-    spec = sh.call(sh.db_spec, start, end, chosen, terms, local_min)
+    spec = feedback.call(bp.db_spec, start, end, chosen, terms, local_min)
     basis = f"{period}; demand and unit costs from the database (coop.calibrate), price terms as above"
 else:
     upload = st.file_uploader("Pool spec (JSON)", type=["json"], key="pool_upload")
@@ -63,17 +63,17 @@ else:
             '"offers": [{"route", "category", "unit_cost", "tiers", "capacity", "fixed_cost", "local"}]}`.'
         )
         st.stop()
-    spec = sh.call(sh.spec_from_upload, upload.name, upload.getvalue())
+    spec = feedback.call(bp.spec_from_upload, upload.name, upload.getvalue())
     basis = f"spec {upload.name}"
 
 members = len(spec.districts)
-exact = sh.exact_shapley_limit()
+exact = bp.exact_shapley_limit()
 st.caption(
     f"{members} district(s), {len(spec.offers)} offer(s). Exact Shapley value and core check solve all "
     f"{2**members:,} coalitions up to {exact} members; beyond that Shapley is sampled."
 )
-pool = sh.call(sh.solve_pool, spec)
-standalone_total = float(pool.standalone["standalone_cost"].sum())
+pool = feedback.call(bp.solve_pool, spec)
+standalone_total = bp.standalone_total(pool)
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Buying alone", f"${standalone_total:,.0f}", help="Sum of each district's own least cost, $ per year.")
 k2.metric("Buying together", f"${pool.coop_cost:,.0f}", help="The grand coalition's least cost, $ per year.")
@@ -89,9 +89,9 @@ k4.metric(
     f"reached {pool.worst_gap:.2g}; solved in {pool.solve_seconds:.1f} s.",
 )
 
-sh.chart(
+charts.show(
     charts.standalone_vs_pooled(
-        sh.pool_costs(pool),
+        bp.pool_costs(pool),
         period=basis,
         definition="Cost = least annual purchase cost meeting each district's demand and policy (US dollars).",
     )
@@ -100,11 +100,11 @@ st.subheader("Where the savings come from")
 left, right = st.columns(2)
 with left:
     st.dataframe(
-        sh.savings_by_route(pool),
+        bp.savings_by_route(pool),
         hide_index=True,
         width="stretch",
         column_config={
-            names.ROUTE: st.column_config.TextColumn("Route"),
+            lb.ROUTE: st.column_config.TextColumn("Route"),
             "units_standalone": st.column_config.NumberColumn("Units alone", format="localized"),
             "units_coop": st.column_config.NumberColumn("Units pooled", format="localized"),
             "cost_standalone": st.column_config.NumberColumn("Cost alone ($)", format="dollar"),
@@ -120,7 +120,7 @@ with right:
     st.markdown("**Volume tiers and fixed costs in the pooled plan**")
     st.dataframe(pool.tiers, hide_index=True, width="stretch")
     st.caption("Pooled annual volume per offer (base units), the tier it reaches and the unit cost ($ per unit).")
-    binding = pool.capacities.filter("binding") if pool.capacities.height else pool.capacities
+    binding = bp.binding_capacities(pool)
     st.markdown(f"**Capacities that bind: {binding.height}**")
     st.dataframe(binding, hide_index=True, width="stretch")
 
@@ -135,13 +135,13 @@ if not st.session_state.get("pool_split_requested"):
     st.info("Press **Compute the fair split** to solve every coalition (progress is shown).")
 else:
     bar = st.progress(0.0, text="Solving every coalition…")
-    report = sh.call(sh.allocate, spec, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+    report = feedback.call(bp.allocate, spec, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
     bar.empty()
     for note in report.notes:
         st.warning(note)
-    sh.chart(
+    charts.show(
         charts.allocation_methods(
-            sh.allocation_long(report),
+            bp.allocation_long(report),
             period=basis,
             definition="Each district's share of the pooled cost under each method (US dollars per year).",
         )
@@ -159,7 +159,7 @@ else:
             f"Least-core ε = ${report.least_core_epsilon:,.2f}: the smallest amount some group still gains by leaving."
         )
     st.dataframe(
-        sh.allocation_checks(report),
+        bp.allocation_checks(report),
         hide_index=True,
         width="stretch",
         column_config={
@@ -176,17 +176,19 @@ st.subheader("What if…")
 w1, w2 = st.columns(2)
 change = w1.radio(
     "Change",
-    ["leave", "capacity"],
-    format_func=lambda c: "a district leaves" if c == "leave" else "local supply capacity changes",
+    [bp.LEAVE, bp.CAPACITY],
+    format_func=lambda c: "a district leaves" if c == bp.LEAVE else "local supply capacity changes",
     key="pool_whatif",
 )
-who = w2.selectbox("District", list(spec.ids), key="pool_whatif_district") if change == "leave" else None
+who = w2.selectbox("District", list(spec.ids), key="pool_whatif_district") if change == bp.LEAVE else None
 factor = (
-    w2.slider("Local capacity × factor", 0.0, 3.0, 2.0, 0.25, key="pool_whatif_factor") if change == "capacity" else 1.0
+    w2.slider("Local capacity × factor", 0.0, 3.0, 2.0, 0.25, key="pool_whatif_factor")
+    if change == bp.CAPACITY
+    else 1.0
 )
 if st.button("Solve the what-if", key="pool_whatif_run"):
-    with sh.errors_shown():
-        before, after = sh.what_if(spec, change, who, factor)
+    with feedback.shown():
+        before, after = bp.what_if(spec, change, who, factor)
         a1, a2 = st.columns(2)
         a1.metric(
             "Pooled cost",

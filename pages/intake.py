@@ -1,13 +1,10 @@
-from collections.abc import Callable
-from typing import Any
-
 import streamlit as st
 
-from coop import names
-from coop.errors import CoopError, ValidationError
-from pages import _shared as sh
+from ui import feedback, filters
+from ui import intake as ix
+from ui import labels as lb
 
-start, end, chosen = sh.setup(
+start, end, chosen = filters.setup(
     "Data intake",
     "Load a district's purchasing file: map its columns, check every row, load it as one batch you can undo. "
     "Also: the vendor registry, each district's settings and monthly meal counts.",
@@ -15,7 +12,7 @@ start, end, chosen = sh.setup(
 
 st.download_button(
     "Download a blank template (CSV)",
-    data=sh.template_csv(),
+    data=ix.template_csv(),
     file_name="coop-purchases-template.csv",
     mime="text/csv",
     help="One purchase line per row, canonical headers. Rules per column are in the README's 'Data template'.",
@@ -26,81 +23,49 @@ load_tab, batch_tab, vendor_tab, district_tab = st.tabs(
 )
 
 
-def _load(file_name: str, run: Callable[[Callable[[float, str], None]], Any]) -> None:
-    """Run one load with a status box and progress bar; keep its outcome (or its error) for `_show_outcome`."""
-    with st.status(f"Loading {file_name}…", expanded=True) as status:
-        bar = st.progress(0.0, text="starting")
-        try:
-            result = run(lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
-        except CoopError as exc:
-            problems = list(getattr(exc, "problems", []))
-            st.session_state["last_ingest"] = {"file": file_name, "error": str(exc), "problems": problems}
-            invalid = isinstance(exc, ValidationError)
-            status.update(label="Not loaded: the file has invalid rows" if invalid else "Not loaded", state="error")
-            return
-        st.session_state["last_ingest"] = {
-            "file": file_name,
-            "error": None,
-            "already": result.already_loaded_as,
-            "batch": result.batch_id,
-            "loaded": result.rows_loaded,
-            "rejected": result.rows_rejected,
-            "problems": list(result.problems),
-        }
-        status.update(label="Done", state="complete")
-
-
 def _show_outcome() -> None:
     """The last load's outcome: batch, counts, and every problem with a CSV download."""
-    outcome = st.session_state.get("last_ingest")
-    if not outcome:
+    outcome = ix.last_outcome()
+    if outcome is None:
         return
-    if outcome["error"]:
-        st.error(outcome["error"], icon=":material/error:")
-    elif outcome["already"] is not None:
-        st.info(f"{outcome['file']} was already loaded as batch {outcome['already']}; nothing changed.")
+    if outcome.error is not None:
+        feedback.show(outcome.error, outcome.file)
+        return
+    result = outcome.result
+    if result is None:
+        return
+    if result.already_loaded_as is not None:
+        st.info(f"{outcome.file} was already loaded as batch {result.already_loaded_as}; nothing changed.")
     else:
         st.success(
-            f"{outcome['file']}: loaded {outcome['loaded']:,} line(s) as batch {outcome['batch']}; "
-            f"{outcome['rejected']:,} row(s) rejected."
+            f"{outcome.file}: loaded {result.rows_loaded:,} line(s) as batch {result.batch_id}; "
+            f"{result.rows_rejected:,} row(s) rejected."
         )
-    if outcome["problems"]:
-        table = sh.problems_frame(outcome["problems"])
-        st.markdown(f"**{table.height:,} problem(s) in {outcome['file']}**")
-        st.dataframe(table, hide_index=True, width="stretch", height=min(400, 38 + 35 * table.height))
-        st.caption(
-            "Row = the row number a spreadsheet shows (header = row 1); column = the file's own header. "
-            "Errors stop a strict load (nothing is loaded); warnings are loaded and flagged."
-        )
-        st.download_button(
-            "Download the problems (CSV)",
-            data=sh.problems_csv(outcome["problems"]),
-            file_name=f"{outcome['file']}-problems.csv",
-            mime="text/csv",
-        )
+    if result.problems:
+        feedback.show_problems(result.problems, outcome.file)
 
 
 with load_tab:
-    ids = sh.district_table()[names.DISTRICT_ID].to_list()
-    labels = dict(zip(ids, sh.district_table()[names.NAME].to_list(), strict=True))
+    ids = ix.district_ids()
+    labels = ix.district_names()
     if not ids:
         st.warning("No districts are registered yet: add them under 'Districts and meal counts' first.")
     upload = st.file_uploader(
         "Purchasing file (CSV, XLSX or Parquet)",
-        type=list(sh.UPLOAD_TYPES),
+        type=list(ix.UPLOAD_TYPES),
         help="A distributor export, a farm or food-hub invoice list, or a spreadsheet in the template's layout.",
     )
     if upload is None:
         _show_outcome()
     else:
-        path = sh.save_upload(upload.name, upload.getvalue())
-        if sh.is_usage_report(path):
+        path = ix.save_upload(upload.name, upload.getvalue())
+        if ix.is_usage_report(path):
             st.markdown(f"**{upload.name}** is a distributor *District Usage by Item* report (one block per district).")
             vendor_name = st.text_input("Distributor (vendor name)", value="Broadline distributor", key="usage_vendor")
             vendor_type = st.selectbox(
                 "Vendor type",
-                names.VENDOR_TYPES,
-                index=names.VENDOR_TYPES.index("broadline_distributor"),
+                lb.VENDOR_TYPES,
+                index=lb.VENDOR_TYPES.index("broadline_distributor"),
                 key="usage_vendor_type",
             )
             add = st.toggle("Register districts the co-op does not know yet", value=False, key="usage_add")
@@ -116,9 +81,9 @@ with load_tab:
             zip_code = u2.text_input("ZIP of the new districts", value="", disabled=not add, key="usage_zip")
             skip_usage = st.toggle("Load the valid rows and set the invalid ones aside", value=False, key="usage_skip")
             if st.button("Check and load the report", type="primary", key="usage_load"):
-                _load(
+                ix.load(
                     upload.name,
-                    lambda progress: sh.ingest_usage(
+                    lambda progress: ix.ingest_usage(
                         path,
                         vendor_name=vendor_name,
                         vendor_type=vendor_type,
@@ -131,10 +96,10 @@ with load_tab:
                 )
             _show_outcome()
         else:
-            with sh.errors_shown():
-                head = sh.read_upload(str(path), path.parent.name)
+            with feedback.shown():
+                head = ix.read_upload(str(path), path.parent.name)
                 st.markdown(
-                    f"**{upload.name}**: {head.width - 1} column(s); the first {head.height:,} data row(s) are "
+                    f"**{upload.name}**: {ix.columns_in(head)} column(s); the first {head.height:,} data row(s) are "
                     "previewed below, every row is checked when you load."
                 )
                 district = st.selectbox(
@@ -144,7 +109,7 @@ with load_tab:
                     help="Used for every line unless the file has its own district_id column.",
                     key="intake_district",
                 )
-                saved = sh.saved_mappings()
+                saved = ix.saved_mappings()
                 reuse = st.selectbox(
                     "Start from a saved mapping",
                     [None, *saved],
@@ -156,10 +121,10 @@ with load_tab:
                     "Fix any wrong guess in the 'maps to' column."
                 )
                 table = st.data_editor(
-                    sh.mapping_table(head, reuse),
+                    ix.mapping_table(head, reuse),
                     column_config={
                         "maps to": st.column_config.SelectboxColumn(
-                            "maps to", options=list(sh.MAPPING_TARGETS), required=False
+                            "maps to", options=list(ix.MAPPING_TARGETS), required=False
                         )
                     },
                     disabled=["source column", "example value"],
@@ -168,7 +133,7 @@ with load_tab:
                     key=f"mapping-{path.parent.name}-{reuse}",
                 )
                 st.subheader("Preview")
-                preview = sh.mapped_preview(head, table)
+                preview = ix.mapped_preview(head, table)
                 st.dataframe(preview, hide_index=True, width="stretch", height=260)
                 st.caption(
                     f"First {preview.height} row(s) under this mapping, canonical column names, values as in the "
@@ -187,9 +152,9 @@ with load_tab:
                     key="intake_skip",
                 )
                 if st.button("Check and load", type="primary", disabled=not ids, key="intake_load"):
-                    _load(
+                    ix.load(
                         upload.name,
-                        lambda progress: sh.ingest_upload(
+                        lambda progress: ix.ingest_upload(
                             path,
                             district_id=district,
                             table=table,
@@ -201,7 +166,7 @@ with load_tab:
                 _show_outcome()
 
 with batch_tab:
-    batches = sh.batch_table()
+    batches = ix.batch_table()
     if batches.height == 0:
         st.info("No batches loaded yet.")
     else:
@@ -210,32 +175,30 @@ with batch_tab:
             "One batch = one loaded file (or the sample co-op). Rows loaded and rejected are purchase lines; "
             "loaded_at is the server's time."
         )
-        target = st.selectbox("Batch to undo", batches[names.BATCH_ID].to_list(), key="undo_batch")
+        target = st.selectbox("Batch to undo", ix.batch_ids(batches), key="undo_batch")
         confirm = st.checkbox(f"Yes, remove batch {target} and every line it loaded", key="undo_confirm")
         if st.button("Undo batch", disabled=not confirm, key="undo_run"):
-            with sh.errors_shown():
-                removed = sh.undo_batch(int(target))
+            with feedback.shown():
+                removed = ix.undo_batch(int(target))
                 st.toast(f"Batch {target} removed ({removed:,} lines).", icon=":material/undo:")
                 st.rerun()
 
 with vendor_tab:
     st.caption(
         "The vendor registry fills vendor_type (and a default origin) on lines whose file lacks them. "
-        "vendor_type is one of: " + ", ".join(names.VENDOR_TYPES) + "."
+        "vendor_type is one of: " + ", ".join(lb.VENDOR_TYPES) + "."
     )
     vendors = st.data_editor(
-        sh.vendor_table(),
+        ix.vendor_table(),
         num_rows="dynamic",
-        column_config={
-            names.VENDOR_TYPE: st.column_config.SelectboxColumn(names.VENDOR_TYPE, options=list(names.VENDOR_TYPES))
-        },
+        column_config={lb.VENDOR_TYPE: st.column_config.SelectboxColumn(lb.VENDOR_TYPE, options=list(lb.VENDOR_TYPES))},
         hide_index=True,
         width="stretch",
         key="vendor-editor",
     )
     if st.button("Save the vendor registry"):
-        with sh.errors_shown():
-            count = sh.save_vendors(vendors)
+        with feedback.shown():
+            count = ix.save_vendors(vendors)
             st.success(f"Saved {count:,} vendor(s).")
 
 with district_tab:
@@ -245,29 +208,29 @@ with district_tab:
         "US dollars override the federal ones when lower. Annual meals = meals served per year."
     )
     edited = st.data_editor(
-        sh.districts_for_editing(), num_rows="dynamic", hide_index=True, width="stretch", key="district-editor"
+        ix.districts_for_editing(), num_rows="dynamic", hide_index=True, width="stretch", key="district-editor"
     )
     if st.button("Save districts"):
-        with sh.errors_shown():
-            count = sh.save_districts(edited)
+        with feedback.shown():
+            count = ix.save_districts(edited)
             st.success(f"Saved {count:,} district(s).")
     st.markdown("**Co-op goal**")
-    share_now, date_now = sh.goal()
+    share_now, date_now = ix.goal()
     g1, g2 = st.columns(2)
     goal_share = g1.number_input(
         "Local share goal (% of food spend)", 1.0, 100.0, value=share_now * 100, step=1.0, key="goal_share"
     )
     goal_date = g2.date_input("To be met by", value=date_now, key="goal_date")
     if st.button("Save the goal", key="goal_save"):
-        with sh.errors_shown():
-            sh.save_goal(goal_share / 100.0, goal_date)
+        with feedback.shown():
+            ix.save_goal(goal_share / 100.0, goal_date)
             st.success(f"Goal saved: {goal_share:.0f}% local by {goal_date:%d %b %Y}.")
     st.markdown("**Monthly meal counts**")
     st.caption("Meals served per district and month (month = first day of the month).")
     meal_counts = st.data_editor(
-        sh.meal_table(), num_rows="dynamic", hide_index=True, width="stretch", key="meals-editor"
+        ix.meal_table(), num_rows="dynamic", hide_index=True, width="stretch", key="meals-editor"
     )
     if st.button("Save meal counts"):
-        with sh.errors_shown():
-            count = sh.save_meals(meal_counts)
+        with feedback.shown():
+            count = ix.save_meals(meal_counts)
             st.success(f"Saved {count:,} meal count(s).")

@@ -1,18 +1,18 @@
 import streamlit as st
 
-from coop import names
-from coop.report import charts
-from pages import _shared as sh
+from ui import charts, feedback, filters, metrics
+from ui import labels as lb
+from ui import local_spend as ls
 
-start, end, chosen = sh.setup(
+start, end, chosen = filters.setup(
     "Local spend",
     "How much of each district's food spend is local, by each district's own definition of local.",
 )
-m = sh.call(sh.metrics_for, start, end, chosen)
-period = sh.period_label(start, end)
-who = sh.coop_label(chosen)
-coop = m.coop.row(0, named=True)
-definition = f"Local share = local spend / total spend (US dollars). {sh.LOCAL_DEFINITION}"
+m = feedback.call(metrics.metrics_for, start, end, chosen)
+period = filters.period_label(start, end)
+who = filters.coop_label(chosen)
+coop = metrics.coop_row(m)
+definition = f"Local share = local spend / total spend (US dollars). {lb.LOCAL_DEFINITION}"
 
 unknown = coop["unknown_origin_spend"]
 if unknown:
@@ -28,29 +28,32 @@ view = st.segmented_control(
 )
 if view == "Month":
     per_district = st.toggle("One line per district", value=True, key="local_per_district")
-    sh.chart(
+    charts.show(
         charts.local_share_by_month(
-            sh.monthly_share(m, chosen, per_district), goal=m.goal_local_share, period=period, definition=definition
+            metrics.monthly_share(m, chosen, per_district),
+            goal=m.goal_local_share,
+            period=period,
+            definition=definition,
         )
     )
-    table = sh.by_scope(m.by_month)
+    table = metrics.by_scope(m.by_month)
 elif view == "Category":
-    table = sh.by_scope(m.by_category)
-    sh.chart(
-        charts.share_bars(table, by=names.CATEGORY, by_title="Category", period=period, definition=definition),
+    table = metrics.by_scope(m.by_category)
+    charts.show(
+        charts.share_bars(table, by=lb.CATEGORY, by_title="Category", period=period, definition=definition),
         table.height,
     )
 elif view == "Route":
-    table = sh.route_spend(m)
-    sh.chart(
+    table = metrics.route_spend(m)
+    charts.show(
         charts.spend_by_route(
             table, period=period, definition="Route from vendor type and locality; US dollars of invoiced spend."
         )
     )
 else:
     table = m.districts
-    sh.chart(
-        charts.share_bars(table, by=names.DISTRICT_ID, by_title="District", period=period, definition=definition),
+    charts.show(
+        charts.share_bars(table, by=lb.DISTRICT_ID, by_title="District", period=period, definition=definition),
         table.height,
     )
 st.dataframe(
@@ -73,18 +76,18 @@ st.subheader("Drill into lines")
 c1, c2, c3 = st.columns(3)
 district = c1.selectbox("District", chosen, key="drill_district")
 category = c2.selectbox(
-    "Category", [None, *names.CATEGORIES], format_func=lambda c: "all" if c is None else c, key="drill_category"
+    "Category", [None, *lb.CATEGORIES], format_func=lambda c: "all" if c is None else c, key="drill_category"
 )
-which = c3.radio("Lines", ["all", "local", "not local", "unknown origin"], horizontal=True, key="drill_which")
+which = c3.radio("Lines", list(ls.WHICH), horizontal=True, key="drill_which")
 if district:
-    lines = sh.call(sh.drill_lines, district, start, end, category, which)
+    lines = feedback.call(ls.drill_lines, district, start, end, category, which)
     st.dataframe(
         lines.head(5000),
         hide_index=True,
         width="stretch",
         column_config={
-            names.EXTENDED_PRICE: st.column_config.NumberColumn("Extended price ($)", format="dollar"),
-            names.UNIT_PRICE: st.column_config.NumberColumn("Unit price ($ per unit)", format="%.4f"),
+            lb.EXTENDED_PRICE: st.column_config.NumberColumn("Extended price ($)", format="dollar"),
+            lb.UNIT_PRICE: st.column_config.NumberColumn("Unit price ($ per unit)", format="%.4f"),
             "distance_miles": st.column_config.NumberColumn("Distance (miles)", format="%.0f"),
         },
     )

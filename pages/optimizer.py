@@ -1,11 +1,10 @@
 import streamlit as st
 
-from coop import names
-from coop.report import charts
-from coop.report.charts import ROUTE_LABELS
-from pages import _shared as sh
+from ui import charts, feedback, filters
+from ui import labels as lb
+from ui import optimizer as op
 
-start, end, chosen = sh.setup(
+start, end, chosen = filters.setup(
     "Route optimizer",
     "Which supply-chain routes a school food authority should buy its meals through at least cost, under policy "
     "constraints: the linear program of Love, Jablonski, Thilmany McFadden & Bellows (2025).",
@@ -14,18 +13,18 @@ start, end, chosen = sh.setup(
 c1, c2 = st.columns(2)
 source = c1.selectbox(
     "Model",
-    [sh.PAPER, *chosen],
-    format_func=lambda s: "The paper's model (Table 3, 46,085 meals)" if s == sh.PAPER else f"District {s}, calibrated",
+    [op.PAPER, *chosen],
+    format_func=lambda s: "The paper's model (Table 3, 46,085 meals)" if s == op.PAPER else f"District {s}, calibrated",
     key="opt_source",
     help="A district's model uses its own route costs per meal and annual meals (coop.calibrate), falling back to "
     "the co-op's and then the paper's figures where it has too little data.",
 )
-choices = sh.scenario_choices()
+choices = op.scenario_choices()
 name = c2.selectbox("Scenario", list(choices), format_func=lambda n: choices[n], key="opt_scenario")
-base_scenario = sh.scenario(name)
+base_scenario = op.scenario(name)
 st.caption(f"**{choices[name]}**: {base_scenario.description}")
 
-base, notes = sh.call(sh.base_model, source)
+base, notes = feedback.call(op.base_model, source)
 st.caption(f"Model: {base.source}.")
 for note in notes:
     st.caption(f"• {note}")
@@ -35,7 +34,7 @@ with st.expander("Parameters (editable)", expanded=False):
     routes = base.routes_table()
     edited_routes = st.data_editor(
         routes,
-        disabled=[names.ROUTE, "label"],
+        disabled=[lb.ROUTE, "label"],
         column_config={
             "cost_per_meal": st.column_config.NumberColumn(
                 "Cost per meal ($)", min_value=0.0, step=0.01, format="$%.2f", required=True
@@ -50,14 +49,14 @@ with st.expander("Parameters (editable)", expanded=False):
     )
     policy = st.multiselect(
         "Policy constraints switched on",
-        list(names.POLICY_CONSTRAINTS),
+        list(lb.POLICY_CONSTRAINTS),
         default=list(base_scenario.policy),
         format_func=lambda c: base.row(c).label,
         key=f"opt-policy-{key}",
     )
     targets = {}
-    cols = st.columns(len(names.POLICY_CONSTRAINTS))
-    for col, constraint in zip(cols, names.POLICY_CONSTRAINTS, strict=True):
+    cols = st.columns(len(lb.POLICY_CONSTRAINTS))
+    for col, constraint in zip(cols, lb.POLICY_CONSTRAINTS, strict=True):
         row = base.row(constraint)
         current = base_scenario.target_map.get(constraint, row.target)
         value = col.number_input(
@@ -86,12 +85,10 @@ with st.expander("Parameters (editable)", expanded=False):
         "ratio rows are (route's intensity − target) per meal."
     )
 
-with sh.errors_shown():
-    model = sh.edited_model(
-        base, dict(zip(edited_routes[names.ROUTE], edited_routes["cost_per_meal"], strict=True)), meals
-    )
-    chosen_scenario = sh.edited_scenario(name, policy, targets, incentive)
-    result = sh.solve(model, chosen_scenario)
+with feedback.shown():
+    model = op.edited_model(base, edited_routes, meals)
+    chosen_scenario = op.edited_scenario(name, policy, targets, incentive)
+    result = op.solve(model, chosen_scenario)
 
     if not result.optimal:
         st.error(f"No plan: the model is **{result.status}**. {result.message}", icon=":material/error:")
@@ -107,7 +104,7 @@ with sh.errors_shown():
         k3.metric("Meals from local routes", f"{result.share():.0%}")
         left, right = st.columns(2)
         with left:
-            sh.chart(
+            charts.show(
                 charts.meals_per_route(
                     result.meals_table(),
                     scenario=chosen_scenario.label or chosen_scenario.name,
@@ -117,11 +114,11 @@ with sh.errors_shown():
         with right:
             st.markdown("**Meals per route**")
             st.dataframe(
-                sh.reduced_cost_words(result),
+                op.reduced_costs(result),
                 hide_index=True,
                 width="stretch",
                 column_config={
-                    names.ROUTE: st.column_config.TextColumn("Route"),
+                    lb.ROUTE: st.column_config.TextColumn("Route"),
                     "meals": st.column_config.NumberColumn("Meals per year", format="%.0f"),
                     "share": st.column_config.NumberColumn("Share of meals", format="percent"),
                     "reduced_cost": st.column_config.NumberColumn("Reduced cost ($ per meal)", format="%.3f"),
@@ -134,7 +131,7 @@ with sh.errors_shown():
             )
         st.markdown("**Constraints: shadow prices**")
         st.dataframe(
-            sh.shadow_price_words(result, model),
+            op.shadow_prices(result, model),
             hide_index=True,
             width="stretch",
             column_config={
@@ -148,11 +145,11 @@ with sh.errors_shown():
         )
 
 st.subheader("All six scenarios on this model")
-with sh.errors_shown():
-    compared = sh.compare_scenarios(model)
-    sh.chart(
+with feedback.shown():
+    compared = op.compare_scenarios(model)
+    charts.show(
         charts.meals_per_route(
-            compared.drop_nulls("meals"),
+            compared,
             scenario="the paper's six scenarios",
             definition="Least-cost meals per year by route under each scenario, with the parameters above.",
         )
@@ -165,8 +162,8 @@ st.caption(
 )
 if st.button("Run the sensitivity analysis", key="opt_run_sensitivity"):
     bar = st.progress(0.0, text="starting")
-    with sh.errors_shown():
-        sens = sh.run_sensitivity(
+    with feedback.shown():
+        sens = op.run_sensitivity(
             model, chosen_scenario, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m)
         )
         st.session_state["opt_sensitivity"] = (key, sens)
@@ -179,33 +176,33 @@ if stored and stored[0] == f"{source}-{name}":
         "One row per run: cost factor, route varied (or all), solver status, total cost ($ per year), meals per year "
         "per route; infeasible runs name the constraints in conflict."
     )
-    st.dataframe(sh.ranges_table(sens), hide_index=True, width="stretch")
+    st.dataframe(op.ranges_table(sens), hide_index=True, width="stretch")
     st.caption("Range over the optimal runs: meals per year, shadow prices ($) and reduced costs ($ per meal).")
 
 st.subheader("Incentive curve")
 i1, i2 = st.columns(2)
 target_routes = i1.multiselect(
     "Incentive paid on",
-    list(names.ROUTES),
-    default=list(names.LOCAL_ROUTES),
-    format_func=lambda r: ROUTE_LABELS[r],
+    list(lb.ROUTES),
+    default=list(lb.LOCAL_ROUTES),
+    format_func=lambda r: lb.ROUTE_LABELS[r],
     key="opt_incentive_routes",
 )
 goal = i2.slider("Target share of meals on those routes", 0.05, 1.0, 0.25, 0.05, key="opt_incentive_target")
 if target_routes:
-    with sh.errors_shown():
-        curve = sh.incentive_curve(model, chosen_scenario, tuple(target_routes))
-        label = ", ".join(ROUTE_LABELS[r].lower() for r in target_routes)
-        sh.chart(
+    with feedback.shown():
+        curve = op.incentive_curve(model, chosen_scenario, tuple(target_routes))
+        label = ", ".join(lb.ROUTE_LABELS[r].lower() for r in target_routes)
+        charts.show(
             charts.incentive_curve(
-                curve.drop_nulls("local_share"),
+                curve,
                 target=label,
                 scenario=chosen_scenario.label or chosen_scenario.name,
                 definition="Share of meals the least-cost plan buys on those routes when each of their meals "
                 "earns this extra payment (on top of the scenario's own incentive).",
             )
         )
-        found = sh.find_incentive(model, chosen_scenario, tuple(target_routes), goal)
+        found = op.find_incentive(model, chosen_scenario, tuple(target_routes), goal)
         if found.reachable and found.incentive is not None and found.incentive <= 1e-9:
             st.success(
                 f"No extra incentive needed: the least-cost plan already buys {(found.share_without or 0):.0%} "

@@ -1,28 +1,28 @@
 import streamlit as st
 
-from coop import names
-from coop.report import charts
-from pages import _shared as sh
+from ui import charts, feedback, filters, metrics
+from ui import labels as lb
+from ui import overview as ov
 
-start, end, chosen = sh.setup(
+start, end, chosen = filters.setup(
     "Co-op overview",
     "The co-op's purchasing at a glance for the period and districts chosen in the sidebar.",
 )
-m = sh.call(sh.metrics_for, start, end, chosen)
-period = sh.period_label(start, end)
-who = sh.coop_label(chosen)
-coop = m.coop.row(0, named=True)
-premium = sh.weighted_premium(m)
-reporting = int((m.districts["total_spend"] > 0).sum())
+m = feedback.call(metrics.metrics_for, start, end, chosen)
+period = filters.period_label(start, end)
+who = filters.coop_label(chosen)
+coop = metrics.coop_row(m)
+premium = metrics.weighted_premium(m)
+reporting = ov.reporting(m)
 
 k1, k2, k3, k4 = st.columns(4)
-k1.metric("Total food spend", f"${coop['total_spend']:,.0f}", help=f"{who}, {period}. {sh.SPEND_DEFINITION}")
+k1.metric("Total food spend", f"${coop['total_spend']:,.0f}", help=f"{who}, {period}. {lb.SPEND_DEFINITION}")
 share = coop["local_share"]
 k2.metric(
     "Local share",
     "–" if share is None else f"{share:.1%}",
     delta=None if share is None else f"{(share - m.goal_local_share) * 100:+.1f} pts vs {m.goal_local_share:.0%} goal",
-    help=f"Local spend / total spend. {sh.LOCAL_DEFINITION} Goal: {m.goal_local_share:.0%} by {m.goal_date:%d %b %Y}.",
+    help=f"Local spend / total spend. {lb.LOCAL_DEFINITION} Goal: {m.goal_local_share:.0%} by {m.goal_date:%d %b %Y}.",
 )
 k3.metric(
     "Local price premium",
@@ -38,15 +38,15 @@ k4.metric(
     help="Districts with at least one purchase line in the period.",
 )
 st.caption(
-    f"{who}, {period}. {sh.SPEND_DEFINITION} {sh.LOCAL_DEFINITION} "
+    f"{who}, {period}. {lb.SPEND_DEFINITION} {lb.LOCAL_DEFINITION} "
     f"Unknown-origin spend (no origin ZIP or state): ${coop['unknown_origin_spend']:,.0f}, counted as not local."
 )
 
 left, right = st.columns(2)
 with left:
     per_district = st.toggle("One line per district", value=False, key="overview_per_district")
-    monthly = sh.monthly_share(m, chosen, per_district)
-    sh.chart(
+    monthly = metrics.monthly_share(m, chosen, per_district)
+    charts.show(
         charts.local_share_by_month(
             monthly,
             goal=m.goal_local_share,
@@ -56,23 +56,23 @@ with left:
         )
     )
 with right:
-    sh.chart(
+    charts.show(
         charts.spend_by_route(
-            sh.route_spend(m),
+            metrics.route_spend(m),
             period=period,
             definition="Route from vendor type and locality (DESIGN.md); US dollars of invoiced spend.",
         )
     )
 
 st.subheader("Districts")
-table = sh.district_overview(m)
+table = ov.district_table(m)
 st.dataframe(
     table,
     hide_index=True,
     width="stretch",
     column_config={
-        names.DISTRICT_ID: st.column_config.TextColumn("District"),
-        names.NAME: st.column_config.TextColumn("Name"),
+        lb.DISTRICT_ID: st.column_config.TextColumn("District"),
+        lb.NAME: st.column_config.TextColumn("Name"),
         "total_spend": st.column_config.NumberColumn("Total spend ($)", format="dollar"),
         "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
         "local_share": st.column_config.ProgressColumn("Local share", format="percent", min_value=0.0, max_value=1.0),

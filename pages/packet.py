@@ -1,14 +1,15 @@
 import streamlit as st
 
-from pages import _shared as sh
+from ui import charts, feedback, filters
+from ui import packet as pk
 
-start, end, chosen = sh.setup(
+start, end, chosen = filters.setup(
     "Meeting packet",
     "One month's packet for the partner meeting: the co-op's figures for the month, the month before and the "
     "school year to date. Preview it here, then download it as HTML (to project or e-mail) and Excel.",
 )
 
-months = sh.packet_months(start, end)
+months = pk.packet_months(start, end)
 c1, c2 = st.columns(2)
 month = c1.selectbox("Month", months, format_func=lambda d: f"{d:%B %Y}", key="packet_month")
 savings = c2.toggle(
@@ -20,14 +21,14 @@ savings = c2.toggle(
 st.caption("The packet covers every member district (the sidebar's district filter does not apply to it).")
 
 bar = st.progress(0.0, text=f"Building the packet for {month:%B %Y}…")
-built = sh.call(sh.packet, month, savings, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+built = feedback.call(pk.packet, month, savings, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
 bar.empty()
 
 d1, d2 = st.columns(2)
 stem = f"coop-packet-{month:%Y-%m}"
 d1.download_button(
     "Download HTML",
-    data=lambda: sh.packet_html(built),
+    data=lambda: pk.packet_html(built),
     file_name=f"{stem}.html",
     mime="text/html",
     type="primary",
@@ -35,7 +36,7 @@ d1.download_button(
 )
 d2.download_button(
     "Download Excel (XLSX)",
-    data=lambda: sh.packet_xlsx(built),
+    data=lambda: pk.packet_xlsx(built),
     file_name=f"{stem}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="packet_xlsx",
@@ -49,7 +50,7 @@ for i, kpi in enumerate(built.kpis):
 if built.notes:
     st.caption("\n".join(f"- {note}" for note in built.notes))
 for chart in built.charts.values():
-    sh.chart(chart)
+    charts.show(chart)
 for table in built.tables:
     st.markdown(f"**{table.title}**")
     st.dataframe(table.frame, hide_index=True, width="stretch")

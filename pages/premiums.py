@@ -1,28 +1,28 @@
 import streamlit as st
 
-from coop import names
-from coop.report import charts
-from pages import _shared as sh
+from ui import charts, feedback, filters, metrics
+from ui import labels as lb
+from ui import premiums as pr
 
-start, end, chosen = sh.setup(
+start, end, chosen = filters.setup(
     "Price premiums",
     "How much more local food costs than the same commodity bought non-local, per base unit (lb, gal, each, dozen).",
 )
-m = sh.call(sh.metrics_for, start, end, chosen)
-period = sh.period_label(start, end)
+m = feedback.call(metrics.metrics_for, start, end, chosen)
+period = filters.period_label(start, end)
 who = "Co-op (all member districts)"  # premiums are ratios: the co-op figure is never re-summed for a subset
 definition = (
     "Premium = (local $ per base unit) / (non-local $ per base unit) − 1, only where both were bought. "
-    + sh.LOCAL_DEFINITION
+    + lb.LOCAL_DEFINITION
 )
 
 scope = st.selectbox(
     "Scope",
-    ["coop", *chosen],
-    format_func=lambda s: who if s == "coop" else f"District {s}",
+    [metrics.COOP, *chosen],
+    format_func=lambda s: who if s == metrics.COOP else f"District {s}",
     key="premium_scope",
 )
-overall = sh.weighted_premium(m) if scope == "coop" else None
+overall = metrics.weighted_premium(m) if scope == metrics.COOP else None
 if overall is not None:
     st.metric(
         "Local price premium (weighted by local spend)",
@@ -30,33 +30,32 @@ if overall is not None:
         help="Commodity premiums averaged with local spend as weights.",
     )
 
-commodity = sh.by_scope(m.premiums, scope)
-category = sh.by_scope(m.category_premiums, scope)
-route = sh.by_scope(m.route_premiums, scope)
-unpriced = sh.by_scope(m.unpriced, scope)
+commodity = metrics.by_scope(m.premiums, scope)
+category = metrics.by_scope(m.category_premiums, scope)
+route = metrics.by_scope(m.route_premiums, scope)
+unpriced = metrics.by_scope(m.unpriced, scope)
 
 left, right = st.columns(2)
 with left:
     by = st.radio("Premium by", ["Commodity", "Category"], horizontal=True, key="premium_by")
     frame = commodity if by == "Commodity" else category
-    column = names.PRODUCT if by == "Commodity" else names.CATEGORY
+    column = lb.PRODUCT if by == "Commodity" else lb.CATEGORY
     if frame.height:
-        sh.chart(charts.premiums(frame, by=column, by_title=by, period=period, definition=definition), frame.height)
+        charts.show(charts.premiums(frame, by=column, by_title=by, period=period, definition=definition), frame.height)
     else:
         st.info("No commodity was bought both local and non-local in this period and scope, so no premium exists.")
 with right:
-    products = commodity[names.PRODUCT].unique().sort().to_list()
+    products = pr.products(commodity)
     if products:
         product = st.selectbox("Unit price over time for", products, key="premium_product")
-        prices = sh.call(sh.unit_prices, start, end, chosen if scope == "coop" else [scope], product)
-        units = prices[names.BASE_UNIT].unique().to_list() if prices.height else ["unit"]
-        sh.chart(
+        prices = feedback.call(pr.unit_prices, start, end, chosen if scope == metrics.COOP else [scope], product)
+        charts.show(
             charts.unit_price_over_time(
                 prices,
                 product=product,
-                unit=units[0] if len(units) == 1 else "base unit",
+                unit=pr.unit_label(prices),
                 period=period,
-                definition="Monthly spend / base quantity, lines with a convertible unit only. " + sh.LOCAL_DEFINITION,
+                definition="Monthly spend / base quantity, lines with a convertible unit only. " + lb.LOCAL_DEFINITION,
             )
         )
 
@@ -75,7 +74,7 @@ st.dataframe(
         "nonlocal_quantity": st.column_config.NumberColumn("Non-local quantity (base units)", format="localized"),
     },
 )
-st.caption(f"{period}; {'whole selection' if scope == 'coop' else 'district ' + scope}. {definition}")
+st.caption(f"{period}; {'whole selection' if scope == metrics.COOP else 'district ' + scope}. {definition}")
 
 st.subheader("By route, against traditional non-local")
 st.dataframe(
@@ -92,8 +91,9 @@ st.caption(
     f"{period}. For each route: its $ per base unit over the same commodity's traditional non-local $ per base unit, "
     "minus 1, weighted by the route's spend on those commodities."
 )
-if unpriced.height and unpriced["lines"][0]:
+left_out, left_out_spend = pr.unpriced(unpriced)
+if left_out:
     st.caption(
-        f"Left out of premiums: {unpriced['lines'][0]:,} line(s), ${unpriced['spend'][0]:,.0f}, whose unit could not "
+        f"Left out of premiums: {left_out:,} line(s), ${left_out_spend:,.0f}, whose unit could not "
         "be converted to a base unit."
     )

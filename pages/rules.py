@@ -1,9 +1,10 @@
 import streamlit as st
 
-from coop import names
-from pages import _shared as sh
+from ui import feedback, filters
+from ui import labels as lb
+from ui import rules as rl
 
-start, end, chosen = sh.setup(
+start, end, chosen = filters.setup(
     "Procurement rules",
     "Purchase thresholds and the method each purchase needs, split purchases, geographic-preference bid scoring, "
     "and whether a product counts as unprocessed (7 CFR 210.21(g)).",
@@ -12,12 +13,12 @@ start, end, chosen = sh.setup(
 thresholds_tab, split_tab, bids_tab, classify_tab = st.tabs(
     ["Thresholds and methods", "Split purchases", "Bid scorer", "Unprocessed? (classifier)"]
 )
-years = sh.school_years(start, end)
+years = rl.school_years(start, end)
 
 with thresholds_tab:
     st.markdown("**Thresholds in force** (most restrictive of federal, state and district applies)")
     st.dataframe(
-        sh.call(sh.threshold_rules),
+        feedback.call(rl.threshold_rules),
         hide_index=True,
         width="stretch",
         column_config={
@@ -38,8 +39,8 @@ with thresholds_tab:
         "School year", years, index=len(years) - 1, format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="rules_year"
     )
     flagged_only = c2.toggle("Only flagged district-vendor years", value=True, key="rules_flagged")
-    checked = sh.call(sh.thresholds, year, chosen, flagged_only)
-    st.metric("Flagged district-vendor years", f"{checked.filter('flag').height:,}")
+    checked = feedback.call(rl.threshold_check, year, chosen, flagged_only)
+    st.metric("Flagged district-vendor years", f"{rl.flagged(checked):,}")
     st.dataframe(
         checked,
         hide_index=True,
@@ -51,7 +52,7 @@ with thresholds_tab:
             "decided_on": st.column_config.DateColumn("Decided on", format="YYYY-MM-DD"),
             "micro_threshold": st.column_config.NumberColumn("Micro threshold ($)", format="dollar"),
             "small_threshold": st.column_config.NumberColumn("Small threshold ($)", format="dollar"),
-            names.REASON: st.column_config.TextColumn("Reason", width="large"),
+            lb.REASON: st.column_config.TextColumn("Reason", width="large"),
         },
     )
     st.caption(
@@ -64,20 +65,20 @@ with split_tab:
     year = st.selectbox(
         "School year", years, index=len(years) - 1, format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="split_year"
     )
-    splits = sh.call(sh.split_purchases, year, chosen)
-    groups = splits["split_id"].n_unique() if splits.height else 0
+    splits = feedback.call(rl.split_purchases, year, chosen)
+    groups = rl.split_groups(splits)
     st.metric("Possible split purchases", f"{groups:,}")
     st.dataframe(
         splits,
         hide_index=True,
         width="stretch",
         column_config={
-            names.EXTENDED_PRICE: st.column_config.NumberColumn("Line ($)", format="dollar"),
-            names.INVOICE_DATE: st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
+            lb.EXTENDED_PRICE: st.column_config.NumberColumn("Line ($)", format="dollar"),
+            lb.INVOICE_DATE: st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
             "invoice_total": st.column_config.NumberColumn("Invoice total ($)", format="dollar"),
             "split_total": st.column_config.NumberColumn("Together ($)", format="dollar"),
             "micro_threshold": st.column_config.NumberColumn("Micro threshold ($)", format="dollar"),
-            names.REASON: st.column_config.TextColumn("Reason", width="large"),
+            lb.REASON: st.column_config.TextColumn("Reason", width="large"),
         },
     )
     st.caption(
@@ -88,7 +89,7 @@ with split_tab:
 
 with bids_tab:
     upload = st.file_uploader("Bids (CSV: bidder, price, meets_preference)", type=["csv"], key="bids_upload")
-    start_bids = sh.call(sh.read_bids_upload, upload.name, upload.getvalue()) if upload else sh.example_bids()
+    start_bids = feedback.call(rl.read_bids_upload, upload.name, upload.getvalue()) if upload else rl.example_bids()
     bids = st.data_editor(
         start_bids,
         num_rows="dynamic",
@@ -109,8 +110,8 @@ with bids_tab:
     )
     among = b3.number_input("Only among the K lowest bids (0 = all)", min_value=0, value=3, step=1, key="bids_among")
     item = st.text_input("Item (preference applies only to unprocessed products)", value="", key="bids_item")
-    with sh.errors_shown():
-        result = sh.score_bids(
+    with feedback.shown():
+        result = rl.score_bids(
             bids,
             points=amount if kind == "points" else None,
             percent=amount if kind == "percent" else None,
@@ -136,13 +137,13 @@ with bids_tab:
 with classify_tab:
     text = st.text_input("Item description", value="Apples, Gala, 88ct", key="classify_text")
     if text.strip():
-        found = sh.classify_text(text)
+        found = rl.classify_text(text)
         c1, c2, c3 = st.columns(3)
-        c1.metric("Product", found["product"])
-        c2.metric("Category", found["category"])
-        c3.metric("Unprocessed?", "yes" if found["unprocessed"] else "no", help=f"confidence {found['confidence']:.0%}")
-        st.markdown(f"**Why**: {found['reason']}")
-        st.caption(f"Rule: {found['rule']}. Source: {found['source']}.")
+        c1.metric("Product", found.product)
+        c2.metric("Category", found.category)
+        c3.metric("Unprocessed?", "yes" if found.unprocessed else "no", help=f"confidence {found.confidence:.0%}")
+        st.markdown(f"**Why**: {found.reason}")
+        st.caption(f"Rule: {found.rule}. Source: {found.source}.")
         st.caption(
             "Unprocessed locally grown or raised agricultural products may receive a geographic preference "
             "(7 CFR 210.21(g)): they keep their inherent character after washing, cutting, chopping, freezing or "

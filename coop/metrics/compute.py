@@ -29,7 +29,7 @@ import polars as pl
 from coop import names
 from coop.metrics import local
 from coop.registry import districts as registry_districts
-from coop.store import summary
+from coop.store import settings, summary
 
 COOP = "coop"
 SCOPE = "scope"
@@ -37,8 +37,6 @@ SPEND_CENTS = names.SPEND_CENTS
 PRICED_CENTS = names.PRICED_CENTS
 LINES = names.LINES
 UNPRICED_LINES = names.UNPRICED_LINES
-DEFAULT_GOAL_DATE = date(2027, 6, 30)
-DEFAULT_GOAL_SHARE = 0.25
 
 # Lines are compacted to three grains (`coop.summary`), each holding every column its metrics group or classify by;
 # every metric is a sum over a grain, so nothing is lost, and DECIMAL money stays exact as integer cents. The `grain`
@@ -54,9 +52,6 @@ _LINES_SQL = summary.grains_sql(_IN_RANGE, monthly=False)
 _REGROUP = f"SELECT {GRAIN}, {', '.join(summary.KEY_COLUMNS)}, {summary.GRAIN_SUMS}\nFROM ({{parts}})\nGROUP BY ALL"
 
 
-_SETTINGS_SQL = (
-    f"SELECT {names.SETTING_KEY}, {names.SETTING_VALUE} FROM {names.SETTINGS} WHERE {names.SETTING_KEY} IN (?, ?)"
-)
 
 
 # --- loading (the DuckDB boundary) ---------------------------------------------------------------------
@@ -110,20 +105,6 @@ def date_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
         f"SELECT min({names.INVOICE_DATE}), max({names.INVOICE_DATE}) FROM {names.PURCHASE_LINES}"
     ).fetchall()
     return None if first is None else (first, last)
-
-
-def parse_goal_share(text: str) -> float:
-    """A goal share from settings text: '0.25', '25%' or '25' all mean 0.25."""
-    value = float(text.strip().rstrip("%"))
-    return value / 100.0 if value > 1.0 or text.strip().endswith("%") else value
-
-
-def load_goal(con: duckdb.DuckDBPyConnection) -> tuple[float, date]:
-    """The co-op's local-share goal and its date from `settings` (defaults: 25% by 2027-06-30)."""
-    rows = dict(con.execute(_SETTINGS_SQL, [names.GOAL_LOCAL_SHARE, names.GOAL_DATE]).fetchall())
-    share = parse_goal_share(rows[names.GOAL_LOCAL_SHARE]) if names.GOAL_LOCAL_SHARE in rows else DEFAULT_GOAL_SHARE
-    when = date.fromisoformat(rows[names.GOAL_DATE].strip()) if names.GOAL_DATE in rows else DEFAULT_GOAL_DATE
-    return share, when
 
 
 # --- pure lazy metrics -----------------------------------------------------------------------------------
@@ -422,6 +403,15 @@ class Metrics:
         }
 
 
+def weighted_premium(m: Metrics, scope: str = COOP) -> float | None:
+    """A scope's local price premium: its commodity premiums weighted by local spend (None when none exist)."""
+    rows = m.premiums.filter(pl.col(SCOPE) == scope)
+    weight = rows["local_spend"].sum() if rows.height else 0.0
+    if not weight:
+        return None
+    return float((rows["premium"] * rows["local_spend"]).sum() / weight)
+
+
 def compute(
     con: duckdb.DuckDBPyConnection,
     date_from: date | None = None,
@@ -433,7 +423,7 @@ def compute(
 
     Whole months are read from the purchase summary when it is current (`use_summary=False` reads every line).
     """
-    goal_share, goal_date = load_goal(con)
+    goal_share, goal_date = settings.goal(con)
     districts = registry_districts.load(con).lazy()
     grains, from_summary = _load_grains(con, date_from, date_to, use_summary)
     classified = local.localize(grains.lazy(), districts).collect().lazy()

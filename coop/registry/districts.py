@@ -104,3 +104,10 @@ def upsert_from_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 def load(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """All registered districts, one row each."""
     return con.sql(f"SELECT * FROM {names.DISTRICTS} ORDER BY {names.DISTRICT_ID}").pl()
+
+
+def as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Districts as the text a districts CSV holds (state and county lists joined with '; '), for editing."""
+    return frame.select(
+        pl.col(c).list.join("; ").alias(c) if c in _LIST else pl.col(c).cast(pl.String) for c in names.DISTRICT_COLUMNS
+    )

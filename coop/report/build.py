@@ -84,12 +84,7 @@ def _kpis(month: compute.Metrics, previous: compute.Metrics, ytd: compute.Metric
     now, before, year = _coop_row(month), _coop_row(previous), _coop_row(ytd)
     share, prev_share = now["local_share"], before["local_share"]
     delta = "n/a" if share is None or prev_share is None else f"{(share - prev_share) * 100:+.1f} points"
-    coop_premium = month.category_premiums.filter(pl.col(compute.SCOPE) == compute.COOP)
-    weighted = (
-        None
-        if coop_premium.is_empty() or coop_premium["local_spend"].sum() == 0
-        else float((coop_premium["premium"] * coop_premium["local_spend"]).sum() / coop_premium["local_spend"].sum())
-    )
+    weighted = compute.weighted_premium(month)
     total_districts = month.districts.height
     return (
         Kpi("Co-op food spend", format_money(now["total_spend"]), "sum of extended price, all member districts"),

@@ -235,3 +235,12 @@ def _competition_warnings(ranked: pl.DataFrame, has_preference: bool) -> list[st
                 "(seed 004 Q7: leave an appropriate number of qualified firms)"
             )
     return out
+
+
+def example_bids() -> pl.DataFrame:
+    """Seed 004's worked example: three bids, the second from a bidder meeting the geographic preference."""
+    return pl.DataFrame(
+        {BIDDER: ["Bidder 1", "Bidder 2", "Bidder 3"], PRICE: [1.97, 2.10, 2.03],
+         MEETS_PREFERENCE: [False, True, False]},
+        schema=BID_SCHEMA,
+    )  # fmt: skip

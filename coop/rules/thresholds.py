@@ -18,6 +18,7 @@ Conventions (stated once, used everywhere here):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -476,3 +477,17 @@ def upsert_contracts(con: duckdb.DuckDBPyConnection, contracts: pl.DataFrame, fi
             )
             con.execute(f"INSERT INTO {names.CONTRACTS} ({cols}) VALUES (?, ?, ?, ?, ?)", list(row))
     return frame.height
+
+
+# --- views ------------------------------------------------------------------------------------------------
+def for_districts(frame: pl.DataFrame, district_ids: Sequence[str]) -> pl.DataFrame:
+    """The rows of a threshold check or split-purchase list that belong to these districts."""
+    return frame.filter(pl.col(names.DISTRICT_ID).is_in(list(district_ids)))
+
+
+def review(checked: pl.DataFrame, district_ids: Sequence[str], *, flagged_only: bool = False) -> pl.DataFrame:
+    """A threshold check for these districts, flagged rows first and largest spend first (only flagged when asked)."""
+    frame = for_districts(checked, district_ids)
+    if flagged_only:
+        frame = frame.filter(pl.col("flag"))
+    return frame.sort("flag", "spend", descending=[True, True])

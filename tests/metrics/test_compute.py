@@ -334,3 +334,23 @@ def test_real_usage_report_totals_to_the_cent(db_path, capsys):
     for d in doc["districts"]:
         assert d["unknown_origin_spend"] == d["total_spend"]
     assert doc["premiums"] == []
+
+
+def test_weighted_premium_weights_commodity_premiums_by_local_spend(loaded):
+    m = compute.compute(loaded)
+    coop = m.premiums.filter(pl.col(compute.SCOPE) == compute.COOP)
+    expected = sum(r["premium"] * r["local_spend"] for r in coop.to_dicts()) / coop["local_spend"].sum()
+    assert compute.weighted_premium(m) == pytest.approx(expected)
+    # the same figure as weighting the category premiums by their local spend (what the packet showed before)
+    cats = m.category_premiums.filter(pl.col(compute.SCOPE) == compute.COOP)
+    assert compute.weighted_premium(m) == pytest.approx(
+        (cats["premium"] * cats["local_spend"]).sum() / cats["local_spend"].sum()
+    )
+    wide = m.premiums.filter(pl.col(compute.SCOPE) == "wide")
+    assert compute.weighted_premium(m, "wide") == pytest.approx(
+        (wide["premium"] * wide["local_spend"]).sum() / wide["local_spend"].sum()
+    )
+
+
+def test_weighted_premium_is_none_without_premiums(con):
+    assert compute.weighted_premium(compute.compute(con)) is None

@@ -1,3 +1,4 @@
+import polars as pl
 import pytest
 
 from coop import names
@@ -42,3 +43,22 @@ def test_missing_required_column(con, tmp_path):
     path = write(tmp_path, "district_id,name,state\nd1,One,MN\n")
     with pytest.raises(ValidationError, match="zip"):
         districts.upsert_from_csv(con, path)
+
+
+def test_as_text_round_trips_through_a_districts_csv(con, tmp_path):
+    path = write(
+        tmp_path,
+        "district_id,name,state,zip,local_radius_miles,local_states,local_counties,annual_meals\n"
+        "d1,One,MN,55401,150,MN; WI,,1000\nd2,Two,WI,53703,,,Dane; Rock,\n",
+    )
+    districts.upsert_from_csv(con, path)
+    text = districts.as_text(districts.load(con))
+    assert text.columns == list(names.DISTRICT_COLUMNS)
+    assert all(dtype == pl.String for dtype in text.dtypes)
+    rows = {r[names.DISTRICT_ID]: r for r in text.to_dicts()}
+    assert rows["d1"][names.LOCAL_STATES] == "MN; WI" and rows["d2"][names.LOCAL_COUNTIES] == "Dane; Rock"
+    again = tmp_path / "again.csv"
+    text.write_csv(again)
+    before = districts.load(con)
+    districts.upsert_from_csv(con, again)
+    assert districts.load(con).equals(before)

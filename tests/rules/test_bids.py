@@ -184,3 +184,8 @@ def test_scoring_properties(rows: list[tuple[float, bool]], points: int | None, 
     # without a preference the lowest bid wins
     if not points:
         assert best == pytest.approx(min(price for price, _ in rows))
+
+
+def test_example_bids_are_seed_004s_worked_example() -> None:
+    assert bids.example_bids().equals(SEED)
+    assert bids.score_bids(bids.example_bids(), points=10, among=3).winner == "Bidder 1"

@@ -364,3 +364,18 @@ def test_required_method_matches_thresholds_in_force(amounts: list[int], day: da
     assert row["required_method"] == expected
     assert row["micro_threshold"] == micro and row["small_threshold"] == small
     assert row["flag"] is (expected != thresholds.MICRO)
+
+
+def test_review_keeps_the_chosen_districts_flagged_and_largest_first() -> None:
+    checked = pl.DataFrame(
+        {
+            names.DISTRICT_ID: ["a", "a", "b", "c"],
+            "flag": [False, True, True, True],
+            "spend": [900.0, 100.0, 500.0, 700.0],
+        }
+    )
+    everything = thresholds.review(checked, ["a", "b"])
+    assert everything.select("flag", "spend").rows() == [(True, 500.0), (True, 100.0), (False, 900.0)]
+    assert thresholds.review(checked, ["a", "b"], flagged_only=True)["spend"].to_list() == [500.0, 100.0]
+    assert thresholds.for_districts(checked, ["c"])["spend"].to_list() == [700.0]
+    assert thresholds.for_districts(checked, []).height == 0

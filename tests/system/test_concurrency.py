@@ -285,7 +285,7 @@ def test_ten_sessions_while_a_load_runs(sample_copy: Path, tmp_path: Path) -> No
 
 
 def test_memo_computes_once_for_sessions_asking_at_once() -> None:
-    from pages import _shared
+    from ui import session as app_session
 
     calls: list[int] = []
     gate = threading.Barrier(6)
@@ -297,22 +297,22 @@ def test_memo_computes_once_for_sessions_asking_at_once() -> None:
 
     def session() -> str:
         gate.wait()
-        return _shared.memo("concurrency-test", ("db", "v1"), compute)
+        return app_session.memo("concurrency-test", ("db", "v1"), compute)
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(lambda _: session(), range(6)))
     assert results == ["packet"] * 6
     assert len(calls) == 1
-    assert _shared.memo("concurrency-test", ("db", "v1"), lambda: "recomputed") == "packet"
-    assert _shared.memo("concurrency-test", ("db", "v2"), lambda: "new data") == "new data"
+    assert app_session.memo("concurrency-test", ("db", "v1"), lambda: "recomputed") == "packet"
+    assert app_session.memo("concurrency-test", ("db", "v2"), lambda: "new data") == "new data"
 
 
 def test_shared_imports_the_modules_charts_look_up() -> None:
     # Altair and narwhals look numpy/pandas/pyarrow up in sys.modules; a session thread must never find one half
-    # imported by another session's thread, so importing the pages' shared module imports them completely.
+    # imported by another session's thread, so importing the app's session module imports them completely.
     code = (
         "import sys\n"
-        "from pages import _shared\n"
+        "from ui import session\n"
         "assert hasattr(sys.modules['pandas'], 'Timestamp') and hasattr(sys.modules['numpy'], 'ndarray')\n"
         "assert hasattr(sys.modules['pyarrow'], 'Table')\n"
     )

@@ -1,0 +1,126 @@
+"""Cached wrappers for the Co-op buying power page: the pool spec, pooled solves, allocations and what-ifs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from collections.abc import Callable
+from datetime import date
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from coop.errors import SpecError
+from coop.optimize import allocate as alloc
+from coop.optimize import explain, pool, quotes
+from coop.optimize.allocate import AllocationReport
+from coop.optimize.pool import PoolResult, PoolSpec
+from ui import session
+
+DB_SPEC = "database"
+LEAVE = "leave"
+CAPACITY = "capacity"
+
+
+def quotes_table() -> pl.DataFrame:
+    """The pooled model's price terms (volume tiers, capacities, fixed costs); defaults are labelled assumptions."""
+    return quotes.load_quotes(session.cursor())
+
+
+def save_quotes(edited: pl.DataFrame) -> int:
+    """Validate and store the edited price terms; return how many rows."""
+    with session.writing() as cur:
+        return int(quotes.save_quotes(cur, edited))
+
+
+@st.cache_data(show_spinner="Building the pool from the database…", max_entries=16)
+def _db_spec(
+    _con: duckdb.DuckDBPyConnection,
+    version: str,
+    start: date,
+    end: date,
+    ids: tuple[str, ...],
+    quotes_rows: tuple[tuple[object, ...], ...],
+    local_min: float | None,
+) -> PoolSpec:
+    """A pool spec from the database for the period, restricted to the districts chosen."""
+    terms = pl.DataFrame(list(quotes_rows), schema=quotes.QUOTE_SCHEMA, orient="row")
+    spec = quotes.spec_from_db(_con.cursor(), quotes=terms, local_share_min=local_min, date_from=start, date_to=end)
+    for district_id in spec.ids:
+        if district_id not in ids and len(spec.ids) > 1:
+            spec = pool.without_district(spec, district_id)
+    return spec
+
+
+def db_spec(start: date, end: date, ids: list[str], terms: pl.DataFrame, local_min: float | None) -> PoolSpec:
+    """A pool spec from the database (cached until the data or the inputs change)."""
+    rows = tuple(tuple(r) for r in terms.iter_rows())
+    return _db_spec(session.connection(), session.data_version(), start, end, tuple(sorted(ids)), rows, local_min)
+
+
+def spec_from_upload(name: str, content: bytes) -> PoolSpec:
+    """A pool spec from an uploaded JSON file; SpecError names the bad field."""
+    try:
+        data = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SpecError(f"{name}: not a JSON document: {exc}") from exc
+    return pool.parse_spec(data, source=name)
+
+
+@st.cache_data(show_spinner="Solving each district alone and the pool…", max_entries=16)
+def solve_pool(spec: PoolSpec) -> PoolResult:
+    """Each district's standalone optimum and the pooled optimum, with savings."""
+    return pool.solve_pool(spec)
+
+
+def exact_shapley_limit() -> int:
+    """The most members for which allocation solves every coalition (exact Shapley value, core check)."""
+    return alloc.DEFAULT_EXACT
+
+
+def allocate(spec: PoolSpec, progress: Callable[[float, str], None] | None = None) -> AllocationReport:
+    """Standalone and pooled optima, every coalition, and each allocation method (kept for the server's life)."""
+    key = hashlib.sha256(pickle.dumps(spec)).hexdigest()
+    return session.memo("allocate", key, lambda: alloc.allocate(spec, progress=progress))
+
+
+def standalone_total(result: PoolResult) -> float:
+    """What the districts pay buying alone, summed (US dollars per year)."""
+    return float(result.standalone["standalone_cost"].sum())
+
+
+def binding_capacities(result: PoolResult) -> pl.DataFrame:
+    """The pooled plan's capacities that bind."""
+    return result.capacities.filter("binding") if result.capacities.height else result.capacities
+
+
+def pool_costs(result: PoolResult) -> pl.DataFrame:
+    """Per district: standalone cost, pooled purchase cost, savings (US dollars per year) for the chart."""
+    return explain.pool_costs(result)
+
+
+def savings_by_route(result: PoolResult) -> pl.DataFrame:
+    """Where the savings come from: units and cost per route, buying alone vs in the pool, and the difference."""
+    return explain.savings_by_route(result)
+
+
+def allocation_long(report: AllocationReport) -> pl.DataFrame:
+    """Each district's allocated cost under each method (`district_id`, `method`, `cost`)."""
+    return explain.allocations_long(report)
+
+
+def allocation_checks(report: AllocationReport) -> pl.DataFrame:
+    """Per allocation method: in the core, individually rational, largest excess, blocking group, weakness."""
+    return explain.allocation_checks(report)
+
+
+@st.cache_data(show_spinner="Solving the what-if…", max_entries=32)
+def what_if(spec: PoolSpec, change: str, district_id: str | None, factor: float) -> tuple[PoolResult, PoolResult]:
+    """Baseline and changed pool results for a what-if: a district leaves (LEAVE), or local capacity is scaled."""
+    if change == LEAVE:
+        _changed, after = pool.what_if(spec, lambda s: pool.without_district(s, str(district_id)))
+    else:
+        _changed, after = pool.what_if(spec, lambda s: pool.with_local_capacity(s, factor))
+    return solve_pool(spec), after

@@ -1,0 +1,253 @@
+"""Cached wrappers for the Data intake page: uploads, the column mapping, loads and undo, registries, the goal.
+
+A load runs in a status box and keeps its outcome (or its error) in the session, so the page shows it after
+the rerun the load causes; the error is shown through `ui.feedback` like every other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from coop import names
+from coop.errors import CoopError, ValidationError
+from coop.ingest import pipeline, readers, usage_report
+from coop.ingest.pipeline import IngestResult
+from coop.products import classify
+from coop.registry import districts, meals, vendors
+from coop.store import batches, settings
+from ui import feedback, filters, session
+
+Progress = Callable[[float, str], None]
+UPLOAD_TYPES = ("csv", "txt", "tsv", "xlsx", "xlsm", "parquet")
+MAPPING_TARGETS: tuple[str, ...] = (
+    *names.CANONICAL_COLUMNS,
+    names.PACK_SIZE,
+    names.PERIOD_START,
+    names.PERIOD_END,
+)
+TEMPLATE_COLUMNS: tuple[str, ...] = (*names.CANONICAL_COLUMNS[:10], names.PACK_SIZE, *names.CANONICAL_COLUMNS[10:])
+PREVIEW_ROWS = 50
+_OUTCOME = "last_ingest"
+
+
+# --- one load and its outcome ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    """The last load of this session: the file, and either its result or the error that stopped it."""
+
+    file: str
+    result: IngestResult | None
+    error: CoopError | None
+
+
+def load(file_name: str, run: Callable[[Progress], IngestResult]) -> None:
+    """Run one load with a status box and progress bar; keep its outcome (or its error) for `last_outcome`."""
+    with st.status(f"Loading {file_name}…", expanded=True) as status:
+        bar = st.progress(0.0, text="starting")
+        done = feedback.attempt(run, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        if isinstance(done, CoopError):
+            st.session_state[_OUTCOME] = Outcome(file_name, None, done)
+            invalid = isinstance(done, ValidationError)
+            status.update(label="Not loaded: the file has invalid rows" if invalid else "Not loaded", state="error")
+            return
+        st.session_state[_OUTCOME] = Outcome(file_name, done, None)
+        status.update(label="Done", state="complete")
+
+
+def last_outcome() -> Outcome | None:
+    """The last load this session ran, if any."""
+    return st.session_state.get(_OUTCOME)
+
+
+# --- the file and its mapping ----------------------------------------------------------------
+def save_upload(name: str, content: bytes) -> Path:
+    """Write an uploaded file under its own name in this session's upload directory; return the path."""
+    return session.save_upload(name, content)
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=8)
+def read_upload(path: str, sha: str) -> pl.DataFrame:
+    """The file's first rows as text with their spreadsheet row numbers (`source_row`); large files stay unread."""
+    _mapping, head = readers.preview(Path(path), rows=PREVIEW_ROWS)
+    return head
+
+
+def columns_in(head: pl.DataFrame) -> int:
+    """How many of the file's own columns the preview holds."""
+    return len([c for c in head.columns if c != names.SOURCE_ROW])
+
+
+def saved_mappings() -> list[str]:
+    """Names of the column mappings saved in the database."""
+    return readers.list_mappings(session.cursor())
+
+
+def mapping_table(head: pl.DataFrame, saved: str | None) -> pl.DataFrame:
+    """Source header, an example value and the proposed canonical column (a saved mapping wins)."""
+    headers = [c for c in head.columns if c != names.SOURCE_ROW]
+    mapping = readers.resolve_mapping(headers, readers.load_mapping(session.cursor(), saved) if saved else None)
+    first = head.head(1).to_dicts()
+    example = first[0] if first else {}
+    return pl.DataFrame(
+        {
+            "source column": headers,
+            "example value": [None if example.get(h) is None else str(example[h]) for h in headers],
+            "maps to": [mapping.get(h) for h in headers],
+        },
+        schema={"source column": pl.String, "example value": pl.String, "maps to": pl.String},
+    )
+
+
+def mapping_from_table(table: pl.DataFrame) -> dict[str, str | None]:
+    """The mapping dict (source header -> canonical or None) from the edited mapping table."""
+    return {h: (c or None) for h, c in zip(table["source column"].to_list(), table["maps to"].to_list(), strict=True)}
+
+
+def mapped_preview(head: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """The first rows under the (edited) mapping, with the commodity, category and unprocessed status inferred.
+
+    The inferred columns come from `coop.products.classify.classify_many` on the item text, as the load will do
+    for columns the file lacks.
+    """
+    frame = readers.apply_mapping(head, mapping_from_table(table))
+    if names.PRODUCT not in frame.columns or frame.height == 0:
+        return frame
+    found = classify.classify_many(frame[names.PRODUCT]).rename(
+        {
+            names.PRODUCT: "commodity (inferred)",
+            names.CATEGORY: "category (inferred)",
+            names.UNPROCESSED: "unprocessed (inferred)",
+        }
+    )
+    found = found.rename({names.DESCRIPTION: names.PRODUCT}).select(
+        names.PRODUCT, "commodity (inferred)", "category (inferred)", "unprocessed (inferred)"
+    )
+    return frame.join(found, on=names.PRODUCT, how="left", maintain_order="left")
+
+
+def is_usage_report(path: Path) -> bool:
+    """True when the file is a distributor's 'District Usage by Item' report."""
+    return bool(usage_report.is_usage_report(path))
+
+
+def ingest_upload(
+    path: Path, *, district_id: str, table: pl.DataFrame, mapping_name: str, skip_invalid: bool, progress: Progress
+) -> IngestResult:
+    """Save the edited mapping, then validate and load the file as one batch."""
+    with session.writing() as cur:
+        readers.save_mapping(cur, mapping_name, mapping_from_table(table))
+        return pipeline.ingest_file(
+            cur, path, district_id=district_id, mapping=mapping_name, skip_invalid=skip_invalid, progress=progress
+        )
+
+
+def ingest_usage(
+    path: Path,
+    *,
+    vendor_name: str,
+    vendor_type: str,
+    add_districts: bool,
+    state: str | None,
+    zip_code: str | None,
+    skip_invalid: bool,
+    progress: Progress,
+) -> IngestResult:
+    """Load a distributor usage report (one block per district) as one batch."""
+    with session.writing() as cur:
+        return usage_report.ingest_usage_report(
+            cur,
+            path,
+            vendor_name=vendor_name,
+            vendor_type=vendor_type,
+            add_districts=add_districts,
+            skip_invalid=skip_invalid,
+            progress=progress,
+            state=state or None,
+            zip_code=zip_code or None,
+        )
+
+
+def template_csv() -> bytes:
+    """A blank purchase-line template: the canonical header row only."""
+    return (",".join(TEMPLATE_COLUMNS) + "\n").encode("utf-8")
+
+
+# --- batches --------------------------------------------------------------------------------------
+def batch_table() -> pl.DataFrame:
+    """Every loaded batch, newest first."""
+    frame = batches.list_batches(session.cursor())
+    return frame.sort(names.BATCH_ID, descending=True) if frame.height else frame
+
+
+def batch_ids(table: pl.DataFrame) -> list[int]:
+    """The batch ids of a batch table, in its order."""
+    return [int(i) for i in table[names.BATCH_ID].to_list()]
+
+
+def undo_batch(batch_id: int) -> int:
+    """Remove one batch (its lines and rejects); return how many purchase lines were removed."""
+    with session.writing() as cur:
+        return int(batches.undo(cur, batch_id))
+
+
+# --- registries and settings ------------------------------------------------------------------
+def district_ids() -> list[str]:
+    """Every registered district id."""
+    return filters.district_ids()
+
+
+def district_names() -> dict[str, str]:
+    """District id -> name."""
+    return filters.district_names()
+
+
+def districts_for_editing() -> pl.DataFrame:
+    """The districts table as text for editing (lists of states/counties joined with '; ')."""
+    return districts.as_text(filters.district_table())
+
+
+def save_districts(edited: pl.DataFrame) -> int:
+    """Validate the edited districts (as a districts CSV would be) and upsert them; return how many."""
+    path = session.upload_dir() / "districts (edited in the app).csv"
+    edited.select(names.DISTRICT_COLUMNS).write_csv(path)
+    with session.writing() as cur:
+        return districts.upsert_from_csv(cur, path)
+
+
+def vendor_table() -> pl.DataFrame:
+    """The vendor registry (vendor name, type, default origin)."""
+    return vendors.load(session.cursor())
+
+
+def save_vendors(edited: pl.DataFrame) -> int:
+    """Validate and upsert the edited vendor registry; return how many vendors."""
+    with session.writing() as cur:
+        return vendors.upsert(cur, edited, file_name="vendor registry (edited in the app)")
+
+
+def meal_table() -> pl.DataFrame:
+    """Monthly meal counts per district."""
+    return meals.load(session.cursor())
+
+
+def save_meals(edited: pl.DataFrame) -> int:
+    """Validate and upsert the edited monthly meal counts; return how many rows."""
+    with session.writing() as cur:
+        return meals.upsert(cur, edited, file_name="meal counts (edited in the app)")
+
+
+def goal() -> tuple[float, date]:
+    """The co-op's local-share goal and its date (settings, with the library's defaults)."""
+    return settings.goal(session.cursor())
+
+
+def save_goal(share: float, when: date) -> None:
+    """Store the co-op's local-share goal (a fraction in (0, 1]) and the date it should be met by."""
+    with session.writing() as cur:
+        settings.save_goal(cur, share, when)

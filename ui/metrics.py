@@ -1,0 +1,52 @@
+"""The co-op's figures for the sidebar's period and districts, shared by Overview, Local spend and Price premiums."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from coop.metrics import compute, selection
+from coop.metrics.compute import Metrics
+from ui import filters, session
+
+COOP = compute.COOP
+
+
+@st.cache_data(show_spinner="Computing the co-op's figures…", max_entries=32)
+def _metrics(_con: duckdb.DuckDBPyConnection, version: str, start: date, end: date, ids: tuple[str, ...]) -> Metrics:
+    """Every metric for the period, narrowed to the chosen districts."""
+    return selection.narrow(compute.compute(_con.cursor(), start, end), ids)
+
+
+def metrics_for(start: date, end: date, ids: list[str]) -> Metrics:
+    """Every metric for the period and districts chosen (cached until the data changes)."""
+    return _metrics(session.connection(), session.data_version(), start, end, tuple(sorted(ids)))
+
+
+def coop_row(m: Metrics) -> dict[str, Any]:
+    """The 'coop' scope's spend summary (total, local, unknown-origin spend, local share, lines)."""
+    return m.coop.row(0, named=True)
+
+
+def weighted_premium(m: Metrics) -> float | None:
+    """The co-op's local premium: its commodity premiums weighted by local spend (None when none exist)."""
+    return compute.weighted_premium(m)
+
+
+def monthly_share(m: Metrics, ids: list[str], per_district: bool) -> pl.DataFrame:
+    """Local share by month (`month`, `local_share`, `series`) for the selection or for each district."""
+    return selection.monthly_share(m, per_district, filters.coop_label(ids))
+
+
+def by_scope(frame: pl.DataFrame, scope: str = COOP) -> pl.DataFrame:
+    """The rows of a metrics table for one scope (a district id or 'coop'), without the scope column."""
+    return selection.by_scope(frame, scope)
+
+
+def route_spend(m: Metrics, scope: str = COOP) -> pl.DataFrame:
+    """Spend and share per route for one scope (a district id or 'coop')."""
+    return selection.route_spend(m, scope)
