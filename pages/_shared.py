@@ -790,10 +790,10 @@ def _district_model(_con: duckdb.DuckDBPyConnection, version: str, district_id: 
 
 def base_model(source: str) -> tuple[Any, tuple[str, ...]]:
     """The model to start from: the paper's (source 'paper') or a district's calibrated one, with notes."""
-    from coop.optimize import scenarios
+    from coop.optimize import paper
 
     if source == PAPER:
-        return scenarios.paper_model(), ()
+        return paper.paper_model(), ()
     return _district_model(connection(), data_version(), source)
 
 
@@ -974,13 +974,13 @@ def db_spec(start: date, end: date, ids: list[str], terms: pl.DataFrame, local_m
 def spec_from_upload(name: str, content: bytes) -> Any:
     """A pool spec from an uploaded JSON file (`coop.pool.PoolSpec`); SpecError names the bad field."""
     from coop.errors import SpecError
-    from coop.optimize import pool
+    from coop.optimize import pool_spec
 
     try:
         data = json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SpecError(f"{name}: not a JSON document: {exc}") from exc
-    return pool.parse_spec(data, source=name)
+    return pool_spec.parse_spec(data, source=name)
 
 
 @st.cache_data(show_spinner="Solving each district alone and the pool…", max_entries=16)

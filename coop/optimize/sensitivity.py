@@ -1,7 +1,7 @@
 """The paper's sensitivity analysis: each route cost, and all costs, at 50% and 150% (10 runs per scenario).
 
-Section "Sensitivity analysis" of seed 003: one run with every objective cost at 50%, four with a
-single cost at 50%, one with every cost at 150% and four with a single cost at 150%. The
+Section "Sensitivity analysis" of seed 003: one run with every objective-function parameter at 50%,
+four with a single one at 50%, one with every one at 150% and four with a single one at 150%. The
 economic-impact coefficients (multiplier x cost - target) are recomputed from the varied costs.
 All runs re-solve one built LP.
 """
@@ -15,10 +15,12 @@ from typing import Any
 import polars as pl
 
 from coop.optimize.lp import LPResult, RouteLP
-from coop.optimize.scenarios import Model, Scenario, get_scenario, paper_model
+from coop.optimize.model import Model
+from coop.optimize.paper import PAPER_FACTORS, paper_model
+from coop.optimize.scenarios import Scenario, get_scenario
+from coop.optimize.status import INFEASIBLE
 
 ALL = "all"
-PAPER_FACTORS: tuple[float, ...] = (0.5, 1.5)
 Progress = Callable[[float, str], None]
 
 
@@ -58,7 +60,7 @@ class SensitivityResult:
     @property
     def infeasible(self) -> tuple[SensitivityRun, ...]:
         """The runs that found no feasible plan."""
-        return tuple(r for r in self.runs if r.result.status == "infeasible")
+        return tuple(r for r in self.runs if r.result.status == INFEASIBLE)
 
     @property
     def ranges(self) -> dict[str, dict[str, dict[str, float] | None]]:

@@ -8,7 +8,8 @@ import pytest
 
 from coop import cli, names
 from coop.optimize import lp
-from coop.optimize.scenarios import SCENARIOS, paper_model
+from coop.optimize.paper import paper_model
+from coop.optimize.scenarios import SCENARIOS
 from coop.optimize.sensitivity import ALL, paper_runs, sensitivity, sensitivity_all
 
 Z1, Z2, Z3, Z4 = names.ROUTES
@@ -138,3 +139,4 @@ def test_text_report_names_conflicts_and_ranges(results):
     assert "direct_local x0.5" in text
     assert "conflicts: economic_impact" in text
     assert "range of shadow prices over optimal runs:" in text
+
