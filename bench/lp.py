@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coop import names
 from coop.optimize import lp
-from coop.optimize.scenarios import SCENARIOS, get_scenario, paper_model
+from coop.optimize.paper import paper_model
+from coop.optimize.scenarios import SCENARIOS, get_scenario
 from coop.optimize.sensitivity import sensitivity_all
 
 SCENARIO = "high-economic-impact"

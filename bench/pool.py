@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from coop import names
 from coop.optimize import quotes
 from coop.optimize.allocate import AllocationReport, allocate
-from coop.optimize.pool import PoolModel, PoolSpec, SolverSettings, parse_spec, without_district
+from coop.optimize.pool import PoolModel, SolverSettings, without_district
+from coop.optimize.pool_spec import PoolSpec, parse_spec
+from coop.optimize.status import OPTIMAL
 from coop.store import db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,7 +178,7 @@ def figures(summary: dict) -> list[dict[str, object]]:
                 f"the same for {min(sizes)} districts",
                 first["build_s"] + first["first_solve_s"],
                 "optimal within the MIP gap and time limit",
-                size["status"] == "optimal",
+                size["status"] == OPTIMAL,
             )
         )
     return out

@@ -234,9 +234,10 @@ LP_ARGS: tuple[Arg | OneOf, ...] = (
 
 def _lp_inputs(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
     """The model (paper or a district's calibrated costs) and the scenario (shipped name or JSON file)."""
-    from coop.optimize import lp, scenarios
+    from coop.optimize import lp, paper, scenarios
+    from coop.optimize.model import model_from_json
 
-    base = scenarios.model_from_json(args.model_file) if args.model_file is not None else scenarios.paper_model()
+    base = model_from_json(args.model_file) if args.model_file is not None else paper.paper_model()
     base = base.unrounded() if args.unrounded else base
     if args.district is not None:
         model, notes = lp.district_model(con, args.district, base=base)
@@ -318,10 +319,10 @@ def _incentive(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
 )
 def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """Standalone optima against the pooled optimum and each allocation of the pooled cost."""
-    from coop.optimize import allocate, pool, quotes
+    from coop.optimize import allocate, pool, pool_spec, quotes
 
     if args.spec is not None:
-        spec = pool.load_spec(args.spec)
+        spec = pool_spec.load_spec(args.spec)
     else:
         spec = quotes.spec_from_db(
             con, local_share_min=args.local_share, date_from=args.date_from, date_to=args.date_to

@@ -3,10 +3,11 @@
 What the generator models (the numbers are the paper's, Love et al. 2025, seed 003):
 
 * Meal counts: students x (lunch + breakfast participation) x serving days of the month, summer low.
-* Food spend: each month's meals x $1.84 per meal (the paper's traditional non-local meal cost, Table 3), split over
-  categories and items in meal-equivalent quantities, then bought through the district's vendors.
-* Prices: an item's non-local price times the paper's route cost ratio (Table 3: direct local 2.28/1.84,
-  nontraditional local 2.45/1.84, traditional local 1.90/1.84), a 2.5 %/year drift and line noise.
+* Food spend: each month's meals x the paper's traditional non-local cost per meal (Table 3,
+  `coop.optimize.paper`), split over categories and items in meal-equivalent quantities, then bought through the
+  district's vendors.
+* Prices: an item's non-local price times the paper's route cost ratio (Table 3: each route's cost per meal over
+  the traditional non-local one), a 2.5 %/year drift and line noise.
 * Seasonality: local produce is available by month (Upper Midwest harvest, peaking August-October, storage crops
   into winter); local milk, meat and bread all year.
 * Lines: every vendor delivers on its own weekday and schedule; one delivery = one invoice number.
@@ -29,6 +30,7 @@ import polars as pl
 from coop import names
 from coop.errors import CoopError, InputFileError
 from coop.ingest import pipeline
+from coop.optimize.paper import PAPER_COST_PER_MEAL, PAPER_RATIO
 from coop.registry import districts, meals, vendors
 
 DEFAULT_SEED: Final = 2025
@@ -43,14 +45,7 @@ VENDORS_FILE: Final = "vendors.csv"
 MEALS_FILE: Final = "meal_counts.csv"
 CONTRACTS_FILE: Final = "contracts.csv"
 
-# --- the paper's per-meal route costs (seed 003, Table 3) and the price ratios they imply -------------------
-ROUTE_COST_PER_MEAL: Final = {
-    names.DIRECT_LOCAL: 2.28,
-    names.NONTRADITIONAL_LOCAL: 2.45,
-    names.TRADITIONAL_LOCAL: 1.90,
-    names.TRADITIONAL_NONLOCAL: 1.84,
-}
-PRICE_FACTOR: Final = {r: c / ROUTE_COST_PER_MEAL[names.TRADITIONAL_NONLOCAL] for r, c in ROUTE_COST_PER_MEAL.items()}
+# --- prices: the paper's route cost ratios (seed 003, Table 3: coop.optimize.paper), drift and vendor types -------
 PRICE_DRIFT_PER_YEAR: Final = 0.025
 # vendor types priced apart from the four routes: USDA Foods at entitlement value, FSMC with its fee, retail
 TYPE_PRICE_FACTOR: Final = {"usda_foods": 0.85, "fsmc": 1.06, "other": 1.12}
@@ -688,7 +683,7 @@ def _offers() -> pl.DataFrame:
                 sources.append(False)
             for is_local in sources:
                 group = _GROUP_OF_TYPE[v.vendor_type] if is_local else names.TRADITIONAL_NONLOCAL
-                factor = PRICE_FACTOR[group] * TYPE_PRICE_FACTOR.get(v.vendor_type, 1.0)
+                factor = PAPER_RATIO[group] * TYPE_PRICE_FACTOR.get(v.vendor_type, 1.0)
                 rows.append((v.name, key, group, is_local, factor))
     return pl.DataFrame(rows, schema=["vendor", "item", "group", "is_local", "price_factor"], orient="row")
 
@@ -792,7 +787,7 @@ def _allocate(lines: pl.DataFrame, meal_counts: pl.DataFrame, rng: np.random.Gen
             "base_price": [i.price for i in ITEMS],
         }
     )
-    base_cost = ROUTE_COST_PER_MEAL[names.TRADITIONAL_NONLOCAL]
+    base_cost = PAPER_COST_PER_MEAL[names.TRADITIONAL_NONLOCAL]
     need = meal_counts.select("district_id", "month", (pl.col(names.MEALS) * base_cost).alias("budget"))
     frame = (
         lines.join(dist, on="district_id")

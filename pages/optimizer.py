@@ -14,9 +14,9 @@ c1, c2 = st.columns(2)
 source = c1.selectbox(
     "Model",
     [op.PAPER, *chosen],
-    format_func=lambda s: "The paper's model (Table 3, 46,085 meals)" if s == op.PAPER else f"District {s}, calibrated",
+    format_func=lambda s: op.PAPER_MODEL_LABEL if s == op.PAPER else f"District {s}, calibrated",
     key="opt_source",
-    help="A district's model uses its own route costs per meal and annual meals (coop.calibrate), falling back to "
+    help="A district's model uses its own route costs per meal and annual meals (coop.optimize.calibrate), falling back to "
     "the co-op's and then the paper's figures where it has too little data.",
 )
 choices = op.scenario_choices()

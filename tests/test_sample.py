@@ -6,6 +6,7 @@ import pytest
 from coop import cli, names, sample
 from coop.ingest import pipeline
 from coop.metrics import local
+from coop.optimize.paper import PAPER_COST_PER_MEAL, PAPER_RATIO
 from coop.store import db
 
 DIRECT = list(names.DIRECT_VENDOR_TYPES)
@@ -163,10 +164,10 @@ def test_route_price_ratios_match_the_papers_table_3(generated):
             .select((pl.col(names.UNIT_PRICE) / pl.col("base")).median())
             .item()
         )
-        paper = sample.ROUTE_COST_PER_MEAL[route] / 1.84
+        paper = PAPER_COST_PER_MEAL[route] / 1.84
         assert ratio == pytest.approx(paper, abs=0.03), route
-    assert sample.PRICE_FACTOR[names.DIRECT_LOCAL] == pytest.approx(2.28 / 1.84)
-    assert sample.PRICE_FACTOR[names.NONTRADITIONAL_LOCAL] == pytest.approx(2.45 / 1.84)
+    assert PAPER_RATIO[names.DIRECT_LOCAL] == pytest.approx(2.28 / 1.84)
+    assert PAPER_RATIO[names.NONTRADITIONAL_LOCAL] == pytest.approx(2.45 / 1.84)
 
 
 def test_load_bundled_set_zero_rejects_then_noop(loaded):

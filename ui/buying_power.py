@@ -14,9 +14,10 @@ import streamlit as st
 
 from coop.errors import SpecError
 from coop.optimize import allocate as alloc
-from coop.optimize import explain, pool, quotes
+from coop.optimize import explain, pool, pool_spec, quotes
 from coop.optimize.allocate import AllocationReport
-from coop.optimize.pool import PoolResult, PoolSpec
+from coop.optimize.pool import PoolResult
+from coop.optimize.pool_spec import PoolSpec
 from ui import session
 
 DB_SPEC = "database"
@@ -66,7 +67,7 @@ def spec_from_upload(name: str, content: bytes) -> PoolSpec:
         data = json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SpecError(f"{name}: not a JSON document: {exc}") from exc
-    return pool.parse_spec(data, source=name)
+    return pool_spec.parse_spec(data, source=name)
 
 
 @st.cache_data(show_spinner="Solving each district alone and the pool…", max_entries=16)

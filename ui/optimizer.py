@@ -9,14 +9,16 @@ import polars as pl
 import streamlit as st
 
 from coop import names
-from coop.optimize import explain, incentive, lp, scenarios, sensitivity
+from coop.optimize import explain, incentive, lp, paper, scenarios, sensitivity
 from coop.optimize.incentive import IncentiveResult
 from coop.optimize.lp import LPResult
-from coop.optimize.scenarios import Model, Scenario
+from coop.optimize.model import Model
+from coop.optimize.scenarios import Scenario
 from coop.optimize.sensitivity import SensitivityResult
 from ui import session
 
 PAPER = "paper"
+PAPER_MODEL_LABEL = f"The paper's model (Table 3, {paper.PAPER_MEALS:,.0f} meals)"
 
 
 def scenario_choices() -> dict[str, str]:
@@ -38,7 +40,7 @@ def _district_model(_con: duckdb.DuckDBPyConnection, version: str, district_id: 
 def base_model(source: str) -> tuple[Model, tuple[str, ...]]:
     """The model to start from: the paper's (source PAPER) or a district's calibrated one, with notes."""
     if source == PAPER:
-        return scenarios.paper_model(), ()
+        return paper.paper_model(), ()
     return _district_model(session.connection(), session.data_version(), source)
 
 

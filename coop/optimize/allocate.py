@@ -18,15 +18,15 @@ import polars as pl
 
 from coop.errors import ModelError
 from coop.optimize.pool import (
-    STATUS_TIME_LIMIT,
     PoolModel,
     PoolResult,
-    PoolSpec,
     Progress,
     SolverSettings,
     coalition_members,
     solve_pool,
 )
+from coop.optimize.pool_spec import PoolSpec
+from coop.optimize.status import INFEASIBLE, TIME_LIMIT
 
 EXACT_LIMIT = 12  # exact Shapley and core check over all 2^n coalitions up to this many members
 DEFAULT_EXACT = 10
@@ -177,12 +177,12 @@ def _value(model: PoolModel, mask: int, values: dict[int, float], stats: list[fl
     members = [i for i in range(len(model.ids)) if mask >> i & 1]
     solve = model.solve(members, detail=False)
     if solve.cost is None:
-        if solve.status == "infeasible":
+        if solve.status == INFEASIBLE:
             values[mask] = math.inf
             return math.inf
         raise ModelError(f"coalition ({', '.join(solve.members)}): no plan, solver status {solve.status}")
     stats[0] = max(stats[0], solve.mip_gap)
-    if solve.status == STATUS_TIME_LIMIT:
+    if solve.status == TIME_LIMIT:
         stats[1] += 1
     values[mask] = solve.cost
     return solve.cost

@@ -11,13 +11,14 @@ Definition (the paper's four routes, Table 3 of seed 003 as the last resort):
   count, each route's spend deflated to non-local prices (spend / ratio), divided by those months' meals. If all
   meals were bought non-locally, this is what a meal would have cost. ``cost_per_meal[r] = c4 x ratio[r]``.
 * **Fallbacks**, per figure: a district's own ratio needs at least ``min_products`` (default 3) matched
-  commodities, else the co-op's (all districts pooled, same threshold), else the paper's (2.28, 2.45, 1.90, 1.84
-  over 1.84). The base needs the district's meal counts (or ``annual_meals``) and spend, else the co-op's
-  (districts that have both, deflated with the co-op's ratios), else the paper's 1.84.
+  commodities, else the co-op's (all districts pooled, same threshold), else the paper's (Table 3's costs over
+  the traditional non-local one, `coop.optimize.paper`). The base needs the district's meal counts (or
+  ``annual_meals``) and spend, else the co-op's (districts that have both, deflated with the co-op's ratios),
+  else the paper's traditional non-local cost per meal.
   A route's ``source`` is the weaker of its ratio's and its base's sources (paper < coop < district), so a district
   with no data gets exactly the paper's costs.
 * **Annual meals**: the last 12 months of ``meal_counts`` when they span a year, else ``districts.annual_meals``,
-  else the meal counts scaled to 12 months, else the paper's 46,085.
+  else the meal counts scaled to 12 months, else the paper's (Table 3 quantity).
 """
 
 from __future__ import annotations
@@ -31,23 +32,13 @@ import polars as pl
 from coop import calendar, names
 from coop.errors import UnknownDistrictError
 from coop.metrics import compute, local
+from coop.optimize.paper import PAPER_COST_PER_MEAL, PAPER_MEALS, PAPER_RATIO
 from coop.registry import districts
 
 DISTRICT = "district"
 COOP = "coop"
 PAPER = "paper"
 _RANK = {PAPER: 0, COOP: 1, DISTRICT: 2}
-# Love et al., Table 3: objective-function cost per meal (dollars) for z1..z4.
-PAPER_COST_PER_MEAL: dict[str, float] = {
-    names.DIRECT_LOCAL: 2.28,
-    names.NONTRADITIONAL_LOCAL: 2.45,
-    names.TRADITIONAL_LOCAL: 1.90,
-    names.TRADITIONAL_NONLOCAL: 1.84,
-}
-PAPER_RATIO: dict[str, float] = {
-    r: c / PAPER_COST_PER_MEAL[names.TRADITIONAL_NONLOCAL] for r, c in PAPER_COST_PER_MEAL.items()
-}
-PAPER_ANNUAL_MEALS = 46_085.0
 MIN_PRODUCTS = 3  # a ratio from one or two commodities is mostly noise (loess_hills: 1 product, 0.983)
 
 
@@ -129,7 +120,7 @@ def _annual_meals(meals: pl.DataFrame, declared: float | None, district_id: str)
         return float(declared), "districts.annual_meals"
     if mine.height:
         return float(mine[names.MEALS].sum()) * 12.0 / span, f"meal_counts over {span} month(s) scaled to 12"
-    return PAPER_ANNUAL_MEALS, "paper (46,085 meals, Table 3 quantity)"
+    return PAPER_MEALS, f"paper ({PAPER_MEALS:,.0f} meals, Table 3 quantity)"
 
 
 def _annualised_spend_per_meal(
@@ -303,7 +294,7 @@ def unit_costs(
     base = out.filter(pl.col(names.ROUTE) == names.TRADITIONAL_NONLOCAL).select(
         names.CATEGORY, names.BASE_UNIT, pl.col("unit_cost").alias("base_cost")
     )
-    paper = pl.col(names.ROUTE).replace_strict(PAPER_RATIO, return_dtype=pl.Float64)
+    paper = pl.col(names.ROUTE).replace_strict(dict(PAPER_RATIO), return_dtype=pl.Float64)
     return (
         out.join(base, on=[names.CATEGORY, names.BASE_UNIT], how="left")
         .with_columns(

@@ -16,8 +16,8 @@ from coop import names
 if TYPE_CHECKING:
     from coop.optimize.allocate import AllocationReport
     from coop.optimize.lp import LPResult
+    from coop.optimize.model import Model
     from coop.optimize.pool import PoolResult
-    from coop.optimize.scenarios import Model
     from coop.optimize.sensitivity import SensitivityResult
 
 _ZERO = 1e-9

@@ -18,7 +18,9 @@ import polars as pl
 from coop import names
 from coop.errors import ModelError
 from coop.optimize.lp import LPResult, RouteLP
-from coop.optimize.scenarios import Model, Scenario, get_scenario, paper_model
+from coop.optimize.model import Model
+from coop.optimize.paper import paper_model
+from coop.optimize.scenarios import Scenario, get_scenario
 
 TOLERANCE = 1e-6  # dollars per meal
 STEP = 1e-4  # dollars per meal: the curve and the reported plan sit this far either side of the step

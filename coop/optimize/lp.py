@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import cvxpy as cp
 import duckdb
@@ -22,10 +22,10 @@ import polars as pl
 
 from coop import names
 from coop.errors import ModelError
-from coop.optimize.scenarios import Model, Scenario, get_scenario, paper_model
-
-Status = Literal["optimal", "infeasible", "unbounded", "error"]
-STATUSES: tuple[Status, ...] = ("optimal", "infeasible", "unbounded", "error")
+from coop.optimize.model import Model
+from coop.optimize.paper import paper_model
+from coop.optimize.scenarios import Scenario, get_scenario
+from coop.optimize.status import AMBIGUOUS, ERROR, INFEASIBLE, OPTIMAL, UNBOUNDED, Status, from_cvxpy, inaccurate
 
 # A row whose slack is within this fraction of the meals it covers counts as binding.
 BINDING_TOLERANCE = 1e-7
@@ -34,7 +34,7 @@ _ZERO = 1e-9
 
 @dataclass(frozen=True)
 class LPResult:
-    """One solve of the route LP: status, plan, cost and duals (all None unless `status == "optimal"`)."""
+    """One solve of the route LP: status (`coop.optimize.status`), plan, cost and duals (None unless optimal)."""
 
     status: Status
     scenario: str
@@ -52,7 +52,7 @@ class LPResult:
     @property
     def optimal(self) -> bool:
         """True when the solve found an optimal plan."""
-        return self.status == "optimal"
+        return self.status == OPTIMAL
 
     @property
     def total_meals(self) -> float | None:
@@ -197,17 +197,14 @@ class RouteLP:
         try:
             self.problem.solve(solver=cp.HIGHS)
         except cp.error.SolverError as exc:
-            return "error", f"solver error: {exc}"
+            return ERROR, f"solver error: {exc}"
         status = self.problem.status
-        if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-            return "optimal", "" if status == cp.OPTIMAL else "solution is inaccurate"
-        if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-            return "infeasible", ""
-        if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
-            return "unbounded", ""
-        if status == cp.INFEASIBLE_OR_UNBOUNDED:
+        if status == AMBIGUOUS:
             return self._infeasible_or_unbounded()
-        return "error", f"solver stopped with status {status}"
+        word = from_cvxpy(status)
+        if word == ERROR:
+            return ERROR, f"solver stopped with status {status}"
+        return word, "solution is inaccurate" if word == OPTIMAL and inaccurate(status) else ""
 
     def _infeasible_or_unbounded(self) -> tuple[Status, str]:
         """Decide an `infeasible_or_unbounded` answer by re-solving with zero costs (a feasibility check)."""
@@ -216,12 +213,12 @@ class RouteLP:
         self.incentive.value = np.zeros_like(incentive)
         try:
             self.problem.solve(solver=cp.HIGHS)
-            feasible = self.problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+            feasible = from_cvxpy(self.problem.status) == OPTIMAL
         except cp.error.SolverError:
             feasible = False
         finally:
             self.cost.value, self.incentive.value = cost, incentive
-        return ("unbounded", "") if feasible else ("infeasible", "")
+        return (UNBOUNDED, "") if feasible else (INFEASIBLE, "")
 
     def solve(
         self,
@@ -235,27 +232,27 @@ class RouteLP:
         try:
             model = scenario.apply(model)
         except ModelError as exc:
-            return LPResult("error", scenario.name, message=str(exc), source=model.source)
+            return LPResult(ERROR, scenario.name, message=str(exc), source=model.source)
         incentives = np.array(scenario.incentives(self.routes), dtype=float)
         for route, amount in (extra_incentive or {}).items():
             if route not in self.routes:
-                return LPResult("error", scenario.name, message=f"unknown route {route!r}", source=model.source)
+                return LPResult(ERROR, scenario.name, message=f"unknown route {route!r}", source=model.source)
             incentives[self.routes.index(route)] += amount
         if not np.isfinite(incentives).all():
-            return LPResult("error", scenario.name, message="incentives must be finite numbers", source=model.source)
+            return LPResult(ERROR, scenario.name, message="incentives must be finite numbers", source=model.source)
         on = scenario.on
         sign, active, a = self._set(model, on, incentives)
         status, message = self._run()
-        if status != "optimal":
+        if status != OPTIMAL:
             conflicts: tuple[str, ...] = ()
-            if status == "infeasible" and explain:
+            if status == INFEASIBLE and explain:
                 conflicts = self._conflicts(model, on, incentives)
                 message = message or (
                     f"no plan meets every constraint; relaxing any one of {', '.join(conflicts)} restores feasibility"
                     if conflicts
                     else "no plan meets every constraint, and relaxing no single constraint restores feasibility"
                 )
-            elif status == "unbounded":
+            elif status == UNBOUNDED:
                 message = message or "cost can fall without limit (a route's net cost per meal is negative)"
             return LPResult(status, scenario.name, conflicts=conflicts, message=message, source=model.source)
         return self._result(model, scenario, sign, active, a, incentives, message)
@@ -275,7 +272,7 @@ class RouteLP:
         row_duals = np.asarray(self.rows.dual_value, dtype=float)
         route_duals = np.asarray(self.nonnegative.dual_value, dtype=float)
         if not (np.isfinite(z).all() and np.isfinite(row_duals).all() and np.isfinite(route_duals).all()):
-            return LPResult("error", scenario.name, message="solver returned no finite solution", source=model.source)
+            return LPResult(ERROR, scenario.name, message="solver returned no finite solution", source=model.source)
         b = np.array([row.rhs for row in model.constraints], dtype=float) * sign
         slack = a @ z - b
         scale = max(1.0, float(np.abs(z).sum()))
@@ -291,7 +288,7 @@ class RouteLP:
         total = float(self.problem.value)
         total_meals = sum(meals.values())
         return LPResult(
-            "optimal",
+            OPTIMAL,
             scenario.name,
             total_cost=total,
             cost_per_meal=total / total_meals if total_meals > 0 else None,
@@ -313,7 +310,7 @@ class RouteLP:
         found = []
         for name in candidates:
             self._set(model, [c for c in on if c != name], incentives)
-            if self._run()[0] in ("optimal", "unbounded"):  # unbounded is feasible too
+            if self._run()[0] in (OPTIMAL, UNBOUNDED):  # unbounded is feasible too
                 found.append(name)
         self._set(model, on, incentives)
         return tuple(found)

@@ -25,7 +25,7 @@ import polars as pl
 from coop import names
 from coop.errors import SpecError
 from coop.optimize import calibrate
-from coop.optimize.pool import CAPACITY_COALITION, District, Offer, Policy, PoolSpec, Tier
+from coop.optimize.pool_spec import CAPACITY_COALITION, District, Offer, Policy, PoolSpec, Tier
 from coop.store import db
 
 TIER = "tier"

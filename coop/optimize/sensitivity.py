@@ -1,9 +1,13 @@
 """The paper's sensitivity analysis: each route cost, and all costs, at 50% and 150% (10 runs per scenario).
 
-Section "Sensitivity analysis" of seed 003: one run with every objective cost at 50%, four with a
-single cost at 50%, one with every cost at 150% and four with a single cost at 150%. The
+Section "Sensitivity analysis" of seed 003: one run with every objective-function parameter at 50%,
+four with a single one at 50%, one with every one at 150% and four with a single one at 150%. The
 economic-impact coefficients (multiplier x cost - target) are recomputed from the varied costs.
-All runs re-solve one built LP.
+
+A scenario's per-meal incentive is part of the objective-function parameter that a run varies: the paper's
+CO HB 19-1132 scenario "lowered the objective parameters by $0.05 per meal" and the analysis then "varied
+the objective function parameters", so a varied route costs factor x (cost - incentive), not
+factor x cost - incentive. All runs re-solve one built LP.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from typing import Any
 import polars as pl
 
 from coop.optimize.lp import LPResult, RouteLP
-from coop.optimize.scenarios import Model, Scenario, get_scenario, paper_model
+from coop.optimize.model import Model
+from coop.optimize.paper import PAPER_FACTORS, paper_model
+from coop.optimize.scenarios import Scenario, get_scenario
+from coop.optimize.status import INFEASIBLE
 
 ALL = "all"
-PAPER_FACTORS: tuple[float, ...] = (0.5, 1.5)
 Progress = Callable[[float, str], None]
 
 
@@ -58,7 +64,7 @@ class SensitivityResult:
     @property
     def infeasible(self) -> tuple[SensitivityRun, ...]:
         """The runs that found no feasible plan."""
-        return tuple(r for r in self.runs if r.result.status == "infeasible")
+        return tuple(r for r in self.runs if r.result.status == INFEASIBLE)
 
     @property
     def ranges(self) -> dict[str, dict[str, dict[str, float] | None]]:
@@ -124,6 +130,19 @@ def paper_runs(routes: Sequence[str], factors: Sequence[float] = PAPER_FACTORS) 
     return [(factor, varied) for factor in factors for varied in (ALL, *routes)]
 
 
+def varied_incentive(scenario: Scenario, routes: Sequence[str], factor: float, varied: str) -> dict[str, float]:
+    """The extra incentive per meal that scales the scenario's incentive on the varied route(s) by `factor`.
+
+    With the route's cost scaled too, its net cost per meal is factor x (cost - incentive): the paper varies
+    the objective-function parameter, which for an incentive scenario is the cost less the incentive.
+    """
+    return {
+        route: (factor - 1.0) * amount
+        for route, amount in zip(routes, scenario.incentives(routes), strict=True)
+        if amount and varied in (ALL, route)
+    }
+
+
 def sensitivity(
     scenario: Scenario | str,
     model: Model | None = None,
@@ -144,7 +163,8 @@ def sensitivity(
     runs = []
     for k, (factor, varied) in enumerate(plan, start=2):
         varied_model = model.scaled(factor, None if varied == ALL else varied)
-        result = lp.solve(varied_model, scenario)
+        extra = varied_incentive(scenario, model.route_names, factor, varied)
+        result = lp.solve(varied_model, scenario, extra_incentive=extra)
         runs.append(SensitivityRun(factor, varied, result))
         if progress is not None:
             progress(k / total, f"{scenario.name}: {varied} costs x {factor:g}: {result.status}")

@@ -14,7 +14,8 @@ import pytest
 from coop import cli
 from coop.optimize import allocate as al
 from coop.optimize.allocate import CoalitionValues, allocate
-from coop.optimize.pool import PoolModel, load_spec, parse_spec
+from coop.optimize.pool import PoolModel
+from coop.optimize.pool_spec import load_spec, parse_spec
 
 POOL = Path(__file__).resolve().parents[1] / "data" / "pool"
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,9 @@ import polars as pl
 import pytest
 
 from coop import names
-from coop.optimize import allocate, explain, lp, pool, sensitivity
-from coop.optimize.scenarios import SCENARIOS, get_scenario, paper_model
+from coop.optimize import allocate, explain, lp, pool, pool_spec, sensitivity
+from coop.optimize.paper import paper_model
+from coop.optimize.scenarios import SCENARIOS, get_scenario
 
 Z1, Z2, Z3, Z4 = names.ROUTES
 
@@ -97,7 +98,7 @@ def test_sensitivity_ranges_table() -> None:
 # --- the pool: two districts reach an all-units tier together (tests/data/pool/two_tier.json) ------------------
 @pytest.fixture(scope="module")
 def two_tier():
-    spec = pool.load_spec(Path(__file__).resolve().parents[1] / "data" / "pool" / "two_tier.json")
+    spec = pool_spec.load_spec(Path(__file__).resolve().parents[1] / "data" / "pool" / "two_tier.json")
     return pool.solve_pool(spec), allocate.allocate(spec)
 
 

@@ -1,4 +1,4 @@
-"""The pooled co-op model: hand-solved pools, the paper's policy forms, spec validation, what-ifs, database spec."""
+"""The pooled co-op model: hand-solved pools, the paper's policy forms, statuses, what-ifs, database spec."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import pytest
 
 from coop import names
 from coop.errors import ModelError, SpecError
-from coop.optimize import pool, quotes
-from coop.optimize.pool import PoolModel, load_spec, parse_spec, solve_pool
+from coop.optimize import pool, quotes, status
+from coop.optimize.pool import PoolModel, solve_pool
+from coop.optimize.pool_spec import District, load_spec, parse_spec, spec_to_dict
 
 POOL = Path(__file__).resolve().parents[1] / "data" / "pool"
 
@@ -44,7 +45,7 @@ def test_two_districts_reach_an_all_units_tier_together():
     # each member's purchases at the pooled price: 60 x 1.5 and 50 x 1.5
     coop = dict(result.standalone.select("district", "coop_cost").iter_rows())
     assert coop == pytest.approx({"X": 90.0, "Y": 75.0})
-    assert result.status == pool.STATUS_OPTIMAL
+    assert result.status == status.OPTIMAL
     assert result.settings.mip_gap == pytest.approx(1e-6)
 
 
@@ -175,14 +176,14 @@ def test_unreachable_tier_is_switched_off_for_a_small_coalition():
 
 
 def test_status_never_reports_a_stopped_solve_as_a_plan():
-    def fake(status: str, primal: int, gap: float) -> SimpleNamespace:
+    def fake(word: str, primal: int, gap: float) -> SimpleNamespace:
         info = SimpleNamespace(primal_solution_status=primal, mip_gap=gap)
-        return SimpleNamespace(status=status, solver_stats=SimpleNamespace(extra_stats=info))
+        return SimpleNamespace(status=word, solver_stats=SimpleNamespace(extra_stats=info))
 
-    assert pool._status(fake(cp.USER_LIMIT, 0, math.inf)) == (pool.STATUS_ERROR, math.inf)
-    assert pool._status(fake(cp.USER_LIMIT, 2, 0.05)) == (pool.STATUS_TIME_LIMIT, 0.05)
-    assert pool._status(fake(cp.OPTIMAL, 2, 0.0)) == (pool.STATUS_OPTIMAL, 0.0)
-    assert pool._status(fake(cp.INFEASIBLE, 0, 0.0))[0] == pool.STATUS_INFEASIBLE
+    assert pool._status(fake(cp.USER_LIMIT, 0, math.inf)) == (status.ERROR, math.inf)
+    assert pool._status(fake(cp.USER_LIMIT, 2, 0.05)) == (status.TIME_LIMIT, 0.05)
+    assert pool._status(fake(cp.OPTIMAL, 2, 0.0)) == (status.OPTIMAL, 0.0)
+    assert pool._status(fake(cp.INFEASIBLE, 0, 0.0))[0] == status.INFEASIBLE
 
 
 def test_an_infeasible_standalone_is_a_named_error():
@@ -206,7 +207,7 @@ def test_what_if_a_district_leaves_and_joins():
     changed, result = pool.what_if(spec, lambda s: pool.without_district(s, "Y"))
     assert changed.ids == ("X",)
     assert result.coop_cost == pytest.approx(120)
-    joined, result = pool.what_if(spec, lambda s: pool.with_district(s, pool.District("Z", {"apples": 40})))
+    joined, result = pool.what_if(spec, lambda s: pool.with_district(s, District("Z", {"apples": 40})))
     assert joined.ids == ("X", "Y", "Z")
     assert result.coop_cost == pytest.approx(150 * 1.5)
     with pytest.raises(SpecError, match="no district 'Q'"):
@@ -230,7 +231,7 @@ def test_what_if_local_capacity_grows_entitlements_too():
     data["offers"][0]["capacity_by_district"] = {"A": 10, "B": 30}
     left = pool.without_district(parse_spec(data), "B")
     assert left.offers[0].capacity_by_district == {"A": 10} and left.offers[0].capacity == 10
-    assert parse_spec(pool.spec_to_dict(left)) == left
+    assert parse_spec(spec_to_dict(left)) == left
     changed, result = pool.what_if(parse_spec(data), lambda s: pool.with_local_capacity(s, 2.0))
     assert changed.offers[0].capacity_by_district == {"A": 20, "B": 60}
     # alone, A now has 20 hub lb: 20 x 2.5 + 30 x 3 + 50 x 2
@@ -243,62 +244,6 @@ def test_what_if_local_capacity_grows():
     _, result = pool.what_if(spec, lambda s: pool.with_local_capacity(s, 1.5))  # hub 60 lb
     assert result.coop_cost == pytest.approx(50 * 2.5 + 150 * 2.0)
     assert not result.capacities["binding"].item()
-
-
-# --- spec validation -------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("mutate", "message"),
-    [
-        (lambda d: d["districts"][0]["demand"].update(apples=-1), r"districts\[0\]\.demand\.apples: must be >= 0"),
-        (lambda d: d["offers"][0].pop("unit_cost"), r"offers\[0\]\.unit_cost: is required"),
-        (lambda d: d["offers"][0].update(unit_cost="cheap"), r"offers\[0\]\.unit_cost: must be a number"),
-        (
-            lambda d: d["offers"][0]["tiers"].append({"min_volume": 50, "unit_cost": 1}),
-            r"offers\[0\]\.tiers\[1\]\.min_volume: tiers must be in strictly increasing",
-        ),
-        (lambda d: d["districts"][1].update(id="X"), r"districts\[1\]\.id: duplicate district id 'X'"),
-        (lambda d: d["districts"][0]["demand"].update(pears=5), r"demand\.pears: no offer sells category 'pears'"),
-        (lambda d: d["districts"][0].update(demnd={}), r"districts\[0\]\.demnd: unknown field"),
-        (
-            lambda d: d["districts"][0].update(policy={"local_share_min": 1.5}),
-            r"policy\.local_share_min: must be a fraction",
-        ),
-        (
-            lambda d: d["districts"][0].update(policy={"price_risk": {"direct_local": 0.1}}),
-            r"policy\.price_risk: no coefficient for route 'traditional_nonlocal'",
-        ),
-        (lambda d: d["offers"][0].update(local="maybe"), r"offers\[0\]\.local: must be a boolean"),
-        (lambda d: d.update(capacity_basis="fair"), r"capacity_basis: must be one of"),
-        (lambda d: d.update(offers=[]), r"offers: must be a non-empty list"),
-        (
-            lambda d: d["offers"][0].update(capacity_by_district={"Q": 5}),
-            r"offers\[0\]\.capacity_by_district\.Q: no district with this id",
-        ),
-    ],
-)
-def test_bad_specs_name_the_field(mutate, message):
-    data = spec_data("two_tier")
-    mutate(data)
-    with pytest.raises(SpecError, match=message):
-        parse_spec(data, source="s.json")
-
-
-def test_spec_booleans_and_round_trip():
-    data = spec_data("fixed_cost")
-    data["offers"][1]["local"] = "Yes"
-    spec = parse_spec(data)
-    assert spec.offers[1].local is True
-    assert spec.offers[0].local is True  # nontraditional_local defaults to local
-    assert parse_spec(pool.spec_to_dict(spec)) == spec
-
-
-def test_unreadable_spec_files_are_named(tmp_path):
-    bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    with pytest.raises(SpecError, match=r"bad.json: not valid JSON: line 1 column 2"):
-        load_spec(bad)
-    with pytest.raises(SpecError, match=r"missing.json: cannot read pool spec"):
-        load_spec(tmp_path / "missing.json")
 
 
 # --- the database spec ---------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ import pytest
 
 from coop import cli, names
 from coop.optimize import lp
-from coop.optimize.scenarios import SCENARIOS, paper_model
-from coop.optimize.sensitivity import ALL, paper_runs, sensitivity, sensitivity_all
+from coop.optimize.paper import paper_model
+from coop.optimize.scenarios import SCENARIOS
+from coop.optimize.sensitivity import ALL, paper_runs, sensitivity, sensitivity_all, varied_incentive
 
 Z1, Z2, Z3, Z4 = names.ROUTES
 Q = 46_085
@@ -138,3 +139,29 @@ def test_text_report_names_conflicts_and_ranges(results):
     assert "direct_local x0.5" in text
     assert "conflicts: economic_impact" in text
     assert "range of shadow prices over optimal runs:" in text
+
+
+def test_an_incentive_is_varied_with_the_cost_it_lowers(results):
+    # CO HB 19-1132 lowers the objective parameters by $0.05 on z1..z3; a run varies that parameter:
+    # net cost = factor x (cost - 0.05), so at 50% of every cost z4 (0.92) beats z3 (0.925)
+    co = {(r.factor, r.varied): r.result for r in results["co-hb-19-1132"].runs}
+    assert co[(0.5, ALL)].meals[Z4] == pytest.approx(Q)
+    assert co[(0.5, ALL)].shadow_prices[names.QUANTITY_CONSTRAINT] == pytest.approx(0.92)
+    assert co[(0.5, ALL)].reduced_costs[Z3] == pytest.approx(0.5 * 1.85 - 0.92)
+    assert co[(0.5, Z3)].shadow_prices[names.QUANTITY_CONSTRAINT] == pytest.approx(0.5 * 1.85)
+    assert co[(1.5, Z1)].reduced_costs[Z1] == pytest.approx(1.5 * 2.23 - 1.84)
+    assert co[(1.5, Z1)].incentive_paid == 0.0
+    ranges = results["co-hb-19-1132"].ranges
+    assert ranges["reduced_costs"][Z1]["max"] == pytest.approx(1.5 * 2.23 - 1.84)
+    quantity = ranges["shadow_prices"][names.QUANTITY_CONSTRAINT]
+    assert quantity == {"min": pytest.approx(0.92), "max": pytest.approx(2.76)}
+    # the meals per route over the runs (Table 7's ranges) are BAU's
+    assert ranges["meals"] == results["bau"].ranges["meals"]
+
+
+def test_varied_incentive_scales_only_the_varied_routes():
+    co = SCENARIOS["co-hb-19-1132"]
+    assert varied_incentive(co, names.ROUTES, 0.5, ALL) == dict.fromkeys(names.LOCAL_ROUTES, pytest.approx(-0.025))
+    assert varied_incentive(co, names.ROUTES, 1.5, Z2) == {Z2: pytest.approx(0.025)}
+    assert varied_incentive(co, names.ROUTES, 1.5, Z4) == {}
+    assert varied_incentive(SCENARIOS["bau"], names.ROUTES, 0.5, ALL) == {}
