@@ -16,8 +16,8 @@ source = c1.selectbox(
     [op.PAPER, *chosen],
     format_func=lambda s: op.PAPER_MODEL_LABEL if s == op.PAPER else f"District {s}, calibrated",
     key="opt_source",
-    help="A district's model uses its own route costs per meal and annual meals (coop.optimize.calibrate), falling back to "
-    "the co-op's and then the paper's figures where it has too little data.",
+    help="A district's model uses its own route costs per meal and annual meals, falling back to the co-op's and "
+    "then the paper's figures where it has too little data.",
 )
 choices = op.scenario_choices()
 name = c2.selectbox("Scenario", list(choices), format_func=lambda n: choices[n], key="opt_scenario")
