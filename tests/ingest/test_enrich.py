@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from fixtures_ingest import BROKEN, CLEAN, HEADER
 
 from coop import names
 from coop.errors import format_problem
-from coop.ingest import ingest_file
+from coop.ingest import enrich, ingest_file, validate
 
 
 def test_price_mismatch_loads_flagged_with_a_warning(store):
@@ -63,3 +64,61 @@ def test_base_units_follow_the_inferred_product(store, tmp_path):
         f"ORDER BY {names.SOURCE_ROW}"
     ).fetchall()
     assert [(q, u) for _p, q, u in rows] == [(pytest.approx(2.0), "lb"), (pytest.approx(0.5), "gal"), (30.0, "dozen")]
+
+
+# --- the enrichment steps, unit by unit ------------------------------------------------------------
+def test_with_prices_fills_the_missing_price_and_flags_a_gap_over_a_cent():
+    frame = pl.DataFrame(
+        {
+            names.QUANTITY: [3.0, 4.0, 10.0, 10.0],
+            names.UNIT_PRICE: [None, 1.25, 0.80, 0.80],
+            names.EXTENDED_PRICE: [120.0, None, 8.01, 8.02],
+        }
+    )
+    out = enrich.with_prices(frame)
+    assert out[names.UNIT_PRICE].to_list() == [40.0, 1.25, 0.80, 0.80]
+    assert out[names.EXTENDED_PRICE].to_list() == [120.0, 5.0, 8.01, 8.02]
+    assert out[names.PRICE_FLAG].to_list() == [False, False, False, True]  # 1 cent is within tolerance
+
+
+def test_with_registry_fills_vendor_type_and_origin_only_where_the_line_has_none(store):
+    enr = enrich.enrichment(store)
+    typed = pl.DataFrame(
+        {
+            names.VENDOR_NAME: ["green acres farm", "Sysco", "Mystery Co"],
+            names.VENDOR_TYPE: [None, None, None],
+            f"_raw_{names.VENDOR_TYPE}": [None, None, None],
+            names.ORIGIN_STATE: [None, None, "WI"],
+            names.ORIGIN_ZIP: ["55999", None, None],
+        },
+        schema_overrides={names.VENDOR_TYPE: pl.String, f"_raw_{names.VENDOR_TYPE}": pl.String},
+    )
+    out = enrich.with_registry(typed, enr)
+    assert out.columns == typed.columns
+    assert out[names.VENDOR_TYPE].to_list() == ["producer", "broadline_distributor", None]
+    assert out[names.ORIGIN_STATE].to_list() == ["MN", None, "WI"]
+    assert out[names.ORIGIN_ZIP].to_list() == ["55999", None, None]  # the line's own origin kept
+
+
+def test_warnings_name_price_gaps_and_unconverted_quantities(store):
+    checks = validate.checks(store, "f.csv", "D1", {names.UNIT: "UOM"})
+    good = pl.DataFrame(
+        {
+            names.SOURCE_ROW: [2, 3],
+            names.QUANTITY: [10.0, 2.0],
+            names.UNIT_PRICE: [0.80, 1.0],
+            names.EXTENDED_PRICE: [9.0, 2.0],
+            names.PRICE_FLAG: [True, False],
+            names.UNIT: ["lb", "blob"],
+            names.PACK_SIZE: [None, None],
+            names.BASE_QUANTITY: [10.0, None],
+            enrich.UNIT_NOTE: [None, None],
+        },
+        schema_overrides={names.PACK_SIZE: pl.String, enrich.UNIT_NOTE: pl.String},
+    )
+    assert [format_problem(p) for p in enrich.warnings(good, checks)] == [
+        "f.csv row 2 column extended_price: extended_price 9.00 differs from quantity x unit_price = 8.00 "
+        "by more than 1 cent",
+        "f.csv row 3 column UOM: quantity 2 blob (pack -) not converted to a base unit: unknown unit",
+    ]
+    assert {p.severity for p in enrich.warnings(good, checks)} == {"warning"}

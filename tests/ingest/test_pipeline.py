@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -245,3 +246,86 @@ def test_fifty_megabyte_csv_loads(store, tmp_path):
     assert result.rows_rejected == 0
     ((total,),) = store.execute(f"SELECT sum({names.EXTENDED_PRICE}) FROM {names.PURCHASES}").fetchall()
     assert float(total) == pytest.approx(frame["Ext Price"].sum(), abs=0.01)
+
+
+# --- the one entry: each shape goes to its reader ------------------------------------------------
+def _usage_report(path: Path) -> Path:
+    """A one-block distributor usage report (period above the header, block 'NAME (bill-to id)')."""
+    write_xlsx(
+        path,
+        [
+            ["Start Date: 07/01/2021  End Date: 12/31/2021"],
+            ["Description", "Pack Size", "UOM", "Quantity", "Total Amt Invoiced", "Avg Price"],
+            ["LAKEVIEW (9001)"],
+            ["CARROTS BABY", "4/5LB", "CS", 2, 48.20, 24.10],
+        ],
+    )
+    return path
+
+
+def _kinds(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
+    """(source_kind, district_id) of every batch, in load order."""
+    return con.execute(
+        f"SELECT {names.SOURCE_KIND}, {names.DISTRICT_ID} FROM {names.BATCHES} ORDER BY {names.BATCH_ID}"
+    ).fetchall()
+
+
+def test_ingest_file_reads_a_usage_report_as_a_report(store, tmp_path):
+    store.execute(f"UPDATE {names.DISTRICTS} SET {names.BILL_TO_ID} = '9001' WHERE {names.DISTRICT_ID} = 'D1'")
+    path = _usage_report(tmp_path / "usage.xlsx")
+    with pytest.raises(InputFileError, match="a distributor usage report needs --vendor NAME and --vendor-type TYPE"):
+        ingest_file(store, path, district_id="D2")
+    result = ingest_file(store, path, vendor_name="Sysco", vendor_type="broadline_distributor")
+    assert (result.rows_loaded, result.rows_rejected) == (1, 0)
+    assert _kinds(store) == [("usage_report", None)]
+    ((district, source_row),) = store.execute(
+        f"SELECT {names.DISTRICT_ID}, {names.SOURCE_ROW} FROM {names.PURCHASES}"
+    ).fetchall()
+    assert (district, source_row) == ("D1", 4)  # the block's district by bill-to id, the spreadsheet's row
+    again = ingest_file(store, path, vendor_name="Sysco", vendor_type="broadline_distributor")
+    assert again.already_loaded_as == result.batch_id
+
+
+def test_ingest_file_reads_csv_xlsx_and_parquet_by_their_suffix(store, tmp_path):
+    csv = tmp_path / "lines.csv"
+    csv.write_text(CLEAN, encoding="utf-8")
+    xlsx = tmp_path / "lines.xlsx"
+    write_xlsx(
+        xlsx, [["Date", "Vendor", "Item", "Qty", "UOM", "Price"], ["2024-09-05", "Sysco", "Beets", 3, "lb", 1.5]]
+    )
+    parquet = tmp_path / "lines.parquet"
+    pl.DataFrame(
+        {"invoice_date": ["2024-09-06"], "vendor_name": ["Sysco"], "product": ["Onions"], "quantity": [2.0]}
+        | {"unit": ["lb"], "unit_price": [0.75]}
+    ).write_parquet(parquet)
+    loaded = [ingest_file(store, path, district_id="D2").rows_loaded for path in (csv, xlsx, parquet)]
+    assert loaded == [2, 1, 1]
+    assert _kinds(store) == [("csv", "D2"), ("xlsx", "D2"), ("parquet", "D2")]
+
+
+def test_a_vendor_makes_any_file_a_usage_report(store, tmp_path):
+    """--vendor asks for a usage report: a plain table is refused naming the labels a report has."""
+    path = tmp_path / "plain.csv"
+    path.write_text(CLEAN, encoding="utf-8")
+    with pytest.raises(InputFileError, match="no header row with the labels Description, Pack Size"):
+        ingest_file(store, path, vendor_name="Sysco", vendor_type="broadline_distributor")
+    assert _kinds(store) == []
+
+
+def test_an_unknown_suffix_is_an_input_error(store, tmp_path):
+    path = tmp_path / "lines.json"
+    path.write_text("{}", encoding="utf-8")
+    with pytest.raises(InputFileError, match=r"unknown file type '\.json'"):
+        ingest_file(store, path, district_id="D1")
+
+
+def test_already_loaded_names_the_batch_that_has_the_file(store, tmp_path):
+    path = tmp_path / "clean.csv"
+    path.write_text(CLEAN, encoding="utf-8")
+    sha = pipeline.file_sha256(path)
+    assert pipeline.already_loaded(store, sha) is None
+    first = ingest_file(store, path, district_id="D1")
+    done = pipeline.already_loaded(store, sha)
+    assert done is not None
+    assert (done.batch_id, done.already_loaded_as, done.rows_loaded, done.problems) == (None, first.batch_id, 0, ())
+    assert done.to_json()["already_loaded_as"] == first.batch_id

@@ -184,3 +184,57 @@ def test_a_big_file_is_spooled_from_its_first_line(store, tmp_path, monkeypatch)
     spooled = record_inserts(monkeypatch, "_insert_spooled")
     assert ingest_file(store, path, district_id="D1").rows_loaded == 5
     assert len(spooled) == 3  # chunks of 2, 2, 1: every one through a spool file
+
+
+# --- the sink, unit by unit -----------------------------------------------------------------------
+def test_the_first_chunk_is_split_after_one_row_group(monkeypatch):
+    monkeypatch.setattr(sink, "ROW_GROUP_ROWS", 2)
+    chunks = [pl.DataFrame({"x": range(7)}), pl.DataFrame({"x": range(5)})]
+    assert [c.height for c in sink.first_row_group_apart(chunks)] == [2, 5, 5]  # only the first is split
+    assert [c.height for c in sink.first_row_group_apart([pl.DataFrame({"x": range(4)})])] == [4]  # not > 2 groups
+
+
+def _sink(con) -> sink.Sink:
+    return sink.Sink(con, file_name="f.csv", district_id="D1", source_kind="csv", sha256="abc", size_hint=None)
+
+
+def _rejected(rows: list[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A chunk of raw rows and its error frame, one invalid quantity per row."""
+    chunk = pl.DataFrame({names.SOURCE_ROW: rows, names.QUANTITY: ["x"] * len(rows)})
+    errors = pl.DataFrame(
+        {names.SOURCE_ROW: rows, names.COLUMN: ["Qty"] * len(rows), names.REASON: ["not a number: 'x'"] * len(rows)}
+    )
+    return chunk, errors
+
+
+def test_a_committed_sink_writes_the_batch_row_and_rejects_in_one_transaction(store):
+    out = _sink(store)
+    try:
+        out.submit_rejects(*_rejected([2, 3]))
+        batch_id, duplicates = out.commit(0, 2)
+    finally:
+        out.close()
+    assert duplicates == []
+    assert store.execute(
+        f"SELECT {names.BATCH_ID}, {names.FILE_NAME}, {names.SHA256}, {names.DISTRICT_ID}, {names.SOURCE_KIND}, "
+        f"{names.ROWS_LOADED}, {names.ROWS_REJECTED} FROM {names.BATCHES}"
+    ).fetchall() == [(batch_id, "f.csv", "abc", "D1", "csv", 0, 2)]
+    rejects = store.execute(
+        f'SELECT {names.BATCH_ID}, {names.FILE_NAME}, "{names.ROW}", "{names.COLUMN}", {names.REASON}, {names.RAW} '
+        f'FROM {names.REJECTS} ORDER BY "{names.ROW}"'
+    ).fetchall()
+    assert [r[:5] for r in rejects] == [(batch_id, "f.csv", n, "Qty", "not a number: 'x'") for n in (2, 3)]
+    assert json.loads(rejects[0][5]) == {names.QUANTITY: "x"}
+
+
+def test_a_discarded_or_unclosed_sink_leaves_the_database_as_it_was(store):
+    before = snapshot(store)
+    out = _sink(store)
+    out.submit_rejects(*_rejected([2]))
+    out.discard()
+    out.close()
+    assert snapshot(store) == before
+    out = _sink(store)
+    out.submit_rejects(*_rejected([2]))
+    out.close()  # never committed: rolled back
+    assert snapshot(store) == before

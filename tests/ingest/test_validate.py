@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
+import polars as pl
 import pytest
 from fixtures_ingest import BROKEN, HEADER, seed, snapshot, write_xlsx
 
 from coop import cli, names
 from coop.errors import ValidationError, format_problem
-from coop.ingest import ingest_file, readers
+from coop.ingest import ingest_file, readers, validate
 
 VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
 
@@ -156,3 +159,80 @@ def test_xlsx_formula_without_cached_value_is_a_row_error(store, tmp_path):
     assert snapshot(store) == before
     result = ingest_file(store, path, district_id="D1", skip_invalid=True)
     assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+
+
+# --- the parsers and checks, unit by unit ----------------------------------------------------------
+def test_numbers_dates_and_yes_no_parse_from_text():
+    frame = pl.DataFrame(
+        {
+            "n": ["$1,234.50", " 3 ", "(12.00)", "1.2.3", None, "inf"],
+            "d": ["2024-09-03", "9/4/2024", "2024-09-05T10:00:00", "2024-02-30", None, "13/45/2024"],
+            "b": ["Yes", "n", "TRUE", "0", None, "maybe"],
+        }
+    )
+    assert validate.number(frame, "n").to_list() == [1234.5, 3.0, -12.0, None, None, None]
+    assert validate.dates(frame, "d").to_list() == [
+        date(2024, 9, 3),
+        date(2024, 9, 4),
+        date(2024, 9, 5),
+        None,
+        None,
+        None,
+    ]
+    assert validate.booleans(frame, "b").to_list() == [True, False, True, False, None, None]
+    assert validate.enum_text(pl.Series("t", ["Food Hub", "food-hub", None])).to_list() == [
+        "food_hub",
+        "food_hub",
+        None,
+    ]
+
+
+def test_missing_columns_names_each_required_one_once():
+    assert validate.missing_columns([names.DISTRICT_ID, names.PERIOD_START, names.VENDOR_NAME, names.DESCRIPTION]) == [
+        (names.QUANTITY, "required column missing (e.g. 'Qty', 'Quantity')"),
+        (names.UNIT, "required column missing (e.g. 'Unit', 'UOM')"),
+        (names.UNIT_PRICE, "required column missing (e.g. 'Price' or 'Ext Price')"),
+    ]
+    assert [c for c, _ in validate.missing_columns([])] == [
+        names.DISTRICT_ID,
+        names.INVOICE_DATE,
+        names.VENDOR_NAME,
+        names.PRODUCT,
+        names.QUANTITY,
+        names.UNIT,
+        names.UNIT_PRICE,
+    ]
+
+
+def test_check_splits_good_rows_from_one_error_row_per_bad_cell(store):
+    checks = validate.checks(store, "f.csv", "D1", {names.QUANTITY: "Qty"})
+    assert (checks.first_day, checks.label(names.QUANTITY), checks.label(names.UNIT)) == (
+        validate.DEFAULT_EARLIEST_DATE,
+        "Qty",
+        names.UNIT,
+    )
+    chunk = pl.DataFrame(
+        {
+            names.SOURCE_ROW: [2, 3, 4],
+            names.INVOICE_DATE: ["2024-09-03", "2024-09-04", "soon"],
+            names.VENDOR_NAME: ["Sysco", "Sysco", "Sysco"],
+            names.VENDOR_TYPE: ["broadline_distributor"] * 3,
+            names.PRODUCT: ["Carrots", "Beets", "Onions"],
+            names.QUANTITY: ["10", "-1", "x"],
+            names.UNIT: ["lb", "lb", "lb"],
+            names.UNIT_PRICE: ["0.80", "1.00", "1.00"],
+        }
+    )
+    good, errors = validate.check(validate.typed(chunk, checks), checks, set())
+    assert good[names.SOURCE_ROW].to_list() == [2]
+    assert good[names.DISTRICT_ID].to_list() == ["D1"]  # --district fills the missing column
+    assert errors.rows() == [
+        (3, "Qty", "quantity must be > 0, got -1"),
+        (4, names.INVOICE_DATE, "not a date: 'soon' (use YYYY-MM-DD or M/D/YYYY)"),
+        (4, "Qty", "not a number: 'x'"),
+    ]
+    problems = validate.error_problems([errors], "f.csv")
+    assert [format_problem(p) for p in problems][:1] == ["f.csv row 3 column Qty: quantity must be > 0, got -1"]
+    assert {p.severity for p in problems} == {"error"}
+    good, errors = validate.check(validate.typed(chunk.head(1), checks), checks, {2})  # a reader's bad row
+    assert (good.height, errors.height) == (0, 0)
