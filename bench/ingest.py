@@ -35,7 +35,7 @@ import duckdb  # noqa: E402
 
 from coop import names  # noqa: E402
 from coop.errors import ValidationError  # noqa: E402
-from coop.ingest import pipeline  # noqa: E402
+from coop.ingest import ingest_file  # noqa: E402
 from coop.store import db  # noqa: E402
 
 SEED = 20240901
@@ -155,7 +155,7 @@ def run_invalid(csv: Path, work: Path) -> dict[str, object]:
     con = _bench_db(work, "invalid.duckdb")
     start = time.perf_counter()
     try:
-        pipeline.ingest_file(con, csv, district_id=DISTRICT)
+        ingest_file(con, csv, district_id=DISTRICT)
     except ValidationError as exc:
         seconds = time.perf_counter() - start
         problems = exc.problems
@@ -163,12 +163,12 @@ def run_invalid(csv: Path, work: Path) -> dict[str, object]:
         raise AssertionError("a file with invalid rows was loaded")
     ((loaded,),) = con.execute(f"SELECT count(*) FROM {names.PURCHASES}").fetchall()
     con.close()
-    reasons = sorted({str(p["reason"]).split(":")[0] for p in problems})
+    reasons = sorted({p.reason.split(":")[0] for p in problems})
     return {
         "seconds": seconds,
-        "rows_named": len({int(p["row"]) for p in problems}),
+        "rows_named": len({p.row for p in problems}),
         "problems": len(problems),
-        "all_named": all(p.get("file") and p.get("row") and p.get("column") for p in problems),
+        "all_named": all(p.file and p.row and p.column for p in problems),
         "reasons": reasons,
         "rows_in_db": loaded,
     }
@@ -187,7 +187,7 @@ def run_coop(csv: Path, work: Path) -> dict[str, float]:
     con = _bench_db(work, "coop.duckdb")
     stages: list[tuple[float, str]] = []
     start = time.perf_counter()
-    result = pipeline.ingest_file(
+    result = ingest_file(
         con, csv, district_id=DISTRICT, progress=lambda f, msg: stages.append((time.perf_counter() - start, msg))
     )
     loaded = time.perf_counter() - start

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from coop import bench, names
-from coop.errors import CoopError, ValidationError, format_problem
+from coop.errors import WARNING, CoopError, ValidationError, format_problem
 from coop.registry import districts
 from coop.store import db
 
@@ -140,32 +140,23 @@ MAX_WARNING_LINES = 100
 )
 def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Load one file as a batch (a distributor usage report when detected or --vendor is given)."""
-    from coop.ingest import pipeline, usage_report
+    from coop.ingest import ingest_file
 
-    if args.vendor is not None or usage_report.is_usage_report(args.file):
-        if args.vendor is None or args.vendor_type is None:
-            raise CoopError(f"{args.file}: a distributor usage report needs --vendor NAME and --vendor-type TYPE")
-        result = usage_report.ingest_usage_report(
-            con,
-            args.file,
-            vendor_name=args.vendor,
-            vendor_type=args.vendor_type,
-            add_districts=args.add_districts,
-            skip_invalid=args.skip_invalid,
-            state=args.state,
-            zip_code=args.zip,
-        )
-    else:
-        result = pipeline.ingest_file(
-            con,
-            args.file,
-            district_id=args.district,
-            mapping=args.mapping,
-            sheet=args.sheet,
-            skip_invalid=args.skip_invalid,
-            save_mapping=args.save_mapping,
-        )
-    shown = [p for p in result.problems if p.get("severity") == "warning"][:MAX_WARNING_LINES]
+    result = ingest_file(
+        con,
+        args.file,
+        district_id=args.district,
+        mapping=args.mapping,
+        sheet=args.sheet,
+        skip_invalid=args.skip_invalid,
+        save_mapping=args.save_mapping,
+        vendor_name=args.vendor,
+        vendor_type=args.vendor_type,
+        add_districts=args.add_districts,
+        state=args.state,
+        zip_code=args.zip,
+    )
+    shown = [p for p in result.problems if p.severity == WARNING][:MAX_WARNING_LINES]
     for problem in shown:
         print(f"warning: {format_problem(problem)}", file=sys.stderr)
     if result.warnings > len(shown):

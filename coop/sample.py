@@ -29,7 +29,7 @@ import polars as pl
 
 from coop import names
 from coop.errors import CoopError, InputFileError
-from coop.ingest import pipeline
+from coop.ingest import ingest_file, pipeline
 from coop.optimize.paper import PAPER_COST_PER_MEAL, PAPER_RATIO
 from coop.registry import districts, meals, vendors
 
@@ -1128,9 +1128,9 @@ def _sample_files(sample_dir: Path) -> tuple[Path, Path, Path, list[tuple[str, P
 def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict[str, Any]:
     """Load the bundled sample co-op (districts, vendors, meals, contracts), then each purchase file via ingest."""
     district_csv, vendor_csv, meal_csv, purchase_files = _sample_files(sample_dir)
-    shas = {district_id: pipeline.file_sha256(path) for district_id, path in purchase_files}
-    loaded_before = {d: pipeline.batch_with_sha256(con, sha) for d, sha in shas.items()}
-    if all(b is not None for b in loaded_before.values()):
+    loaded_before = {d: pipeline.already_loaded(con, pipeline.file_sha256(path)) for d, path in purchase_files}
+    previous = {d: done.already_loaded_as for d, done in loaded_before.items() if done is not None}
+    if len(previous) == len(loaded_before):
         return {
             "already_loaded": True,
             "message": "the sample co-op is already loaded; nothing changed",
@@ -1147,7 +1147,7 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
                     "batch_id": None,
                     "rows_loaded": 0,
                     "rows_rejected": 0,
-                    "already_loaded_as": loaded_before[d],
+                    "already_loaded_as": previous[d],
                 }
                 for d, p in purchase_files
             ],
@@ -1165,7 +1165,7 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
         n_contracts = thresholds.upsert_contracts(con, contract_rows, file_name=contracts_csv.name)
     batches = []
     for district_id, path in purchase_files:
-        result = pipeline.ingest_file(con, path, district_id=district_id)
+        result = ingest_file(con, path, district_id=district_id)
         batches.append({"district_id": district_id, "file": path.name, **result.to_json()})
     return {
         "already_loaded": False,

@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 
 from coop import cli, names, sample
-from coop.ingest import pipeline
+from coop.ingest import ingest_file
 from coop.metrics import local
 from coop.optimize.paper import PAPER_COST_PER_MEAL, PAPER_RATIO
 from coop.store import db
@@ -283,7 +283,7 @@ def test_write_lines_is_canonical_and_loads(tmp_path):
 
         districts.upsert(con, sample.district_frame())
         vendors.upsert(con, sample.vendor_frame())
-        result = pipeline.ingest_file(con, out, district_id="driftless")
+        result = ingest_file(con, out, district_id="driftless")
         assert result.rows_loaded == 1_200 and result.rows_rejected == 0
     finally:
         con.close()

@@ -13,11 +13,11 @@ from typing import ParamSpec, TypeVar
 import polars as pl
 import streamlit as st
 
-from coop.errors import CoopError, ValidationError
+from coop.errors import CoopError, Problem, ValidationError
 
 P = ParamSpec("P")
 T = TypeVar("T")
-Problems = Sequence[dict[str, object]]
+Problems = Sequence[Problem]
 PROBLEM_COLUMNS = ("severity", "file", "row", "column", "reason")
 
 
@@ -25,7 +25,7 @@ def problems_frame(problems: Problems) -> pl.DataFrame:
     """Row problems as a table: severity (when given), file, row, column, reason."""
     if not problems:
         return pl.DataFrame(schema={"file": pl.String, "row": pl.Int64, "column": pl.String, "reason": pl.String})
-    frame = pl.DataFrame([{k: (str(v) if k != "row" else v) for k, v in p.items()} for p in problems])
+    frame = pl.DataFrame([p.to_dict() for p in problems])
     order = [c for c in PROBLEM_COLUMNS if c in frame.columns]
     return frame.select(order + [c for c in frame.columns if c not in order])
 
@@ -35,7 +35,7 @@ def problems_csv(problems: Problems) -> bytes:
     return problems_frame(problems).write_csv().encode("utf-8")
 
 
-def problems_of(exc: CoopError) -> list[dict[str, object]]:
+def problems_of(exc: CoopError) -> list[Problem]:
     """The row problems an error carries (none unless it is a ValidationError)."""
     return list(exc.problems) if isinstance(exc, ValidationError) else []
 

@@ -16,7 +16,7 @@ import streamlit as st
 
 from coop import names
 from coop.errors import CoopError, ValidationError
-from coop.ingest import pipeline, readers, usage_report
+from coop.ingest import ingest_file, readers, usage_report
 from coop.ingest.pipeline import IngestResult
 from coop.products import classify
 from coop.registry import districts, meals, vendors
@@ -142,7 +142,7 @@ def ingest_upload(
     """Save the edited mapping, then validate and load the file as one batch."""
     with session.writing() as cur:
         readers.save_mapping(cur, mapping_name, mapping_from_table(table))
-        return pipeline.ingest_file(
+        return ingest_file(
             cur, path, district_id=district_id, mapping=mapping_name, skip_invalid=skip_invalid, progress=progress
         )
 
@@ -160,7 +160,7 @@ def ingest_usage(
 ) -> IngestResult:
     """Load a distributor usage report (one block per district) as one batch."""
     with session.writing() as cur:
-        return usage_report.ingest_usage_report(
+        return ingest_file(
             cur,
             path,
             vendor_name=vendor_name,

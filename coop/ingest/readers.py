@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 
 from coop import names
-from coop.errors import InputFileError
+from coop.errors import InputFileError, Problem
 
 CSV_DELIMITERS = ",;\t|"
 SNIFF_BYTES = 64 * 1024
@@ -102,7 +102,7 @@ class Table:
 
     headers: tuple[str, ...]
     source_kind: str
-    problems: tuple[dict[str, object], ...]
+    problems: tuple[Problem, ...]
     chunks: Callable[[], Iterator[pl.DataFrame]]
 
     def batches(self) -> Iterator[pl.DataFrame]:
@@ -115,7 +115,7 @@ class RawTable:
     """A file read as strings: `frame` (source headers + `source_row`), cell problems, and its kind."""
 
     frame: pl.DataFrame
-    problems: tuple[dict[str, object], ...]
+    problems: tuple[Problem, ...]
     source_kind: str
 
 
@@ -254,7 +254,7 @@ def _parquet_table(path: Path, chunk_rows: int) -> Table:
     return Table(tuple(headers), "parquet", (), batches)
 
 
-def _frame_table(frame: pl.DataFrame, kind: str, problems: tuple[dict[str, object], ...], chunk_rows: int) -> Table:
+def _frame_table(frame: pl.DataFrame, kind: str, problems: tuple[Problem, ...], chunk_rows: int) -> Table:
     """An in-memory frame (with `source_row`) served in chunks."""
     headers = tuple(c for c in frame.columns if c != names.SOURCE_ROW)
 
@@ -325,7 +325,7 @@ def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
         header: list[str] | None = None
         columns: list[list[str | None]] = []
         row_numbers: list[int] = []
-        problems: list[dict[str, object]] = []
+        problems: list[Problem] = []
         for number, (values, formulas) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
             if header is None:
                 if all(v is None or str(v).strip() == "" for v in values):
@@ -337,14 +337,8 @@ def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
             for i, text in enumerate(texts):
                 formula = formulas[i] if i < len(formulas) else None
                 if text is None and isinstance(formula, str) and formula.startswith("="):
-                    problems.append(
-                        {
-                            "file": path.name,
-                            "row": number,
-                            "column": header[i],
-                            "reason": f"formula {formula} has no cached value (open and save the file in Excel)",
-                        }
-                    )
+                    reason = f"formula {formula} has no cached value (open and save the file in Excel)"
+                    problems.append(Problem(path.name, number, header[i], reason))
                 columns[i].append(text)
             row_numbers.append(number)
     finally:

@@ -12,19 +12,20 @@ The report is read by its structure, never by fixed row numbers:
 * blank rows, rows whose first text says "total" and that have no pack size or UOM (subtotals,
   grand totals), and rows with amounts but no item are skipped, and :attr:`UsageReport.skipped` says which and why.
 
-Loading (:func:`ingest_usage_report`): each line keeps the report's period (``period_start``/``period_end``),
-its ``invoice_date`` is the period's end date, and its origin is left empty (the report does not say where
-the food was grown). Avg Price is rounded to the cent, so quantity x Avg Price can miss the invoiced total by up
-to quantity x $0.005; see :func:`unit_prices` for how the stored unit price is chosen so that rounding alone
-never raises a price flag.
+Reading for a load (:func:`read`; `coop.ingest.ingest_file` loads the lines): each line keeps the report's
+period (``period_start``/``period_end``), its ``invoice_date`` is the period's end date, and its origin is left
+empty (the report does not say where the food was grown). Avg Price is rounded to the cent, so quantity x Avg
+Price can miss the invoiced total by up to quantity x $0.005; see :func:`unit_prices` for how the stored unit
+price is chosen so that rounding alone never raises a price flag.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -33,12 +34,9 @@ import duckdb
 import polars as pl
 
 from coop import names
-from coop.errors import InputFileError, ValidationError
-from coop.ingest import pipeline
-from coop.ingest.pipeline import IngestResult
+from coop.errors import ERROR, WARNING, InputFileError, Problem, ValidationError
+from coop.ingest.enrich import PRICE_TOLERANCE
 from coop.store import db
-
-Progress = Callable[[float, str], None]
 
 SOURCE_KIND: Final = "usage_report"
 # A report has no district addresses. Districts registered from it get these placeholders unless a state and
@@ -47,7 +45,6 @@ SOURCE_KIND: Final = "usage_report"
 UNKNOWN_STATE: Final = "XX"
 UNKNOWN_ZIP: Final = "00000"
 HEAD_ROWS: Final = 40  # rows is_usage_report reads
-PRICE_TOLERANCE: Final = 0.01  # dollars, as the ingest's price check
 AVG_PRICE_ROUNDING: Final = 0.005  # dollars: Avg Price is rounded to the cent
 
 ITEM_NO: Final = "item_no"
@@ -265,7 +262,7 @@ def parse(path: str | Path) -> UsageReport:
         SkippedRow(i + 1, "above the header row (title and period)" if any(_text(c) for c in rows[i]) else "blank row")
         for i in range(header_index)
     ]
-    problems: list[dict[str, object]] = []
+    problems: list[Problem] = []
     records: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -320,14 +317,8 @@ def parse(path: str | Path) -> UsageReport:
             skipped.append(SkippedRow(spreadsheet_row, reason))
             continue
         if block is None:
-            problems.append(
-                {
-                    "file": path.name,
-                    "row": spreadsheet_row,
-                    "column": "(line)",
-                    "reason": "item line before any district block header 'NAME (bill-to id)'",
-                }
-            )
+            reason = "item line before any district block header 'NAME (bill-to id)'"
+            problems.append(Problem(path.name, spreadsheet_row, "(line)", reason))
             continue
         values: dict[str, float | None] = {}
         for column in numeric:
@@ -336,12 +327,9 @@ def parse(path: str | Path) -> UsageReport:
                 values[column] = _number(raw)
             except ValueError:
                 problems.append(
-                    {
-                        "file": path.name,
-                        "row": spreadsheet_row,
-                        "column": header_text.get(column, column),
-                        "reason": f"not a number: {_text(raw)!r}",
-                    }
+                    Problem(
+                        path.name, spreadsheet_row, header_text.get(column, column), f"not a number: {_text(raw)!r}"
+                    )
                 )
                 values[column] = None
         records[DISTRICT_NAME].append(block[0])
@@ -435,10 +423,10 @@ def match_districts(con: duckdb.DuckDBPyConnection, report: UsageReport) -> pl.D
     )
 
 
-def _register(
+def _plan(
     con: duckdb.DuckDBPyConnection, unknown: pl.DataFrame, state: str | None, zip_code: str | None
 ) -> list[dict[str, Any]]:
-    """Insert the unknown blocks as districts (placeholder state/ZIP unless given); return what was added."""
+    """The districts to register for the unknown blocks (placeholder state/ZIP unless given), ids not yet taken."""
     taken = {r[0] for r in con.execute(f"SELECT {names.DISTRICT_ID} FROM {names.DISTRICTS}").fetchall()}
     added: list[dict[str, Any]] = []
     for name, bill_to, block_row in unknown.select(DISTRICT_NAME, names.BILL_TO_ID, "block_row").iter_rows():
@@ -456,71 +444,54 @@ def _register(
                 "block_row": block_row,
             }
         )
-    with db.transaction(con):
-        for d in added:
-            con.execute(
-                f"INSERT INTO {names.DISTRICTS} ({names.DISTRICT_ID}, {names.NAME}, {names.STATE}, {names.ZIP}, "
-                f"{names.BILL_TO_ID}) VALUES (?, ?, ?, ?, ?)",
-                [d[names.DISTRICT_ID], d[names.NAME], d[names.STATE], d[names.ZIP], d[names.BILL_TO_ID]],
-            )
     return added
 
 
-def _unregister(con: duckdb.DuckDBPyConnection, added: list[dict[str, Any]]) -> None:
-    """Remove districts registered for a load that then failed, so the database is as it was."""
-    if added:
-        con.execute(
-            f"DELETE FROM {names.DISTRICTS} WHERE {names.DISTRICT_ID} IN (SELECT unnest(?))",
-            [[d[names.DISTRICT_ID] for d in added]],
-        )
+@dataclass(frozen=True)
+class ReportLines:
+    """A usage report read for loading: its canonical lines, the districts to register first, and their notes."""
+
+    file_name: str
+    lines: pl.DataFrame  # canonical columns plus source_row, each line under its block's district
+    new_districts: tuple[dict[str, Any], ...] = ()  # district_id, name, state, zip, bill_to_id, block_row
+    notes: tuple[Problem, ...] = ()  # a warning per district registered
 
 
-def ingest_usage_report(
+def read(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
     *,
     vendor_name: str,
     vendor_type: str,
     add_districts: bool = False,
-    skip_invalid: bool = False,
-    progress: Progress | None = None,
     state: str | None = None,
     zip_code: str | None = None,
-) -> IngestResult:
-    """Load a usage report as one batch, each block under its district; a no-op if the file is already loaded."""
+) -> ReportLines:
+    """Read a usage report into canonical lines, each block under its district (new ones planned if allowed)."""
     path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"{path}: file not found")
-    sha = pipeline.file_sha256(path)
-    previous = pipeline.batch_with_sha256(con, sha)
-    if previous is not None:
-        return IngestResult(None, 0, 0, previous, ())
-    if progress is not None:
-        progress(0.0, f"reading {path.name}")
     report = parse(path)
     if report.lines.is_empty():
         raise ValidationError(
             f"{path.name}: no item lines under any district block; nothing loaded",
-            [{"file": path.name, "row": 1, "column": "(all)", "reason": "no item lines", "severity": pipeline.ERROR}],
+            [Problem(path.name, 1, "(all)", "no item lines", ERROR)],
         )
     matched = match_districts(con, report)
     unknown = matched.filter(pl.col(names.DISTRICT_ID).is_null())
-    added: list[dict[str, Any]] = []
     if unknown.height and not add_districts:
         problems = [
-            {
-                "file": path.name,
-                "row": row,
-                "column": "(district block)",
-                "reason": f"unknown district {name!r} (bill-to {bill_to}): no district has this bill_to_id or name "
+            Problem(
+                path.name,
+                row,
+                "(district block)",
+                f"unknown district {name!r} (bill-to {bill_to}): no district has this bill_to_id or name "
                 "(register it with `python -m coop districts FILE` or load with --add-districts)",
-                "severity": pipeline.ERROR,
-            }
+                ERROR,
+            )
             for name, bill_to, row in unknown.select(DISTRICT_NAME, names.BILL_TO_ID, "block_row").iter_rows()
         ]
         raise ValidationError(f"{path.name}: {unknown.height} unknown district block(s); nothing loaded", problems)
-    if unknown.height:
-        added = _register(con, unknown, state, zip_code)
+    added = _plan(con, unknown, state, zip_code) if unknown.height else []
+    if added:
         new_ids = pl.DataFrame(
             {"block_row": [d["block_row"] for d in added], "_new": [d[names.DISTRICT_ID] for d in added]},
             schema={"block_row": pl.Int64, "_new": pl.String},
@@ -560,32 +531,38 @@ def ingest_usage_report(
             names.ORIGIN_ZIP,
         )
     )
-    try:
-        result = pipeline.load_frame(
-            con,
-            frame,
-            file_name=path.name,
-            sha256=sha,
-            source_kind=SOURCE_KIND,
-            district_id=None,
-            skip_invalid=skip_invalid,
-            progress=progress,
-        )
-    except BaseException:
-        _unregister(con, added)
-        raise
     notes = [
-        {
-            "file": path.name,
-            "row": d["block_row"],
-            "column": "(district block)",
-            "reason": f"registered new district {d[names.DISTRICT_ID]!r} ({d[names.NAME]}, bill-to "
+        Problem(
+            path.name,
+            d["block_row"],
+            "(district block)",
+            f"registered new district {d[names.DISTRICT_ID]!r} ({d[names.NAME]}, bill-to "
             f"{d[names.BILL_TO_ID]}) with state {d[names.STATE]} and ZIP {d[names.ZIP]}"
             + ("; placeholders: set them with `python -m coop districts FILE`" if not (state and zip_code) else ""),
-            "severity": pipeline.WARNING,
-        }
+            WARNING,
+        )
         for d in added
     ]
-    if not notes:
-        return result
-    return replace(result, problems=tuple(sorted([*notes, *result.problems], key=lambda p: int(p["row"]))))
+    return ReportLines(path.name, frame, tuple(added), tuple(notes))
+
+
+@contextmanager
+def districts_registered(con: duckdb.DuckDBPyConnection, report: ReportLines) -> Iterator[None]:
+    """Register the report's new districts around its load; removed again if the load fails."""
+    if report.new_districts:
+        with db.transaction(con):
+            for d in report.new_districts:
+                con.execute(
+                    f"INSERT INTO {names.DISTRICTS} ({names.DISTRICT_ID}, {names.NAME}, {names.STATE}, {names.ZIP}, "
+                    f"{names.BILL_TO_ID}) VALUES (?, ?, ?, ?, ?)",
+                    [d[names.DISTRICT_ID], d[names.NAME], d[names.STATE], d[names.ZIP], d[names.BILL_TO_ID]],
+                )
+    try:
+        yield
+    except BaseException:
+        if report.new_districts:
+            con.execute(
+                f"DELETE FROM {names.DISTRICTS} WHERE {names.DISTRICT_ID} IN (SELECT unnest(?))",
+                [[d[names.DISTRICT_ID] for d in report.new_districts]],
+            )
+        raise

@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from coop import names
-from coop.errors import InputFileError, ValidationError
+from coop.errors import InputFileError, Problem, ValidationError
 from coop.store import db
 
 _NUMERIC = (
@@ -40,7 +40,7 @@ def read_csv(path: Path) -> pl.DataFrame:
     if missing:
         raise ValidationError(
             f"{path}: missing required column(s) {', '.join(missing)}",
-            [{"file": path.name, "row": 1, "column": c, "reason": "required column missing"} for c in missing],
+            [Problem(path.name, 1, c, "required column missing") for c in missing],
         )
     for c in names.DISTRICT_COLUMNS:
         if c not in raw.columns:
@@ -57,26 +57,20 @@ def read_csv(path: Path) -> pl.DataFrame:
         checks.append(
             (c, pl.col(c).is_not_null() & (pl.col(c) != "") & (value.is_null() | (value < 0)), "not a number >= 0")
         )
-    problems = (
-        pl.concat(
-            [
-                raw.select(row.alias("row"), bad.fill_null(False).alias("bad"))
-                .filter("bad")
-                .select("row", pl.lit(col).alias("column"), pl.lit(reason).alias("reason"))
-                for col, bad, reason in checks
-            ]
-        )
-        .sort("row", "column")
-        .to_dicts()
-    )
+    found = pl.concat(
+        [
+            raw.select(row.alias("row"), bad.fill_null(False).alias("bad"))
+            .filter("bad")
+            .select("row", pl.lit(col).alias("column"), pl.lit(reason).alias("reason"))
+            for col, bad, reason in checks
+        ]
+    ).sort("row", "column")
+    problems = [Problem(path.name, r, column, reason) for r, column, reason in found.iter_rows()]
     dupes = raw.with_columns(row.alias("row")).filter(pl.col(names.DISTRICT_ID).is_duplicated())
     problems += [
-        {"row": r, "column": names.DISTRICT_ID, "reason": "district_id appears more than once"}
-        for r in dupes["row"].to_list()
+        Problem(path.name, r, names.DISTRICT_ID, "district_id appears more than once") for r in dupes["row"].to_list()
     ]
     if problems:
-        for p in problems:
-            p["file"] = path.name
         raise ValidationError(f"{path}: {len(problems)} invalid value(s); nothing loaded", problems)
     return raw.with_columns(
         pl.col(names.STATE).str.to_uppercase(),

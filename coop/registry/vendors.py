@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from coop import names
-from coop.errors import InputFileError, ValidationError
+from coop.errors import InputFileError, Problem, ValidationError
 from coop.store import db
 
 COLUMNS = (names.VENDOR_NAME, names.VENDOR_TYPE, names.ORIGIN_STATE, names.ORIGIN_ZIP)
@@ -35,7 +35,7 @@ def read_raw_csv(path: Path, required: tuple[str, ...], columns: tuple[str, ...]
     if missing:
         raise ValidationError(
             f"{path}: missing required column(s) {', '.join(missing)}",
-            [{"file": path.name, "row": 1, "column": c, "reason": "required column missing"} for c in missing],
+            [Problem(path.name, 1, c, "required column missing") for c in missing],
         )
     if raw.height == 0:
         raise InputFileError(f"{path}: header only, no rows")
@@ -45,7 +45,7 @@ def read_raw_csv(path: Path, required: tuple[str, ...], columns: tuple[str, ...]
     return raw.select(columns).with_columns(pl.all().str.strip_chars().replace("", None))
 
 
-def find_problems(raw: pl.DataFrame, checks: list[tuple[str, pl.Expr, str]], file_name: str) -> list[dict[str, object]]:
+def find_problems(raw: pl.DataFrame, checks: list[tuple[str, pl.Expr, str]], file_name: str) -> list[Problem]:
     """Every (row, column, reason) where a check's expression is true; rows numbered as a spreadsheet shows them."""
     row = pl.int_range(2, pl.len() + 2)
     if not checks:
@@ -58,7 +58,7 @@ def find_problems(raw: pl.DataFrame, checks: list[tuple[str, pl.Expr, str]], fil
             for col, bad, reason in checks
         ]
     ).sort("row", "column")
-    return [{"file": file_name, **p} for p in found.to_dicts()]
+    return [Problem(file_name, row, column, reason) for row, column, reason in found.iter_rows()]
 
 
 def normalise_vendor_type(expr: pl.Expr) -> pl.Expr:

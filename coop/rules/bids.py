@@ -26,7 +26,7 @@ from typing import Any, Final
 import polars as pl
 
 from coop import parsing
-from coop.errors import InputFileError, SpecError, ValidationError
+from coop.errors import InputFileError, Problem, SpecError, ValidationError
 from coop.products.classify import classify
 
 BIDDER: Final = "bidder"
@@ -82,13 +82,11 @@ def read_bids(path: str | Path) -> pl.DataFrame:
         columns = [h.strip().lower() for h in header]
         missing = [c for c in BID_COLUMNS if c not in columns]
         if missing:
-            problems = [
-                {"file": str(path), "row": 1, "column": c, "reason": "required column missing"} for c in missing
-            ]
+            problems = [Problem(str(path), 1, c, "required column missing") for c in missing]
             raise ValidationError(f"{path}: missing column(s) {', '.join(missing)}", problems)
         at = {c: columns.index(c) for c in BID_COLUMNS}
         rows: list[dict[str, object]] = []
-        problems: list[dict[str, object]] = []
+        problems: list[Problem] = []
         seen: dict[str, int] = {}
         for number, record in enumerate(reader, start=2):
             if not any(cell.strip() for cell in record):
@@ -99,7 +97,7 @@ def read_bids(path: str | Path) -> pl.DataFrame:
                 return record[i].strip() if i < len(record) else ""
 
             def bad(column: str, reason: str, number: int = number) -> None:
-                problems.append({"file": str(path), "row": number, "column": column, "reason": reason})
+                problems.append(Problem(str(path), number, column, reason))
 
             bidder = cell(BIDDER)
             if not bidder:
@@ -124,9 +122,7 @@ def read_bids(path: str | Path) -> pl.DataFrame:
     if problems:
         raise ValidationError(f"{path}: {len(problems)} invalid cell(s)", problems)
     if not rows:
-        raise ValidationError(
-            f"{path}: no bids", [{"file": str(path), "row": 2, "column": BIDDER, "reason": "no bid rows"}]
-        )
+        raise ValidationError(f"{path}: no bids", [Problem(str(path), 2, BIDDER, "no bid rows")])
     return pl.DataFrame(rows, schema=BID_SCHEMA)
 
 

@@ -27,7 +27,7 @@ import duckdb
 import polars as pl
 
 from coop import calendar, names
-from coop.errors import ValidationError
+from coop.errors import Problem, ValidationError
 from coop.registry import districts
 from coop.store import db
 
@@ -444,23 +444,19 @@ def upsert_contracts(con: duckdb.DuckDBPyConnection, contracts: pl.DataFrame, fi
     if missing:
         raise ValidationError(
             f"{file_name}: missing column(s) {', '.join(missing)}",
-            [{"file": file_name, "row": 1, "column": c, "reason": "required column missing"} for c in missing],
+            [Problem(file_name, 1, c, "required column missing") for c in missing],
         )
     frame = contracts
     if names.END_DATE not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias(names.END_DATE))
     frame = frame.select(list(CONTRACT_SCHEMA)).cast(CONTRACT_SCHEMA)
+    methods = ", ".join(CONTRACT_METHODS)
     problems = [
-        {
-            "file": file_name,
-            "row": i + 2,
-            "column": names.METHOD,
-            "reason": f"method must be one of {', '.join(CONTRACT_METHODS)}, got {r[names.METHOD]!r}",
-        }
+        Problem(file_name, i + 2, names.METHOD, f"method must be one of {methods}, got {r[names.METHOD]!r}")
         for i, r in enumerate(frame.iter_rows(named=True))
         if r[names.METHOD] not in CONTRACT_METHODS
     ] + [
-        {"file": file_name, "row": i + 2, "column": column, "reason": "empty"}
+        Problem(file_name, i + 2, column, "empty")
         for i, r in enumerate(frame.iter_rows(named=True))
         for column in (names.DISTRICT_ID, names.VENDOR_NAME, names.START_DATE)
         if r[column] in (None, "")

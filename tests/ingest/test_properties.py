@@ -95,7 +95,7 @@ def test_generated_valid_frame_loads_and_reads_back_equal(rows, bool_words):
     frame = _as_text(rows, bool_words)
     result = pipeline.load_frame(con, frame, file_name="gen.csv", sha256="x", source_kind="csv", district_id=None)
     assert (result.rows_loaded, result.rows_rejected) == (len(rows), 0)
-    assert all(p["severity"] == "warning" for p in result.problems)
+    assert all(p.severity == "warning" for p in result.problems)
     columns = list(rows[0])
     back = con.execute(f"SELECT {', '.join(columns)} FROM {names.PURCHASES} ORDER BY {names.SOURCE_ROW}").fetchall()
     for expected, got in zip(rows, back, strict=True):
@@ -139,7 +139,7 @@ def test_one_corrupted_cell_is_caught_and_named(rows, data):
     with pytest.raises(ValidationError) as info:
         pipeline.load_frame(con, frame, file_name="gen.csv", sha256="x", source_kind="csv", district_id=None)
     (problem,) = info.value.problems
-    assert (problem["file"], problem["row"], problem["column"]) == ("gen.csv", index + 2, column)
-    assert str(problem["reason"]).startswith(reason)
+    assert (problem.file, problem.row, problem.column) == ("gen.csv", index + 2, column)
+    assert str(problem.reason).startswith(reason)
     assert _counts(con) == before
     con.close()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from coop import cli, names
 from coop.errors import InputFileError, ValidationError
-from coop.ingest import usage_report
+from coop.ingest import ingest_file, usage_report
 from coop.store import db
 from tests.conftest import REAL
 
@@ -48,9 +48,7 @@ def real_loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]
     path = tmp_path_factory.mktemp("real") / "coop.duckdb"
     con = db.connect(path)
     try:
-        result = usage_report.ingest_usage_report(
-            con, REAL_FILE, vendor_name=VENDOR, vendor_type=BROADLINE, add_districts=True
-        )
+        result = ingest_file(con, REAL_FILE, vendor_name=VENDOR, vendor_type=BROADLINE, add_districts=True)
     finally:
         con.close()
     return path, result
@@ -137,8 +135,8 @@ def test_real_report_loads_whole(real_loaded: tuple[Path, object]) -> None:
         assert (base, unit) == (pytest.approx(192 * 40), "lb")
     finally:
         con.close()
-    notes = [p for p in result.problems if "registered new district" in p["reason"]]  # type: ignore[attr-defined]
-    assert [p["row"] for p in notes][:3] == [5, 212, 674]
+    notes = [p for p in result.problems if "registered new district" in p.reason]  # type: ignore[attr-defined]
+    assert [p.row for p in notes][:3] == [5, 212, 674]
 
 
 @needs_real
@@ -147,7 +145,7 @@ def test_real_report_second_load_is_a_no_op(real_loaded: tuple[Path, object]) ->
     con = db.connect(path)
     try:
         before = counts(con)
-        again = usage_report.ingest_usage_report(con, REAL_FILE, vendor_name=VENDOR, vendor_type=BROADLINE)
+        again = ingest_file(con, REAL_FILE, vendor_name=VENDOR, vendor_type=BROADLINE)
         assert again.already_loaded_as == first.batch_id  # type: ignore[attr-defined]
         assert again.rows_loaded == 0 and again.batch_id is None
         assert counts(con) == before
@@ -167,10 +165,10 @@ def test_real_blocks_map_to_known_districts_by_bill_to_or_name(
     assert sum(v is None for v in by_row.values()) == 28
     # without --add-districts the unknown blocks are refused, each named by its header row, nothing loaded
     with pytest.raises(ValidationError) as err:
-        usage_report.ingest_usage_report(con, REAL_FILE, vendor_name=VENDOR, vendor_type=BROADLINE)
-    rows = [p["row"] for p in err.value.problems]
+        ingest_file(con, REAL_FILE, vendor_name=VENDOR, vendor_type=BROADLINE)
+    rows = [p.row for p in err.value.problems]
     assert rows[:3] == [674, 1143, 1564] and len(rows) == 28
-    assert "AZUSA UNIFIED SCHOOL DISTRICT" in err.value.problems[0]["reason"]
+    assert "AZUSA UNIFIED SCHOOL DISTRICT" in err.value.problems[0].reason
     assert counts(con) == (0, 0, 2)
 
 
@@ -244,7 +242,7 @@ def test_synthetic_report_loads_under_its_districts(con: duckdb.DuckDBPyConnecti
     path = write_report(tmp_path / "usage.xlsx")
     add_district(con, "north", "North Valley Unified", "9001")
     add_district(con, "south", "South Hills Elementary", None)
-    result = usage_report.ingest_usage_report(con, path, vendor_name="Broadline Foods", vendor_type=BROADLINE)
+    result = ingest_file(con, path, vendor_name="Broadline Foods", vendor_type=BROADLINE)
     assert (result.rows_loaded, result.rows_rejected) == (5, 0)
     rows = con.execute(
         f"""SELECT {names.SOURCE_ROW}, {names.DISTRICT_ID}, {names.INVOICE_DATE}, {names.BASE_QUANTITY},
@@ -260,7 +258,7 @@ def test_synthetic_report_loads_under_its_districts(con: duckdb.DuckDBPyConnecti
         (14, "south", end, None, None, BROADLINE, None),
     ]
     # the unconvertible pack is a warning naming its spreadsheet row
-    assert any(p["row"] == 14 and p["severity"] == "warning" for p in result.problems)
+    assert any(p.row == 14 and p.severity == "warning" for p in result.problems)
 
 
 def test_rounded_avg_price_is_not_a_price_flag_but_a_real_mismatch_is(
@@ -275,7 +273,7 @@ def test_rounded_avg_price_is_not_a_price_flag_but_a_real_mismatch_is(
     )
     add_district(con, "north", "North", "9001")
     add_district(con, "south", "South", "9002")
-    usage_report.ingest_usage_report(con, path, vendor_name="Broadline Foods", vendor_type=BROADLINE)
+    ingest_file(con, path, vendor_name="Broadline Foods", vendor_type=BROADLINE)
     got = {
         row: (price, flag)
         for row, price, flag in con.execute(
@@ -292,7 +290,7 @@ def test_add_districts_registers_with_placeholders_or_given_address(
 ) -> None:
     path = write_report(tmp_path / "usage.xlsx")
     add_district(con, "north", "North", "9001")
-    result = usage_report.ingest_usage_report(
+    result = ingest_file(
         con,
         path,
         vendor_name="Broadline Foods",
@@ -305,17 +303,15 @@ def test_add_districts_registers_with_placeholders_or_given_address(
         f"SELECT {names.DISTRICT_ID}, {names.STATE}, {names.ZIP}, {names.BILL_TO_ID} FROM {names.DISTRICTS} "
         f"WHERE {names.DISTRICT_ID} <> 'north'"
     ).fetchall() == [("south-hills-elementary", "CA", "91776", "9002")]
-    note = next(p for p in result.problems if "registered new district" in p["reason"])
-    assert note["row"] == 12 and note["severity"] == "warning"
+    note = next(p for p in result.problems if "registered new district" in p.reason)
+    assert note.row == 12 and note.severity == "warning"
 
 
 def test_failed_load_unregisters_the_districts_it_added(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     path = write_report(tmp_path / "usage.xlsx", [item("A1", "CRUMBLES BEEF", "CS", "8/5LB", -3, 112.71, 37.57)])
     with pytest.raises(ValidationError) as err:
-        usage_report.ingest_usage_report(
-            con, path, vendor_name="Broadline Foods", vendor_type=BROADLINE, add_districts=True
-        )
-    assert (err.value.problems[0]["row"], err.value.problems[0]["column"]) == (7, names.QUANTITY)
+        ingest_file(con, path, vendor_name="Broadline Foods", vendor_type=BROADLINE, add_districts=True)
+    assert (err.value.problems[0].row, err.value.problems[0].column) == (7, names.QUANTITY)
     assert counts(con) == (0, 0, 0)
 
 
@@ -323,7 +319,7 @@ def test_text_in_a_number_names_row_and_column(tmp_path: Path) -> None:
     path = write_report(tmp_path / "usage.xlsx", [item("A1", "CRUMBLES BEEF", "CS", "8/5LB", "three", 112.71, 37.57)])
     with pytest.raises(ValidationError) as err:
         usage_report.parse(path)
-    assert [(p["row"], p["column"]) for p in err.value.problems] == [(7, "Quantity")]
+    assert [(p.row, p.column) for p in err.value.problems] == [(7, "Quantity")]
 
 
 def test_item_before_any_block_is_refused(tmp_path: Path) -> None:
@@ -335,7 +331,7 @@ def test_item_before_any_block_is_refused(tmp_path: Path) -> None:
     wb.save(tmp_path / "r.xlsx")
     with pytest.raises(ValidationError) as err:
         usage_report.parse(tmp_path / "r.xlsx")
-    assert err.value.problems[0]["row"] == 3
+    assert err.value.problems[0].row == 3
 
 
 def test_missing_period_or_header_is_a_clear_error(tmp_path: Path) -> None:

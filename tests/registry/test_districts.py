@@ -34,7 +34,7 @@ def test_bad_rows_name_row_and_column_and_load_nothing(con, tmp_path):
     path = write(tmp_path, "district_id,name,state,zip,annual_meals\nd1,One,MN,55401,10\nd2,,MNN,123,-4\n")
     with pytest.raises(ValidationError) as info:
         districts.upsert_from_csv(con, path)
-    got = {(p["row"], p["column"]) for p in info.value.problems}
+    got = {(p.row, p.column) for p in info.value.problems}
     assert got == {(3, "name"), (3, "state"), (3, "zip"), (3, "annual_meals")}
     assert districts.load(con).height == 0
 

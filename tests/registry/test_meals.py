@@ -53,7 +53,7 @@ def test_bad_rows_named_and_nothing_loaded(registered, tmp_path):
     )
     with pytest.raises(ValidationError) as info:
         meals.upsert_from_csv(con, path)
-    got = {(p["row"], p["column"]) for p in info.value.problems}
+    got = {(p.row, p.column) for p in info.value.problems}
     assert got == {
         (3, "district_id"),
         (4, "month"),
@@ -63,10 +63,10 @@ def test_bad_rows_named_and_nothing_loaded(registered, tmp_path):
         (2, "month"),
         (8, "month"),
     }
-    reasons = {(p["row"], p["column"]): p["reason"] for p in info.value.problems}
+    reasons = {(p.row, p.column): p.reason for p in info.value.problems}
     assert reasons[(3, "district_id")].startswith("unknown district")
     assert reasons[(2, "month")] == "district and month appear more than once"
-    assert all(p["file"] == "meals.csv" for p in info.value.problems)
+    assert all(p.file == "meals.csv" for p in info.value.problems)
     assert meals.load(con).height == 0
 
 

@@ -45,7 +45,7 @@ def test_bad_rows_named_and_nothing_loaded(con, tmp_path):
     )
     with pytest.raises(ValidationError) as info:
         vendors.upsert_from_csv(con, path)
-    got = {(p["row"], p["column"]) for p in info.value.problems}
+    got = {(p.row, p.column) for p in info.value.problems}
     assert got == {
         (3, "vendor_type"),
         (4, "vendor_name"),
@@ -54,7 +54,7 @@ def test_bad_rows_named_and_nothing_loaded(con, tmp_path):
         (2, "vendor_name"),
         (5, "vendor_name"),
     }
-    unknown = next(p for p in info.value.problems if p["column"] == "vendor_type")
+    unknown = next(p for p in info.value.problems if p.column == "vendor_type")
     assert format_problem(unknown).startswith("vendors.csv row 3 column vendor_type: unknown vendor type")
     assert vendors.load(con).height == 0
 

@@ -119,15 +119,15 @@ def test_read_bids_names_every_bad_cell() -> None:
     path = DATA / "bad_cells.csv"
     with pytest.raises(ValidationError) as info:
         bids.read_bids(path)
-    found = {(p["row"], p["column"]) for p in info.value.problems}
+    found = {(p.row, p.column) for p in info.value.problems}
     assert found == {(2, "price"), (3, "bidder"), (4, "price"), (4, "meets_preference"), (5, "bidder"), (6, "price")}
-    assert all(p["file"] == str(path) for p in info.value.problems)
+    assert all(p.file == str(path) for p in info.value.problems)
 
 
 def test_read_bids_missing_column() -> None:
     with pytest.raises(ValidationError) as info:
         bids.read_bids(DATA / "missing_column.csv")
-    assert {(p["row"], p["column"]) for p in info.value.problems} == {(1, "price"), (1, "meets_preference")}
+    assert {(p.row, p.column) for p in info.value.problems} == {(1, "price"), (1, "meets_preference")}
 
 
 def test_cli_bids_json(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -292,7 +292,7 @@ def test_contracts_validation(con: duckdb.DuckDBPyConnection) -> None:
     )
     with pytest.raises(ValidationError) as info:
         thresholds.upsert_contracts(con, bad, "contracts.csv")
-    assert info.value.problems[0]["row"] == 2 and info.value.problems[0]["column"] == names.METHOD
+    assert info.value.problems[0].row == 2 and info.value.problems[0].column == names.METHOD
     assert con.execute(f"SELECT count(*) FROM {names.CONTRACTS}").fetchall() == [(0,)]
 
 

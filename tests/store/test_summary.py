@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 
 from coop import cli, names
 from coop.errors import ValidationError
-from coop.ingest import pipeline
+from coop.ingest import pipeline, sink
 from coop.metrics import compute
 from coop.store import batches, db, summary
 
@@ -253,7 +253,7 @@ def test_a_load_failing_in_its_transaction_leaves_lines_and_summary_as_they_were
     def fail(*_args: object) -> list[dict[str, object]]:
         raise RuntimeError("disk full")  # after the lines and their summary rows were written
 
-    monkeypatch.setattr(pipeline, "_duplicate_warnings", fail)
+    monkeypatch.setattr(sink, "_duplicate_warnings", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         _load(con, carrot_lines(["2024-12-01"], "Farm C", origin_state="MN"), "c")
     assert totals(con) == before and summary.is_current(con)

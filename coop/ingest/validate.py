@@ -1,0 +1,397 @@
+"""Parsing and checking canonical columns: typed dates, numbers, yes/no and enums, and one problem per bad cell."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from coop import names, parsing
+from coop.errors import ERROR, Problem
+
+DEFAULT_EARLIEST_DATE = date(2000, 7, 1)
+_THOUSANDS = r"^[-(]?\d{1,3}(,\d{3})+(\.\d*)?\)?$"
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%m-%d-%Y")
+
+# columns kept as text, the required ones first
+_TEXT_COLUMNS = (
+    names.DISTRICT_ID,
+    names.VENDOR_NAME,
+    names.VENDOR_TYPE,
+    names.PRODUCT,
+    names.DESCRIPTION,
+    names.CATEGORY,
+    names.UNIT,
+    names.PACK_SIZE,
+    names.ORIGIN_STATE,
+    names.ORIGIN_ZIP,
+    names.INVOICE_NO,
+)
+# canonical order in which problems on one row are listed
+_COLUMN_ORDER = (
+    names.DISTRICT_ID,
+    names.INVOICE_DATE,
+    names.PERIOD_START,
+    names.PERIOD_END,
+    names.VENDOR_NAME,
+    names.VENDOR_TYPE,
+    names.PRODUCT,
+    names.DESCRIPTION,
+    names.CATEGORY,
+    names.UNPROCESSED,
+    names.QUANTITY,
+    names.UNIT,
+    names.PACK_SIZE,
+    names.UNIT_PRICE,
+    names.EXTENDED_PRICE,
+    names.ORIGIN_STATE,
+    names.ORIGIN_ZIP,
+    names.INVOICE_NO,
+)
+_VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
+_CATEGORY_LIST = ", ".join(names.CATEGORIES)
+# the error frame of a chunk: one (source_row, column, reason) row per invalid cell
+NO_ERRORS = pl.DataFrame(schema={names.SOURCE_ROW: pl.Int64, names.COLUMN: pl.String, names.REASON: pl.String})
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What validation needs across a file's chunks: its name, district, the known districts and the date range."""
+
+    file_name: str
+    district_id: str | None
+    known: pl.Series
+    today: date
+    first_day: date
+    shown: dict[str, str]  # canonical column -> the file's own header
+    stripped: bool = False  # the chunks come from `coop.ingest.readers`: text already stripped, blanks already null
+
+    def label(self, column: str) -> str:
+        """The column as the user's file names it."""
+        return self.shown.get(column, column)
+
+
+def earliest_date(con: duckdb.DuckDBPyConnection) -> date:
+    """The earliest invoice date accepted: setting `earliest_invoice_date`, else 2000-07-01."""
+    rows = con.execute(
+        f"SELECT {names.SETTING_VALUE} FROM {names.SETTINGS} WHERE {names.SETTING_KEY} = ?",
+        [names.EARLIEST_INVOICE_DATE],
+    ).fetchall()
+    return date.fromisoformat(rows[0][0]) if rows else DEFAULT_EARLIEST_DATE
+
+
+def checks(
+    con: duckdb.DuckDBPyConnection,
+    file_name: str,
+    district_id: str | None,
+    shown: dict[str, str],
+    *,
+    stripped: bool = False,
+) -> Checks:
+    """The checks of one load, reference data read once: known districts and the accepted date range."""
+    known = con.sql(f"SELECT {names.DISTRICT_ID} FROM {names.DISTRICTS}").pl().to_series().cast(pl.String)
+    return Checks(file_name, district_id, known, date.today(), earliest_date(con), shown, stripped)
+
+
+def missing_columns(columns: Iterable[str]) -> list[tuple[str, str]]:
+    """(column, reason) for each required column the frame lacks."""
+    have = set(columns)
+    missing: list[tuple[str, str]] = []
+    if names.DISTRICT_ID not in have:
+        missing.append((names.DISTRICT_ID, "required column missing (give --district or a district_id column)"))
+    if names.INVOICE_DATE not in have and names.PERIOD_START not in have:
+        missing.append((names.INVOICE_DATE, "required column missing (e.g. 'Date', 'Invoice Date')"))
+    if names.VENDOR_NAME not in have:
+        missing.append((names.VENDOR_NAME, "required column missing (e.g. 'Vendor', 'Supplier')"))
+    if names.PRODUCT not in have and names.DESCRIPTION not in have:
+        missing.append((names.PRODUCT, "required column missing (e.g. 'Item Description', 'Product')"))
+    if names.QUANTITY not in have:
+        missing.append((names.QUANTITY, "required column missing (e.g. 'Qty', 'Quantity')"))
+    if names.UNIT not in have:
+        missing.append((names.UNIT, "required column missing (e.g. 'Unit', 'UOM')"))
+    if names.UNIT_PRICE not in have and names.EXTENDED_PRICE not in have:
+        missing.append((names.UNIT_PRICE, "required column missing (e.g. 'Price' or 'Ext Price')"))
+    return missing
+
+
+# --- parsing -------------------------------------------------------------------------
+def _strings(frame: pl.DataFrame, column: str) -> pl.Series:
+    """A column as a String series (a no-op for text)."""
+    series = frame[column]
+    return series if series.dtype == pl.String else series.cast(pl.String)
+
+
+def _text_expr(frame: pl.DataFrame, column: str) -> pl.Expr:
+    """A column as stripped text with empty strings as null."""
+    expr = pl.col(column) if frame.schema[column] == pl.String else pl.col(column).cast(pl.String)
+    stripped = expr.str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped).alias(column)
+
+
+def _nulls(name: str, length: int, dtype: pl.DataType) -> pl.Series:
+    """A series of `length` nulls (built natively, not from a Python list)."""
+    return pl.repeat(None, length, dtype=dtype, eager=True).alias(name)
+
+
+def _via_unique(series: pl.Series, parse: Callable[[pl.Series], pl.Series], dtype: pl.DataType) -> pl.Series:
+    """`parse` applied once per distinct value of `series`, mapped back onto every row."""
+    if series.null_count() == series.len():
+        return _nulls(series.name, series.len(), dtype)
+    unique = series.drop_nulls().unique()
+    parsed = parse(unique)
+    return series.replace_strict(unique, parsed, default=None, return_dtype=dtype)
+
+
+def _clean_numbers(text: pl.Series) -> pl.Series:
+    """Text such as '$1,234.50', ' 3 ' or '(12.00)' as numbers; anything else null."""
+    expr = pl.col("t").str.replace_all(r"[\s$]", "")
+    expr = pl.when(expr.str.contains(_THOUSANDS)).then(expr.str.replace_all(",", "")).otherwise(expr)
+    expr = pl.when(expr.str.contains(r"^\(.*\)$")).then(pl.lit("-") + expr.str.strip_chars("()")).otherwise(expr)
+    return pl.DataFrame({"t": text}).select(expr.cast(pl.Float64, strict=False)).to_series()
+
+
+def number(frame: pl.DataFrame, column: str) -> pl.Series:
+    """A column parsed as a finite number ('$1,234.50' and '(12.00)' are numbers); unparseable -> null."""
+    series = frame[column]
+    if series.null_count() == series.len():
+        return _nulls(column, series.len(), pl.Float64)
+    if series.dtype.is_numeric():
+        values = series.cast(pl.Float64)
+    else:
+        series = _strings(frame, column)
+        values = series.cast(pl.Float64, strict=False)
+        retry = series.is_not_null() & values.is_null()
+        if retry.any():
+            fixed = _via_unique(series.filter(retry), _clean_numbers, pl.Float64)
+            values = values.scatter(retry.arg_true(), fixed)
+    return pl.select(pl.when(values.is_finite()).then(values)).to_series().rename(column)
+
+
+def _parse_dates(text: pl.Series) -> pl.Series:
+    """Distinct date texts parsed as ISO or US m/d/Y (a time part ignored); unparseable -> null."""
+    trimmed = pl.col("t").str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})[T ].*$", "${1}")
+    parsed = pl.coalesce([trimmed.str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS])
+    return pl.DataFrame({"t": text}).select(parsed).to_series()
+
+
+def dates(frame: pl.DataFrame, column: str) -> pl.Series:
+    """A column parsed as a date from ISO or US m/d/Y text; unparseable -> null."""
+    series = frame[column]
+    if series.dtype == pl.Date:
+        return series
+    if isinstance(series.dtype, pl.Datetime):
+        return series.dt.date()
+    return _via_unique(_strings(frame, column), _parse_dates, pl.Date).rename(column)
+
+
+def booleans(frame: pl.DataFrame, column: str) -> pl.Series:
+    """A column parsed as a boolean from yes/no, true/false, y/n, 1/0 in any case; other text -> null."""
+    series = frame[column]
+    if series.dtype == pl.Boolean:
+        return series
+
+    def parse(text: pl.Series) -> pl.Series:
+        return pl.DataFrame({"t": text}).select(parsing.bool_expr(pl.col("t"))).to_series()
+
+    return _via_unique(_strings(frame, column), parse, pl.Boolean).rename(column)
+
+
+def enum_text(series: pl.Series) -> pl.Series:
+    """Enum text normalised per distinct value: lowercase, spaces and hyphens as underscores."""
+    return _via_unique(series, lambda text: text.str.to_lowercase().str.replace_all(r"[\s\-]+", "_"), pl.String).rename(
+        series.name
+    )
+
+
+def typed(frame: pl.DataFrame, checks: Checks) -> pl.DataFrame:
+    """Canonical typed columns plus `_raw_<column>` text for parsed columns and the file's vendor type and category."""
+    for column in _COLUMN_ORDER:
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    parsed = (
+        names.INVOICE_DATE,
+        names.PERIOD_START,
+        names.PERIOD_END,
+        names.UNPROCESSED,
+        names.QUANTITY,
+        names.UNIT_PRICE,
+        names.EXTENDED_PRICE,
+    )
+    texts = frame.select(  # one select, so Polars strips the text columns in parallel
+        pl.col(names.SOURCE_ROW),
+        *[
+            pl.col(c) if checks.stripped and frame.schema[c] == pl.String else _text_expr(frame, c)
+            for c in _TEXT_COLUMNS
+        ],
+        *[pl.col(c).cast(pl.String).alias(f"_raw_{c}") for c in parsed],
+    )
+    if checks.district_id is not None:
+        texts = texts.with_columns(pl.col(names.DISTRICT_ID).fill_null(pl.lit(checks.district_id)))
+    out = texts.with_columns(
+        *[dates(frame, c) for c in (names.INVOICE_DATE, names.PERIOD_START, names.PERIOD_END)],
+        booleans(frame, names.UNPROCESSED),
+        *[number(frame, c) for c in (names.QUANTITY, names.UNIT_PRICE, names.EXTENDED_PRICE)],
+    ).with_columns(pl.col(names.INVOICE_DATE).fill_null(pl.col(names.PERIOD_START)))
+    # the file's own types normalised (per distinct value); the vendor registry fills the rest (`enrich`)
+    return out.with_columns(
+        pl.col(names.VENDOR_TYPE).alias(f"_raw_{names.VENDOR_TYPE}"),
+        pl.col(names.CATEGORY).alias(f"_raw_{names.CATEGORY}"),
+        enum_text(out[names.VENDOR_TYPE]).alias(names.VENDOR_TYPE),
+        enum_text(out[names.CATEGORY]).alias(names.CATEGORY),
+    )
+
+
+# --- checking ------------------------------------------------------------------------
+def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
+    """Per validated column, (condition, reason) pairs in order; the first true condition names the fault."""
+
+    def raw(column: str) -> pl.Expr:
+        return pl.col(f"_raw_{column}")
+
+    def iso(value: pl.Expr) -> pl.Expr:
+        return value.dt.to_string("%Y-%m-%d")
+
+    def date_rules(column: str, required: bool) -> list[tuple[pl.Expr, pl.Expr]]:
+        value = pl.col(column)
+        rules = [
+            (
+                raw(column).is_not_null() & value.is_null(),
+                pl.format("not a date: '{}' (use YYYY-MM-DD or M/D/YYYY)", raw(column)),
+            )
+        ]
+        if required:
+            rules.append((value.is_null(), pl.lit("required value is empty")))
+        first = pl.lit(checks.first_day.isoformat())
+        return [
+            *rules,
+            (value > pl.lit(checks.today), pl.format("date {} is in the future", iso(value))),
+            (
+                value < pl.lit(checks.first_day),
+                pl.format("date {} is before the earliest school year loaded ({})", iso(value), first),
+            ),
+        ]
+
+    def number_rules(column: str) -> list[tuple[pl.Expr, pl.Expr]]:
+        return [(raw(column).is_not_null() & pl.col(column).is_null(), pl.format("not a number: '{}'", raw(column)))]
+
+    empty = pl.lit("required value is empty")
+    district, vendor_type = pl.col(names.DISTRICT_ID), pl.col(names.VENDOR_TYPE)
+    qty, price, ext = pl.col(names.QUANTITY), pl.col(names.UNIT_PRICE), pl.col(names.EXTENDED_PRICE)
+    district_rules = [
+        (district.is_null(), empty),
+        (
+            ~district.is_in(checks.known.implode()),
+            pl.format("unknown district '{}' (register it with `python -m coop districts FILE`)", district),
+        ),
+    ]
+    if checks.district_id is not None:
+        district_rules.append(
+            (
+                district != pl.lit(checks.district_id),
+                pl.format("district '{}' differs from --district {}", district, pl.lit(checks.district_id)),
+            )
+        )
+    return {
+        names.DISTRICT_ID: district_rules,
+        names.INVOICE_DATE: date_rules(names.INVOICE_DATE, required=True),
+        names.PERIOD_START: date_rules(names.PERIOD_START, required=False),
+        names.PERIOD_END: date_rules(names.PERIOD_END, required=False),
+        names.VENDOR_NAME: [(pl.col(names.VENDOR_NAME).is_null(), empty)],
+        names.VENDOR_TYPE: [
+            (
+                vendor_type.is_null(),
+                pl.format("no vendor type: vendor '{}' is not in the vendor registry", pl.col(names.VENDOR_NAME)),
+            ),
+            (
+                ~vendor_type.is_in(list(names.VENDOR_TYPES)),
+                pl.format("unknown vendor type '{}' (one of {})", raw(names.VENDOR_TYPE), pl.lit(_VENDOR_TYPE_LIST)),
+            ),
+        ],
+        names.PRODUCT: [(pl.col(names.PRODUCT).is_null() & pl.col(names.DESCRIPTION).is_null(), empty)],
+        names.CATEGORY: [
+            (
+                pl.col(names.CATEGORY).is_not_null() & ~pl.col(names.CATEGORY).is_in(list(names.CATEGORIES)),
+                pl.format("unknown category '{}' (one of {})", raw(names.CATEGORY), pl.lit(_CATEGORY_LIST)),
+            )
+        ],
+        names.UNPROCESSED: [
+            (
+                raw(names.UNPROCESSED).is_not_null() & pl.col(names.UNPROCESSED).is_null(),
+                pl.format("not a yes/no value: '{}'", raw(names.UNPROCESSED)),
+            )
+        ],
+        names.QUANTITY: [
+            *number_rules(names.QUANTITY),
+            (qty.is_null(), empty),
+            (qty <= 0, pl.format("quantity must be > 0, got {}", raw(names.QUANTITY))),
+        ],
+        names.UNIT: [(pl.col(names.UNIT).is_null(), empty)],
+        names.UNIT_PRICE: [
+            *number_rules(names.UNIT_PRICE),
+            (
+                price.is_null() & ext.is_null() & raw(names.EXTENDED_PRICE).is_null(),
+                pl.lit("required value is empty (give unit_price or extended_price)"),
+            ),
+            (price < 0, pl.format("unit_price must be >= 0, got {}", raw(names.UNIT_PRICE))),
+        ],
+        names.EXTENDED_PRICE: number_rules(names.EXTENDED_PRICE),
+    }
+
+
+def check(typed: pl.DataFrame, checks: Checks, extra_bad: set[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows that pass every rule, one (source_row, column, reason) row per invalid cell) for one chunk."""
+    rules = _rules(checks)
+    flags = [pl.any_horizontal([cond.fill_null(False) for cond, _ in pairs]) for pairs in rules.values()]
+    bad = pl.any_horizontal(flags)
+    if extra_bad:
+        bad = bad | pl.col(names.SOURCE_ROW).is_in(list(extra_bad))
+    marked = typed.with_columns(bad.alias("_bad"))
+    good = marked.filter(~pl.col("_bad")).drop("_bad")
+    failing = marked.filter(pl.col("_bad"))
+    if failing.is_empty():
+        return good, NO_ERRORS
+    reasons = []
+    for column, pairs in rules.items():
+        cond, msg = pairs[0]
+        expr = pl.when(cond.fill_null(False)).then(msg)
+        for cond, msg in pairs[1:]:
+            expr = expr.when(cond.fill_null(False)).then(msg)
+        reasons.append(expr.otherwise(None).alias(column))
+    order = {c: i for i, c in enumerate(_COLUMN_ORDER)}
+    errors = (
+        failing.select(names.SOURCE_ROW, *reasons)
+        .unpivot(index=names.SOURCE_ROW, variable_name=names.COLUMN, value_name=names.REASON)
+        .drop_nulls(names.REASON)
+        .with_columns(pl.col(names.COLUMN).replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_o"))
+        .sort(names.SOURCE_ROW, "_o")
+        .drop("_o")
+        .with_columns(pl.col(names.COLUMN).replace(checks.shown))
+    )
+    return good, errors
+
+
+def reader_errors(problems: Iterable[Problem]) -> pl.DataFrame:
+    """Cell problems found while reading (e.g. formulas without cached values) as an error frame."""
+    problems = list(problems)
+    return pl.DataFrame(
+        {
+            names.SOURCE_ROW: [p.row for p in problems],
+            names.COLUMN: [p.column for p in problems],
+            names.REASON: [p.reason for p in problems],
+        },
+        schema=NO_ERRORS.schema,
+    )
+
+
+def error_problems(frames: list[pl.DataFrame], file_name: str) -> list[Problem]:
+    """Error problems in row order from the per-chunk error frames."""
+    if not frames:
+        return []
+    errors = pl.concat(frames).with_row_index("_i").sort(names.SOURCE_ROW, "_i")
+    return [
+        Problem(file_name, row, column, reason, ERROR)
+        for row, column, reason in errors.select(names.SOURCE_ROW, names.COLUMN, names.REASON).iter_rows()
+    ]
