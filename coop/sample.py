@@ -1158,11 +1158,11 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
     contracts_csv = Path(sample_dir) / CONTRACTS_FILE
     n_contracts = 0
     if contracts_csv.exists():
-        from coop.rules import thresholds
+        from coop.registry import contracts
 
         dates = {names.START_DATE: pl.Date, names.END_DATE: pl.Date}
         contract_rows = pl.read_csv(contracts_csv, schema_overrides=dates)
-        n_contracts = thresholds.upsert_contracts(con, contract_rows, file_name=contracts_csv.name)
+        n_contracts = contracts.upsert(con, contract_rows, file_name=contracts_csv.name)
     batches = []
     for district_id, path in purchase_files:
         result = ingest_file(con, path, district_id=district_id)

@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 
 from coop import calendar, names
-from coop.registry import districts
+from coop.registry import contracts, districts
 from coop.rules import thresholds
 
 SPLIT_WINDOW_DAYS: Final = 30
@@ -186,5 +186,5 @@ def split_purchases_from_db(con: duckdb.DuckDBPyConnection, school_year: int | N
     if school_year is not None:
         purchases = purchases.filter(calendar.school_year_expr(names.INVOICE_DATE) == school_year)
     return split_purchases(
-        purchases, districts.load(con), contracts=thresholds.load_contracts(con), table=thresholds.load_thresholds(con)
+        purchases, districts.load(con), contracts=contracts.load(con), table=thresholds.load_thresholds(con)
     ).collect()

@@ -14,8 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coop import cli, names
-from coop.errors import ValidationError
-from coop.registry import districts
+from coop.registry import contracts, districts
 from coop.rules import splits, thresholds
 from coop.store import lines
 
@@ -131,7 +130,7 @@ def test_contract_on_record_clears_the_flag_and_entitlements_are_exempt(con: duc
     _line(con, "d", "Dairy", date(2024, 9, 1), 60_000.0, vendor_type="processor")
     _line(con, "d", "DoD Fresh", date(2024, 9, 1), 300_000.0, vendor_type="dod_fresh")
     _line(con, "d", "Distributor", date(2024, 9, 1), 300_000.0, vendor_type="broadline_distributor")
-    contracts = pl.DataFrame(
+    on_record = pl.DataFrame(
         {
             names.DISTRICT_ID: ["d", "d"],
             names.VENDOR_NAME: ["Dairy", "Distributor"],
@@ -140,12 +139,12 @@ def test_contract_on_record_clears_the_flag_and_entitlements_are_exempt(con: duc
             names.END_DATE: [date(2025, 6, 30), date(2025, 6, 30)],
         }
     )
-    assert thresholds.upsert_contracts(con, contracts) == 2
+    assert contracts.upsert(con, on_record) == 2
     table = _frame(con)
     dairy = _row(table, "d", "Dairy", 2024)
     assert (dairy["required_method"], dairy["recorded_method"], dairy["flag"]) == ("small", "formal", False)
     dod = _row(table, "d", "DoD Fresh", 2024)
-    assert dod["flag"] is False and dod["recorded_method"] == thresholds.CONTRACT_ENTITLEMENT
+    assert dod["flag"] is False and dod["recorded_method"] == contracts.CONTRACT_ENTITLEMENT
     dist = _row(table, "d", "Distributor", 2024)
     assert (dist["required_method"], dist["recorded_method"], dist["flag"]) == ("formal", "small", True)
     assert "$250,000.00" in dist["reason"]
@@ -219,7 +218,7 @@ def _plant_weekly_milk(con: duckdb.DuckDBPyConnection, with_contract: bool) -> N
             row=100 + week,
         )
     if with_contract:
-        thresholds.upsert_contracts(
+        contracts.upsert(
             con,
             pl.DataFrame(
                 {
@@ -279,21 +278,6 @@ def test_invoices_grouped_by_date_when_no_number(con: duckdb.DuckDBPyConnection)
     found = splits.split_purchases_from_db(con)
     assert found["invoices"].to_list() == [2, 2, 2]
     assert found["split_total"][0] == pytest.approx(11_000.0)
-
-
-def test_contracts_validation(con: duckdb.DuckDBPyConnection) -> None:
-    bad = pl.DataFrame(
-        {
-            names.DISTRICT_ID: ["d"],
-            names.VENDOR_NAME: ["V"],
-            names.METHOD: ["handshake"],
-            names.START_DATE: [date(2024, 7, 1)],
-        }
-    )
-    with pytest.raises(ValidationError) as info:
-        thresholds.upsert_contracts(con, bad, "contracts.csv")
-    assert info.value.problems[0].row == 2 and info.value.problems[0].column == names.METHOD
-    assert con.execute(f"SELECT count(*) FROM {names.CONTRACTS}").fetchall() == [(0,)]
 
 
 def test_cli_thresholds_json(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
