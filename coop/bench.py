@@ -1,5 +1,8 @@
 """`python -m coop bench`: run every benchmark script in bench/ and gather its figures and same-run baselines.
 
+The scripts live in the checkout's `bench/` folder, beside the app they also time (`pages/`), not in the package:
+like the database's default `data/coop.duckdb`, the folder is found from the working directory (or given).
+
 Each script runs in its own process (so peak memory is its own) with `--json` and prints one JSON object
 whose `figures` list holds `{name, value, unit, baseline, baseline_value, ratio, goal, met}`; this module
 only runs them and collects what they print, it measures nothing itself.
@@ -18,7 +21,7 @@ from pathlib import Path
 
 from coop.errors import CoopError
 
-BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
+BENCH_DIR = Path("bench")  # relative to the working directory: the coop checkout
 # (script, extra arguments; "{rows}", "{metrics_rows}" and "{districts}" are replaced by the run's sizes)
 SCRIPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ingest.py", ("--rows", "{rows}")),
@@ -49,9 +52,15 @@ def run(
     metrics_rows: int = DEFAULT_METRICS_ROWS,
     districts: int = DEFAULT_DISTRICTS,
     only: tuple[str, ...] = (),
+    bench_dir: Path = BENCH_DIR,
     progress: Callable[[float, str], None] | None = None,
 ) -> dict[str, object]:
     """Run the benchmark scripts (all, or those named in `only`) and return every figure with its baseline."""
+    missing = [s for s, _ in SCRIPTS if not (Path(bench_dir) / s).is_file()]
+    if missing:
+        raise CoopError(
+            f"{bench_dir}: no benchmark script {', '.join(missing)}; run from the coop checkout or pass --bench-dir"
+        )
     chosen = [(s, a) for s, a in SCRIPTS if not only or s.removesuffix(".py") in only]
     if not chosen:
         raise CoopError(f"no benchmark named {', '.join(only)}; choose from {', '.join(s for s, _ in SCRIPTS)}")
@@ -63,7 +72,7 @@ def run(
         args = [a.format(rows=rows, metrics_rows=metrics_rows, districts=districts) for a in extra]
         start = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, str(BENCH_DIR / script), *args, "--json"],
+            [sys.executable, str(Path(bench_dir) / script), *args, "--json"],
             capture_output=True,
             text=True,
             check=False,

@@ -352,6 +352,7 @@ def _report(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
     arg("--metrics-rows", type=int, default=bench.DEFAULT_METRICS_ROWS, help="lines of the metrics benchmark's table"),
     arg("--districts", type=int, default=bench.DEFAULT_DISTRICTS, help="largest co-op for the pool benchmark"),
     arg("--only", nargs="*", help="run only these (" + ", ".join(bench.NAMES) + ")"),
+    arg("--bench-dir", type=Path, default=bench.BENCH_DIR, help="the checkout's benchmark folder (default: ./bench)"),
 )
 def _bench(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     """Run the benchmark scripts and print every figure with its same-run baseline and ratio."""
@@ -360,6 +361,7 @@ def _bench(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
         metrics_rows=args.metrics_rows,
         districts=args.districts,
         only=tuple(args.only or ()),
+        bench_dir=args.bench_dir,
         progress=lambda f, msg: print(f"[{f:4.0%}] {msg}", file=sys.stderr),
     )
     return result if args.json else bench.table(result)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from coop import bench
 from coop.errors import CoopError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 KEYS = {"bench", "name", "value", "unit", "baseline", "baseline_value", "ratio", "goal", "met"}
 
@@ -13,7 +17,7 @@ KEYS = {"bench", "name", "value", "unit", "baseline", "baseline_value", "ratio",
 @pytest.fixture(scope="module")
 def result() -> dict[str, object]:
     """The LP and ingest benchmarks at a small size (the real runs are `python -m coop bench`)."""
-    return bench.run(rows=4000, only=("lp", "ingest"))
+    return bench.run(rows=4000, only=("lp", "ingest"), bench_dir=ROOT / "bench")
 
 
 def test_figures_carry_their_same_run_baseline(result: dict[str, object]) -> None:
@@ -44,3 +48,8 @@ def test_table_has_a_row_per_figure(result: dict[str, object]) -> None:
 def test_unknown_benchmark_is_a_named_error() -> None:
     with pytest.raises(CoopError, match="no benchmark named nope"):
         bench.run(only=("nope",))
+
+
+def test_a_missing_bench_folder_is_a_named_error(tmp_path) -> None:
+    with pytest.raises(CoopError, match="run from the coop checkout or pass --bench-dir"):
+        bench.run(only=("lp",), bench_dir=tmp_path)
