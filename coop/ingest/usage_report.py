@@ -36,6 +36,7 @@ import polars as pl
 from coop import names
 from coop.errors import ERROR, WARNING, InputFileError, Problem, ValidationError
 from coop.ingest.enrich import PRICE_TOLERANCE
+from coop.registry import districts
 from coop.store import db
 
 SOURCE_KIND: Final = "usage_report"
@@ -397,9 +398,7 @@ def _slug(name: str) -> str:
 
 def match_districts(con: duckdb.DuckDBPyConnection, report: UsageReport) -> pl.DataFrame:
     """One row per block: district_name, bill_to_id, block_row and the matched district_id (null if none)."""
-    known = con.sql(
-        f"SELECT {names.DISTRICT_ID}, {names.NAME}, {names.BILL_TO_ID} FROM {names.DISTRICTS} ORDER BY 1"
-    ).pl()
+    known = districts.load(con).select(names.DISTRICT_ID, names.NAME, names.BILL_TO_ID)
     by_id = (
         known.filter(pl.col(names.BILL_TO_ID).is_not_null())
         .select(pl.col(names.BILL_TO_ID).str.strip_chars(), pl.col(names.DISTRICT_ID).alias("_by_id"))
@@ -427,7 +426,7 @@ def _plan(
     con: duckdb.DuckDBPyConnection, unknown: pl.DataFrame, state: str | None, zip_code: str | None
 ) -> list[dict[str, Any]]:
     """The districts to register for the unknown blocks (placeholder state/ZIP unless given), ids not yet taken."""
-    taken = {r[0] for r in con.execute(f"SELECT {names.DISTRICT_ID} FROM {names.DISTRICTS}").fetchall()}
+    taken = set(districts.load(con)[names.DISTRICT_ID].to_list())
     added: list[dict[str, Any]] = []
     for name, bill_to, block_row in unknown.select(DISTRICT_NAME, names.BILL_TO_ID, "block_row").iter_rows():
         district_id = _slug(name) or bill_to

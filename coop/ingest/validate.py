@@ -11,6 +11,8 @@ import polars as pl
 
 from coop import names, parsing
 from coop.errors import ERROR, Problem
+from coop.registry import districts
+from coop.store import settings
 
 DEFAULT_EARLIEST_DATE = date(2000, 7, 1)
 _THOUSANDS = r"^[-(]?\d{1,3}(,\d{3})+(\.\d*)?\)?$"
@@ -76,11 +78,8 @@ class Checks:
 
 def earliest_date(con: duckdb.DuckDBPyConnection) -> date:
     """The earliest invoice date accepted: setting `earliest_invoice_date`, else 2000-07-01."""
-    rows = con.execute(
-        f"SELECT {names.SETTING_VALUE} FROM {names.SETTINGS} WHERE {names.SETTING_KEY} = ?",
-        [names.EARLIEST_INVOICE_DATE],
-    ).fetchall()
-    return date.fromisoformat(rows[0][0]) if rows else DEFAULT_EARLIEST_DATE
+    text = settings.get(con, names.EARLIEST_INVOICE_DATE)
+    return date.fromisoformat(text) if text is not None else DEFAULT_EARLIEST_DATE
 
 
 def checks(
@@ -92,7 +91,7 @@ def checks(
     stripped: bool = False,
 ) -> Checks:
     """The checks of one load, reference data read once: known districts and the accepted date range."""
-    known = con.sql(f"SELECT {names.DISTRICT_ID} FROM {names.DISTRICTS}").pl().to_series().cast(pl.String)
+    known = districts.load(con)[names.DISTRICT_ID].cast(pl.String)
     return Checks(file_name, district_id, known, date.today(), earliest_date(con), shown, stripped)
 
 

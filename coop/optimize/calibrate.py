@@ -147,9 +147,7 @@ def route_costs(
     min_products: int = MIN_PRODUCTS,
 ) -> Calibration:
     """A district's cost per meal for each route from its own data, else the co-op's, else the paper's."""
-    declared = con.execute(
-        f"SELECT {names.ANNUAL_MEALS} FROM {names.DISTRICTS} WHERE {names.DISTRICT_ID} = ?", [district_id]
-    ).fetchall()
+    declared = districts.load(con).filter(pl.col(names.DISTRICT_ID) == district_id)[names.ANNUAL_MEALS].to_list()
     if not declared:
         raise UnknownDistrictError(f"district {district_id!r} is not registered")
     grains = _classified(con, date_from, date_to)
@@ -173,7 +171,7 @@ def route_costs(
             ratio[route], ratio_source[route] = PAPER_RATIO[route], PAPER
             notes.append(f"{route}: unit-cost ratio {PAPER_RATIO[route]:.3f} from the paper (no matched products)")
 
-    annual_meals, meals_source = _annual_meals(meals, declared[0][0], district_id)
+    annual_meals, meals_source = _annual_meals(meals, declared[0], district_id)
     notes.append(f"annual meals {annual_meals:,.0f} from {meals_source}")
 
     base: float | None = None
@@ -182,8 +180,8 @@ def route_costs(
     if mine is not None:
         base, base_source = mine[2], DISTRICT
         notes.append(f"base ${base:.4f}/meal from the district: ${mine[0]:,.2f} deflated spend / {mine[1]:,.0f} meals")
-    elif declared[0][0]:
-        annualised = _annualised_spend_per_meal(classified, ratio, district_id, float(declared[0][0]))
+    elif declared[0]:
+        annualised = _annualised_spend_per_meal(classified, ratio, district_id, float(declared[0]))
         if annualised is not None:
             base, base_source = annualised, DISTRICT
             notes.append(f"base ${base:.4f}/meal from the district's annualised spend / districts.annual_meals")

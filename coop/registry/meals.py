@@ -9,6 +9,7 @@ import polars as pl
 
 from coop import names
 from coop.errors import ValidationError
+from coop.registry import districts
 from coop.registry.vendors import find_problems, read_raw_csv
 from coop.store import db
 
@@ -35,7 +36,7 @@ def _month_expr() -> pl.Expr:
 
 def validate(con: duckdb.DuckDBPyConnection, raw: pl.DataFrame, file_name: str) -> pl.DataFrame:
     """Check a text frame of meal counts against the registered districts; return it typed or raise ValidationError."""
-    known = [r[0] for r in con.execute(f"SELECT {names.DISTRICT_ID} FROM {names.DISTRICTS}").fetchall()]
+    known = districts.load(con)[names.DISTRICT_ID].to_list()
     month = _month_expr()
     meals = pl.col(names.MEALS).str.replace_all(",", "").cast(pl.Float64, strict=False)
     checks: list[tuple[str, pl.Expr, str]] = [(c, pl.col(c).is_null(), "required value is empty") for c in COLUMNS]
