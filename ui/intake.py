@@ -17,8 +17,9 @@ import streamlit as st
 from coop import names
 from coop.errors import CoopError, ValidationError
 from coop.ingest import ingest_file, readers, usage_report
+from coop.ingest import mapping as header_map
+from coop.ingest.mapping import list_mappings, load_mapping, resolve_mapping, save_mapping
 from coop.ingest.pipeline import IngestResult
-from coop.products import classify
 from coop.registry import districts, meals, vendors
 from coop.store import batches, settings
 from ui import feedback, filters, session
@@ -85,50 +86,24 @@ def columns_in(head: pl.DataFrame) -> int:
 
 def saved_mappings() -> list[str]:
     """Names of the column mappings saved in the database."""
-    return readers.list_mappings(session.cursor())
+    return list_mappings(session.cursor())
 
 
 def mapping_table(head: pl.DataFrame, saved: str | None) -> pl.DataFrame:
     """Source header, an example value and the proposed canonical column (a saved mapping wins)."""
     headers = [c for c in head.columns if c != names.SOURCE_ROW]
-    mapping = readers.resolve_mapping(headers, readers.load_mapping(session.cursor(), saved) if saved else None)
-    first = head.head(1).to_dicts()
-    example = first[0] if first else {}
-    return pl.DataFrame(
-        {
-            "source column": headers,
-            "example value": [None if example.get(h) is None else str(example[h]) for h in headers],
-            "maps to": [mapping.get(h) for h in headers],
-        },
-        schema={"source column": pl.String, "example value": pl.String, "maps to": pl.String},
-    )
+    proposed = resolve_mapping(headers, load_mapping(session.cursor(), saved) if saved else None)
+    return header_map.mapping_table(head, proposed)
 
 
 def mapping_from_table(table: pl.DataFrame) -> dict[str, str | None]:
     """The mapping dict (source header -> canonical or None) from the edited mapping table."""
-    return {h: (c or None) for h, c in zip(table["source column"].to_list(), table["maps to"].to_list(), strict=True)}
+    return header_map.mapping_from_table(table)
 
 
 def mapped_preview(head: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
-    """The first rows under the (edited) mapping, with the commodity, category and unprocessed status inferred.
-
-    The inferred columns come from `coop.products.classify.classify_many` on the item text, as the load will do
-    for columns the file lacks.
-    """
-    frame = readers.apply_mapping(head, mapping_from_table(table))
-    if names.PRODUCT not in frame.columns or frame.height == 0:
-        return frame
-    found = classify.classify_many(frame[names.PRODUCT]).rename(
-        {
-            names.PRODUCT: "commodity (inferred)",
-            names.CATEGORY: "category (inferred)",
-            names.UNPROCESSED: "unprocessed (inferred)",
-        }
-    )
-    found = found.rename({names.DESCRIPTION: names.PRODUCT}).select(
-        names.PRODUCT, "commodity (inferred)", "category (inferred)", "unprocessed (inferred)"
-    )
-    return frame.join(found, on=names.PRODUCT, how="left", maintain_order="left")
+    """The first rows under the (edited) mapping, with the commodity, category and unprocessed status inferred."""
+    return header_map.mapped_preview(head, mapping_from_table(table))
 
 
 def is_usage_report(path: Path) -> bool:
@@ -141,7 +116,7 @@ def ingest_upload(
 ) -> IngestResult:
     """Save the edited mapping, then validate and load the file as one batch."""
     with session.writing() as cur:
-        readers.save_mapping(cur, mapping_name, mapping_from_table(table))
+        save_mapping(cur, mapping_name, mapping_from_table(table))
         return ingest_file(
             cur, path, district_id=district_id, mapping=mapping_name, skip_invalid=skip_invalid, progress=progress
         )

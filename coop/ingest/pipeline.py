@@ -14,6 +14,7 @@ import polars as pl
 from coop import names
 from coop.errors import ERROR, WARNING, InputFileError, Problem, ValidationError
 from coop.ingest import enrich, readers, sink, usage_report, validate
+from coop.ingest import mapping as header_map
 
 Progress = Callable[[float, str], None]
 
@@ -158,7 +159,7 @@ def _ingest_table(
     _report(progress, 0.0, f"reading {path.name}")
     if path.exists() and path.stat().st_size == 0:
         raise _empty_file(path.name)
-    saved = readers.load_mapping(con, mapping) if mapping else None
+    saved = header_map.load_mapping(con, mapping) if mapping else None
     sha = file_sha256(path) if path.exists() else ""
     done = already_loaded(con, sha) if sha else None
     if done is not None:
@@ -168,11 +169,12 @@ def _ingest_table(
     except readers.EmptyFileError as exc:
         raise _empty_file(path.name) from exc
     headers = list(table.headers)
-    resolved = readers.resolve_mapping(headers, saved)
-    readers.apply_mapping(pl.DataFrame(schema={h: pl.String for h in headers} | {names.SOURCE_ROW: pl.Int64}), resolved)
+    resolved = header_map.resolve_mapping(headers, saved)
+    empty = pl.DataFrame(schema={h: pl.String for h in headers} | {names.SOURCE_ROW: pl.Int64})
+    header_map.apply_mapping(empty, resolved)
     result = _load(
         con,
-        (readers.apply_mapping(chunk, resolved) for chunk in table.batches()),
+        (header_map.apply_mapping(chunk, resolved) for chunk in table.batches()),
         [c for c in resolved.values() if c is not None],
         file_name=path.name,
         sha256=sha,
@@ -187,7 +189,7 @@ def _ingest_table(
         stripped=True,
     )
     if save_mapping:
-        readers.save_mapping(con, save_mapping, resolved)
+        header_map.save_mapping(con, save_mapping, resolved)
     return result
 
 

@@ -13,7 +13,8 @@ from fixtures_ingest import CLEAN, purchase_count, seed, snapshot, write_xlsx
 
 from coop import cli, names
 from coop.errors import InputFileError, ValidationError
-from coop.ingest import ingest_file, pipeline, readers
+from coop.ingest import ingest_file, pipeline
+from coop.ingest.mapping import load_mapping, save_mapping
 from coop.store import batches
 
 
@@ -145,7 +146,7 @@ def test_saved_mapping_is_reused_by_name(store, tmp_path):
     path.write_text(odd, encoding="utf-8")
     with pytest.raises(ValidationError):
         ingest_file(store, path, district_id="D1")
-    readers.save_mapping(
+    save_mapping(
         store,
         "odd-export",
         {
@@ -168,7 +169,7 @@ def test_save_mapping_on_successful_ingest(store, tmp_path):
     path = tmp_path / "clean.csv"
     path.write_text(CLEAN, encoding="utf-8")
     ingest_file(store, path, district_id="D1", save_mapping="greenacres")
-    assert readers.load_mapping(store, "greenacres")["Ext Price"] == names.EXTENDED_PRICE
+    assert load_mapping(store, "greenacres")["Ext Price"] == names.EXTENDED_PRICE
 
 
 def test_load_frame_with_per_row_districts_periods_and_given_products(store):

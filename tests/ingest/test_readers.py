@@ -9,6 +9,14 @@ import pytest
 from coop import names
 from coop.errors import InputFileError
 from coop.ingest import readers
+from coop.ingest.mapping import (
+    apply_mapping,
+    list_mappings,
+    load_mapping,
+    propose_mapping,
+    resolve_mapping,
+    save_mapping,
+)
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
@@ -105,7 +113,7 @@ def test_distributor_header_variants_map_to_canonical_columns():
         "Invoice #",
         "Brand",
     ]
-    assert readers.propose_mapping(headers) == {
+    assert propose_mapping(headers) == {
         "Item Description": names.PRODUCT,
         "Ext Price": names.EXTENDED_PRICE,
         "Qty": names.QUANTITY,
@@ -139,37 +147,37 @@ def test_distributor_header_variants_map_to_canonical_columns():
     ],
 )
 def test_header_matching_ignores_case_space_and_punctuation(header, canonical):
-    assert readers.propose_mapping([header]) == {header: canonical}
+    assert propose_mapping([header]) == {header: canonical}
 
 
 def test_first_header_wins_when_two_map_to_the_same_column():
-    assert readers.propose_mapping(["Item", "Item Description"]) == {"Item": names.PRODUCT, "Item Description": None}
+    assert propose_mapping(["Item", "Item Description"]) == {"Item": names.PRODUCT, "Item Description": None}
 
 
 def test_saved_mapping_round_trips_and_overrides_the_proposal(con):
-    readers.save_mapping(con, "farm", {"Item": names.DESCRIPTION, "Notes": None})
-    saved = readers.load_mapping(con, "farm")
+    save_mapping(con, "farm", {"Item": names.DESCRIPTION, "Notes": None})
+    saved = load_mapping(con, "farm")
     assert saved == {"Item": names.DESCRIPTION, "Notes": None}
-    assert readers.list_mappings(con) == ["farm"]
-    resolved = readers.resolve_mapping(["Item", "Qty", "Notes"], saved)
+    assert list_mappings(con) == ["farm"]
+    resolved = resolve_mapping(["Item", "Qty", "Notes"], saved)
     assert resolved == {"Item": names.DESCRIPTION, "Notes": None, "Qty": names.QUANTITY}
 
 
 def test_save_mapping_rejects_unknown_canonical_names(con):
     with pytest.raises(InputFileError, match="unknown canonical column"):
-        readers.save_mapping(con, "bad", {"Item": "flavour"})
+        save_mapping(con, "bad", {"Item": "flavour"})
 
 
 def test_apply_mapping_renames_and_drops_unmapped():
     frame = pl.DataFrame({"Qty": ["1"], "Brand": ["x"], names.SOURCE_ROW: [2]})
-    out = readers.apply_mapping(frame, {"Qty": names.QUANTITY, "Brand": None})
+    out = apply_mapping(frame, {"Qty": names.QUANTITY, "Brand": None})
     assert out.columns == [names.SOURCE_ROW, names.QUANTITY]
 
 
 def test_apply_mapping_refuses_two_headers_for_one_column():
     frame = pl.DataFrame({"A": ["1"], "B": ["2"], names.SOURCE_ROW: [2]})
     with pytest.raises(InputFileError, match="several headers to quantity"):
-        readers.apply_mapping(frame, {"A": names.QUANTITY, "B": names.QUANTITY})
+        apply_mapping(frame, {"A": names.QUANTITY, "B": names.QUANTITY})
 
 
 def test_preview_gives_the_proposed_mapping_and_the_first_rows(tmp_path):
