@@ -48,11 +48,9 @@ def _db_spec(
 ) -> PoolSpec:
     """A pool spec from the database for the period, restricted to the districts chosen."""
     terms = pl.DataFrame(list(quotes_rows), schema=quotes.QUOTE_SCHEMA, orient="row")
-    spec = quotes.spec_from_db(_con.cursor(), quotes=terms, local_share_min=local_min, date_from=start, date_to=end)
-    for district_id in spec.ids:
-        if district_id not in ids and len(spec.ids) > 1:
-            spec = pool.without_district(spec, district_id)
-    return spec
+    return quotes.spec_from_db(
+        _con.cursor(), quotes=terms, local_share_min=local_min, date_from=start, date_to=end, district_ids=ids
+    )
 
 
 def db_spec(start: date, end: date, ids: list[str], terms: pl.DataFrame, local_min: float | None) -> PoolSpec:

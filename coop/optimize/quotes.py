@@ -16,6 +16,7 @@ Nobody has the co-op's real volume-tier, capacity and delivery-cost quotes yet, 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -132,11 +133,13 @@ def spec_from_db(
     local_share_min: float | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    district_ids: Sequence[str] | None = None,
 ) -> PoolSpec:
     """A pool spec from the database: annual demand and route unit costs (coop.calibrate) plus the quotes table.
 
     Each district's minimum local share is `local_share_min`, or by default its current local share of units
-    (so the pool never asks a member to buy less local than it does today).
+    (so the pool never asks a member to buy less local than it does today). `district_ids` restricts the members
+    to a subset of the co-op; costs, tier volumes and capacities stay those the whole co-op's purchases give.
     """
     quotes = load_quotes(con) if quotes is None else validate_quotes(quotes)
     demand = calibrate.demand(con, date_from, date_to).filter(pl.col("annual_quantity") > 0)
@@ -220,6 +223,11 @@ def spec_from_db(
         districts.append(District(id=str(district_id), demand=wants, policy=Policy(local_share_min=min(share, 1.0))))
     if not districts:
         raise SpecError("database: no district has demand in a category with a known unit cost")
+    if district_ids is not None:
+        chosen = set(district_ids)
+        districts = [d for d in districts if d.id in chosen]
+        if not districts:
+            raise SpecError(f"database: none of the districts {', '.join(sorted(chosen))} has demand to pool")
     members = {d.id for d in districts}
     # a route with a capacity quote but no supply anybody uses today is left out (capacity 0: no known supplier)
     offers = [o for o in offers if o.capacity_by_district is None or sum(o.capacity_by_district.values()) > 0]

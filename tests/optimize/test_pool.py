@@ -271,6 +271,25 @@ def test_spec_from_database(con):
     assert (result.standalone["savings"].sum()) == pytest.approx(result.savings)
 
 
+def test_spec_from_database_for_a_subset_of_districts(con):
+    import fixtures_metrics
+
+    fixtures_metrics.load(con)
+    whole = quotes.spec_from_db(con)
+    some = quotes.spec_from_db(con, district_ids=("plain", "wide"))
+    assert sorted(some.ids) == ["plain", "wide"]
+    # the same as the others leaving the whole co-op's spec: they take their capacity entitlement with them,
+    # costs and tiers stay the whole co-op's
+    left = whole
+    for district_id in ("county", "narrow", "nm"):
+        left = pool.without_district(left, district_id)
+    assert some == left
+    hub = {o.id: o for o in some.offers}["nontraditional_local:vegetable/lb"]
+    assert set(hub.capacity_by_district) <= {"plain", "wide"}
+    with pytest.raises(SpecError, match="none of the districts nope"):
+        quotes.spec_from_db(con, district_ids=("nope",))
+
+
 def test_spec_from_an_empty_database_says_what_to_do(con):
     with pytest.raises(SpecError, match="no purchases"):
         quotes.spec_from_db(con)
