@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -11,6 +13,9 @@ from coop import names
 from coop.errors import InputFileError, Problem, ValidationError
 from coop.store import db
 
+# The columns a districts file may hold: the table's, and the district's account number(s) in distributor reports.
+_FILE_COLUMNS = (*names.DISTRICT_COLUMNS, names.BILL_TO_ID)
+_OPTIONAL = tuple(c for c in _FILE_COLUMNS if c not in names.DISTRICT_REQUIRED)
 _NUMERIC = (
     names.LOCAL_RADIUS_MILES,
     names.ANNUAL_MEALS,
@@ -18,17 +23,44 @@ _NUMERIC = (
     names.SMALL_PURCHASE_THRESHOLD,
 )
 _LIST = (names.LOCAL_STATES, names.LOCAL_COUNTIES)
+_TYPES: dict[str, pl.DataType] = {
+    **{c: pl.String() for c in _FILE_COLUMNS},
+    **{c: pl.Float64() for c in _NUMERIC},
+    **{c: pl.List(pl.String) for c in _LIST},
+    names.ANNUAL_MEALS: pl.Int64(),
+}
+# Separators: state codes and bill-to ids by ';', ',' or white space; counties by ';' only ("Cass County, ND").
+_CODE = r"[^;,\s]+"
+_STATES_FILE = "usps_states.csv"
+_GIVEN = "_given_"  # prefix of the upsert's per-column flags: True when the incoming frame has the column
 
+_INCOMING = "incoming_districts"
+# An optional column the incoming frame does not have keeps the stored value (NULL for a new district).
 _UPSERT = f"""
-INSERT INTO {names.DISTRICTS} ({", ".join(names.DISTRICT_COLUMNS)})
-SELECT {", ".join(names.DISTRICT_COLUMNS)} FROM incoming_districts
+INSERT INTO {names.DISTRICTS} ({", ".join(_FILE_COLUMNS)})
+SELECT {", ".join(f"i.{c}" for c in names.DISTRICT_REQUIRED)},
+{", ".join(f"CASE WHEN i.{_GIVEN}{c} THEN i.{c} ELSE d.{c} END" for c in _OPTIONAL)}
+FROM {_INCOMING} AS i LEFT JOIN {names.DISTRICTS} AS d ON d.{names.DISTRICT_ID} = i.{names.DISTRICT_ID}
 ON CONFLICT ({names.DISTRICT_ID}) DO UPDATE SET
-{", ".join(f"{c} = excluded.{c}" for c in names.DISTRICT_COLUMNS[1:])}
+{", ".join(f"{c} = excluded.{c}" for c in _FILE_COLUMNS[1:])}
 """
 
 
+@cache
+def usps_codes() -> frozenset[str]:
+    """The USPS state and territory codes (USPS Publication 28, Appendix B; `usps_states.csv` says more)."""
+    text = resources.files("coop.registry").joinpath(_STATES_FILE).read_bytes()
+    return frozenset(pl.read_csv(text, comment_prefix="#", infer_schema=False)["code"].to_list())
+
+
+def _codes(column: str) -> pl.Expr:
+    """A list column of the codes in a text cell separated by ';', ',' or spaces (null when none)."""
+    codes = pl.col(column).str.extract_all(_CODE)
+    return pl.when(codes.list.len() > 0).then(codes)
+
+
 def read_csv(path: Path) -> pl.DataFrame:
-    """Read and validate a districts CSV into typed columns; raise ValidationError naming every bad cell."""
+    """Read and validate a districts CSV into typed columns (only those the file has); raise ValidationError."""
     if not path.exists():
         raise InputFileError(f"{path}: file not found")
     try:
@@ -42,21 +74,19 @@ def read_csv(path: Path) -> pl.DataFrame:
             f"{path}: missing required column(s) {', '.join(missing)}",
             [Problem(path.name, 1, c, "required column missing") for c in missing],
         )
-    for c in names.DISTRICT_COLUMNS:
-        if c not in raw.columns:
-            raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(c))
-    raw = raw.select(names.DISTRICT_COLUMNS).with_columns(pl.all().str.strip_chars())
+    given = [c for c in _FILE_COLUMNS if c in raw.columns]
+    raw = raw.select(given).with_columns(pl.all().str.strip_chars().replace("", None))
     row = pl.int_range(2, pl.len() + 2)
     checks: list[tuple[str, pl.Expr, str]] = [
-        (c, pl.col(c).is_null() | (pl.col(c) == ""), "required value is empty") for c in names.DISTRICT_REQUIRED
+        (c, pl.col(c).is_null(), "required value is empty") for c in names.DISTRICT_REQUIRED
     ]
     checks.append((names.STATE, ~pl.col(names.STATE).str.contains(r"^[A-Za-z]{2}$"), "not a two-letter state code"))
     checks.append((names.ZIP, ~pl.col(names.ZIP).str.contains(r"^\d{5}(-\d{4})?$"), "not a 5-digit ZIP code"))
-    for c in _NUMERIC:
+    for c in (c for c in _NUMERIC if c in given):
         value = pl.col(c).cast(pl.Float64, strict=False)
-        checks.append(
-            (c, pl.col(c).is_not_null() & (pl.col(c) != "") & (value.is_null() | (value < 0)), "not a number >= 0")
-        )
+        finite = value.is_finite().fill_null(True)
+        checks.append((c, pl.col(c).is_not_null() & finite & (value.is_null() | (value < 0)), "not a number >= 0"))
+        checks.append((c, ~finite, "not a finite number (NaN or infinite)"))
     found = pl.concat(
         [
             raw.select(row.alias("row"), bad.fill_null(False).alias("bad"))
@@ -64,30 +94,62 @@ def read_csv(path: Path) -> pl.DataFrame:
             .select("row", pl.lit(col).alias("column"), pl.lit(reason).alias("reason"))
             for col, bad, reason in checks
         ]
-    ).sort("row", "column")
-    problems = [Problem(path.name, r, column, reason) for r, column, reason in found.iter_rows()]
+    )
+    if names.LOCAL_STATES in given:
+        unknown = pl.element().filter(~pl.element().is_in(sorted(usps_codes())))
+        bad_codes = (
+            raw.select(row.alias("row"), _codes(names.LOCAL_STATES).list.eval(pl.element().str.to_uppercase()))
+            .select("row", pl.col(names.LOCAL_STATES).list.eval(unknown).alias("bad"))
+            .filter(pl.col("bad").list.len() > 0)
+        )
+        found = pl.concat(
+            [
+                found,
+                bad_codes.select(
+                    "row",
+                    pl.lit(names.LOCAL_STATES).alias("column"),
+                    pl.format(
+                        "unknown state code(s) {} (USPS codes, e.g. CT; MA, separated by ';', ',' or spaces)",
+                        pl.col("bad").list.join(", "),
+                    ).alias("reason"),
+                ),
+            ]
+        )
+    problems = [Problem(path.name, r, column, reason) for r, column, reason in found.sort("row", "column").iter_rows()]
     dupes = raw.with_columns(row.alias("row")).filter(pl.col(names.DISTRICT_ID).is_duplicated())
     problems += [
         Problem(path.name, r, names.DISTRICT_ID, "district_id appears more than once") for r in dupes["row"].to_list()
     ]
     if problems:
         raise ValidationError(f"{path}: {len(problems)} invalid value(s); nothing loaded", problems)
-    return raw.with_columns(
-        pl.col(names.STATE).str.to_uppercase(),
-        pl.col(names.ZIP).str.slice(0, 5),
-        *[pl.col(c).replace("", None).cast(pl.Float64) for c in _NUMERIC],
-        *[
-            pl.col(c).replace("", None).str.split(";").list.eval(pl.element().str.strip_chars().str.to_uppercase())
-            if c == names.LOCAL_STATES
-            else pl.col(c).replace("", None).str.split(";").list.eval(pl.element().str.strip_chars())
-            for c in _LIST
-        ],
-    ).with_columns(pl.col(names.ANNUAL_MEALS).cast(pl.Int64))
+    typed = {
+        names.STATE: pl.col(names.STATE).str.to_uppercase(),
+        names.ZIP: pl.col(names.ZIP).str.slice(0, 5),
+        **{c: pl.col(c).cast(pl.Float64) for c in _NUMERIC},
+        names.ANNUAL_MEALS: pl.col(names.ANNUAL_MEALS).cast(pl.Float64).cast(pl.Int64),
+        names.LOCAL_STATES: _codes(names.LOCAL_STATES)
+        .list.eval(pl.element().str.to_uppercase())
+        .list.unique(maintain_order=True),
+        names.LOCAL_COUNTIES: pl.col(names.LOCAL_COUNTIES)
+        .str.split(";")
+        .list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+        .pipe(lambda counties: pl.when(counties.list.len() > 0).then(counties)),
+        names.BILL_TO_ID: _codes(names.BILL_TO_ID).list.unique(maintain_order=True).list.join(";"),
+    }
+    return raw.with_columns(expr.alias(c) for c, expr in typed.items() if c in given)
 
 
 def upsert(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
-    """Insert or update the given districts in one transaction; return how many."""
-    return db.upsert_frame(con, frame, "incoming_districts", _UPSERT)
+    """Insert or update the given districts in one transaction; a column the frame lacks keeps its stored value."""
+    unknown = [c for c in frame.columns if c not in _FILE_COLUMNS]
+    missing = [c for c in names.DISTRICT_REQUIRED if c not in frame.columns]
+    if unknown or missing:
+        raise ValueError(f"districts frame: unknown column(s) {unknown}, missing required column(s) {missing}")
+    incoming = frame.with_columns(
+        *[pl.lit(None, dtype=_TYPES[c]).alias(c) for c in _OPTIONAL if c not in frame.columns],
+        *[pl.lit(c in frame.columns).alias(f"{_GIVEN}{c}") for c in _OPTIONAL],
+    )
+    return db.upsert_frame(con, incoming, _INCOMING, _UPSERT)
 
 
 def upsert_from_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
