@@ -401,7 +401,10 @@ def match_districts(con: duckdb.DuckDBPyConnection, report: UsageReport) -> pl.D
     known = districts.load(con).select(names.DISTRICT_ID, names.NAME, names.BILL_TO_ID)
     by_id = (
         known.filter(pl.col(names.BILL_TO_ID).is_not_null())
-        .select(pl.col(names.BILL_TO_ID).str.strip_chars(), pl.col(names.DISTRICT_ID).alias("_by_id"))
+        .select(pl.col(names.BILL_TO_ID).str.split(";"), pl.col(names.DISTRICT_ID).alias("_by_id"))
+        .explode(names.BILL_TO_ID)  # a district may have several accounts (stored ';'-joined)
+        .with_columns(pl.col(names.BILL_TO_ID).str.strip_chars())
+        .filter(pl.col(names.BILL_TO_ID) != "")
         .unique(names.BILL_TO_ID, keep="first")
     )
     by_name = known.select(

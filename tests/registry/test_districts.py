@@ -278,3 +278,14 @@ def test_report_blocks_match_by_the_bill_to_id_of_a_districts_file_across_two_ye
         assert matched.select(usage_report.DISTRICT_NAME, names.BILL_TO_ID, names.DISTRICT_ID).rows() == [
             (spelled, "9001", "north")
         ]
+
+
+def test_a_district_with_several_bill_to_ids_matches_each_of_its_accounts(con, tmp_path):
+    from coop.ingest import usage_report
+
+    text = 'district_id,name,state,zip,bill_to_id\nnorth,North Valley Unified,CA,91801,"8000, 9001"\n'
+    path = write(tmp_path, text)
+    districts.upsert_from_csv(con, path)
+    report = usage_report.parse(_report(tmp_path / "usage.xlsx", 2020, "SOME OTHER SPELLING"))
+    matched = usage_report.match_districts(con, report)
+    assert matched.select(names.BILL_TO_ID, names.DISTRICT_ID).rows() == [("9001", "north")]
