@@ -123,6 +123,14 @@ def _districts(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict
 MAX_WARNING_LINES = 100
 
 
+def _map_pair(text: str) -> tuple[str, str | None]:
+    """An argparse type: 'Source header=column' as (source header, column or None when left empty)."""
+    source, sep, column = text.rpartition("=")
+    if not sep or not source.strip():
+        raise argparse.ArgumentTypeError(f"not 'Source header=column': {text!r}")
+    return source.strip(), column.strip() or None
+
+
 @command(
     "ingest",
     "validate and load one CSV/XLSX/Parquet file or distributor usage report as a batch",
@@ -130,6 +138,16 @@ MAX_WARNING_LINES = 100
     arg("--district", default=None, help="district id the file's lines belong to"),
     arg("--mapping", default=None, help="use a saved header mapping"),
     arg("--save-mapping", default=None, help="save the header mapping used under this name"),
+    arg(
+        "--map",
+        dest="map_pairs",
+        action="append",
+        type=_map_pair,
+        default=None,
+        metavar="SOURCE=column",
+        help="map a source header to a canonical column (repeatable; 'SOURCE=' leaves it out)",
+    ),
+    arg("--header-row", type=int, default=None, help="the header's row number as a spreadsheet shows it"),
     arg("--sheet", default=None, help="XLSX sheet name (default: the first sheet)"),
     arg("--skip-invalid", action="store_true", help="load valid rows, keep the rest as rejects"),
     arg("--vendor", default=None, help="distributor name (usage reports)"),
@@ -155,6 +173,8 @@ def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
         add_districts=args.add_districts,
         state=args.state,
         zip_code=args.zip,
+        header_row=args.header_row,
+        mapping_overrides=dict(args.map_pairs or []),
     )
     shown = [p for p in result.problems if p.severity == WARNING][:MAX_WARNING_LINES]
     for problem in shown:

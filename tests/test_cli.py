@@ -104,3 +104,70 @@ def test_json_output_is_json_alone(tmp_path, capsys):
 def test_iso_date_type_names_the_bad_text():
     with pytest.raises(argparse.ArgumentTypeError, match="'2025-13-01'"):
         cli._iso_date("2025-13-01")
+
+
+# --- ingest: header row and --map ------------------------------------------------------------------------
+def _seeded(tmp_path):
+    import duckdb
+    from fixtures_ingest import seed
+
+    from coop.store import db
+
+    path = tmp_path / "c.duckdb"
+    db.connect(path).close()
+    con = duckdb.connect(str(path))
+    seed(con)
+    con.close()
+    return path
+
+
+def test_map_pair_type_splits_on_the_last_equals_sign():
+    assert cli._map_pair("Total $ = extended_price") == ("Total $", "extended_price")
+    assert cli._map_pair("Notes=") == ("Notes", None)
+    with pytest.raises(argparse.ArgumentTypeError, match="'Cost'"):
+        cli._map_pair("Cost")
+
+
+def test_ingest_a_titled_file_with_map_and_save_mapping(tmp_path, capsys):
+    from coop.ingest.mapping import load_mapping
+    from coop.store import db
+
+    db_path = _seeded(tmp_path)
+    path = tmp_path / "october.csv"
+    path.write_text(
+        "Purchases for October 2025, Valley District\n\n"
+        "Date,Distributor,Articulo,Total Quantity,UOM,Selling Price,Total Spend,Grown In\n"
+        "2025-10-01,Sysco,Carrots,10,lb,0.80,8.00,MN\n"
+        "2025-10-02,Sysco,Apples,4,lb,1.25,5.00,\n",
+        encoding="utf-8",
+    )
+    argv = ["ingest", str(path), "--district", "D1", "--map", "Articulo=product", "--save-mapping", "oct"]
+    assert cli.main([*argv, "--db", str(db_path), "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert (out["rows_loaded"], out["rows_rejected"], out["warnings"]) == (2, 0, 1)
+    assert "header row found on row 3" in captured.err
+    con = db.connect(db_path)
+    try:
+        saved = load_mapping(con, "oct")
+        rows = con.execute("SELECT source_row FROM purchases ORDER BY source_row").fetchall()
+    finally:
+        con.close()
+    assert saved["Articulo"] == "product" and saved["Distributor"] == "vendor_name"
+    assert saved["Total Spend"] == "extended_price" and saved["Grown In"] == "origin_state"
+    assert rows == [(4,), (5,)]
+
+
+def test_ingest_header_row_and_map_errors_are_one_line_naming_the_fault(tmp_path, capsys):
+    db_path = _seeded(tmp_path)
+    path = tmp_path / "f.csv"
+    path.write_text("Date,Vendor,Item,Qty,UOM,Price\n2025-10-01,Sysco,Carrots,10,lb,0.80\n", encoding="utf-8")
+    base = ["ingest", str(path), "--district", "D1", "--db", str(db_path)]
+    assert cli.main([*base, "--map", "Item=produce"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown column 'produce'" in err[0]
+    assert cli.main([*base, "--map", "Article=product"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no header 'Article'" in err[0] and "f.csv" in err[0]
+    assert cli.main([*base, "--header-row", "9"]) == 1
+    assert "no row 9" in capsys.readouterr().err

@@ -40,7 +40,17 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "ship date",
         "purchase date",
     ),
-    names.VENDOR_NAME: ("vendor_name", "vendor", "supplier", "vendor name", "supplier name", "seller", "farm"),
+    names.VENDOR_NAME: (
+        "vendor_name",
+        "vendor",
+        "supplier",
+        "vendor name",
+        "supplier name",
+        "seller",
+        "farm",
+        "distributor",
+        "distributor name",
+    ),
     names.VENDOR_TYPE: ("vendor_type", "vendor type", "supplier type", "source type"),
     names.PRODUCT: (
         "product",
@@ -56,9 +66,33 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     names.DESCRIPTION: ("description", "full description", "long description", "item text"),
     names.CATEGORY: ("category", "food category", "component", "meal component", "product category"),
     names.UNPROCESSED: ("unprocessed", "minimally processed", "unprocessed product"),
-    names.QUANTITY: ("quantity", "qty", "quantity shipped", "qty shipped", "cases", "quantity ordered"),
+    names.QUANTITY: (
+        "quantity",
+        "qty",
+        "quantity shipped",
+        "qty shipped",
+        "cases",
+        "quantity ordered",
+        "total quantity",
+        "total qty",
+        "qty invoiced",
+        "quantity invoiced",
+    ),
     names.UNIT: ("unit", "uom", "unit of measure", "units of measure", "unit measure"),
-    names.UNIT_PRICE: ("unit_price", "price", "unit price", "cost", "unit cost", "price each", "avg price"),
+    names.UNIT_PRICE: (
+        "unit_price",
+        "price",
+        "unit price",
+        "cost",
+        "unit cost",
+        "price each",
+        "avg price",
+        "selling price",
+        "sell price",
+        "average price",
+        "avg unit price",
+        "average unit price",
+    ),
     names.EXTENDED_PRICE: (
         "extended_price",
         "ext price",
@@ -70,8 +104,18 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "ext amount",
         "total amt invoiced",
         "total price",
+        "total spend",
+        "spend",
+        "total cost",
+        "extended cost",
+        "total amount invoiced",
+        "amt invoiced",
+        "amount invoiced",
+        "total amount",
+        "extended amount",
+        "total invoiced",
     ),
-    names.ORIGIN_STATE: ("origin_state", "origin state", "state of origin", "origin"),
+    names.ORIGIN_STATE: ("origin_state", "origin state", "state of origin", "origin", "grown in", "state grown"),
     names.ORIGIN_ZIP: ("origin_zip", "origin zip", "farm zip", "origin zip code"),
     names.INVOICE_NO: ("invoice_no", "invoice #", "invoice no", "invoice number", "inv #", "inv no", "invoice"),
     names.PACK_SIZE: ("pack_size", "pack", "pack size", "packsize", "pack/size"),
@@ -147,6 +191,126 @@ def resolve_mapping(headers: list[str], saved: dict[str, str | None] | None = No
         if header not in mapping:
             mapping[header] = canonical if canonical not in taken else None
     return mapping
+
+
+def override_mapping(
+    mapping: dict[str, str | None], overrides: dict[str, str | None], file_name: str
+) -> dict[str, str | None]:
+    """The mapping with `overrides` (source header -> column, None to leave it out) set; a header they take loses.
+
+    A source header matches exactly, else ignoring case and punctuation; an unknown header or column is refused.
+    """
+    result = dict(mapping)
+    for source, canonical in overrides.items():
+        if canonical is not None and canonical not in _SYNONYMS:
+            known = ", ".join(_SYNONYMS)
+            raise InputFileError(f"--map {source}={canonical}: unknown column {canonical!r} (columns: {known})")
+        header = _match_header(source, list(mapping))
+        if header is None:
+            found = ", ".join(repr(h) for h in mapping)
+            raise InputFileError(
+                f"{file_name}: --map {source}={canonical or ''}: no header {source!r} (found: {found})"
+            )
+        for other, target in result.items():
+            if canonical is not None and target == canonical and other != header:
+                result[other] = None
+        result[header] = canonical
+    return result
+
+
+def _match_header(source: str, headers: list[str]) -> str | None:
+    """The header `source` names: an exact match, else the one equal ignoring case and punctuation."""
+    if source in headers:
+        return source
+    stripped = [h for h in headers if h.strip() == source.strip()]
+    if len(stripped) == 1:
+        return stripped[0]
+    loose = [h for h in headers if normalise_header(h) == normalise_header(source)]
+    return loose[0] if len(loose) == 1 else None
+
+
+# Headers that may be a unit price or a line total; the data decides (`decide_ambiguous`).
+AMBIGUOUS = frozenset({normalise_header("Cost")})
+MATCH_SHARE = 0.5  # rows that must agree for a reading to be taken
+
+
+def decide_ambiguous(
+    mapping: dict[str, str | None], head: pl.DataFrame, fixed: frozenset[str] = frozenset()
+) -> tuple[dict[str, str | None], list[tuple[str, str]]]:
+    """The mapping with an ambiguous header ('Cost') read as unit price or line total by the first rows' numbers.
+
+    With quantity and a clear line total: unit price when quantity x value matches it; with a clear unit price:
+    line total when quantity x that price matches the value. Headers in `fixed` (chosen by the user) stay.
+    Returns the mapping and (header, what was decided) for each header decided.
+    """
+    quantity = next((h for h, c in mapping.items() if c == names.QUANTITY), None)
+    result = dict(mapping)
+    notes: list[tuple[str, str]] = []
+    for header in mapping:
+        if header in fixed or normalise_header(header) not in AMBIGUOUS or quantity is None:
+            continue
+        clear = _clear_prices(mapping, fixed)
+        total, unit = clear.get(names.EXTENDED_PRICE), clear.get(names.UNIT_PRICE)
+        if total is not None and unit is not None:
+            result = _assign(
+                _assign(_assign(result, unit, names.UNIT_PRICE), total, names.EXTENDED_PRICE), header, None
+            )
+            notes.append((header, f"{header!r} not mapped: {unit} and {total} are the unit price and line total"))
+        elif total is not None:
+            share = _share_matching(head, quantity, header, total)
+            reading = names.UNIT_PRICE if share >= MATCH_SHARE else None
+            result = _assign(result, header, reading)
+            verdict = f"read as {reading}" if reading else "not mapped"
+            notes.append((header, f"{header!r} {verdict}: quantity x {header} matches {total} on {share:.0%} of rows"))
+        elif unit is not None:
+            share = _share_matching(head, quantity, unit, header)
+            reading = names.EXTENDED_PRICE if share >= MATCH_SHARE else None
+            result = _assign(_assign(result, unit, names.UNIT_PRICE), header, reading)
+            verdict = f"read as {reading}" if reading else "not mapped"
+            notes.append((header, f"{header!r} {verdict}: quantity x {unit} matches {header} on {share:.0%} of rows"))
+        elif mapping[header] is not None:
+            notes.append(
+                (header, f"{header!r} read as {mapping[header]}: no line total or unit price to check it against")
+            )
+    return result, notes
+
+
+def _clear_prices(mapping: dict[str, str | None], fixed: frozenset[str]) -> dict[str, str]:
+    """Unit price / line total -> the first header that clearly is one (by its name, or as the user chose)."""
+    clear: dict[str, str] = {}
+    for header, canonical in mapping.items():
+        if normalise_header(header) in AMBIGUOUS:
+            continue
+        target = canonical if header in fixed else _LOOKUP.get(normalise_header(header))
+        if target in (names.UNIT_PRICE, names.EXTENDED_PRICE) and target not in clear:
+            clear[target] = header
+    return clear
+
+
+def _assign(mapping: dict[str, str | None], header: str, canonical: str | None) -> dict[str, str | None]:
+    """The mapping with `header` sent to `canonical`, any other header sent there unmapped."""
+    out = {h: (None if canonical is not None and c == canonical else c) for h, c in mapping.items()}
+    out[header] = canonical
+    return out
+
+
+def _share_matching(head: pl.DataFrame, quantity: str, unit: str, total: str) -> float:
+    """Share of the rows with all three numbers where quantity x unit equals total (unit rounded to the cent)."""
+    if head.is_empty() or not {quantity, unit, total} <= set(head.columns):
+        return 0.0
+    q, u, t = (_number(head[c]) for c in (quantity, unit, total))
+    frame = pl.DataFrame({"q": q, "u": u, "t": t}).drop_nulls()
+    if frame.is_empty():
+        return 0.0
+    tolerance = 0.01 + 0.005 * pl.col("q").abs()
+    matched = ((pl.col("q") * pl.col("u") - pl.col("t")).abs() <= tolerance).mean()
+    return float(frame.select(matched).item())
+
+
+def _number(series: pl.Series) -> pl.Series:
+    """A text column as numbers ('$1,234.50' -> 1234.5), null where it is not one."""
+    text = series.cast(pl.String).str.replace_all(r"[$,\s]", "")
+    return text.cast(pl.Float64, strict=False)
 
 
 def apply_mapping(frame: pl.DataFrame, mapping: dict[str, str | None]) -> pl.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -77,16 +78,22 @@ def ingest_file(
     add_districts: bool = False,
     state: str | None = None,
     zip_code: str | None = None,
+    header_row: int | None = None,
+    mapping_overrides: dict[str, str | None] | None = None,
 ) -> IngestResult:
     """Load one file as one batch, read by its shape; a no-op naming the batch if the same file was loaded before.
 
     A distributor usage report (detected by its structure, or any file given a `vendor_name`) needs `vendor_name`
     and `vendor_type`; it may register the districts it names (`add_districts`, at `state` and `zip_code`). Any
     other file is a CSV, XLSX (`sheet`) or Parquet table of one district's lines (`district_id`), its headers
-    mapped automatically or by a saved `mapping` (`save_mapping` stores the one used).
+    mapped automatically or by a saved `mapping`, with `mapping_overrides` (source header -> column, None to
+    leave it out) on top (`save_mapping` stores the one used); its header row is found among the first rows
+    unless `header_row` (1-based) names it.
     """
     path = Path(path)
     if vendor_name is not None or usage_report.is_usage_report(path):
+        if header_row is not None or mapping_overrides:
+            raise InputFileError(f"{path}: a distributor usage report's header is its own (no --header-row, --map)")
         if vendor_name is None or vendor_type is None:
             raise InputFileError(f"{path}: a distributor usage report needs --vendor NAME and --vendor-type TYPE")
         return _ingest_report(
@@ -109,6 +116,8 @@ def ingest_file(
         skip_invalid=skip_invalid,
         progress=progress,
         save_mapping=save_mapping,
+        header_row=header_row,
+        overrides=mapping_overrides or {},
     )
 
 
@@ -154,6 +163,8 @@ def _ingest_table(
     skip_invalid: bool,
     progress: Progress | None,
     save_mapping: str | None,
+    header_row: int | None,
+    overrides: dict[str, str | None],
 ) -> IngestResult:
     """Read, map, validate and load one CSV/XLSX/Parquet file of one district's lines."""
     _report(progress, 0.0, f"reading {path.name}")
@@ -165,16 +176,25 @@ def _ingest_table(
     if done is not None:
         return done
     try:
-        table = readers.open_table(path, sheet)
+        table = readers.open_table(path, sheet, header_row=header_row)
     except readers.EmptyFileError as exc:
         raise _empty_file(path.name) from exc
     headers = list(table.headers)
-    resolved = header_map.resolve_mapping(headers, saved)
+    resolved = header_map.override_mapping(header_map.resolve_mapping(headers, saved), overrides, path.name)
     empty = pl.DataFrame(schema={h: pl.String for h in headers} | {names.SOURCE_ROW: pl.Int64})
+    batches = table.batches()
+    first = next(batches, empty)
+    chosen = {header_map.normalise_header(s) for s in overrides}  # headers the user mapped stay as mapped
+    fixed = frozenset(h for h in headers if h in (saved or {}) or header_map.normalise_header(h) in chosen)
+    resolved, decided = header_map.decide_ambiguous(resolved, first, fixed)
     header_map.apply_mapping(empty, resolved)
+    notes = [Problem(path.name, table.header_row, header, note, WARNING) for header, note in decided]
+    if table.header_row > 1:
+        note = f"header row found on row {table.header_row}; the rows above it are skipped"
+        notes.insert(0, Problem(path.name, table.header_row, "(header)", note, WARNING))
     result = _load(
         con,
-        (header_map.apply_mapping(chunk, resolved) for chunk in table.batches()),
+        (header_map.apply_mapping(chunk, resolved) for chunk in itertools.chain([first], batches)),
         [c for c in resolved.values() if c is not None],
         file_name=path.name,
         sha256=sha,
@@ -190,7 +210,9 @@ def _ingest_table(
     )
     if save_mapping:
         header_map.save_mapping(con, save_mapping, resolved)
-    return result
+    if not notes or result.already_loaded_as is not None:
+        return result
+    return replace(result, problems=tuple(sorted([*notes, *result.problems], key=lambda p: p.row)))
 
 
 def _ingest_report(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CHUNK_ROWS = 250_000  # rows per chunk when streaming a file through validation and loading
+HEADER_SEARCH_ROWS = 20  # the header row is looked for among this many first rows
+HEADER_LOOKAHEAD = 5  # rows below a candidate header row it must be at least as wide as
+
 
 class EmptyFileError(InputFileError):
     """The file has no bytes or no header row."""
@@ -33,6 +37,7 @@ class Table:
     source_kind: str
     problems: tuple[Problem, ...]
     chunks: Callable[[], Iterator[pl.DataFrame]]
+    header_row: int = 1  # the header's row number, as a spreadsheet shows it
 
     def batches(self) -> Iterator[pl.DataFrame]:
         """The rows in chunks: source headers as text plus `source_row`, blank rows dropped."""
@@ -46,6 +51,7 @@ class RawTable:
     frame: pl.DataFrame
     problems: tuple[Problem, ...]
     source_kind: str
+    header_row: int = 1  # the header's row number, as a spreadsheet shows it
 
 
 def _detect_encoding(head: bytes) -> str:
@@ -71,27 +77,94 @@ def _detect_delimiter(text: str) -> str:
         return max(counts, key=lambda d: counts[d]) if max(counts.values()) > 0 else ","
 
 
-def _csv_table(path: Path, chunk_rows: int) -> Table:
+def find_header_row(rows: list[list[str | None]]) -> int | None:
+    """0-based index of the header among the first rows, or None when no row looks like one.
+
+    A header row's non-empty cells are mostly recognised headers (at least two) and it is at least as wide as
+    the rows below it; failing the width, the first row of mostly recognised headers.
+    """
+    widths = [sum(1 for c in row if c is not None and str(c).strip()) for row in rows]
+    candidates: list[int] = []
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        cells = [str(c).strip() for c in row if c is not None and str(c).strip()]
+        mapped = propose_mapping(cells)
+        known = sum(1 for canonical in mapped.values() if canonical is not None)
+        if known < 2 or 2 * known < len(mapped):
+            continue
+        if all(widths[i] >= w for w in widths[i + 1 : i + 1 + HEADER_LOOKAHEAD]):
+            return i
+        candidates.append(i)
+    return candidates[0] if candidates else None
+
+
+def _choose_header(rows: list[list[str | None]], header_row: int | None, file_name: str, complete: bool) -> int:
+    """0-based index of the header row: `header_row` (1-based) when given, else found, else the first non-blank."""
+    blank = [not any(c is not None and str(c).strip() for c in row) for row in rows]
+    if header_row is not None:
+        if header_row < 1:
+            raise InputFileError(f"{file_name}: header row {header_row}: rows are numbered from 1")
+        if header_row <= len(rows) and blank[header_row - 1]:
+            raise InputFileError(f"{file_name}: row {header_row} is blank, not a header row")
+        if header_row > len(rows) and complete:
+            raise InputFileError(f"{file_name}: no row {header_row} (the file has {len(rows)} rows)")
+        return header_row - 1
+    found = find_header_row(rows)
+    if found is not None:
+        return found
+    return next((i for i, b in enumerate(blank) if not b), 0)
+
+
+def _csv_rows(text: str, delimiter: str, limit: int) -> list[list[str | None]]:
+    """The first `limit` CSV rows of a text sample (a blank line is an empty row)."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[str | None]] = []
+    try:
+        for row in itertools.islice(reader, limit):
+            rows.append(list(row))
+    except csv.Error:
+        pass  # a row cut by the sample's end, or a quote left open: the rows before it are enough
+    return rows
+
+
+def _csv_layout(text: str, header_row: int | None, file_name: str, complete: bool) -> tuple[str, int, int]:
+    """(delimiter, 0-based header row, Polars' skip_rows) of a CSV sample; a delimiter finding the header wins."""
+    sniffed = _detect_delimiter(text)
+    limit = max(HEADER_SEARCH_ROWS + HEADER_LOOKAHEAD, header_row or 0)
+    delimiter = sniffed
+    if header_row is None:
+        for d in (sniffed, *(d for d in CSV_DELIMITERS if d != sniffed)):
+            if find_header_row(_csv_rows(text, d, limit)) is not None:
+                delimiter = d
+                break
+    rows = _csv_rows(text, delimiter, limit)
+    index = _choose_header(rows, header_row, file_name, complete)
+    # Polars drops the empty lines a file starts with before it counts the rows to skip
+    leading = next((i for i, row in enumerate(rows) if row), len(rows))
+    return delimiter, index, max(index - leading, 0)
+
+
+def _csv_table(path: Path, chunk_rows: int, header_row: int | None = None) -> Table:
     """A CSV file (any of , ; tab |, BOM or not, UTF-8 or Windows-1252) streamed in chunks of strings."""
     with path.open("rb") as fh:
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
         raise EmptyFileError(f"{path.name}: file is empty")
     encoding = _detect_encoding(head)
-    delimiter = _detect_delimiter(head.decode(encoding, errors="replace").lstrip("\ufeff"))
+    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    delimiter, index, skip = _csv_layout(text, header_row, path.name, complete=len(head) < SNIFF_BYTES)
     # UTF-8 is read straight from the file; other encodings are re-encoded in memory first
     source: Path | io.BytesIO = (
         path if encoding == "utf-8" else io.BytesIO(path.read_bytes().decode(encoding).encode("utf-8"))
     )
     try:
-        lazy = pl.scan_csv(source, separator=delimiter, infer_schema=False, has_header=True)
+        lazy = pl.scan_csv(source, separator=delimiter, infer_schema=False, has_header=True, skip_rows=skip)
         columns = lazy.collect_schema().names()
     except pl.exceptions.NoDataError as exc:
         raise EmptyFileError(f"{path.name}: file is empty") from exc
     except pl.exceptions.PolarsError as exc:
         raise InputFileError(f"{path.name}: cannot parse as CSV: {str(exc).splitlines()[0]}") from exc
     headers = [c.lstrip("\ufeff").strip() for c in columns]
-    lazy = lazy.rename(dict(zip(columns, headers, strict=True))).with_row_index(names.SOURCE_ROW, offset=2)
+    lazy = lazy.rename(dict(zip(columns, headers, strict=True))).with_row_index(names.SOURCE_ROW, offset=index + 2)
 
     def batches() -> Iterator[pl.DataFrame]:
         # Polars' streaming reader: bounded read-ahead (about 0.5 GB at 10M lines), batches of `chunk_rows`
@@ -101,7 +174,7 @@ def _csv_table(path: Path, chunk_rows: int) -> Table:
         except pl.exceptions.PolarsError as exc:
             raise InputFileError(f"{path.name}: cannot parse as CSV: {str(exc).splitlines()[0]}") from exc
 
-    return Table(tuple(headers), "csv", (), batches)
+    return Table(tuple(headers), "csv", (), batches, index + 1)
 
 
 def _parquet_table(path: Path, chunk_rows: int) -> Table:
@@ -120,15 +193,16 @@ def _parquet_table(path: Path, chunk_rows: int) -> Table:
     return Table(tuple(headers), "parquet", (), batches)
 
 
-def _frame_table(frame: pl.DataFrame, kind: str, problems: tuple[Problem, ...], chunk_rows: int) -> Table:
-    """An in-memory frame (with `source_row`) served in chunks."""
+def _frame_table(raw: RawTable, chunk_rows: int) -> Table:
+    """An in-memory table (with `source_row`) served in chunks."""
+    frame = raw.frame
     headers = tuple(c for c in frame.columns if c != names.SOURCE_ROW)
 
     def batches() -> Iterator[pl.DataFrame]:
         for offset in range(0, max(frame.height, 1), chunk_rows):
             yield frame.slice(offset, chunk_rows)
 
-    return Table(headers, kind, problems, batches)
+    return Table(headers, raw.source_kind, raw.problems, batches, raw.header_row)
 
 
 def _clean(frame: pl.DataFrame) -> pl.DataFrame:
@@ -152,12 +226,12 @@ def _collect(table: Table) -> RawTable:
     if not parts or frame.width == 0:
         schema = {h: pl.String for h in table.headers} | {names.SOURCE_ROW: pl.Int64}
         frame = pl.DataFrame(schema=schema)
-    return RawTable(frame, table.problems, table.source_kind)
+    return RawTable(frame, table.problems, table.source_kind, table.header_row)
 
 
-def read_csv(path: Path) -> RawTable:
+def read_csv(path: Path, header_row: int | None = None) -> RawTable:
     """A CSV file (any of , ; tab |, BOM or not, UTF-8 or Windows-1252) as strings plus `source_row`."""
-    return _collect(_csv_table(path, CHUNK_ROWS))
+    return _collect(_csv_table(path, CHUNK_ROWS, header_row))
 
 
 def _cell_text(value: object) -> str | None:
@@ -173,8 +247,11 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
-    """The first (or named) sheet of an XLSX as strings; a formula without a cached value is a cell problem."""
+def read_xlsx(path: Path, sheet: str | None = None, header_row: int | None = None) -> RawTable:
+    """The first (or named) sheet of an XLSX as strings; a formula without a cached value is a cell problem.
+
+    The header row is `header_row` (1-based) when given, else found among the first rows (`find_header_row`).
+    """
     import openpyxl  # heavy import, only needed for Excel files
 
     try:
@@ -186,21 +263,24 @@ def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
         if sheet is not None and sheet not in values_wb.sheetnames:
             raise InputFileError(f"{path.name}: no sheet named {sheet!r} (sheets: {', '.join(values_wb.sheetnames)})")
         name = sheet or values_wb.sheetnames[0]
-        value_rows = values_wb[name].iter_rows(values_only=True)
-        formula_rows = formulas_wb[name].iter_rows(values_only=True)
-        header: list[str] | None = None
-        columns: list[list[str | None]] = []
+        rows = zip(
+            values_wb[name].iter_rows(values_only=True), formulas_wb[name].iter_rows(values_only=True), strict=False
+        )
+        limit = max(HEADER_SEARCH_ROWS + HEADER_LOOKAHEAD, header_row or 0)
+        first = list(itertools.islice(rows, limit))
+        texts = [[_cell_text(v) for v in values] for values, _ in first]
+        if not any(c is not None and c.strip() for row in texts for c in row) and header_row is None:
+            raise EmptyFileError(f"{path.name}: sheet {name!r} is empty")
+        index = _choose_header(texts, header_row, path.name, complete=len(first) < limit)
+        values = first[index][0] if index < len(first) else ()
+        header = [str(v).strip() if v is not None else f"column_{i + 1}" for i, v in enumerate(values)]
+        columns: list[list[str | None]] = [[] for _ in header]
         row_numbers: list[int] = []
         problems: list[Problem] = []
-        for number, (values, formulas) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
-            if header is None:
-                if all(v is None or str(v).strip() == "" for v in values):
-                    continue
-                header = [str(v).strip() if v is not None else f"column_{i + 1}" for i, v in enumerate(values)]
-                columns = [[] for _ in header]
-                continue
-            texts = [_cell_text(values[i]) if i < len(values) else None for i in range(len(header))]
-            for i, text in enumerate(texts):
+        below = itertools.chain(first[index + 1 :], rows)
+        for number, (values, formulas) in enumerate(below, start=index + 2):
+            texts_row = [_cell_text(values[i]) if i < len(values) else None for i in range(len(header))]
+            for i, text in enumerate(texts_row):
                 formula = formulas[i] if i < len(formulas) else None
                 if text is None and isinstance(formula, str) and formula.startswith("="):
                     reason = f"formula {formula} has no cached value (open and save the file in Excel)"
@@ -210,11 +290,9 @@ def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
     finally:
         values_wb.close()
         formulas_wb.close()
-    if header is None:
-        raise EmptyFileError(f"{path.name}: sheet {name!r} is empty")
     frame = pl.DataFrame({h: pl.Series(h, col, dtype=pl.String) for h, col in zip(header, columns, strict=True)})
     frame = _clean(frame.with_columns(pl.Series(names.SOURCE_ROW, row_numbers, dtype=pl.Int64)))
-    return RawTable(frame, tuple(problems), "xlsx")
+    return RawTable(frame, tuple(problems), "xlsx", index + 1)
 
 
 def read_parquet(path: Path) -> RawTable:
@@ -222,31 +300,39 @@ def read_parquet(path: Path) -> RawTable:
     return _collect(_parquet_table(path, CHUNK_ROWS))
 
 
-def open_table(path: str | Path, sheet: str | None = None, chunk_rows: int | None = None) -> Table:
-    """A file opened for streaming by its suffix: headers now, chunks of rows on demand."""
+def open_table(
+    path: str | Path, sheet: str | None = None, chunk_rows: int | None = None, header_row: int | None = None
+) -> Table:
+    """A file opened for streaming by its suffix: headers now, chunks of rows on demand.
+
+    `header_row` (1-based, CSV and XLSX) names the header row; without it the header row is found.
+    """
     path = Path(path)
     chunk_rows = chunk_rows or CHUNK_ROWS
     if not path.exists():
         raise InputFileError(f"{path}: file not found")
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
-        raw = read_xlsx(path, sheet)
-        return _frame_table(raw.frame, raw.source_kind, raw.problems, chunk_rows)
+        return _frame_table(read_xlsx(path, sheet, header_row), chunk_rows)
     if suffix in PARQUET_SUFFIXES:
+        if header_row is not None:
+            raise InputFileError(f"{path.name}: a Parquet file has no header row to choose (header row {header_row})")
         return _parquet_table(path, chunk_rows)
     if suffix in CSV_SUFFIXES:
-        return _csv_table(path, chunk_rows)
+        return _csv_table(path, chunk_rows, header_row)
     raise InputFileError(f"{path.name}: unknown file type {suffix!r} (use CSV, XLSX or Parquet)")
 
 
-def preview(path: str | Path, sheet: str | None = None, rows: int = 20) -> tuple[dict[str, str | None], pl.DataFrame]:
+def preview(
+    path: str | Path, sheet: str | None = None, rows: int = 20, header_row: int | None = None
+) -> tuple[dict[str, str | None], pl.DataFrame]:
     """For an intake page: the proposed header mapping and the file's first rows (as text, with `source_row`)."""
-    table = open_table(path, sheet, chunk_rows=max(rows, 1))
+    table = open_table(path, sheet, chunk_rows=max(rows, 1), header_row=header_row)
     first = next(iter(table.batches()), None)
     head = first.head(rows) if first is not None else pl.DataFrame(schema=dict.fromkeys(table.headers, pl.String))
     return propose_mapping(list(table.headers)), head
 
 
-def read_file(path: str | Path, sheet: str | None = None) -> RawTable:
+def read_file(path: str | Path, sheet: str | None = None, header_row: int | None = None) -> RawTable:
     """Read any supported file whole by its suffix; InputFileError when missing or of unknown format."""
-    return _collect(open_table(path, sheet))
+    return _collect(open_table(path, sheet, header_row=header_row))

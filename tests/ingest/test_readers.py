@@ -187,3 +187,122 @@ def test_preview_gives_the_proposed_mapping_and_the_first_rows(tmp_path):
     assert mapping == {"Qty": names.QUANTITY, "Brand": None}
     assert head["Qty"].to_list() == ["0", "1", "2", "3", "4"]
     assert head[names.SOURCE_ROW].to_list() == [2, 3, 4, 5, 6]
+
+
+# --- the header row ------------------------------------------------------------------------------
+TITLED = (
+    "Purchases for October 2025, Valley District\n"
+    "\n"
+    "Date,Vendor,Item,Qty,UOM,Price\n"
+    "2025-10-01,Sysco,Apples,1,cs,2\n"
+    "\n"
+    "2025-10-02,Sysco,Pears,2,cs,3\n"
+)
+
+
+def test_csv_header_row_is_found_below_a_title_and_blank_rows_with_spreadsheet_row_numbers(tmp_path):
+    path = tmp_path / "titled.csv"
+    path.write_text(TITLED, encoding="utf-8")
+    table = readers.read_csv(path)
+    assert table.header_row == 3
+    assert table.frame.columns == ["Date", "Vendor", "Item", "Qty", "UOM", "Price", names.SOURCE_ROW]
+    assert table.frame.select("Item", names.SOURCE_ROW).rows() == [("Apples", 4), ("Pears", 6)]
+
+
+def test_csv_leading_blank_lines_and_a_quoted_title_keep_row_numbers(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text('\n\n"Valley District; October"\nDate;Vendor;Item\n2025-10-01;S;A\n', encoding="utf-8")
+    table = readers.read_csv(path)
+    assert table.header_row == 4
+    assert table.frame.rows() == [("2025-10-01", "S", "A", 5)]
+
+
+def test_xlsx_header_row_is_found_below_a_title(tmp_path):
+    path = tmp_path / "titled.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Purchases for October 2025, Valley District"])
+    ws.append(["Vendor: Valley Farms", None, "Printed 2025-11-02"])
+    ws.append(["Date", "Vendor", "Item", "Qty"])
+    ws.append(["2025-10-01", "Sysco", "Apples", 4])
+    wb.save(path)
+    table = readers.read_xlsx(path)
+    assert table.header_row == 3
+    assert table.frame.rows() == [("2025-10-01", "Sysco", "Apples", "4", 4)]
+
+
+def test_a_key_value_row_above_the_header_is_not_taken_for_it():
+    rows = [["Vendor", "Valley Farms", "Date", "2025-10"], ["Date", "Vendor", "Item", "Qty", "UOM"]]
+    rows += [["2025-10-01", "Sysco", "Apples", "4", "cs"]] * 3
+    assert readers.find_header_row(rows) == 1
+
+
+def test_no_recognisable_header_falls_back_to_the_first_non_blank_row():
+    assert readers.find_header_row([["Articulo", "Cantidad"], ["Manzanas", "3"]]) is None
+
+
+def test_header_row_option_overrides_the_search(tmp_path):
+    path = tmp_path / "own.csv"
+    path.write_text("Compras de octubre\nArticulo,Cantidad\nManzanas,3\n", encoding="utf-8")
+    table = readers.read_file(path, header_row=2)
+    assert table.header_row == 2
+    assert table.frame.rows() == [("Manzanas", "3", 3)]
+    xlsx = tmp_path / "own.xlsx"
+    wb = openpyxl.Workbook()
+    for row in (["Compras de octubre"], ["Articulo", "Cantidad"], ["Manzanas", 3]):
+        wb.active.append(row)
+    wb.save(xlsx)
+    assert readers.read_file(xlsx, header_row=2).frame.rows() == [("Manzanas", "3", 3)]
+
+
+def test_header_row_option_refuses_a_blank_or_missing_row_and_parquet(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(TITLED, encoding="utf-8")
+    with pytest.raises(InputFileError, match="row 2 is blank"):
+        readers.read_csv(path, header_row=2)
+    with pytest.raises(InputFileError, match="no row 40"):
+        readers.read_csv(path, header_row=40)
+    with pytest.raises(InputFileError, match="numbered from 1"):
+        readers.read_csv(path, header_row=0)
+    parquet = tmp_path / "p.parquet"
+    pl.DataFrame({"qty": [1]}).write_parquet(parquet)
+    with pytest.raises(InputFileError, match="Parquet file has no header row"):
+        readers.open_table(parquet, header_row=2)
+
+
+@pytest.mark.parametrize(
+    ("header", "canonical"),
+    [
+        ("Distributor", names.VENDOR_NAME),
+        ("Total Spend", names.EXTENDED_PRICE),
+        ("Total Quantity", names.QUANTITY),
+        ("Selling Price", names.UNIT_PRICE),
+        ("Grown In", names.ORIGIN_STATE),
+        ("Total Amount Invoiced", names.EXTENDED_PRICE),
+        ("Qty Invoiced", names.QUANTITY),
+        ("Average Price", names.UNIT_PRICE),
+    ],
+)
+def test_more_distributor_aliases(header, canonical):
+    assert propose_mapping([header]) == {header: canonical}
+
+
+def test_the_real_reports_header_row_maps_its_line_columns():
+    from tests.conftest import REAL
+
+    path = REAL / "sgv-coop-district-usage-2019-2020.xlsx"
+    if not path.exists():
+        pytest.skip(f"real report not present at {path}")
+    wb = openpyxl.load_workbook(path, read_only=True)
+    rows = [[readers._cell_text(v) for v in row] for row in wb.active.iter_rows(max_row=12, values_only=True)]
+    wb.close()
+    assert readers.find_header_row(rows) == 3  # row 4, below the period cell, the report name and a blank row
+    mapped = {h: c for h, c in propose_mapping([c.strip() for c in rows[3] if c]).items() if c}
+    assert mapped == {
+        "Description": names.DESCRIPTION,
+        "Pack Size": names.PACK_SIZE,
+        "UOM": names.UNIT,
+        "Quantity": names.QUANTITY,
+        "Total Amt Invoiced": names.EXTENDED_PRICE,
+        "Avg Price": names.UNIT_PRICE,
+    }
