@@ -31,8 +31,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coop import names
-from coop.metrics import compute, geo
-from coop.store import db, lines, summary
+from coop.metrics import compute
+from coop.store import db, geo, lines, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,6 +15,7 @@ from coop.store import lines
 
 PRICE_TOLERANCE = 0.01  # dollars: extended_price may differ from quantity x unit_price by at most 1 cent
 _EPS = 1e-9
+CREDIT_NOTE = "credit (return or allowance): netted in totals"  # the warning on each credit line
 UNIT_NOTE = "_unit_note"  # why a line's quantity has no base unit (`coop.products.units`)
 _FILE_GIVEN = ("_given", "_file_category", "_file_unprocessed")  # the file's product, category and unprocessed
 _NO_CLASSES = pl.DataFrame(
@@ -215,8 +216,12 @@ def with_prices(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def warnings(good: pl.DataFrame, checks: validate.Checks) -> list[Problem]:
-    """Warnings for enriched lines: price mismatches and quantities not converted to a base unit."""
+    """Warnings for enriched lines: credits, price mismatches and quantities not converted to a base unit."""
     out = [
+        Problem(checks.file_name, row, checks.label(names.EXTENDED_PRICE), CREDIT_NOTE, WARNING)
+        for row in good.filter(pl.col(names.QUANTITY) < 0)[names.SOURCE_ROW]
+    ]
+    out += [
         Problem(
             checks.file_name,
             row,

@@ -12,7 +12,7 @@ import polars as pl
 from coop import names, parsing
 from coop.errors import ERROR, Problem
 from coop.registry import districts
-from coop.store import settings
+from coop.store import geo, settings
 
 DEFAULT_EARLIEST_DATE = date(2000, 7, 1)
 _THOUSANDS = r"^[-(]?\d{1,3}(,\d{3})+(\.\d*)?\)?$"
@@ -55,6 +55,9 @@ _COLUMN_ORDER = (
 )
 _VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
 _CATEGORY_LIST = ", ".join(names.CATEGORIES)
+_RAW_TEXT = (names.VENDOR_TYPE, names.CATEGORY, names.ORIGIN_STATE, names.ORIGIN_ZIP)  # as the file gives them
+_ZIP_STATE = "_zip_state"  # the state of the file's origin_zip (null: blank, or not a known ZIP)
+_UNKNOWN_BLANK = "leave it blank when the origin is unknown"
 # the error frame of a chunk: one (source_row, column, reason) row per invalid cell
 NO_ERRORS = pl.DataFrame(schema={names.SOURCE_ROW: pl.Int64, names.COLUMN: pl.String, names.REASON: pl.String})
 
@@ -206,7 +209,10 @@ def enum_text(series: pl.Series) -> pl.Series:
 
 
 def typed(frame: pl.DataFrame, checks: Checks) -> pl.DataFrame:
-    """Canonical typed columns plus `_raw_<column>` text for parsed columns and the file's vendor type and category."""
+    """Canonical typed columns plus `_raw_<column>` text for parsed columns and the file's own types and origin.
+
+    The state of each distinct origin ZIP is looked up once (`_zip_state`), before the vendor registry fills blanks.
+    """
     for column in _COLUMN_ORDER:
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
@@ -236,10 +242,10 @@ def typed(frame: pl.DataFrame, checks: Checks) -> pl.DataFrame:
     ).with_columns(pl.col(names.INVOICE_DATE).fill_null(pl.col(names.PERIOD_START)))
     # the file's own types normalised (per distinct value); the vendor registry fills the rest (`enrich`)
     return out.with_columns(
-        pl.col(names.VENDOR_TYPE).alias(f"_raw_{names.VENDOR_TYPE}"),
-        pl.col(names.CATEGORY).alias(f"_raw_{names.CATEGORY}"),
+        *[pl.col(c).alias(f"_raw_{c}") for c in _RAW_TEXT],
         enum_text(out[names.VENDOR_TYPE]).alias(names.VENDOR_TYPE),
         enum_text(out[names.CATEGORY]).alias(names.CATEGORY),
+        _via_unique(out[names.ORIGIN_ZIP], geo.zip_states, pl.String).alias(_ZIP_STATE),
     )
 
 
@@ -278,6 +284,9 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
 
     empty = pl.lit("required value is empty")
     district, vendor_type = pl.col(names.DISTRICT_ID), pl.col(names.VENDOR_TYPE)
+    # the file's own origin (the vendor registry's is checked when registered)
+    state, zip_code, zip_state = raw(names.ORIGIN_STATE), raw(names.ORIGIN_ZIP), pl.col(_ZIP_STATE)
+    state_code = state.str.to_uppercase()
     qty, price, ext = pl.col(names.QUANTITY), pl.col(names.UNIT_PRICE), pl.col(names.EXTENDED_PRICE)
     district_rules = [
         (district.is_null(), empty),
@@ -325,7 +334,24 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
         names.QUANTITY: [
             *number_rules(names.QUANTITY),
             (qty.is_null(), empty),
-            (qty <= 0, pl.format("quantity must be > 0, got {}", raw(names.QUANTITY))),
+            (qty == 0, pl.format("quantity must not be 0, got {}", raw(names.QUANTITY))),
+            (
+                (qty < 0) & raw(names.EXTENDED_PRICE).is_null(),
+                pl.format(
+                    "quantity {} is negative but extended_price is empty: a credit (return or allowance) "
+                    "gives a negative extended_price too",
+                    raw(names.QUANTITY),
+                ),
+            ),
+            (
+                ((qty < 0) & (ext >= 0)) | ((qty > 0) & (ext < 0)),
+                pl.format(
+                    "quantity {} and extended_price {} disagree in sign: a credit (return or allowance) "
+                    "has both negative",
+                    raw(names.QUANTITY),
+                    raw(names.EXTENDED_PRICE),
+                ),
+            ),
         ],
         names.UNIT: [(pl.col(names.UNIT).is_null(), empty)],
         names.UNIT_PRICE: [
@@ -337,6 +363,28 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
             (price < 0, pl.format("unit_price must be >= 0, got {}", raw(names.UNIT_PRICE))),
         ],
         names.EXTENDED_PRICE: number_rules(names.EXTENDED_PRICE),
+        names.ORIGIN_STATE: [
+            (
+                state.is_not_null() & ~state_code.is_in(list(geo.USPS_STATES)),
+                pl.format("'{}' is not a USPS state code (e.g. MA); {}", state, pl.lit(_UNKNOWN_BLANK)),
+            )
+        ],
+        names.ORIGIN_ZIP: [
+            (
+                zip_code.is_not_null() & zip_state.is_null(),
+                pl.format("'{}' is not a US ZIP code; {}", zip_code, pl.lit(_UNKNOWN_BLANK)),
+            ),
+            (
+                state_code.is_in(list(geo.USPS_STATES)) & (zip_state != state_code),
+                pl.format(
+                    "'{}' is a ZIP code in {}, not in origin_state {}; correct one, or leave both blank when the "
+                    "origin is unknown",
+                    zip_code,
+                    zip_state,
+                    state,
+                ),
+            ),
+        ],
     }
 
 

@@ -18,6 +18,7 @@ from coop.store import db
 
 DISTRICTS = ("D1", "D2", "D3")
 UNITS = ("lb", "gal", "each", "dozen")
+ORIGINS = (("MN", "55101"), ("WI", "53703"), ("IA", "50309"), ("MA", "01060"), ("MA", "01035-9450"))
 FIRST_DAY = date(2000, 7, 1)
 LAST_DAY = date(2025, 6, 30)
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -33,6 +34,9 @@ text = (
 def lines(draw: st.DrawFn) -> dict[str, object]:
     quantity = draw(st.decimals(min_value=Decimal("0.001"), max_value=Decimal("10000"), places=3))
     price = draw(st.decimals(min_value=Decimal("0"), max_value=Decimal("500"), places=4))
+    if draw(st.integers(0, 4)) == 0 and (quantity * price).quantize(Decimal("0.01")) > 0:
+        quantity = -quantity  # a credit: negative quantity and extended price
+    state, zip_code = draw(st.sampled_from(ORIGINS))  # a real ZIP and its state, either of them possibly blank
     day = FIRST_DAY + timedelta(days=draw(st.integers(0, (LAST_DAY - FIRST_DAY).days)))
     return {
         names.DISTRICT_ID: draw(st.sampled_from(DISTRICTS)),
@@ -47,8 +51,8 @@ def lines(draw: st.DrawFn) -> dict[str, object]:
         names.UNIT: draw(st.sampled_from(UNITS)),
         names.UNIT_PRICE: price,
         names.EXTENDED_PRICE: (quantity * price).quantize(Decimal("0.01")),
-        names.ORIGIN_STATE: draw(st.one_of(st.none(), st.sampled_from(("MN", "WI", "IA")))),
-        names.ORIGIN_ZIP: draw(st.one_of(st.none(), st.from_regex(r"\A[0-9]{5}\Z"))),
+        names.ORIGIN_STATE: draw(st.one_of(st.none(), st.just(state))),
+        names.ORIGIN_ZIP: draw(st.one_of(st.none(), st.just(zip_code))),
         names.INVOICE_NO: draw(st.one_of(st.none(), text)),
     }
 
@@ -117,7 +121,9 @@ CORRUPTIONS = {
     names.VENDOR_TYPE: ("caterer", "unknown vendor type 'caterer'"),
     names.CATEGORY: ("candy", "unknown category 'candy'"),
     names.UNPROCESSED: ("maybe", "not a yes/no value: 'maybe'"),
-    names.QUANTITY: ("-3", "quantity must be > 0, got -3"),
+    names.QUANTITY: ("-3", "quantity -3 and extended_price "),  # a credit needs a negative extended_price too
+    names.ORIGIN_ZIP: ("Lynn", "'Lynn' is not a US ZIP code"),
+    names.ORIGIN_STATE: ("XX", "'XX' is not a USPS state code"),
     names.UNIT_PRICE: ("12.x", "not a number: '12.x'"),
     names.EXTENDED_PRICE: ("lots", "not a number: 'lots'"),
     names.VENDOR_NAME: ("  ", "required value is empty"),

@@ -14,6 +14,11 @@ from coop.errors import ValidationError, format_problem
 from coop.ingest import ingest_file, readers, validate
 
 VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
+UNKNOWN_BLANK = "leave it blank when the origin is unknown"
+NEGATIVE_NO_EXTENDED = (
+    "quantity -1 is negative but extended_price is empty: a credit (return or allowance) gives a negative "
+    "extended_price too"
+)
 
 
 # --- the broken-file corpus: each file, the exact lines it must produce -----------------------------
@@ -30,9 +35,21 @@ EXPECTED_ERRORS: dict[str, list[str]] = {
     "old_date.csv": [
         "old_date.csv row 2 column Date: date 1999-12-31 is before the earliest school year loaded (2000-07-01)"
     ],
+    # row 3 (-4 lb, -3.20) is a credit and loads; a zero quantity and signs that disagree are refused
     "negative_quantity.csv": [
-        "negative_quantity.csv row 3 column Qty: quantity must be > 0, got -4",
-        "negative_quantity.csv row 4 column Qty: quantity must be > 0, got 0",
+        "negative_quantity.csv row 4 column Qty: quantity must not be 0, got 0",
+        "negative_quantity.csv row 5 column Qty: quantity -4 and extended_price 3.20 disagree in sign: "
+        "a credit (return or allowance) has both negative",
+    ],
+    # rows 2 (MA, 01060) and 8 (ma, 01060-1234) are good
+    "bad_origin.csv": [
+        f"bad_origin.csv row 3 column Origin ZIP: 'Lynn' is not a US ZIP code; {UNKNOWN_BLANK}",
+        f"bad_origin.csv row 4 column Origin ZIP: 'Hadley' is not a US ZIP code; {UNKNOWN_BLANK}",
+        f"bad_origin.csv row 5 column Origin ZIP: '99999' is not a US ZIP code; {UNKNOWN_BLANK}",
+        "bad_origin.csv row 6 column Origin State: 'Massachusetts' is not a USPS state code (e.g. MA); "
+        f"{UNKNOWN_BLANK}",
+        "bad_origin.csv row 7 column Origin ZIP: '01060' is a ZIP code in MA, not in origin_state NY; correct one, "
+        "or leave both blank when the origin is unknown",
     ],
     "text_in_numbers.csv": [
         "text_in_numbers.csv row 3 column Qty: not a number: 'two'",
@@ -227,12 +244,132 @@ def test_check_splits_good_rows_from_one_error_row_per_bad_cell(store):
     assert good[names.SOURCE_ROW].to_list() == [2]
     assert good[names.DISTRICT_ID].to_list() == ["D1"]  # --district fills the missing column
     assert errors.rows() == [
-        (3, "Qty", "quantity must be > 0, got -1"),
+        (3, "Qty", NEGATIVE_NO_EXTENDED),
         (4, names.INVOICE_DATE, "not a date: 'soon' (use YYYY-MM-DD or M/D/YYYY)"),
         (4, "Qty", "not a number: 'x'"),
     ]
     problems = validate.error_problems([errors], "f.csv")
-    assert [format_problem(p) for p in problems][:1] == ["f.csv row 3 column Qty: quantity must be > 0, got -1"]
+    assert [format_problem(p) for p in problems][:1] == [f"f.csv row 3 column Qty: {NEGATIVE_NO_EXTENDED}"]
     assert {p.severity for p in problems} == {"error"}
     good, errors = validate.check(validate.typed(chunk.head(1), checks), checks, {2})  # a reader's bad row
     assert (good.height, errors.height) == (0, 0)
+
+
+# --- origins ---------------------------------------------------------------------------------------
+def test_bad_origins_are_refused_and_good_ones_load_as_given(store, tmp_path):
+    path = tmp_path / "origins.csv"
+    path.write_text((BROKEN / "bad_origin.csv").read_text(encoding="utf-8"), encoding="utf-8")
+    result = ingest_file(store, path, district_id="D1", skip_invalid=True)
+    assert (result.rows_loaded, result.rows_rejected) == (2, 5)
+    stored = store.execute(
+        f"SELECT {names.SOURCE_ROW}, {names.ORIGIN_STATE}, {names.ORIGIN_ZIP} FROM {names.PURCHASES} ORDER BY 1"
+    ).fetchall()
+    assert stored == [(2, "MA", "01060"), (8, "ma", "01060-1234")]
+    rejected = store.execute(f'SELECT {names.ROW}, "{names.COLUMN}" FROM {names.REJECTS} ORDER BY 1').fetchall()
+    assert rejected == [(3, "Origin ZIP"), (4, "Origin ZIP"), (5, "Origin ZIP"), (6, "Origin State"), (7, "Origin ZIP")]
+
+
+def test_origin_rules_zip_forms_states_and_agreement(store):
+    checks = validate.checks(store, "f.csv", "D1", {})
+    zips = ["01060", "01060-1234", "1035", " 01901 ", "99999", "00000", "Lynn", "0106", "01060-12", "96910", None, None]
+    states = ["MA", "ma", None, "MA", None, None, None, None, None, "GU", "VT", "Vermont"]
+    n = len(zips)
+    chunk = pl.DataFrame(
+        {
+            names.SOURCE_ROW: list(range(2, n + 2)),
+            names.INVOICE_DATE: ["2024-09-03"] * n,
+            names.VENDOR_NAME: ["Sysco"] * n,
+            names.VENDOR_TYPE: ["broadline_distributor"] * n,
+            names.PRODUCT: ["Carrots"] * n,
+            names.QUANTITY: ["1"] * n,
+            names.UNIT: ["lb"] * n,
+            names.UNIT_PRICE: ["1.00"] * n,
+            names.ORIGIN_STATE: states,
+            names.ORIGIN_ZIP: zips,
+        }
+    )
+    good, errors = validate.check(validate.typed(chunk, checks), checks, set())
+    # 5 digits, ZIP+4, a leading zero a spreadsheet dropped, a territory; a state alone; blank
+    assert good[names.SOURCE_ROW].to_list() == [2, 3, 4, 5, 11, 12]
+    assert errors.rows() == [
+        (6, names.ORIGIN_ZIP, f"'99999' is not a US ZIP code; {UNKNOWN_BLANK}"),
+        (7, names.ORIGIN_ZIP, f"'00000' is not a US ZIP code; {UNKNOWN_BLANK}"),
+        (8, names.ORIGIN_ZIP, f"'Lynn' is not a US ZIP code; {UNKNOWN_BLANK}"),
+        (9, names.ORIGIN_ZIP, f"'0106' is not a US ZIP code; {UNKNOWN_BLANK}"),  # 00106 is no ZIP
+        (10, names.ORIGIN_ZIP, f"'01060-12' is not a US ZIP code; {UNKNOWN_BLANK}"),
+        (13, names.ORIGIN_STATE, f"'Vermont' is not a USPS state code (e.g. MA); {UNKNOWN_BLANK}"),
+    ]
+    assert good.filter(pl.col(names.SOURCE_ROW) == 5)[names.ORIGIN_ZIP].item() == "01901"  # stored as given
+
+
+def test_origin_check_skips_the_zip_table_when_no_line_has_a_zip(store, monkeypatch):
+    def fail(text: pl.Series) -> pl.Series:
+        raise AssertionError("ZIP table read for a file without ZIPs")
+
+    monkeypatch.setattr(validate.geo, "zip_states", fail)
+    checks = validate.checks(store, "f.csv", "D1", {})
+    chunk = pl.DataFrame(
+        {names.SOURCE_ROW: [2], names.ORIGIN_ZIP: [None]}, schema_overrides={names.ORIGIN_ZIP: pl.String}
+    )
+    assert validate.typed(chunk, checks)["_zip_state"].to_list() == [None]
+
+
+# --- credits ---------------------------------------------------------------------------------------
+CREDITS = (
+    HEADER + "2024-09-03,Sysco,Carrots,10,lb,0.80,8.00\n"
+    "2024-09-04,Sysco,Carrots,-4,lb,0.80,-3.20\n"  # a return: netted
+    "2024-09-05,Sysco,Carrots,-1,lb,,-0.55\n"  # an allowance given as a line total: unit price 0.55
+    "2024-09-06,Sysco,Carrots,-2,lb,0.80,-1.90\n"  # |quantity| x price 1.60 is 30 cents from |ext|: flagged
+)
+
+
+def test_credit_loads_netted_with_a_note_and_a_price_check(store, tmp_path):
+    path = tmp_path / "credits.csv"
+    path.write_text(CREDITS, encoding="utf-8")
+    result = ingest_file(store, path, district_id="D1")
+    assert (result.rows_loaded, result.rows_rejected) == (4, 0)
+    assert [format_problem(p) for p in result.problems] == [
+        "credits.csv row 3 column Ext Price: credit (return or allowance): netted in totals",
+        "credits.csv row 4 column Ext Price: credit (return or allowance): netted in totals",
+        "credits.csv row 5 column Ext Price: credit (return or allowance): netted in totals",
+        "credits.csv row 5 column Ext Price: extended_price -1.90 differs from quantity x unit_price = -1.60 "
+        "by more than 1 cent",
+    ]
+    assert {p.severity for p in result.problems} == {"warning"}
+    assert result.to_json()["warnings"] == 4
+    stored = store.execute(
+        f"SELECT {names.QUANTITY}, {names.UNIT_PRICE}, {names.EXTENDED_PRICE}, {names.PRICE_FLAG} "
+        f"FROM {names.PURCHASES} ORDER BY {names.SOURCE_ROW}"
+    ).fetchall()
+    assert [(float(q), float(p), str(e), f) for q, p, e, f in stored] == [
+        (10.0, 0.8, "8.00", False),
+        (-4.0, 0.8, "-3.20", False),
+        (-1.0, 0.55, "-0.55", False),
+        (-2.0, 0.8, "-1.90", True),
+    ]
+    ((total,),) = store.execute(f"SELECT sum({names.EXTENDED_PRICE}) FROM {names.PURCHASES}").fetchall()
+    assert str(total) == "2.35"  # 8.00 - 3.20 - 0.55 - 1.90
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "extended", "reason"),
+    [
+        ("-4", "0.80", "3.20", "quantity -4 and extended_price 3.20 disagree in sign"),
+        ("4", "0.80", "-3.20", "quantity 4 and extended_price -3.20 disagree in sign"),
+        ("-4", "0.00", "0.00", "quantity -4 and extended_price 0.00 disagree in sign"),
+        ("-4", "0.80", "", "quantity -4 is negative but extended_price is empty"),
+        ("0", "0.80", "0.00", "quantity must not be 0, got 0"),
+        ("-4", "-0.80", "-3.20", "unit_price must be >= 0, got -0.80"),
+    ],
+)
+def test_signs_that_disagree_are_refused_naming_both_columns(store, tmp_path, quantity, price, extended, reason):
+    path = tmp_path / "signs.csv"
+    path.write_text(HEADER + f"2024-09-04,Sysco,Carrots,{quantity},lb,{price},{extended}\n", encoding="utf-8")
+    before = snapshot(store)
+    with pytest.raises(ValidationError) as info:
+        ingest_file(store, path, district_id="D1")
+    (problem,) = info.value.problems
+    assert problem.row == 2 and problem.reason.startswith(reason)
+    if "disagree" in reason:
+        assert problem.reason.endswith("a credit (return or allowance) has both negative")
+    assert snapshot(store) == before

@@ -354,3 +354,35 @@ def test_weighted_premium_weights_commodity_premiums_by_local_spend(loaded):
 
 def test_weighted_premium_is_none_without_premiums(con):
     assert compute.weighted_premium(compute.compute(con)) is None
+
+
+@pytest.mark.parametrize("use_summary", [False, True])
+def test_credits_are_netted_in_every_total_to_the_cent(con, tmp_path, use_summary):
+    from coop.ingest import ingest_file
+
+    con.execute(
+        f"INSERT INTO {names.DISTRICTS} (district_id, name, state, zip) VALUES ('D1', 'Lakeview', 'MN', '55101')"
+    )
+    con.execute(
+        f"INSERT INTO {names.VENDORS} VALUES ('Farm', 'producer', 'MN', '55102'), "
+        "('Sysco', 'broadline_distributor', NULL, NULL)"
+    )
+    path = tmp_path / "credits.csv"
+    path.write_text(
+        "Date,Vendor,Item Description,Qty,UOM,Price,Ext Price\n"
+        "2024-09-03,Farm,Carrots,10,lb,0.80,8.00\n"
+        "2024-09-04,Farm,Carrots,-4,lb,0.80,-3.20\n"  # a return to the farm: local spend nets too
+        "2024-10-01,Sysco,Apples,3,lb,1.11,3.33\n"
+        "2024-10-02,Sysco,Apples,-1,lb,1.11,-1.11\n",
+        encoding="utf-8",
+    )
+    assert ingest_file(con, path, district_id="D1").rows_loaded == 4
+    if use_summary:
+        db.rebuild_summary(con)
+    m = compute.compute(con, use_summary=use_summary)
+    assert m.from_summary == use_summary
+    d = rows(m.districts, names.DISTRICT_ID)["D1"]
+    assert (d["total_spend"], d["local_spend"]) == (7.02, 4.80)  # 8.00 - 3.20 + 3.33 - 1.11; 8.00 - 3.20
+    assert m.coop.row(0, named=True)["total_spend"] == 7.02
+    by_month = {r[names.MONTH].month: r["total_spend"] for r in m.by_month.to_dicts()}
+    assert by_month == {9: 4.80, 10: 2.22}

@@ -3,7 +3,8 @@ import pytest
 from fixtures_metrics import DISTRICTS, LINES, districts_frame, lines_frame
 
 from coop import names
-from coop.metrics import geo, local
+from coop.metrics import local
+from coop.store import geo
 
 
 def classify(lines=LINES, districts=DISTRICTS) -> pl.DataFrame:

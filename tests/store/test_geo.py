@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from coop.metrics import geo
+from coop.store import geo
 
 
 def test_zip_table_has_centroids_state_and_county_key():
@@ -79,3 +79,14 @@ def test_cached_table_equals_a_fresh_build(tmp_path, monkeypatch):
         assert cached.equals(geo._build_zip_table())
     finally:
         geo.zip_table.cache_clear()
+
+
+def test_zip_states_per_zip_text():
+    text = pl.Series("z", ["01060", "01060-1234", "1035", "99999", "Lynn", None, "96910"])
+    assert geo.zip_states(text).to_list() == ["MA", "MA", "MA", None, None, None, "GU"]
+    assert geo.zip_states(text).name == "z"
+
+
+def test_usps_states_cover_every_state_of_the_zip_table():
+    assert set(geo.zip_table()[geo.GEO_STATE].unique()) <= geo.USPS_STATES
+    assert {"MA", "DC", "PR", "GU", "AE"} <= geo.USPS_STATES and "XX" not in geo.USPS_STATES

@@ -15,6 +15,12 @@ GEO_LAT = "geo_lat"
 GEO_LON = "geo_lon"
 GEO_STATE = "geo_state"
 GEO_COUNTY = "geo_county"
+# USPS state and territory codes (the 50 states, DC, territories, freely associated states, armed forces)
+_USPS_CODES = (
+    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA "
+    "RI SC SD TN TX UT VT VA WA WV WI WY DC AS GU MP PR VI UM FM MH PW AA AE AP"
+)
+USPS_STATES = frozenset(_USPS_CODES.split())
 # Suffixes a county name may carry in the zipcodes data or in a district's list ("Weld County" == "Weld").
 _COUNTY_SUFFIX = r"\s+(city and borough|county|parish|borough|census area|municipality|municipio)$"
 
@@ -67,6 +73,13 @@ def normalise_zip(expr: pl.Expr) -> pl.Expr:
     """A ZIP text expression as 5 digits (ZIP+4 cut, leading zeros lost by spreadsheets restored), else null."""
     digits = expr.cast(pl.String).str.strip_chars().str.extract(r"^(\d{3,5})(?:-\d{4})?$", 1)
     return digits.str.zfill(5)
+
+
+def zip_states(text: pl.Series) -> pl.Series:
+    """The state of each ZIP text (5 digits or ZIP+4; dropped leading zeros restored); null where not a known ZIP."""
+    frame = pl.DataFrame({"_z": text.cast(pl.String)}).with_columns(normalise_zip(pl.col("_z")).alias(GEO_ZIP))
+    states = zip_table().select(GEO_ZIP, GEO_STATE)
+    return frame.join(states, on=GEO_ZIP, how="left", maintain_order="left")[GEO_STATE].rename(text.name)
 
 
 def county_key(county: pl.Expr, default_state: pl.Expr) -> pl.Expr:
