@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coop import names
 from coop.metrics import compute
-from coop.store import db, geo, lines, summary
+from coop.registry import geo
+from coop.store import db, lines, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,8 +11,8 @@ import polars as pl
 
 from coop import names, parsing
 from coop.errors import ERROR, Problem
-from coop.registry import districts
-from coop.store import geo, settings
+from coop.registry import districts, geo
+from coop.store import settings
 
 DEFAULT_EARLIEST_DATE = date(2000, 7, 1)
 _THOUSANDS = r"^[-(]?\d{1,3}(,\d{3})+(\.\d*)?\)?$"

@@ -28,7 +28,7 @@ from __future__ import annotations
 import polars as pl
 
 from coop import names
-from coop.store import geo
+from coop.registry import geo
 
 LOCAL = "local"
 LOCAL_BASIS = "local_basis"

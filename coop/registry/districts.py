@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -11,6 +9,7 @@ import polars as pl
 
 from coop import names
 from coop.errors import InputFileError, Problem, ValidationError
+from coop.registry import geo
 from coop.store import db
 
 # The columns a districts file may hold: the table's, and the district's account number(s) in distributor reports.
@@ -31,7 +30,6 @@ _TYPES: dict[str, pl.DataType] = {
 }
 # Separators: state codes and bill-to ids by ';', ',' or white space; counties by ';' only ("Cass County, ND").
 _CODE = r"[^;,\s]+"
-_STATES_FILE = "usps_states.csv"
 _GIVEN = "_given_"  # prefix of the upsert's per-column flags: True when the incoming frame has the column
 
 _INCOMING = "incoming_districts"
@@ -44,13 +42,6 @@ FROM {_INCOMING} AS i LEFT JOIN {names.DISTRICTS} AS d ON d.{names.DISTRICT_ID} 
 ON CONFLICT ({names.DISTRICT_ID}) DO UPDATE SET
 {", ".join(f"{c} = excluded.{c}" for c in _FILE_COLUMNS[1:])}
 """
-
-
-@cache
-def usps_codes() -> frozenset[str]:
-    """The USPS state and territory codes (USPS Publication 28, Appendix B; `usps_states.csv` says more)."""
-    text = resources.files("coop.registry").joinpath(_STATES_FILE).read_bytes()
-    return frozenset(pl.read_csv(text, comment_prefix="#", infer_schema=False)["code"].to_list())
 
 
 def _codes(column: str) -> pl.Expr:
@@ -96,7 +87,7 @@ def read_csv(path: Path) -> pl.DataFrame:
         ]
     )
     if names.LOCAL_STATES in given:
-        unknown = pl.element().filter(~pl.element().is_in(sorted(usps_codes())))
+        unknown = pl.element().filter(~pl.element().is_in(sorted(geo.USPS_STATES)))
         bad_codes = (
             raw.select(row.alias("row"), _codes(names.LOCAL_STATES).list.eval(pl.element().str.to_uppercase()))
             .select("row", pl.col(names.LOCAL_STATES).list.eval(unknown).alias("bad"))

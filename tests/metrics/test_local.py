@@ -4,7 +4,7 @@ from fixtures_metrics import DISTRICTS, LINES, districts_frame, lines_frame
 
 from coop import names
 from coop.metrics import local
-from coop.store import geo
+from coop.registry import geo
 
 
 def classify(lines=LINES, districts=DISTRICTS) -> pl.DataFrame:

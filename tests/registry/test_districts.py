@@ -3,7 +3,7 @@ import pytest
 
 from coop import names
 from coop.errors import ValidationError
-from coop.registry import districts
+from coop.registry import districts, geo
 
 
 def write(tmp_path, text, name="d.csv"):
@@ -186,8 +186,8 @@ def test_unknown_state_code_is_refused_naming_file_row_column_and_code_and_nothi
 def test_usps_codes_are_the_zipcodes_package_states():
     import zipcodes
 
-    assert districts.usps_codes() == {z["state"] for z in zipcodes.list_all()}
-    assert len(districts.usps_codes()) == 62 and {"CT", "DC", "PR", "GU", "AE"} <= districts.usps_codes()
+    assert {z["state"] for z in zipcodes.list_all()} == geo.USPS_STATES
+    assert len(geo.USPS_STATES) == 62 and {"CT", "DC", "PR", "GU", "AE"} <= geo.USPS_STATES
 
 
 def _state_share(con, tmp_path, cell: str) -> float:

@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from coop.store import geo
+from coop.registry import geo
 
 
 def test_zip_table_has_centroids_state_and_county_key():

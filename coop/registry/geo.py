@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import polars as pl
@@ -15,12 +16,12 @@ GEO_LAT = "geo_lat"
 GEO_LON = "geo_lon"
 GEO_STATE = "geo_state"
 GEO_COUNTY = "geo_county"
-# USPS state and territory codes (the 50 states, DC, territories, freely associated states, armed forces)
-_USPS_CODES = (
-    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA "
-    "RI SC SD TN TX UT VT VA WA WV WI WY DC AS GU MP PR VI UM FM MH PW AA AE AP"
-)
-USPS_STATES = frozenset(_USPS_CODES.split())
+# USPS state and territory codes (USPS Publication 28, Appendix B), with their source: usps_states.csv
+_STATES_FILE = "usps_states.csv"
+USPS_STATES: frozenset[str] = frozenset(
+    pl.read_csv(resources.files("coop.registry").joinpath(_STATES_FILE).read_bytes(), comment_prefix="#",
+                infer_schema=False)["code"].to_list()
+)  # fmt: skip
 # Suffixes a county name may carry in the zipcodes data or in a district's list ("Weld County" == "Weld").
 _COUNTY_SUFFIX = r"\s+(city and borough|county|parish|borough|census area|municipality|municipio)$"
 
