@@ -52,8 +52,6 @@ _LINES_SQL = summary.grains_sql(_IN_RANGE, monthly=False)
 _REGROUP = f"SELECT {GRAIN}, {', '.join(summary.KEY_COLUMNS)}, {summary.GRAIN_SUMS}\nFROM ({{parts}})\nGROUP BY ALL"
 
 
-
-
 # --- loading (the DuckDB boundary) ---------------------------------------------------------------------
 def load_grains(
     con: duckdb.DuckDBPyConnection,
@@ -390,13 +388,21 @@ class Metrics:
     from_summary: bool = False  # whole months read from the purchase summary (else every line was read)
 
     def to_json(self) -> dict[str, object]:
-        """The CLI's `metrics --json` document (districts, coop, premiums)."""
+        """The CLI's `metrics --json` document (districts and coop with their spend per route, premiums)."""
         coop = self.coop.row(0, named=True)
+        routes: dict[str, dict[str, float]] = {}
+        for scope, route, spend in self.by_route.select(SCOPE, names.ROUTE, "spend").iter_rows():
+            routes.setdefault(scope, {})[route] = spend
+        empty = dict.fromkeys(names.ROUTES, 0.0)
+        districts = self.districts.select(
+            names.DISTRICT_ID, "total_spend", "local_spend", "local_share", "unknown_origin_spend"
+        ).to_dicts()
         return {
-            "districts": self.districts.select(
-                names.DISTRICT_ID, "total_spend", "local_spend", "local_share", "unknown_origin_spend"
-            ).to_dicts(),
-            "coop": {k: coop[k] for k in ("total_spend", "local_spend", "local_share")},
+            "districts": [{**d, "routes": routes.get(d[names.DISTRICT_ID], empty)} for d in districts],
+            "coop": {
+                **{k: coop[k] for k in ("total_spend", "local_spend", "local_share")},
+                "routes": routes.get(COOP, empty),
+            },
             "premiums": self.premiums.select(
                 SCOPE, names.PRODUCT, names.CATEGORY, "local_unit_price", "nonlocal_unit_price", "premium"
             ).to_dicts(),

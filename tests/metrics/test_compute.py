@@ -226,9 +226,9 @@ def test_cli_json_contract(loaded, db_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) == {"districts", "coop", "premiums"}
     assert set(doc["districts"][0]) == {
-        "district_id", "total_spend", "local_spend", "local_share", "unknown_origin_spend"
+        "district_id", "total_spend", "local_spend", "local_share", "unknown_origin_spend", "routes"
     }  # fmt: skip
-    assert set(doc["coop"]) == {"total_spend", "local_spend", "local_share"}
+    assert set(doc["coop"]) == {"total_spend", "local_spend", "local_share", "routes"}  # DESIGN: routes (issue 16)
     assert set(doc["premiums"][0]) == {
         "scope", "product", "category", "local_unit_price", "nonlocal_unit_price", "premium"
     }  # fmt: skip
@@ -386,3 +386,15 @@ def test_credits_are_netted_in_every_total_to_the_cent(con, tmp_path, use_summar
     assert m.coop.row(0, named=True)["total_spend"] == 7.02
     by_month = {r[names.MONTH].month: r["total_spend"] for r in m.by_month.to_dicts()}
     assert by_month == {9: 4.80, 10: 2.22}
+
+
+def test_metrics_json_has_spend_per_route_summing_to_total_spend(sample_db_file, capsys):
+    args = ["metrics", "--db", str(sample_db_file), "--json", "--from", "2025-01-01", "--to", "2025-03-31"]
+    assert cli.main(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for scope in [doc["coop"], *doc["districts"]]:
+        assert set(scope["routes"]) == set(names.ROUTES)
+        assert sum(scope["routes"].values()) == pytest.approx(scope["total_spend"], abs=0.005 * len(names.ROUTES))
+    assert doc["coop"]["routes"][names.TRADITIONAL_NONLOCAL] == pytest.approx(
+        sum(d["routes"][names.TRADITIONAL_NONLOCAL] for d in doc["districts"]), abs=0.01 * len(doc["districts"])
+    )
