@@ -459,17 +459,41 @@ class ReportLines:
     notes: tuple[Problem, ...] = ()  # a warning per district registered
 
 
+def _one_block_as(
+    con: duckdb.DuckDBPyConnection, file_name: str, matched: pl.DataFrame, district_id: str, add_districts: bool
+) -> pl.DataFrame:
+    """The report's one block under `district_id` (a registered district); a clear error otherwise."""
+    if add_districts:
+        raise InputFileError(f"{file_name}: --district and --add-districts do not go together")
+    if matched.height != 1:
+        blocks = ", ".join(f"{n!r} (row {r})" for n, r in matched.select(DISTRICT_NAME, "block_row").iter_rows())
+        raise InputFileError(
+            f"{file_name}: --district {district_id} loads a report of one district block; this one has "
+            f"{matched.height}: {blocks} (register the districts, with bill_to_id, and load it without --district)"
+        )
+    if district_id not in set(districts.load(con)[names.DISTRICT_ID].to_list()):
+        raise InputFileError(
+            f"{file_name}: unknown district {district_id!r}: register it first with `python -m coop districts FILE`"
+        )
+    return matched.with_columns(pl.lit(district_id).alias(names.DISTRICT_ID))
+
+
 def read(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
     *,
     vendor_name: str,
     vendor_type: str,
+    district_id: str | None = None,
     add_districts: bool = False,
     state: str | None = None,
     zip_code: str | None = None,
 ) -> ReportLines:
-    """Read a usage report into canonical lines, each block under its district (new ones planned if allowed)."""
+    """Read a usage report into canonical lines, each block under its district (new ones planned if allowed).
+
+    With `district_id` the report must hold one district block, and its lines go to that registered district
+    whatever the block's name or bill-to id says.
+    """
     path = Path(path)
     report = parse(path)
     if report.lines.is_empty():
@@ -478,6 +502,8 @@ def read(
             [Problem(path.name, 1, "(all)", "no item lines", ERROR)],
         )
     matched = match_districts(con, report)
+    if district_id is not None:
+        matched = _one_block_as(con, path.name, matched, district_id, add_districts)
     unknown = matched.filter(pl.col(names.DISTRICT_ID).is_null())
     if unknown.height and not add_districts:
         problems = [

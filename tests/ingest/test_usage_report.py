@@ -473,3 +473,55 @@ def test_generated_reports_parse_back_equal(
     ).rows()
     assert got == expected
     assert report.bill_to_ids == tuple(dict.fromkeys(str(b) for _, b, _ in blocks))
+
+
+def write_one_block(path: Path, block: str = "VALLEY SCHOOLS FOOD SVC (7777)") -> Path:
+    """A one-block report whose block name and bill-to id match no registered district."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Broadline Foods Inc."])
+    ws.append(["Start Date: 07/01/2021  End Date: 06/30/2022  Bill-To: 7777"])
+    ws.append(HEADER)
+    ws.append([block])
+    ws.append(item("A1", "APPLES FRESH", "LB", "", 40, 36.00, 0.90))
+    ws.append(item("A2", "PEACHES DICED", "CS", "6/#10", 2, 80.00, 40.00))
+    wb.save(path)
+    return path
+
+
+def test_one_block_report_loads_under_the_district_given(db_path: Path, tmp_path: Path, capsys) -> None:
+    con = db.connect(db_path)
+    add_district(con, "valley", "Valley Unified", None)
+    con.close()
+    path = write_one_block(tmp_path / "valley.xlsx")
+    vendor = ["--vendor", "Broadline Foods", "--vendor-type", BROADLINE, "--db", str(db_path), "--json"]
+    assert cli.main(["ingest", str(path), *vendor]) == 1  # the block matches no district by bill-to or name
+    assert "unknown district 'VALLEY SCHOOLS FOOD SVC'" in capsys.readouterr().err
+    assert cli.main(["ingest", str(path), "--district", "valley", *vendor]) == 0
+    assert json.loads(capsys.readouterr().out)["rows_loaded"] == 2
+    con = db.connect(db_path)
+    try:
+        got = con.execute(f"SELECT DISTINCT {names.DISTRICT_ID} FROM {names.PURCHASES}").fetchall()
+        assert got == [("valley",)] and counts(con)[2] == 1  # no district registered on the way
+    finally:
+        con.close()
+
+
+def test_district_option_refuses_a_report_of_several_blocks_or_an_unknown_district(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    add_district(con, "north", "North Valley Unified", "9001")
+    before = counts(con)
+    with pytest.raises(InputFileError, match=r"one district block; this one has 2: 'NORTH VALLEY USD' \(row 6\)"):
+        ingest_file(
+            con, write_report(tmp_path / "two.xlsx"), vendor_name="B", vendor_type=BROADLINE, district_id="north"
+        )
+    with pytest.raises(InputFileError, match="unknown district 'nope': register it first"):
+        ingest_file(
+            con, write_one_block(tmp_path / "one.xlsx"), vendor_name="B", vendor_type=BROADLINE, district_id="nope"
+        )
+    with pytest.raises(InputFileError, match="--district and --add-districts do not go together"):
+        ingest_file(
+            con, tmp_path / "one.xlsx", vendor_name="B", vendor_type=BROADLINE, district_id="north", add_districts=True
+        )
+    assert counts(con) == before
