@@ -20,9 +20,10 @@ k1.metric("Total food spend", f"${coop['total_spend']:,.0f}", help=f"{who}, {per
 share = coop["local_share"]
 k2.metric(
     "Local share",
-    "–" if share is None else f"{share:.1%}",
+    "not known" if share is None else f"{share:.1%}",
     delta=None if share is None else f"{(share - m.goal_local_share) * 100:+.1f} pts vs {m.goal_local_share:.0%} goal",
-    help=f"Local spend / total spend. {lb.LOCAL_DEFINITION} Goal: {m.goal_local_share:.0%} by {m.goal_date:%d %b %Y}.",
+    help=f"Local spend / total spend. {lb.LOCAL_DEFINITION} Not known when no spend in the period has a known "
+    f"origin. Goal: {m.goal_local_share:.0%} by {m.goal_date:%d %b %Y}.",
 )
 k3.metric(
     "Local price premium",

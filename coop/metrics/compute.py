@@ -147,7 +147,10 @@ def _spend_columns() -> list[pl.Expr]:
     return [
         _dollars(pl.col("total_cents")).alias("total_spend"),
         _dollars(pl.col("local_cents")).alias("local_spend"),
-        _share("local_cents", "total_cents").alias("local_share"),
+        # not known (null) where nothing was spent or every dollar is of unknown origin: 0% would claim "none local"
+        pl.when(pl.col("unknown_cents") != pl.col("total_cents"))
+        .then(_share("local_cents", "total_cents"))
+        .alias("local_share"),
         _dollars(pl.col("unknown_cents")).alias("unknown_origin_spend"),
     ]
 

@@ -65,8 +65,11 @@ class Packet:
 
 
 def format_share(share: float | None) -> str:
-    """A share in 0..1 as `NN.N%` (the packet's and the app's format); 'n/a' when undefined."""
-    return "n/a" if share is None else f"{share * 100:.1f}%"
+    """A share in 0..1 as `NN.N%` (the packet's and the app's format); 'not known' when undefined.
+
+    A local share is undefined where nothing was bought or every dollar is of unknown origin.
+    """
+    return "not known" if share is None else f"{share * 100:.1f}%"
 
 
 def format_money(value: float | None) -> str:

@@ -9,6 +9,7 @@ from fixtures_metrics import insert, load, random_lines
 from hypothesis import HealthCheck, given, settings
 
 from coop import cli, names
+from coop.ingest import pipeline
 from coop.metrics import compute, local
 from coop.registry import districts
 from coop.store import db
@@ -398,3 +399,34 @@ def test_metrics_json_has_spend_per_route_summing_to_total_spend(sample_db_file,
     assert doc["coop"]["routes"][names.TRADITIONAL_NONLOCAL] == pytest.approx(
         sum(d["routes"][names.TRADITIONAL_NONLOCAL] for d in doc["districts"]), abs=0.01 * len(doc["districts"])
     )
+
+
+def test_local_share_is_not_known_where_every_dollar_is_of_unknown_origin(db_path, capsys):
+    con = db.connect(db_path)
+    try:
+        con.execute(
+            f"INSERT INTO {names.DISTRICTS} ({names.DISTRICT_ID}, {names.NAME}, {names.STATE}, {names.ZIP}) "
+            "VALUES ('blind', 'Blind District', 'MN', '55101')"
+        )
+        frame = pl.DataFrame(
+            {
+                names.INVOICE_DATE: ["2024-09-03", "2024-09-04"],
+                names.VENDOR_NAME: ["Sysco", "Sysco"],
+                names.VENDOR_TYPE: ["broadline_distributor"] * 2,
+                names.PRODUCT: ["Apples, Gala", "Milk 1%"],
+                names.QUANTITY: ["10", "5"],
+                names.UNIT: ["lb", "gal"],
+                names.UNIT_PRICE: ["1.00", "3.00"],
+                names.EXTENDED_PRICE: ["10.00", "15.00"],
+            }
+        )
+        pipeline.load_frame(con, frame, file_name="blind.csv", sha256="b", source_kind="csv", district_id="blind")
+    finally:
+        con.close()
+    assert cli.main(["metrics", "--db", str(db_path), "--json"]) == 0
+    (blind,) = json.loads(capsys.readouterr().out)["districts"]
+    assert blind["total_spend"] == 25.0 and blind["unknown_origin_spend"] == 25.0
+    assert blind["local_spend"] == 0.0 and blind["local_share"] is None  # not known, not 0%
+    from coop.report import build
+
+    assert build.format_share(blind["local_share"]) == "not known"
