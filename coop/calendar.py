@@ -70,6 +70,19 @@ def month_span(first: date, last: date) -> int:
     return (last.year - first.year) * 12 + last.month - first.month + 1
 
 
+def months_covered(start: date, end: date) -> float:
+    """How many months the days `start`..`end` (inclusive) cover, each month counted by its share of days.
+
+    July 1 to June 30 is 12.0 in any year; July 15 to October 14 is 3.0 (17/31 + 1 + 1 + 14/31).
+    """
+    total = 0.0
+    for first in months(start, end):
+        last = month_end(first)
+        days = (min(end, last) - max(start, first)).days + 1
+        total += days / last.day
+    return total
+
+
 def months(start: date, end: date) -> list[date]:
     """First days of the months from `start`'s month to `end`'s month, oldest first."""
     return [add_months(start, k) for k in range(max(0, month_span(start, end)))]

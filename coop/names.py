@@ -165,6 +165,7 @@ SETTING_KEY: Final = "key"
 SETTING_VALUE: Final = "value"
 GOAL_LOCAL_SHARE: Final = "goal_local_share"
 GOAL_DATE: Final = "goal_date"
+SUMMARY_LAYOUT: Final = "summary_layout"  # how the purchase summary was built (coop.store.summary.LAYOUT)
 EARLIEST_INVOICE_DATE: Final = "earliest_invoice_date"  # ISO date; invoice dates before it are rejected
 
 # --- pooled co-op quotes (coop/quotes.py): tiers, capacities, fixed costs as an editable table ---------

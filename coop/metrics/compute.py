@@ -26,10 +26,10 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from coop import names
+from coop import calendar, names
 from coop.metrics import local
 from coop.registry import districts as registry_districts
-from coop.store import settings, summary
+from coop.store import periods, settings, summary
 
 COOP = "coop"
 SCOPE = "scope"
@@ -46,9 +46,32 @@ GRAIN = names.GRAIN
 GRAIN_SHARES = summary.GRAIN_SHARES  # district, month, category, base unit, vendor type, origin: shares, routes, goal
 GRAIN_PRICES = summary.GRAIN_PRICES  # district, product, category, base unit, vendor type, origin: premiums
 GRAIN_VENDORS = summary.GRAIN_VENDORS  # district, vendor, vendor type, origin: co-op spend by vendor
-_IN_RANGE = f"""(CAST(? AS DATE) IS NULL OR {names.INVOICE_DATE} >= CAST(? AS DATE))
-      AND (CAST(? AS DATE) IS NULL OR {names.INVOICE_DATE} <= CAST(? AS DATE))"""
-_LINES_SQL = summary.grains_sql(_IN_RANGE, monthly=False)
+_START, _END = f"coalesce({names.PERIOD_START}, {names.INVOICE_DATE})", periods.END
+# per district: the spend of period lines that the range cuts (counted by their days in it, `coop.store.periods`)
+_CUT_CENTS = periods.part_cents_sql(
+    f"CAST({names.EXTENDED_PRICE} * 100 AS HUGEINT)",
+    names.PERIOD_START,
+    _END,
+    f"greatest({names.PERIOD_START}, b.lo)",
+    f"least({_END}, b.hi)",
+)
+_ALLOCATED_SQL = f"""
+WITH b AS (SELECT CAST(? AS DATE) AS lo, CAST(? AS DATE) AS hi)
+SELECT {names.DISTRICT_ID}, CAST(sum({_CUT_CENTS}) AS BIGINT) AS allocated_cents
+FROM {names.PURCHASE_LINES}, b
+WHERE {names.PERIOD_START} IS NOT NULL AND {names.PERIOD_START} <= b.hi AND {_END} >= b.lo
+  AND NOT ({names.PERIOD_START} >= b.lo AND {_END} <= b.hi)
+GROUP BY {names.DISTRICT_ID}"""
+# per district: the first and last day its lines cover in the range (a dated line covers its calendar month)
+_COVERAGE_SQL = f"""
+WITH b AS (SELECT CAST(? AS DATE) AS lo, CAST(? AS DATE) AS hi)
+SELECT {names.DISTRICT_ID},
+       greatest(min(coalesce({names.PERIOD_START}, CAST(date_trunc('month', {names.INVOICE_DATE}) AS DATE))),
+                any_value(b.lo)) AS first_day,
+       least(max(coalesce({names.PERIOD_END}, last_day({names.INVOICE_DATE}))), any_value(b.hi)) AS last_day
+FROM {names.PURCHASE_LINES}, b
+WHERE coalesce({names.PERIOD_START}, {names.INVOICE_DATE}) <= b.hi AND {_END} >= b.lo
+GROUP BY {names.DISTRICT_ID}"""
 _REGROUP = f"SELECT {GRAIN}, {', '.join(summary.KEY_COLUMNS)}, {summary.GRAIN_SUMS}\nFROM ({{parts}})\nGROUP BY ALL"
 
 
@@ -73,8 +96,8 @@ def _load_grains(
     """The grains (see `load_grains`) and whether the purchase summary supplied the whole months."""
     span = date_range(con) if use_summary and summary.is_current(con) else None
     if span is None:
-        bounds = [date_from, date_from, date_to, date_to]
-        return con.sql(_LINES_SQL, params=bounds).pl(), False
+        sql, params = summary.grains_sql([(date_from, date_to)], monthly=False)
+        return con.sql(sql, params=params).pl(), False
     # there are no lines outside the data's own span, so a bound beyond it is no bound (and cuts no month)
     low = None if date_from is None or date_from <= span[0] else date_from
     high = None if date_to is None or date_to >= span[1] else date_to
@@ -85,11 +108,28 @@ def _load_grains(
         parts.append(summary.summary_grains_sql(bounded_from=whole[0] is not None, bounded_to=whole[1] is not None))
         params += [b for b in whole if b is not None] * 2
     if edges:
-        where = " OR ".join(f"{names.INVOICE_DATE} BETWEEN ? AND ?" for _ in edges)
-        parts.append(summary.grains_sql(f"({where})", monthly=False))
-        params += [d for edge in edges for d in edge]
+        sql, edge_params = summary.grains_sql(edges, monthly=False)
+        parts.append(sql)
+        params += edge_params
     sql = parts[0] if len(parts) == 1 else _REGROUP.format(parts="\nUNION ALL\n".join(parts))
     return con.sql(sql, params=params).pl(), True
+
+
+def load_allocated(con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None) -> pl.LazyFrame:
+    """Per district, the cents of its period lines' spend that the range cuts (spread by days: not a whole period)."""
+    lo, hi = periods.bounds(date_from, date_to)
+    return con.sql(_ALLOCATED_SQL, params=[lo, hi]).pl().lazy()
+
+
+def coverage(con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None) -> pl.DataFrame:
+    """Per district with lines in the range: the first and last day they cover and the months that is (by days).
+
+    A period line covers its period; a dated line its calendar month (a month of invoices is a month of buying).
+    """
+    lo, hi = periods.bounds(date_from, date_to)
+    frame = con.sql(_COVERAGE_SQL, params=[lo, hi]).pl()
+    months = [calendar.months_covered(a, b) for a, b in frame.select("first_day", "last_day").iter_rows()]
+    return frame.with_columns(pl.Series("months", months, dtype=pl.Float64)).sort(names.DISTRICT_ID)
 
 
 def grain(classified: pl.LazyFrame, name: str) -> pl.LazyFrame:
@@ -98,10 +138,8 @@ def grain(classified: pl.LazyFrame, name: str) -> pl.LazyFrame:
 
 
 def date_range(con: duckdb.DuckDBPyConnection) -> tuple[date, date] | None:
-    """First and last invoice date of all purchases, or None when there are none."""
-    ((first, last),) = con.execute(
-        f"SELECT min({names.INVOICE_DATE}), max({names.INVOICE_DATE}) FROM {names.PURCHASE_LINES}"
-    ).fetchall()
+    """First and last day the purchases cover (a period line from its period's start), or None when there are none."""
+    ((first, last),) = con.execute(f"SELECT min({_START}), max({_END}) FROM {names.PURCHASE_LINES}").fetchall()
     return None if first is None else (first, last)
 
 
@@ -174,6 +212,19 @@ def coop_share(classified: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(pl.col("total_cents", "local_cents", "unknown_cents", LINES).fill_null(0))
         .select(*_spend_columns(), LINES)
     )
+
+
+def with_allocated(frame: pl.LazyFrame, allocated: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows per district (or the co-op's one row) with `allocated_spend`: spend spread from period totals."""
+    if names.DISTRICT_ID in frame.collect_schema().names():
+        cents = frame.join(allocated, on=names.DISTRICT_ID, how="left", maintain_order="left").with_columns(
+            pl.col("allocated_cents").fill_null(0)
+        )
+    else:
+        cents = frame.join(allocated.select(pl.col("allocated_cents").sum()), how="cross").with_columns(
+            pl.col("allocated_cents").fill_null(0)
+        )
+    return cents.with_columns(_dollars(pl.col("allocated_cents")).alias("allocated_spend")).drop("allocated_cents")
 
 
 def shares_by(classified: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
@@ -398,12 +449,15 @@ class Metrics:
             routes.setdefault(scope, {})[route] = spend
         empty = dict.fromkeys(names.ROUTES, 0.0)
         districts = self.districts.select(
-            names.DISTRICT_ID, "total_spend", "local_spend", "local_share", "unknown_origin_spend"
+            names.DISTRICT_ID, "total_spend", "local_spend", "local_share", "unknown_origin_spend", "allocated_spend"
         ).to_dicts()
         return {
             "districts": [{**d, "routes": routes.get(d[names.DISTRICT_ID], empty)} for d in districts],
             "coop": {
-                **{k: coop[k] for k in ("total_spend", "local_spend", "local_share")},
+                **{
+                    k: coop[k]
+                    for k in ("total_spend", "local_spend", "local_share", "unknown_origin_spend", "allocated_spend")
+                },
                 "routes": routes.get(COOP, empty),
             },
             "premiums": self.premiums.select(
@@ -438,10 +492,11 @@ def compute(
     classified = local.localize(grains.lazy(), districts).collect().lazy()
     shares, prices = grain(classified, GRAIN_SHARES), grain(classified, GRAIN_PRICES)
     commodity = premiums(prices)
+    allocated = load_allocated(con, date_from, date_to).collect().lazy()
     frames = pl.collect_all(
         [
-            district_shares(shares, districts),
-            coop_share(shares),
+            with_allocated(district_shares(shares, districts), allocated),
+            with_allocated(coop_share(shares), allocated),
             shares_by(shares, [names.MONTH]),
             shares_by(shares, [names.CATEGORY]),
             route_mix(shares),

@@ -20,8 +20,9 @@ _SUMMED = ("total_spend", "local_spend", "unknown_origin_spend", "lines")
 
 
 def _with_share() -> pl.Expr:
-    """Local spend / total spend, null where there is no spend."""
-    return pl.when(pl.col("total_spend") != 0).then(pl.col("local_spend") / pl.col("total_spend")).alias("local_share")
+    """Local spend / total spend; null (not known) where there is no spend or all of it is of unknown origin."""
+    known = (pl.col("total_spend") != 0) & (pl.col("unknown_origin_spend") != pl.col("total_spend"))
+    return pl.when(known).then(pl.col("local_spend") / pl.col("total_spend")).alias("local_share")
 
 
 def _resummed(frame: pl.DataFrame, ids: tuple[str, ...], by: list[str]) -> pl.DataFrame:
@@ -41,7 +42,7 @@ def narrow(m: Metrics, district_ids: Iterable[str]) -> Metrics:
     if set(ids) >= set(m.districts[names.DISTRICT_ID].to_list()):
         return m
     dists = m.districts.filter(pl.col(names.DISTRICT_ID).is_in(ids))
-    coop = dists.select(pl.col(_SUMMED).sum()).with_columns(_with_share()).select(m.coop.columns)
+    coop = dists.select(pl.col(*_SUMMED, "allocated_spend").sum()).with_columns(_with_share()).select(m.coop.columns)
     routes = m.by_route.filter(pl.col(SCOPE).is_in(ids))
     route_sums = (
         routes.group_by(names.ROUTE)
@@ -117,5 +118,5 @@ def district_table(m: Metrics, freshness: pl.DataFrame, today: date) -> pl.DataF
 
 
 def reporting(m: Metrics) -> int:
-    """How many of the metrics' districts have spend in the period."""
-    return m.districts.filter(pl.col("total_spend") > 0).height
+    """How many of the metrics' districts have lines or spend (allocated from period totals too) in the period."""
+    return m.districts.filter((pl.col("total_spend") != 0) | (pl.col("lines") > 0)).height

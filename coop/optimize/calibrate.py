@@ -215,16 +215,13 @@ def route_costs(
 
 
 def demand(con: duckdb.DuckDBPyConnection, date_from: date | None = None, date_to: date | None = None) -> pl.DataFrame:
-    """Per district, category and base unit: base quantity bought in the range and scaled to a year."""
+    """Per district, category and base unit: base quantity bought in the range and scaled to a year.
+
+    A year = 12 months of the days the district's lines actually cover (`compute.coverage`): a usage report for
+    July-June is one year, a quarter's report a quarter, a month of invoices a month.
+    """
     classified = _grain(_classified(con, date_from, date_to), compute.GRAIN_SHARES)
-    span = classified.group_by(names.DISTRICT_ID).agg(
-        (
-            (pl.col(names.MONTH).max().dt.year() - pl.col(names.MONTH).min().dt.year()) * 12
-            + pl.col(names.MONTH).max().dt.month().cast(pl.Int32)
-            - pl.col(names.MONTH).min().dt.month().cast(pl.Int32)
-            + 1
-        ).alias("months")
-    )
+    span = compute.coverage(con, date_from, date_to).select(names.DISTRICT_ID, "months")
     return (
         classified.filter(pl.col(names.BASE_QUANTITY).is_not_null())
         .group_by(names.DISTRICT_ID, names.CATEGORY, names.BASE_UNIT)

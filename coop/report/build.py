@@ -16,7 +16,7 @@ import polars as pl
 
 from coop import calendar, names
 from coop.errors import CoopError
-from coop.metrics import compute
+from coop.metrics import compute, selection
 from coop.report import charts
 
 Progress = Callable[[float, str], None]
@@ -89,8 +89,11 @@ def _kpis(month: compute.Metrics, previous: compute.Metrics, ytd: compute.Metric
     delta = "n/a" if share is None or prev_share is None else f"{(share - prev_share) * 100:+.1f} points"
     weighted = compute.weighted_premium(month)
     total_districts = month.districts.height
+    spend_detail = "sum of extended price, all member districts"
+    if now["allocated_spend"]:
+        spend_detail += f"; {format_money(now['allocated_spend'])} of it allocated from period totals"
     return (
-        Kpi("Co-op food spend", format_money(now["total_spend"]), "sum of extended price, all member districts"),
+        Kpi("Co-op food spend", format_money(now["total_spend"]), spend_detail),
         Kpi(
             "Co-op local share",
             format_share(share),
@@ -103,13 +106,17 @@ def _kpis(month: compute.Metrics, previous: compute.Metrics, ytd: compute.Metric
             "n/a" if weighted is None else f"{weighted * 100:+.1f}%",
             "local vs non-local unit price per commodity, weighted by local spend",
         ),
-        Kpi("Districts reporting", f"{reporting} of {total_districts}", "districts with purchase lines this month"),
+        Kpi(
+            "Districts reporting",
+            f"{reporting} of {total_districts}",
+            "districts with purchase lines this month, or spend allocated to it from period totals",
+        ),
     )
 
 
 def _district_table(month: compute.Metrics, ytd: compute.Metrics) -> pl.DataFrame:
     """Each district's spend and local share this month and school year to date."""
-    cols = [names.DISTRICT_ID, "total_spend", "local_spend", "local_share", "unknown_origin_spend"]
+    cols = [names.DISTRICT_ID, "total_spend", "local_spend", "local_share", "unknown_origin_spend", "allocated_spend"]
     year = ytd.districts.select(
         names.DISTRICT_ID,
         pl.col("total_spend").alias("ytd_total_spend"),
@@ -149,9 +156,18 @@ def _top_local_commodities(month: compute.Metrics) -> pl.DataFrame:
 def _notes(month: compute.Metrics, first: date) -> tuple[str, ...]:
     """Data-quality notes: districts with no lines this month, unknown-origin spend, lines without base units."""
     notes = []
-    missing = month.districts.filter(pl.col(compute.LINES) == 0)[names.DISTRICT_ID].to_list()
+    silent = (pl.col(compute.LINES) == 0) & (pl.col("total_spend") == 0)
+    missing = month.districts.filter(silent)[names.DISTRICT_ID].to_list()
     if missing:
         notes.append(f"No purchase lines for {first:%B %Y} from: {', '.join(missing)}.")
+    allocated = month.districts.filter(pl.col("allocated_spend") != 0)
+    if allocated.height:
+        notes.append(
+            f"{format_money(_coop_row(month)['allocated_spend'])} of {first:%B %Y}'s spend is allocated from period "
+            f"totals ({allocated.height} district{'s' * (allocated.height != 1)}: "
+            f"{', '.join(allocated[names.DISTRICT_ID].to_list())}): a usage report gives one total per item for a "
+            "period, spread over its calendar days."
+        )
     unknown = month.districts.filter(pl.col("unknown_origin_spend") > 0)
     for row in unknown.iter_rows(named=True):
         notes.append(
@@ -184,7 +200,7 @@ def build(
     m = compute.compute(con, first, last)
     prev = compute.compute(con, prev_first, calendar.month_end(prev_first))
     ytd = compute.compute(con, year_first, last)
-    reporting = m.districts.filter(pl.col(compute.LINES) > 0).height
+    reporting = selection.reporting(m)
     coop_share = _coop_row(m)["local_share"]
     period = f"{first:%B %Y}"
     ytd_period = f"{year_first:%d %b %Y} - {last:%d %b %Y}"
@@ -193,9 +209,10 @@ def build(
             "districts",
             "District local share",
             f"Dollars and shares of food spend. Month: {period}; school year to date: {ytd_period}. "
-            "Local by each district's own definition; unknown origin counts as not local.",
+            "Local by each district's own definition; unknown origin counts as not local. Allocated spend = the "
+            "part allocated from period totals (a usage report's period spread over its days).",
             _district_table(m, ytd),
-            money=("total_spend", "local_spend", "unknown_origin_spend", "ytd_total_spend"),
+            money=("total_spend", "local_spend", "unknown_origin_spend", "allocated_spend", "ytd_total_spend"),
             shares=("local_share", "ytd_local_share"),
         ),
         Table(

@@ -29,6 +29,7 @@ import polars as pl
 from coop import calendar, names
 from coop.registry import contracts, districts
 from coop.registry.contracts import CONTRACT_ENTITLEMENT, CONTRACT_FORMAL, CONTRACT_SMALL
+from coop.store import periods
 
 # --- methods -------------------------------------------------------------------------------------
 MICRO: Final = "micro"
@@ -142,13 +143,18 @@ def load_thresholds(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def load_purchases(con: duckdb.DuckDBPyConnection) -> pl.LazyFrame:
-    """Purchase lines with the columns the rules need."""
+    """Purchase lines with the columns the rules need; a period line cut at school years (spread by days).
+
+    A piece of a period line is dated its last day and has `allocated` True (`coop.store.periods`).
+    """
     cols = ", ".join(
         (
             names.DISTRICT_ID,
             names.VENDOR_NAME,
             names.VENDOR_TYPE,
             names.INVOICE_DATE,
+            names.PERIOD_START,
+            names.PERIOD_END,
             names.INVOICE_NO,
             names.SOURCE_ROW,
             names.DESCRIPTION,
@@ -158,8 +164,9 @@ def load_purchases(con: duckdb.DuckDBPyConnection) -> pl.LazyFrame:
             names.ORIGIN_ZIP,
         )
     )
-    frame = con.sql(f"SELECT {cols} FROM {names.PURCHASES}").pl()
-    return frame.with_columns(pl.col(names.EXTENDED_PRICE).cast(pl.Float64)).lazy()
+    frame = con.sql(f"SELECT {cols} FROM {names.PURCHASES}").pl().lazy()
+    frame = frame.with_columns(pl.col(names.EXTENDED_PRICE).cast(pl.Float64))
+    return periods.split_by_school_year(frame, names.EXTENDED_PRICE, names.SCHOOL_YEAR).drop(names.SCHOOL_YEAR)
 
 
 def _in_force(lines: pl.LazyFrame, table: pl.DataFrame, kind: str, jurisdiction: str, out: str) -> pl.LazyFrame:
@@ -190,9 +197,7 @@ def _in_force(lines: pl.LazyFrame, table: pl.DataFrame, kind: str, jurisdiction:
     )
 
 
-def with_thresholds(
-    lines: pl.LazyFrame, districts: pl.DataFrame, table: pl.DataFrame, exempt: pl.Expr
-) -> pl.LazyFrame:
+def with_thresholds(lines: pl.LazyFrame, districts: pl.DataFrame, table: pl.DataFrame, exempt: pl.Expr) -> pl.LazyFrame:
     """Lines plus the most restrictive micro and small thresholds in force on each date, and their sources."""
     dist = districts.select(
         pl.col(names.DISTRICT_ID),
@@ -328,6 +333,7 @@ def thresholds(
         pl.col("_small_src").filter(deciding).first(),
         pl.col("_contract").max().alias("_contract"),
         pl.col("_exempt").first().alias("_exempt"),
+        *([pl.col("allocated").any().alias("allocated")] if "allocated" in framed.collect_schema() else []),
     )
     required = (
         pl.when(pl.col("_need") == 2)
@@ -385,6 +391,9 @@ def thresholds(
             )
         )
     )
+    if "allocated" in out.collect_schema():
+        spread = pl.when(pl.col("allocated")).then(pl.lit("; spend includes amounts allocated from period totals"))
+        reason = pl.concat_str([reason, spread.otherwise(pl.lit(""))])
     source = pl.when(pl.col("_need") == 2).then(pl.col("_small_src")).otherwise(pl.col("_micro_src"))
     return (
         out.with_columns(required.alias("required_method"), recorded.alias("recorded_method"), flag.alias("flag"))
@@ -392,7 +401,6 @@ def thresholds(
         .select(THRESHOLDS_COLUMNS)
         .sort(names.DISTRICT_ID, names.VENDOR_NAME, names.SCHOOL_YEAR)
     )
-
 
 
 # --- from the database ----------------------------------------------------------------------------------
@@ -413,7 +421,6 @@ def thresholds_from_db(con: duckdb.DuckDBPyConnection, school_year: int | None =
         contracts=contracts.load(con),
         table=load_thresholds(con),
     ).collect()
-
 
 
 # --- views ------------------------------------------------------------------------------------------------

@@ -113,8 +113,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _add_summary(con: duckdb.DuckDBPyConnection) -> None:
-    """Give a database created before the purchase summary its tables, built from its lines, in one transaction."""
-    if summary.exists(con):
+    """Give a database created before the purchase summary (or of an older layout) one built from its lines."""
+    if summary.exists(con) and summary.layout_current(con):
         return
     try:
         with transaction(con):

@@ -28,12 +28,17 @@ by a test or a benchmark inserting rows directly, make it stale and metrics read
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import duckdb
 
 from coop import calendar, names
+from coop.store import periods, settings
 
+# the summary's layout: "2" = period lines spread over their months by days (before: piled on the period's end);
+# a summary of an older layout is rebuilt by `coop.store.db.migrate` when the database holds period lines
+LAYOUT = "2"
 GRAIN_SHARES = "shares"
 GRAIN_PRICES = "prices"
 GRAIN_VENDORS = "vendors"
@@ -73,24 +78,62 @@ def _null(column: str) -> str:
     return f"CAST(NULL AS {'DATE' if column == names.MONTH else 'TEXT'}) AS {column}"
 
 
-def grains_sql(where: str, *, monthly: bool, per_batch: bool = False) -> str:
-    """SELECT compacting the purchase lines matching `where` to the three grains (`grain` column, cents exact).
+Range = tuple[date | None, date | None]  # inclusive; None = unbounded on that side
 
-    `monthly` keeps every grain per month (the summary's form); otherwise only the shares grain keeps its month.
-    `per_batch` adds `batch_id` as the first column and key. `where` is trusted SQL with `?` placeholders (bind its
-    parameters once). The lines are scanned once, to the finest grain (every key, per month), and the three grains
-    are summed from that (one pass over the lines instead of three).
+
+def grains_sql(
+    ranges: Sequence[Range] | None, *, monthly: bool, per_batch: bool = False, batch_id: int | None = None
+) -> tuple[str, list[object]]:
+    """SELECT (and its parameters) compacting the purchase lines in `ranges` to the three grains (cents exact).
+
+    `ranges` are disjoint inclusive date ranges (None: every line). A dated line counts when its date is in a range;
+    a period line counts by the share of its period's days in each range, cut into calendar months
+    (`coop.store.periods`). `monthly` keeps every grain per month (the summary's form); otherwise only the shares
+    grain keeps its month. `per_batch` adds `batch_id` as the first column and key; `batch_id` reads one batch.
+    The lines are scanned once, to the finest grain (every key, per month), and the three grains summed from that.
     """
     lead = (names.BATCH_ID,) if per_batch else ()
-    month = f"CAST(date_trunc('month', {names.INVOICE_DATE}) AS DATE)"
     keys = (*lead, names.MONTH, *(c for c in KEY_COLUMNS if c != names.MONTH))
-    fine = (
+    group = ", ".join(str(i + 1) for i in range(len(keys)))
+    spans = [periods.bounds(*r) for r in ranges] if ranges is not None else [periods.bounds(None, None)]
+    in_batch = f"{names.BATCH_ID} = ?" if batch_id is not None else "true"
+    batch_params: list[object] = [batch_id] if batch_id is not None else []
+    dated_range = " OR ".join(f"{names.INVOICE_DATE} BETWEEN ? AND ?" for _ in spans)
+    month = f"CAST(date_trunc('month', {names.INVOICE_DATE}) AS DATE)"
+    dated = (
         f"SELECT {', '.join(month + ' AS ' + k if k == names.MONTH else k for k in keys)},\n"
         f"       sum({names.EXTENDED_PRICE}) AS _spend, sum({names.BASE_QUANTITY}) AS _base,\n"
         f"       sum({names.EXTENDED_PRICE}) FILTER (WHERE {names.BASE_QUANTITY} IS NOT NULL) AS _priced,\n"
         f"       count(*) AS _lines, count({names.BASE_QUANTITY}) AS _based\n"
-        f"FROM {names.PURCHASES} WHERE {where} GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
+        f"FROM {names.PURCHASES}\n"
+        f"WHERE {names.PERIOD_START} IS NULL AND {in_batch} AND ({dated_range})\nGROUP BY {group}"
     )
+    # a period line: one row per range and calendar month it overlaps, with that slice's days
+    lo = f"greatest(p.{names.PERIOD_START}, p.lo, p._month)"
+    hi = "least(p._end, p.hi, last_day(p._month))"
+    sliced = (
+        f"SELECT *, CAST(unnest(generate_series(date_trunc('month', greatest({names.PERIOD_START}, b.lo)),\n"
+        f"       least(_end, b.hi), INTERVAL 1 MONTH)) AS DATE) AS _month\n"
+        f"FROM (SELECT *, {periods.END} AS _end, CAST({names.EXTENDED_PRICE} * 100 AS HUGEINT) AS _cents\n"
+        f"      FROM {names.PURCHASES} WHERE {names.PERIOD_START} IS NOT NULL AND {in_batch}) l\n"
+        f"JOIN (VALUES {', '.join('(CAST(? AS DATE), CAST(? AS DATE))' for _ in spans)}) b(lo, hi)\n"
+        f"  ON l.{names.PERIOD_START} <= b.hi AND l._end >= b.lo"
+    )
+    spend = periods.part_cents_sql("p._cents", f"p.{names.PERIOD_START}", "p._end", lo, hi)
+    share = periods.part_share_sql(f"p.{names.PERIOD_START}", "p._end", lo, hi)
+    counted = "(p._end BETWEEN p.lo AND p.hi AND date_trunc('month', p._end) = p._month)"
+    spread = (
+        f"SELECT {', '.join('p._month AS ' + k if k == names.MONTH else 'p.' + k for k in keys)},\n"
+        f"       sum(CAST({spend} AS DECIMAL(38, 0)) * 0.01) AS _spend,\n"
+        f"       sum(p.{names.BASE_QUANTITY} * {share}) AS _base,\n"
+        f"       sum(CAST({spend} AS DECIMAL(38, 0)) * 0.01) FILTER (WHERE p.{names.BASE_QUANTITY} IS NOT NULL)"
+        f" AS _priced,\n"
+        f"       count(*) FILTER (WHERE {counted}) AS _lines,\n"
+        f"       count(p.{names.BASE_QUANTITY}) FILTER (WHERE {counted}) AS _based\n"
+        f"FROM ({sliced}) p\nGROUP BY {group}"
+    )
+    params: list[object] = [*batch_params, *(d for span in spans for d in span)] * 2
+    fine = f"{dated}\nUNION ALL\n{spread}"
     selects = []
     for grain, base in GRAINS.items():
         grain_keys = (*lead, *base, names.MONTH) if monthly or grain == GRAIN_SHARES else (*lead, *base)
@@ -100,7 +143,7 @@ def grains_sql(where: str, *, monthly: bool, per_batch: bool = False) -> str:
             f"FROM _fine GROUP BY {', '.join(grain_keys)}"
         )
     union = "\nUNION ALL\n".join(selects)
-    return f"SELECT * FROM (WITH _fine AS MATERIALIZED (\n{fine}\n)\n{union})"
+    return f"SELECT * FROM (WITH _fine AS MATERIALIZED (\n{fine}\n)\n{union})", params
 
 
 _TEXT_KEYS = (names.GRAIN, *(c for c in KEY_COLUMNS if c != names.MONTH))
@@ -127,8 +170,6 @@ SELECT b.{names.BATCH_ID}, k.{names.KEY_ID}, b.{names.GRAIN}, CAST(NULL AS DATE)
 FROM {_BATCH} b JOIN {names.SUMMARY_KEYS} k ON {_SAME_KEY}
 WHERE b.{names.GRAIN} <> '{GRAIN_SHARES}'
 GROUP BY b.{names.BATCH_ID}, k.{names.KEY_ID}, b.{names.GRAIN}"""
-_ADD_SQL = _STAGE_SQL + grains_sql(f"{names.BATCH_ID} = ?", monthly=True, per_batch=True)
-_REBUILD_SQL = _STAGE_SQL + grains_sql("true", monthly=True, per_batch=True)
 _EXISTS_SQL = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' AND NOT temporary"
 _COUNTS_SQL = f"""
 SELECT (SELECT count(*) FROM {names.PURCHASE_LINES}),
@@ -176,8 +217,10 @@ def exists(con: duckdb.DuckDBPyConnection) -> bool:
 
 def add_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
     """Summarise one batch's purchase lines into the summary (call inside the transaction that inserted them)."""
-    con.execute(_ADD_SQL, [batch_id]).fetchall()
+    sql, params = grains_sql(None, monthly=True, per_batch=True, batch_id=batch_id)
+    con.execute(_STAGE_SQL + sql, params).fetchall()
     _store_staged(con)
+    settings.put(con, names.SUMMARY_LAYOUT, LAYOUT)  # connecting rebuilt any older summary (`coop.store.db`)
 
 
 def remove_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
@@ -195,10 +238,23 @@ def rebuild_rows(con: duckdb.DuckDBPyConnection, schema: str) -> int:
     con.execute(f"DROP TABLE IF EXISTS {names.PURCHASE_SUMMARY}").fetchall()
     con.execute(f"DROP TABLE IF EXISTS {names.SUMMARY_KEYS}").fetchall()
     con.execute(schema).fetchall()
-    con.execute(_REBUILD_SQL).fetchall()
+    sql, params = grains_sql(None, monthly=True, per_batch=True)
+    con.execute(_STAGE_SQL + sql, params).fetchall()
     _store_staged(con)
+    settings.put(con, names.SUMMARY_LAYOUT, LAYOUT)
     ((rows,),) = con.execute(f"SELECT count(*) FROM {names.PURCHASE_SUMMARY}").fetchall()
     return int(rows)
+
+
+_PERIOD_LINES_SQL = f"SELECT count(*) FROM {names.PURCHASE_LINES} WHERE {names.PERIOD_START} IS NOT NULL"
+
+
+def layout_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the summary was built in this layout (`LAYOUT`), or no line covers a period (the layouts agree)."""
+    if settings.get(con, names.SUMMARY_LAYOUT) == LAYOUT:
+        return True
+    ((n,),) = con.execute(_PERIOD_LINES_SQL).fetchall()
+    return int(n) == 0
 
 
 def status(con: duckdb.DuckDBPyConnection) -> dict[str, object]:

@@ -227,9 +227,12 @@ def test_cli_json_contract(loaded, db_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) == {"districts", "coop", "premiums"}
     assert set(doc["districts"][0]) == {
-        "district_id", "total_spend", "local_spend", "local_share", "unknown_origin_spend", "routes"
+        "district_id", "total_spend", "local_spend", "local_share", "unknown_origin_spend", "allocated_spend", "routes"
     }  # fmt: skip
-    assert set(doc["coop"]) == {"total_spend", "local_spend", "local_share", "routes"}  # DESIGN: routes (issue 16)
+    assert set(doc["coop"]) == {  # DESIGN: routes, allocated_spend (issue 16)
+        "total_spend", "local_spend", "local_share", "unknown_origin_spend", "allocated_spend", "routes"
+    }  # fmt: skip
+    assert doc["coop"]["allocated_spend"] == 0.0  # dated lines only: nothing spread from period totals
     assert set(doc["premiums"][0]) == {
         "scope", "product", "category", "local_unit_price", "nonlocal_unit_price", "premium"
     }  # fmt: skip
