@@ -525,3 +525,27 @@ def test_district_option_refuses_a_report_of_several_blocks_or_an_unknown_distri
             con, tmp_path / "one.xlsx", vendor_name="B", vendor_type=BROADLINE, district_id="north", add_districts=True
         )
     assert counts(con) == before
+
+
+@needs_real
+def test_real_report_months_sum_to_the_year(real_loaded: tuple[Path, object]) -> None:
+    """The 2019-20 report's one period is spread over its 366 days: every month has spend, the months add up."""
+    from coop.metrics import compute
+
+    con = db.connect(real_loaded[0], read_only=True)
+    try:
+        first, last = compute.date_range(con)
+        year = compute.compute(con)
+        months = year.by_month.filter(year.by_month[compute.SCOPE] == compute.COOP)
+        autumn = compute.compute(con, first, date(first.year, 12, 31))
+        spring = compute.compute(con, date(first.year + 1, 1, 1), last)
+    finally:
+        con.close()
+    assert (first, last) == (date(2019, 7, 1), date(2020, 6, 30))
+    assert months.height == 12 and (months["total_spend"] > 0).all()
+    cents = (months["total_spend"] * 100).round(0).cast(int).sum()
+    assert cents == 1_768_304_105  # $17,683,041.05, to the cent
+    halves = [m.coop["total_spend"][0] for m in (autumn, spring)]
+    assert round(sum(halves), 2) == 17_683_041.05
+    assert halves[0] == pytest.approx(17_683_041.05 * 184 / 366, abs=0.005 * 9_619)  # one rounding per line at most
+    assert autumn.coop["allocated_spend"][0] == halves[0]

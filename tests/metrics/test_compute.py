@@ -433,3 +433,41 @@ def test_local_share_is_not_known_where_every_dollar_is_of_unknown_origin(db_pat
     from coop.report import build
 
     assert build.format_share(blind["local_share"]) == "not known"
+
+
+# --- period lines (a usage report dates nothing per line; DESIGN "Period lines") -------------------------------
+def test_a_period_report_is_spread_over_its_days_to_the_cent(db_path, tmp_path, capsys):
+    from fixtures_periods import load_period_report, write_period_report
+
+    con = db.connect(db_path)
+    load_period_report(con, write_period_report(tmp_path / "year.xlsx", date(2020, 7, 1), date(2021, 6, 30)))
+    con.close()
+    args = ["metrics", "--db", str(db_path), "--json"]
+    assert cli.main([*args, "--from", "2020-07-01", "--to", "2020-12-31"]) == 0
+    half = json.loads(capsys.readouterr().out)
+    # 184 of the period's 365 days: $365.00 -> $184.00, $1,000.00 -> $504.11 (504.109...)
+    assert half["coop"]["total_spend"] == 688.11
+    assert half["coop"]["allocated_spend"] == 688.11  # all of it spread from the period's totals
+    assert half["districts"][0]["allocated_spend"] == 688.11
+    assert cli.main(args) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert (whole["coop"]["total_spend"], whole["coop"]["allocated_spend"]) == (1365.0, 0.0)  # the whole period
+
+
+def test_period_months_sum_to_the_period_and_summary_agrees_with_lines(db_path, tmp_path):
+    from fixtures_periods import load_period_report, write_period_report
+
+    con = db.connect(db_path)
+    try:
+        load_period_report(con, write_period_report(tmp_path / "year.xlsx", date(2020, 7, 1), date(2021, 6, 30)))
+        m = compute.compute(con)
+        months = m.by_month.filter(pl.col(compute.SCOPE) == compute.COOP)
+        assert months.height == 12 and (months["total_spend"] > 0).all()
+        assert round(months["total_spend"].sum(), 2) == 1365.0
+        assert compute.date_range(con) == (date(2020, 7, 1), date(2021, 6, 30))
+        for lo, hi in [(date(2020, 7, 15), date(2020, 10, 20)), (date(2020, 9, 1), date(2021, 2, 28))]:
+            fast, slow = compute.compute(con, lo, hi), compute.compute(con, lo, hi, use_summary=False)
+            assert fast.from_summary and not slow.from_summary
+            assert fast.coop.equals(slow.coop) and fast.by_month.equals(slow.by_month)
+    finally:
+        con.close()

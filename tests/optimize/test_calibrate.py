@@ -1,5 +1,6 @@
 from datetime import date
 
+import polars as pl
 import pytest
 from fixtures_metrics import load
 
@@ -138,3 +139,17 @@ def test_unit_costs_with_fallbacks(con):
     assert wide[(TRAD_NONLOCAL, "fruit")]["source"] == "district"
     assert wide[(NONTRAD, "vegetable")]["source"] == "coop"
     assert wide[(NONTRAD, "fruit")]["unit_cost"] == pytest.approx(1.0 * 2.45 / 1.84)
+
+
+def test_yearly_demand_of_a_one_year_usage_report_is_its_volume(con, tmp_path):
+    """A July-June report is one year of buying (not one month x 12); a quarter's report is a quarter."""
+    from fixtures_periods import load_period_report, write_period_report
+
+    load_period_report(con, write_period_report(tmp_path / "year.xlsx", date(2020, 7, 1), date(2021, 6, 30)))
+    year = calibrate.demand(con).filter(pl.col(names.CATEGORY) == "fruit")
+    assert year["quantity"].to_list() == [pytest.approx(400.0 + 25 * 6 * 6.5)]  # apples lb + peaches 6/#10 cases
+    assert year["annual_quantity"].to_list() == [pytest.approx(year["quantity"][0])]
+    quarter = calibrate.demand(con, date(2020, 7, 1), date(2020, 9, 30)).filter(pl.col(names.CATEGORY) == "fruit")
+    # 92 of 365 days' volume, over the three months those days cover: x 4 to a year
+    assert quarter["quantity"][0] == pytest.approx(year["quantity"][0] * 92 / 365)
+    assert quarter["annual_quantity"][0] == pytest.approx(year["quantity"][0] * 92 / 365 * 4)

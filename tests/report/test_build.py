@@ -134,3 +134,24 @@ def test_rendered_packet_screenshot_has_charts(packet_files, tmp_path):
     assert img.height > 1500
     assert len(img.getcolors(maxcolors=1_000_000) or []) > 50
     assert pdf[:4] == b"%PDF"
+
+
+def test_packet_for_a_month_inside_a_period_counts_its_days(con, tmp_path):
+    """October 2020 inside a July-June usage report: the report's district reports, with October's 31 days."""
+    from datetime import date
+
+    from fixtures_periods import load_period_report, write_period_report
+
+    load_period_report(con, write_period_report(tmp_path / "year.xlsx", date(2020, 7, 1), date(2021, 6, 30)))
+    packet = build.build(con, "2020-10", include_savings=False)
+    kpis = {k.label: k for k in packet.kpis}
+    # $365.00 x 31/365 = $31.00; $1,000.00: F(123 days) - F(92 days) = 336.99 - 252.05 = $84.94
+    assert kpis["Co-op food spend"].value == "$115.94"
+    assert "allocated from period totals" in kpis["Co-op food spend"].note
+    assert kpis["Districts reporting"].value == "1 of 1"
+    assert any("allocated from period totals" in note for note in packet.notes)
+    assert not any(note.startswith("No purchase lines") for note in packet.notes)
+    districts = next(t for t in packet.tables if t.key == "districts").frame
+    assert districts["allocated_spend"].to_list() == [115.94]
+    # school year to date (July-October: 123 days): $123.00 + $336.99
+    assert districts["ytd_total_spend"].to_list() == [pytest.approx(459.99)]

@@ -363,3 +363,16 @@ def test_review_keeps_the_chosen_districts_flagged_and_largest_first() -> None:
     assert thresholds.review(checked, ["a", "b"], flagged_only=True)["spend"].to_list() == [500.0, 100.0]
     assert thresholds.for_districts(checked, ["c"])["spend"].to_list() == [700.0]
     assert thresholds.for_districts(checked, []).height == 0
+
+
+def test_a_period_across_two_school_years_is_split_by_days(con, tmp_path):
+    """A calendar-year usage report: 182 of 2020's 366 days are in school year 2019, 184 in 2020 (cents exact)."""
+    from fixtures_periods import load_period_report, write_period_report
+
+    load_period_report(con, write_period_report(tmp_path / "cal.xlsx", date(2020, 1, 1), date(2020, 12, 31)))
+    by_year = {row[names.SCHOOL_YEAR]: row for row in thresholds.thresholds_from_db(con).iter_rows(named=True)}
+    # $365.00 x 182/366 = 181.50 (181.502...) and $1,000.00 x 182/366 = 497.27 (497.267...)
+    assert by_year[2019]["spend"] == pytest.approx(181.50 + 497.27)
+    assert by_year[2020]["spend"] == pytest.approx(1365.00 - 181.50 - 497.27)
+    assert all("allocated from period totals" in row[names.REASON] for row in by_year.values())
+    assert thresholds.thresholds_from_db(con, 2020)[names.SCHOOL_YEAR].to_list() == [2020]

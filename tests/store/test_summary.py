@@ -292,3 +292,25 @@ def test_summary_equals_lines_for_any_lines_and_range(con, raw, batch_count, dat
         con.execute("COMMIT")
     assert summary.is_current(con)
     assert_same_metrics(con, date_from, date_to)
+
+
+def test_a_summary_that_piled_period_lines_on_their_last_month_is_rebuilt_on_open(db_path, tmp_path):
+    """Databases summarised before period lines were spread (every month on the period's end) heal on connect."""
+    from fixtures_periods import load_period_report, write_period_report
+
+    from coop import names
+    from coop.metrics import compute
+    from coop.store import db
+
+    con = db.connect(db_path)
+    load_period_report(con, write_period_report(tmp_path / "year.xlsx", date(2020, 7, 1), date(2021, 6, 30)))
+    # the old layout: one month (the period's last) holding the year; no layout marker
+    con.execute(f"DELETE FROM {names.PURCHASE_SUMMARY} WHERE {names.MONTH} <> DATE '2021-06-01'")
+    con.execute(f"DELETE FROM {names.SETTINGS} WHERE {names.SETTING_KEY} = ?", [names.SUMMARY_LAYOUT])
+    con.close()
+    con = db.connect(db_path)
+    try:
+        m = compute.compute(con, date(2020, 7, 1), date(2020, 12, 31))
+        assert m.from_summary and m.coop["total_spend"][0] == 688.11
+    finally:
+        con.close()
