@@ -23,6 +23,9 @@ if unknown:
         icon=":material/help:",
     )
 
+if note := metrics.allocated_note(m):
+    st.info(note, icon=":material/date_range:")
+
 view = st.segmented_control(
     "Local share by", ["District", "Month", "Category", "Route"], default="District", key="local_view"
 )
@@ -67,6 +70,7 @@ st.dataframe(
         "local_share": st.column_config.NumberColumn("Local share", format="percent"),
         "share": st.column_config.NumberColumn("Share of spend", format="percent"),
         "unknown_origin_spend": st.column_config.NumberColumn("Unknown-origin spend ($)", format="dollar"),
+        "allocated_spend": st.column_config.NumberColumn("Allocated from period totals ($)", format="dollar"),
         "lines": st.column_config.NumberColumn("Lines", format="localized"),
     },
 )
@@ -87,12 +91,17 @@ if district:
         width="stretch",
         column_config={
             lb.EXTENDED_PRICE: st.column_config.NumberColumn("Extended price ($)", format="dollar"),
+            lb.SPEND_IN_PERIOD: st.column_config.NumberColumn("Spend in the period shown ($)", format="dollar"),
+            lb.PERIOD_START: st.column_config.DateColumn("Report period from", format="YYYY-MM-DD"),
+            lb.PERIOD_END: st.column_config.DateColumn("Report period to", format="YYYY-MM-DD"),
             lb.UNIT_PRICE: st.column_config.NumberColumn("Unit price ($ per unit)", format="%.4f"),
             "distance_miles": st.column_config.NumberColumn("Distance (miles)", format="%.0f"),
         },
     )
     st.caption(
         f"{lines.height:,} purchase line(s) of {district}, {period} (first 5,000 shown); extended price in US "
-        "dollars, quantity in the file's unit. `local_basis` says which part of the district's definition made "
-        "a line local (radius, states, counties, own state); distance = miles between ZIP centroids."
+        "dollars, quantity in the file's unit. A line of a usage report covers the report's whole period: its "
+        "spend in the period shown is the share of its days that fall in it. `local_basis` says which part of "
+        "the district's definition made a line local (radius, states, counties, own state); distance = miles "
+        "between ZIP centroids."
     )

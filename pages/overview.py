@@ -36,8 +36,10 @@ k3.metric(
 k4.metric(
     "Districts reporting",
     f"{reporting} of {m.districts.height}",
-    help="Districts with at least one purchase line in the period.",
+    help="Districts with at least one purchase line in the period, or spend allocated to it from a period total.",
 )
+if note := metrics.allocated_note(m):
+    st.info(note, icon=":material/date_range:")
 st.caption(
     f"{who}, {period}. {lb.SPEND_DEFINITION} {lb.LOCAL_DEFINITION} "
     f"Unknown-origin spend (no origin ZIP or state): ${coop['unknown_origin_spend']:,.0f}, counted as not local."
@@ -76,6 +78,7 @@ st.dataframe(
         lb.NAME: st.column_config.TextColumn("Name"),
         "total_spend": st.column_config.NumberColumn("Total spend ($)", format="dollar"),
         "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
+        "allocated_spend": st.column_config.NumberColumn("Allocated from period totals ($)", format="dollar"),
         "local_share": st.column_config.ProgressColumn("Local share", format="percent", min_value=0.0, max_value=1.0),
         "goal_met": st.column_config.CheckboxColumn("At goal (cumulative)"),
         "unknown_origin_spend": st.column_config.NumberColumn("Unknown-origin spend ($)", format="dollar"),

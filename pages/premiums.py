@@ -9,6 +9,8 @@ start, end, chosen = filters.setup(
     "How much more local food costs than the same commodity bought non-local, per base unit (lb, gal, each, dozen).",
 )
 m = feedback.call(metrics.metrics_for, start, end, chosen)
+if note := metrics.allocated_note(m):
+    st.info(note, icon=":material/date_range:")
 period = filters.period_label(start, end)
 who = "Co-op (all member districts)"  # premiums are ratios: the co-op figure is never re-summed for a subset
 definition = (

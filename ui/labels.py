@@ -6,6 +6,7 @@ so pages import only `ui`.
 
 from __future__ import annotations
 
+from coop.metrics.lines import SPEND_IN_PERIOD
 from coop.names import (
     BASE_UNIT,
     BATCH_ID,
@@ -16,6 +17,8 @@ from coop.names import (
     INVOICE_DATE,
     LOCAL_ROUTES,
     NAME,
+    PERIOD_END,
+    PERIOD_START,
     POLICY_CONSTRAINTS,
     PRODUCT,
     QUOTE_KIND,
@@ -39,6 +42,8 @@ __all__ = [
     "LOCAL_DEFINITION",
     "LOCAL_ROUTES",
     "NAME",
+    "PERIOD_END",
+    "PERIOD_START",
     "POLICY_CONSTRAINTS",
     "PRODUCT",
     "QUOTE_KIND",
@@ -47,6 +52,7 @@ __all__ = [
     "ROUTES",
     "ROUTE_LABELS",
     "SPEND_DEFINITION",
+    "SPEND_IN_PERIOD",
     "UNIT_PRICE",
     "VENDOR_TYPE",
     "VENDOR_TYPES",

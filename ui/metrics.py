@@ -50,3 +50,15 @@ def by_scope(frame: pl.DataFrame, scope: str = COOP) -> pl.DataFrame:
 def route_spend(m: Metrics, scope: str = COOP) -> pl.DataFrame:
     """Spend and share per route for one scope (a district id or 'coop')."""
     return selection.route_spend(m, scope)
+
+
+def allocated_note(m: Metrics) -> str | None:
+    """Plain words for the part of the figures allocated from period totals, or None when there is none."""
+    allocated = coop_row(m)["allocated_spend"]
+    if not allocated:
+        return None
+    return (
+        f"${allocated:,.0f} of this spend is allocated from period totals: a distributor usage report gives one "
+        "total per item for its whole period (often a school year), so the figures here spread it over the "
+        "period's calendar days. Month by month those districts' figures are estimates; the period's total is exact."
+    )

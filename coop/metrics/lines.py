@@ -15,7 +15,7 @@ import polars as pl
 from coop import names
 from coop.metrics import local
 from coop.registry import districts
-from coop.store import batches
+from coop.store import batches, periods
 
 ALL: Final = "all"
 LOCAL_ONLY: Final = "local"
@@ -23,13 +23,21 @@ NOT_LOCAL: Final = "not local"
 UNKNOWN: Final = "unknown origin"
 WHICH: Final = (ALL, LOCAL_ONLY, NOT_LOCAL, UNKNOWN)  # which of a district's lines to show
 
+SPEND_IN_PERIOD: Final = "spend_in_period"  # a line's spend in the period shown (a period line: its days' share)
+_START = f"coalesce({names.PERIOD_START}, {names.INVOICE_DATE})"
+_IN_VIEW = periods.part_cents_sql(
+    f"CAST({names.EXTENDED_PRICE} * 100 AS HUGEINT)", _START, periods.END,
+    f"greatest({_START}, b.lo)", f"least({periods.END}, b.hi)",
+)  # fmt: skip
 DRILL_SQL: Final = f"""
-SELECT {names.INVOICE_DATE}, {names.VENDOR_NAME}, {names.VENDOR_TYPE}, {names.DESCRIPTION}, {names.PRODUCT},
-       {names.CATEGORY}, {names.QUANTITY}, {names.UNIT}, {names.UNIT_PRICE},
-       CAST({names.EXTENDED_PRICE} AS DOUBLE) AS {names.EXTENDED_PRICE}, {names.ORIGIN_STATE}, {names.ORIGIN_ZIP},
+WITH b AS (SELECT CAST(? AS DATE) AS lo, CAST(? AS DATE) AS hi)
+SELECT {names.INVOICE_DATE}, {names.PERIOD_START}, {names.PERIOD_END}, {names.VENDOR_NAME}, {names.VENDOR_TYPE},
+       {names.DESCRIPTION}, {names.PRODUCT}, {names.CATEGORY}, {names.QUANTITY}, {names.UNIT}, {names.UNIT_PRICE},
+       CAST({names.EXTENDED_PRICE} AS DOUBLE) AS {names.EXTENDED_PRICE},
+       CAST({_IN_VIEW} AS DOUBLE) / 100 AS {SPEND_IN_PERIOD}, {names.ORIGIN_STATE}, {names.ORIGIN_ZIP},
        {names.INVOICE_NO}, {names.BATCH_ID}, {names.SOURCE_ROW}, {names.DISTRICT_ID}
-FROM {names.PURCHASES}
-WHERE {names.DISTRICT_ID} = ? AND {names.INVOICE_DATE} BETWEEN ? AND ?
+FROM {names.PURCHASES}, b
+WHERE {names.DISTRICT_ID} = ? AND {_START} <= b.hi AND {periods.END} >= b.lo
 ORDER BY {names.INVOICE_DATE}, {names.VENDOR_NAME}
 """
 PRICE_SQL: Final = f"""
@@ -48,8 +56,12 @@ GROUP BY {names.DISTRICT_ID}
 
 
 def district_lines(con: duckdb.DuckDBPyConnection, district_id: str, start: date, end: date) -> pl.DataFrame:
-    """One district's purchase lines in the inclusive period, with locality by its own definition and the route."""
-    lines = con.sql(DRILL_SQL, params=[district_id, start, end]).pl().lazy()
+    """One district's purchase lines in the inclusive period, with locality by its own definition and the route.
+
+    A line from a usage report whose period overlaps is listed with its period and `spend_in_period`, the share of
+    its extended price that falls in the days shown (`coop.store.periods`); a dated line's is its extended price.
+    """
+    lines = con.sql(DRILL_SQL, params=[start, end, district_id]).pl().lazy()
     return local.localize(lines, districts.load(con).lazy()).collect()
 
 

@@ -108,6 +108,7 @@ def district_table(m: Metrics, freshness: pl.DataFrame, today: date) -> pl.DataF
             "local_share",
             "goal_met",
             "unknown_origin_spend",
+            "allocated_spend",
             "lines",
             "last_invoice_date",
             "days_since_last_invoice",

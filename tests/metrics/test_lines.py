@@ -75,3 +75,14 @@ def test_freshness_without_lines(con) -> None:
     fresh = lines.freshness(con)
     assert fresh.height == 5
     assert fresh["lines"].null_count() == 5
+
+
+def test_drill_down_lists_a_usage_report_line_with_its_share_of_the_period(con, tmp_path) -> None:
+    from fixtures_periods import load_period_report, write_period_report
+
+    load_period_report(con, write_period_report(tmp_path / "year.xlsx", date(2020, 7, 1), date(2021, 6, 30)))
+    got = lines.district_lines(con, "valley", date(2020, 7, 1), date(2020, 12, 31)).sort(names.EXTENDED_PRICE)
+    assert got[names.EXTENDED_PRICE].to_list() == [365.0, 1000.0]  # the lines as the report gives them
+    assert got[lines.SPEND_IN_PERIOD].to_list() == [184.0, 504.11]  # 184 of the period's 365 days
+    assert got[names.PERIOD_START].to_list() == [date(2020, 7, 1)] * 2
+    assert lines.district_lines(con, "valley", date(2021, 7, 1), date(2021, 7, 31)).height == 0

@@ -373,3 +373,9 @@ def test_intake_loads_the_real_distributor_report(tmp_path: Path, monkeypatch: p
     finally:
         con.close()
     assert str(total) == "17683041.05"
+    # the report's one period is spread over its days: a half year shows half, and says it is allocated
+    at.switch_page("pages/overview.py").run()
+    at.date_input(key="_w_period").set_value((date(2019, 7, 1), date(2019, 12, 31))).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("allocated from period totals" in i.value for i in at.info), [i.value for i in at.info]
+    assert metric(at, "Districts reporting") == "30 of 31"  # the placeholder district has no lines
