@@ -52,7 +52,10 @@ GENERATE_ROWS = 10_000_000
 GENERATE = f"""
 CREATE OR REPLACE TEMP TABLE {GENERATED} AS
 SELECT 1 AS batch_id, (i % 2000000000)::INTEGER AS source_row, d.district_id,
-       DATE '2023-08-01' + ((i * 7919) % 335)::INTEGER AS invoice_date,
+       CASE WHEN i % ? = ? THEN DATE '2024-06-30' ELSE DATE '2023-08-01' + ((i * 7919) % 335)::INTEGER END
+           AS invoice_date,
+       CASE WHEN i % ? = ? THEN DATE '2023-07-01' END AS period_start,
+       CASE WHEN i % ? = ? THEN DATE '2024-06-30' END AS period_end,
        v.vendor_name, v.vendor_type, p.product AS description, p.product, 1.0 AS product_confidence, p.category,
        true AS unprocessed, 'file' AS unprocessed_rule, q AS quantity, p.base_unit AS unit,
        CASE WHEN i % 50 = 0 THEN NULL ELSE q END AS base_quantity,
@@ -78,8 +81,10 @@ FROM {names.PURCHASE_LINES} GROUP BY ALL
 """
 
 
-def setup(path: Path, rows: int) -> dict[str, float]:
+def setup(path: Path, rows: int, period_every: int = 0) -> dict[str, float]:
     """Create the database with generated districts, vendors, products and `rows` lines (one batch, summarised).
+
+    Every `period_every`-th line (0: none) is a usage-report line covering the school year July 2023 - June 2024.
 
     Returns the seconds the INSERT of the lines took and the seconds their summary took (as a load builds it).
     """
@@ -141,7 +146,8 @@ def setup(path: Path, rows: int) -> dict[str, float]:
     con.execute("BEGIN TRANSACTION")
     insert_s = 0.0
     for first in range(0, rows, GENERATE_ROWS):  # generated in slices (a temp table of 50M lines would not fit)
-        con.execute(GENERATE, [first, min(rows, first + GENERATE_ROWS)])
+        pick = [period_every, 0] if period_every else [1, 1]  # i % 1 = 1 never holds: no period lines
+        con.execute(GENERATE, [*pick * 3, first, min(rows, first + GENERATE_ROWS)])
         start = time.perf_counter()
         lines.store(con, GENERATED)  # as a load stores them: items and packs once, the rest per line
         insert_s += time.perf_counter() - start
@@ -224,6 +230,9 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="reuse --db when it already holds --rows lines")
     parser.add_argument("--json", action="store_true", help="print one JSON object (figures) last on stdout")
     parser.add_argument("--overview", action="store_true", help="also time the Overview page on the database")
+    parser.add_argument(
+        "--period-every", type=int, default=0, help="make every Nth line a school-year usage-report line (0: none)"
+    )
     args = parser.parse_args()
     if args.db is None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -248,7 +257,7 @@ def measure(args: argparse.Namespace, path: Path) -> int:
     generate_s = None
     if not reuse:
         start = time.perf_counter()
-        load = setup(path, args.rows)
+        load = setup(path, args.rows, args.period_every)
         generate_s = time.perf_counter() - start
         say(f"generated {args.rows:,} lines in {generate_s:.1f} s -> {path}")
         say(f"  INSERT of the lines {load['insert_s']:.2f} s; their summary (as on load) {load['summary_s']:.2f} s")
@@ -267,6 +276,8 @@ def measure(args: argparse.Namespace, path: Path) -> int:
     coop = result.coop.row(0, named=True)  # type: ignore[union-attr]
     ratio = full / baseline
     process_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.period_every:
+        say(f"every {args.period_every:,}th line covers the school year 2023-24 (spread over its days)")
     say(f"rows: {args.rows:,}  summary rows: {state['summary_rows']:,} (current: {state['current']})")
     say(f"compacted grain rows: {grains}  district-month groups: {len(groups):,}")
     say(f"co-op spend ${coop['total_spend']:,.2f}, local share {coop['local_share']:.4f}")
@@ -309,6 +320,7 @@ def measure(args: argparse.Namespace, path: Path) -> int:
             )
         details = {
             "rows": args.rows,
+            "period_every": args.period_every,
             "from_summary": result.from_summary,  # type: ignore[union-attr]
             "summary": state,
             "grain_rows": grains,
