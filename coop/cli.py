@@ -206,14 +206,17 @@ def _undo(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str,
     "local share and local price premiums per district and for the co-op",
     arg("--from", dest="date_from", type=_iso_date, default=None, help="first invoice date (inclusive)"),
     arg("--to", dest="date_to", type=_iso_date, default=None, help="last invoice date (inclusive)"),
+    arg("--as", dest="as_email", default=None, metavar="EMAIL", help="print exactly what this user may see"),
 )
 def _metrics(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Local share, unknown-origin spend and local price premiums per district and for the co-op."""
-    from coop.metrics import compute
+    from coop.metrics import compute, privacy
+    from coop.registry import users
 
     if args.date_from is not None and args.date_to is not None and args.date_from > args.date_to:
         raise CoopError(f"--from {args.date_from} is after --to {args.date_to}")
-    return compute.compute(con, args.date_from, args.date_to).to_json()
+    user = users.get(con, args.as_email) if args.as_email is not None else users.LOCAL
+    return privacy.view(compute.compute(con, args.date_from, args.date_to), user, privacy.peer_rule(con))
 
 
 @command(
@@ -431,6 +434,22 @@ def _vendors(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[s
     return {"vendors_upserted": vendors.upsert_from_csv(con, args.file)}
 
 
+@command("users", "upsert users and their roles from a CSV (email, role, districts)", arg("file", type=Path))
+def _users(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Upsert users (coordinator, partner, district or viewer, with their district ids) from a CSV file."""
+    from coop.registry import users
+
+    return {"users_upserted": users.upsert_from_csv(con, args.file)}
+
+
+@command("audit", "who loaded, undid or edited what and when (newest first)", arg("--limit", type=int, default=100))
+def _audit_log(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The latest audit-log entries."""
+    from coop.store import audit
+
+    return audit.entries(con, args.limit).to_dicts()
+
+
 @command("meals", "upsert monthly meal counts from a CSV (district_id, month, meals)", arg("file", type=Path))
 def _meals(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Upsert monthly meal counts from a CSV file."""
@@ -522,6 +541,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+AUDITED = ("ingest", "undo", "districts", "vendors", "meals", "users")  # the commands that change what is on file
+
+
+def _audit(args: argparse.Namespace, con: duckdb.DuckDBPyConnection, result: Any) -> None:
+    """Record a changing command in the audit log under the OS user: what it was given and what it did."""
+    from coop.store import audit
+
+    if args.command not in AUDITED:
+        return
+    given = [str(getattr(args, key)) for key in ("file", "batch_id") if getattr(args, key, None) is not None]
+    done = ", ".join(f"{k} {v}" for k, v in (result or {}).items() if isinstance(v, (int, str)) and v is not None)
+    audit.record(con, audit.os_user(), args.command, "; ".join(filter(None, [" ".join(given), done])))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; errors go to stderr as one line with a non-zero exit."""
     args = build_parser().parse_args(argv)
@@ -529,6 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         con = db.connect(args.db, on_wait=lambda msg: print(msg, file=sys.stderr))
         try:
             result = args.func(args, con)
+            _audit(args, con, result)
         finally:
             con.close()
     except ValidationError as exc:

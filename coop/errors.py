@@ -51,6 +51,10 @@ class UnknownDistrictError(CoopError):
     """A district id that is not registered."""
 
 
+class UnknownUserError(CoopError):
+    """An email that is not in the users table."""
+
+
 class UnknownBatchError(CoopError):
     """A batch id that does not exist."""
 

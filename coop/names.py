@@ -200,3 +200,21 @@ SPEND_CENTS: Final = "spend_cents"
 PRICED_CENTS: Final = "priced_cents"  # spend of lines with a base quantity
 LINES: Final = "lines"
 UNPRICED_LINES: Final = "unpriced_lines"  # lines without a base quantity
+
+# --- users, roles and the audit log (coop/registry/users.py, coop/store/audit.py; DESIGN "Users and roles") ------
+USERS: Final = "users"
+EMAIL: Final = "email"
+ROLE: Final = "role"
+USER_DISTRICTS: Final = "districts"  # the district ids a partner or district user may see
+COORDINATOR: Final = "coordinator"
+PARTNER: Final = "partner"
+DISTRICT_ROLE: Final = "district"
+VIEWER: Final = "viewer"
+ROLES: Final = (COORDINATOR, PARTNER, DISTRICT_ROLE, VIEWER)
+AUDIT_LOG: Final = "audit_log"
+AUDIT_AT: Final = "logged_at"
+ACTOR: Final = "actor"
+ACTION: Final = "action"
+DETAIL: Final = "detail"
+PEER_MIN_DISTRICTS: Final = "peer_min_districts"  # settings: a peer aggregate needs at least this many districts
+PEER_MAX_SHARE: Final = "peer_max_share"  # settings: ... and none of them above this share of it

@@ -39,6 +39,7 @@ def _split_purchases(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[tuple[int, str | Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     (1, SCHEMA_FILE),
     (2, _split_purchases),
+    (3, SCHEMA_FILE),  # users and the audit log (every statement is CREATE ... IF NOT EXISTS)
 )
 CURRENT_VERSION = MIGRATIONS[-1][0]
 LOCK_WAIT_SECONDS = 60.0

@@ -155,6 +155,22 @@ CREATE TABLE IF NOT EXISTS procurement_thresholds (
     source                   TEXT NOT NULL
 );
 
+-- who may see what (coop/registry/users.py, DESIGN "Users and roles"): role coordinator, partner, district or
+-- viewer; districts = the district ids a partner or district user may see (empty for coordinators and viewers)
+CREATE TABLE IF NOT EXISTS users (
+    email      TEXT PRIMARY KEY,   -- lower case
+    role       TEXT NOT NULL,
+    districts  TEXT[] NOT NULL
+);
+
+-- who loaded, undid, corrected or edited what and when (coop/store/audit.py); the CLI records the OS user
+CREATE TABLE IF NOT EXISTS audit_log (
+    logged_at  TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    actor      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    detail     TEXT NOT NULL
+);
+
 -- the purchase lines compacted per batch and month to the three metric grains (coop/summary.py); written in the
 -- load's transaction, deleted with its batch. Each grain row's text keys are stored once in summary_keys
 -- (grain shares: district, category, base unit, vendor type, origin; prices: + product; vendors: district, vendor,
