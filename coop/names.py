@@ -81,6 +81,7 @@ MICRO_PURCHASE_THRESHOLD: Final = "micro_purchase_threshold"
 SMALL_PURCHASE_THRESHOLD: Final = "small_purchase_threshold"
 BILL_TO_ID: Final = "bill_to_id"
 
+PERIOD_ALLOCATION: Final = "period_allocation"  # days (default) or meals: how the district's period lines are spread
 DISTRICT_COLUMNS: Final = (
     DISTRICT_ID,
     NAME,

@@ -48,19 +48,11 @@ GRAIN_PRICES = summary.GRAIN_PRICES  # district, product, category, base unit, v
 GRAIN_VENDORS = summary.GRAIN_VENDORS  # district, vendor, vendor type, origin: co-op spend by vendor
 _START, _END = f"coalesce({names.PERIOD_START}, {names.INVOICE_DATE})", periods.END
 # per district: the spend of period lines that the range cuts (counted by their days in it, `coop.store.periods`)
-_CUT_CENTS = periods.part_cents_sql(
-    f"CAST({names.EXTENDED_PRICE} * 100 AS HUGEINT)",
-    names.PERIOD_START,
-    _END,
-    f"greatest({names.PERIOD_START}, b.lo)",
-    f"least({_END}, b.hi)",
-)
+# per district: the spend of period lines that the range cuts (counted by their share in it, `coop.store.periods`)
 _ALLOCATED_SQL = f"""
-WITH b AS (SELECT CAST(? AS DATE) AS lo, CAST(? AS DATE) AS hi)
-SELECT {names.DISTRICT_ID}, CAST(sum({_CUT_CENTS}) AS BIGINT) AS allocated_cents
-FROM {names.PURCHASE_LINES}, b
-WHERE {names.PERIOD_START} IS NOT NULL AND {names.PERIOD_START} <= b.hi AND {_END} >= b.lo
-  AND NOT ({names.PERIOD_START} >= b.lo AND {_END} <= b.hi)
+SELECT {names.DISTRICT_ID}, CAST(sum({periods.CENTS}) AS BIGINT) AS allocated_cents
+FROM ({periods.slices_sql([(None, None)])})
+WHERE {periods.CUT}
 GROUP BY {names.DISTRICT_ID}"""
 # per district: the first and last day its lines cover in the range (a dated line covers its calendar month)
 _COVERAGE_SQL = f"""
@@ -117,8 +109,7 @@ def _load_grains(
 
 def load_allocated(con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None) -> pl.LazyFrame:
     """Per district, the cents of its period lines' spend that the range cuts (spread by days: not a whole period)."""
-    lo, hi = periods.bounds(date_from, date_to)
-    return con.sql(_ALLOCATED_SQL, params=[lo, hi]).pl().lazy()
+    return con.sql(_ALLOCATED_SQL, params=periods.range_params([(date_from, date_to)])).pl().lazy()
 
 
 def coverage(con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None) -> pl.DataFrame:

@@ -23,22 +23,27 @@ NOT_LOCAL: Final = "not local"
 UNKNOWN: Final = "unknown origin"
 WHICH: Final = (ALL, LOCAL_ONLY, NOT_LOCAL, UNKNOWN)  # which of a district's lines to show
 
-SPEND_IN_PERIOD: Final = "spend_in_period"  # a line's spend in the period shown (a period line: its days' share)
-_START = f"coalesce({names.PERIOD_START}, {names.INVOICE_DATE})"
-_IN_VIEW = periods.part_cents_sql(
-    f"CAST({names.EXTENDED_PRICE} * 100 AS HUGEINT)", _START, periods.END,
-    f"greatest({_START}, b.lo)", f"least({periods.END}, b.hi)",
+SPEND_IN_PERIOD: Final = "spend_in_period"  # a line's spend in the period shown (a period line: its share)
+_DRILL_COLUMNS = (
+    names.INVOICE_DATE, names.PERIOD_START, names.PERIOD_END, names.VENDOR_NAME, names.VENDOR_TYPE,
+    names.DESCRIPTION, names.PRODUCT, names.CATEGORY, names.QUANTITY, names.UNIT, names.UNIT_PRICE,
 )  # fmt: skip
+_DRILL_TAIL = (names.ORIGIN_STATE, names.ORIGIN_ZIP, names.INVOICE_NO, names.BATCH_ID, names.SOURCE_ROW)
+_PRICE = f"CAST({names.EXTENDED_PRICE} AS DOUBLE) AS {names.EXTENDED_PRICE}"
+# dated lines in the period as they are; a usage report's lines whose period overlaps it with their share of it
 DRILL_SQL: Final = f"""
-WITH b AS (SELECT CAST(? AS DATE) AS lo, CAST(? AS DATE) AS hi)
-SELECT {names.INVOICE_DATE}, {names.PERIOD_START}, {names.PERIOD_END}, {names.VENDOR_NAME}, {names.VENDOR_TYPE},
-       {names.DESCRIPTION}, {names.PRODUCT}, {names.CATEGORY}, {names.QUANTITY}, {names.UNIT}, {names.UNIT_PRICE},
-       CAST({names.EXTENDED_PRICE} AS DOUBLE) AS {names.EXTENDED_PRICE},
-       CAST({_IN_VIEW} AS DOUBLE) / 100 AS {SPEND_IN_PERIOD}, {names.ORIGIN_STATE}, {names.ORIGIN_ZIP},
-       {names.INVOICE_NO}, {names.BATCH_ID}, {names.SOURCE_ROW}, {names.DISTRICT_ID}
-FROM {names.PURCHASES}, b
-WHERE {names.DISTRICT_ID} = ? AND {_START} <= b.hi AND {periods.END} >= b.lo
-ORDER BY {names.INVOICE_DATE}, {names.VENDOR_NAME}
+SELECT * FROM (
+    SELECT {", ".join(_DRILL_COLUMNS)}, {_PRICE}, CAST({names.EXTENDED_PRICE} AS DOUBLE) AS {SPEND_IN_PERIOD},
+           {", ".join(_DRILL_TAIL)}, {names.DISTRICT_ID}
+    FROM {names.PURCHASES}
+    WHERE {names.PERIOD_START} IS NULL AND {names.DISTRICT_ID} = ? AND {names.INVOICE_DATE} BETWEEN ? AND ?
+    UNION ALL
+    SELECT {", ".join(_DRILL_COLUMNS)}, {_PRICE}, CAST(sum({periods.CENTS}) AS DOUBLE) / 100 AS {SPEND_IN_PERIOD},
+           {", ".join(_DRILL_TAIL)}, {names.DISTRICT_ID}
+    FROM ({periods.slices_sql([(None, None)], f"l.{names.DISTRICT_ID} = ?")})
+    GROUP BY ALL
+)
+ORDER BY {names.INVOICE_DATE}, {names.VENDOR_NAME}, {names.SOURCE_ROW}
 """
 PRICE_SQL: Final = f"""
 SELECT {names.DISTRICT_ID}, CAST(date_trunc('month', {names.INVOICE_DATE}) AS DATE) AS {names.MONTH},
@@ -61,7 +66,8 @@ def district_lines(con: duckdb.DuckDBPyConnection, district_id: str, start: date
     A line from a usage report whose period overlaps is listed with its period and `spend_in_period`, the share of
     its extended price that falls in the days shown (`coop.store.periods`); a dated line's is its extended price.
     """
-    lines = con.sql(DRILL_SQL, params=[start, end, district_id]).pl().lazy()
+    params = [district_id, start, end, *periods.range_params([(start, end)]), district_id]
+    lines = con.sql(DRILL_SQL, params=params).pl().lazy()
     return local.localize(lines, districts.load(con).lazy()).collect()
 
 

@@ -10,10 +10,11 @@ import polars as pl
 from coop import names
 from coop.errors import InputFileError, Problem, ValidationError
 from coop.registry import geo
-from coop.store import db
+from coop.store import db, periods
 
-# The columns a districts file may hold: the table's, and the district's account number(s) in distributor reports.
-_FILE_COLUMNS = (*names.DISTRICT_COLUMNS, names.BILL_TO_ID)
+# The columns a districts file may hold: the table's, the district's account number(s) in distributor reports, and
+# how its period lines are spread (days or meals, `coop.store.periods`).
+_FILE_COLUMNS = (*names.DISTRICT_COLUMNS, names.BILL_TO_ID, names.PERIOD_ALLOCATION)
 _OPTIONAL = tuple(c for c in _FILE_COLUMNS if c not in names.DISTRICT_REQUIRED)
 _NUMERIC = (
     names.LOCAL_RADIUS_MILES,
@@ -73,6 +74,15 @@ def read_csv(path: Path) -> pl.DataFrame:
     ]
     checks.append((names.STATE, ~pl.col(names.STATE).str.contains(r"^[A-Za-z]{2}$"), "not a two-letter state code"))
     checks.append((names.ZIP, ~pl.col(names.ZIP).str.contains(r"^\d{5}(-\d{4})?$"), "not a 5-digit ZIP code"))
+    if names.PERIOD_ALLOCATION in given:
+        allocation = pl.col(names.PERIOD_ALLOCATION).str.to_lowercase()
+        checks.append(
+            (
+                names.PERIOD_ALLOCATION,
+                pl.col(names.PERIOD_ALLOCATION).is_not_null() & ~allocation.is_in(periods.ALLOCATIONS),
+                f"not one of {', '.join(periods.ALLOCATIONS)} (how a usage report's period is spread)",
+            )
+        )
     for c in (c for c in _NUMERIC if c in given):
         value = pl.col(c).cast(pl.Float64, strict=False)
         finite = value.is_finite().fill_null(True)
@@ -126,6 +136,7 @@ def read_csv(path: Path) -> pl.DataFrame:
         .list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
         .pipe(lambda counties: pl.when(counties.list.len() > 0).then(counties)),
         names.BILL_TO_ID: _codes(names.BILL_TO_ID).list.unique(maintain_order=True).list.join(";"),
+        names.PERIOD_ALLOCATION: pl.col(names.PERIOD_ALLOCATION).str.to_lowercase(),
     }
     return raw.with_columns(expr.alias(c) for c, expr in typed.items() if c in given)
 
@@ -140,7 +151,10 @@ def upsert(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> int:
         *[pl.lit(None, dtype=_TYPES[c]).alias(c) for c in _OPTIONAL if c not in frame.columns],
         *[pl.lit(c in frame.columns).alias(f"{_GIVEN}{c}") for c in _OPTIONAL],
     )
-    return db.upsert_frame(con, incoming, _INCOMING, _UPSERT)
+    ids = frame[names.DISTRICT_ID].to_list()
+    respread = names.PERIOD_ALLOCATION in frame.columns  # how their period lines are spread may have changed
+    after = (lambda c: db.respread_periods(c, ids)) if respread else None
+    return db.upsert_frame(con, incoming, _INCOMING, _UPSERT, after=after)
 
 
 def upsert_from_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:

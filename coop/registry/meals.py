@@ -75,7 +75,8 @@ def upsert(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, *, file_name: st
         ]
     )
     typed = validate(con, text, file_name)
-    return db.upsert_frame(con, typed, "incoming_meals", _UPSERT)
+    ids = typed[names.DISTRICT_ID].unique().to_list()  # a district spreading its periods by meals: re-spread them
+    return db.upsert_frame(con, typed, "incoming_meals", _UPSERT, after=lambda c: db.respread_periods(c, ids))
 
 
 def upsert_from_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:

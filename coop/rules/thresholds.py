@@ -142,31 +142,47 @@ def load_thresholds(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return threshold_table(con.sql(f"SELECT {cols} FROM {names.PROCUREMENT_THRESHOLDS}").pl())
 
 
-def load_purchases(con: duckdb.DuckDBPyConnection) -> pl.LazyFrame:
-    """Purchase lines with the columns the rules need; a period line cut at school years (spread by days).
+_RULE_COLUMNS = (
+    names.DISTRICT_ID,
+    names.VENDOR_NAME,
+    names.VENDOR_TYPE,
+    names.INVOICE_NO,
+    names.SOURCE_ROW,
+    names.DESCRIPTION,
+    names.UNPROCESSED,
+    names.ORIGIN_STATE,
+    names.ORIGIN_ZIP,
+)
+_DATED_SQL = f"""
+SELECT {", ".join(_RULE_COLUMNS)}, {names.INVOICE_DATE},
+       CAST({names.EXTENDED_PRICE} AS DOUBLE) AS {names.EXTENDED_PRICE}, false AS allocated
+FROM {names.PURCHASES} WHERE {names.PERIOD_START} IS NULL"""
+_PERIOD_YEARS_SQL = f"""
+SELECT min({names.PERIOD_START}), max({periods.END})
+FROM {names.PURCHASE_LINES} WHERE {names.PERIOD_START} IS NOT NULL"""
 
-    A piece of a period line is dated its last day and has `allocated` True (`coop.store.periods`).
+
+def _pieces_sql(years: int) -> str:
+    """SELECT of the period lines cut at school years (`years` ranges bound first): one piece per line and year."""
+    return f"""
+SELECT {", ".join(_RULE_COLUMNS)}, max({periods.LAST}) AS {names.INVOICE_DATE},
+       CAST(sum({periods.CENTS}) AS DOUBLE) / 100 AS {names.EXTENDED_PRICE}, bool_or({periods.CUT}) AS allocated
+FROM ({periods.slices_sql([(None, None)] * years)})
+GROUP BY {", ".join(_RULE_COLUMNS)}, {names.BATCH_ID}, {periods.RANGE}"""
+
+
+def load_purchases(con: duckdb.DuckDBPyConnection) -> pl.LazyFrame:
+    """Purchase lines with the columns the rules need; a period line cut at school years (`coop.store.periods`).
+
+    A piece of a period line is dated its last day and has `allocated` True when its period runs past its year.
     """
-    cols = ", ".join(
-        (
-            names.DISTRICT_ID,
-            names.VENDOR_NAME,
-            names.VENDOR_TYPE,
-            names.INVOICE_DATE,
-            names.PERIOD_START,
-            names.PERIOD_END,
-            names.INVOICE_NO,
-            names.SOURCE_ROW,
-            names.DESCRIPTION,
-            names.UNPROCESSED,
-            names.EXTENDED_PRICE,
-            names.ORIGIN_STATE,
-            names.ORIGIN_ZIP,
-        )
-    )
-    frame = con.sql(f"SELECT {cols} FROM {names.PURCHASES}").pl().lazy()
-    frame = frame.with_columns(pl.col(names.EXTENDED_PRICE).cast(pl.Float64))
-    return periods.split_by_school_year(frame, names.EXTENDED_PRICE, names.SCHOOL_YEAR).drop(names.SCHOOL_YEAR)
+    frame = con.sql(_DATED_SQL).pl()
+    ((first, last),) = con.execute(_PERIOD_YEARS_SQL).fetchall()
+    if first is not None:
+        years = [calendar.school_year_bounds(y) for y in calendar.school_years(first, last)]
+        pieces = con.sql(_pieces_sql(len(years)), params=periods.range_params(years)).pl()
+        frame = pl.concat([frame, pieces.select(frame.columns)], how="vertical_relaxed")
+    return frame.lazy()
 
 
 def _in_force(lines: pl.LazyFrame, table: pl.DataFrame, kind: str, jurisdiction: str, out: str) -> pl.LazyFrame:

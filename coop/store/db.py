@@ -35,11 +35,17 @@ def _split_purchases(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE {_OLD_PURCHASES}")
 
 
+def _users_and_allocation(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 3: users and the audit log; a district's period_allocation (days or meals)."""
+    con.execute(f"ALTER TABLE {names.DISTRICTS} ADD COLUMN IF NOT EXISTS {names.PERIOD_ALLOCATION} TEXT")
+    con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: only the new tables run
+
+
 # (version, SQL file or function) in order; a database at version v gets every migration after v.
 MIGRATIONS: tuple[tuple[int, str | Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     (1, SCHEMA_FILE),
     (2, _split_purchases),
-    (3, SCHEMA_FILE),  # users and the audit log (every statement is CREATE ... IF NOT EXISTS)
+    (3, _users_and_allocation),
 )
 CURRENT_VERSION = MIGRATIONS[-1][0]
 LOCK_WAIT_SECONDS = 60.0
@@ -82,12 +88,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         raise
 
 
-def upsert_frame(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, view: str, sql: str) -> int:
-    """Run `sql`, which reads `frame` registered as `view`, in one transaction; return the frame's row count."""
+def upsert_frame(
+    con: duckdb.DuckDBPyConnection,
+    frame: pl.DataFrame,
+    view: str,
+    sql: str,
+    *,
+    after: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> int:
+    """Run `sql`, which reads `frame` registered as `view`, and then `after`, in one transaction; the row count."""
     con.register(view, frame.to_arrow())
     try:
         with transaction(con):
             con.execute(sql)
+            if after is not None:
+                after(con)
     finally:
         con.unregister(view)
     return frame.height
@@ -131,6 +146,25 @@ def rebuild_summary(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     with transaction(con):
         summary.rebuild_rows(con, _sql(SCHEMA_FILE))
     return {**summary.status(con), "rebuild_seconds": round(time.perf_counter() - start, 3)}
+
+
+_PERIOD_BATCHES_SQL = f"""
+SELECT DISTINCT {names.BATCH_ID} FROM {names.PURCHASE_LINES}
+WHERE {names.PERIOD_START} IS NOT NULL AND list_contains(?, {names.DISTRICT_ID}) ORDER BY 1"""
+
+
+def respread_periods(con: duckdb.DuckDBPyConnection, district_ids: list[str]) -> int:
+    """Re-summarise the batches holding these districts' period lines (their spreading may have changed).
+
+    Call inside the transaction that changed the districts' meal counts or period allocation; how many batches.
+    """
+    if not summary.exists(con):
+        return 0
+    batch_ids = [b for (b,) in con.execute(_PERIOD_BATCHES_SQL, [district_ids]).fetchall()]
+    for batch_id in batch_ids:
+        summary.remove_batch(con, batch_id)
+        summary.add_batch(con, batch_id)
+    return len(batch_ids)
 
 
 def _is_lock_error(exc: duckdb.Error) -> bool:

@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS districts (
     annual_meals              BIGINT,
     micro_purchase_threshold  DECIMAL(18, 2),
     small_purchase_threshold  DECIMAL(18, 2),
-    bill_to_id                TEXT
+    bill_to_id                TEXT,
+    period_allocation         TEXT    -- how its period lines are spread: days (NULL: days) or meals (coop/store/periods.py)
 );
 
 -- vendor registry: fills vendor_type (and a default origin) when a file lacks them

@@ -78,11 +78,8 @@ def _null(column: str) -> str:
     return f"CAST(NULL AS {'DATE' if column == names.MONTH else 'TEXT'}) AS {column}"
 
 
-Range = tuple[date | None, date | None]  # inclusive; None = unbounded on that side
-
-
 def grains_sql(
-    ranges: Sequence[Range] | None, *, monthly: bool, per_batch: bool = False, batch_id: int | None = None
+    ranges: Sequence[periods.Range] | None, *, monthly: bool, per_batch: bool = False, batch_id: int | None = None
 ) -> tuple[str, list[object]]:
     """SELECT (and its parameters) compacting the purchase lines in `ranges` to the three grains (cents exact).
 
@@ -108,31 +105,22 @@ def grains_sql(
         f"FROM {names.PURCHASES}\n"
         f"WHERE {names.PERIOD_START} IS NULL AND {in_batch} AND ({dated_range})\nGROUP BY {group}"
     )
-    # a period line: one row per range and calendar month it overlaps, with that slice's days
-    lo = f"greatest(p.{names.PERIOD_START}, p.lo, p._month)"
-    hi = "least(p._end, p.hi, last_day(p._month))"
-    sliced = (
-        f"SELECT *, CAST(unnest(generate_series(date_trunc('month', greatest({names.PERIOD_START}, b.lo)),\n"
-        f"       least(_end, b.hi), INTERVAL 1 MONTH)) AS DATE) AS _month\n"
-        f"FROM (SELECT *, {periods.END} AS _end, CAST({names.EXTENDED_PRICE} * 100 AS HUGEINT) AS _cents\n"
-        f"      FROM {names.PURCHASES} WHERE {names.PERIOD_START} IS NOT NULL AND {in_batch}) l\n"
-        f"JOIN (VALUES {', '.join('(CAST(? AS DATE), CAST(? AS DATE))' for _ in spans)}) b(lo, hi)\n"
-        f"  ON l.{names.PERIOD_START} <= b.hi AND l._end >= b.lo"
-    )
-    spend = periods.part_cents_sql("p._cents", f"p.{names.PERIOD_START}", "p._end", lo, hi)
-    share = periods.part_share_sql(f"p.{names.PERIOD_START}", "p._end", lo, hi)
-    counted = "(p._end BETWEEN p.lo AND p.hi AND date_trunc('month', p._end) = p._month)"
+    # a period line: one slice per range and calendar month it overlaps, with its share (`coop.store.periods`)
+    cents = f"CAST(p.{periods.CENTS} AS DECIMAL(38, 0)) * 0.01"
     spread = (
-        f"SELECT {', '.join('p._month AS ' + k if k == names.MONTH else 'p.' + k for k in keys)},\n"
-        f"       sum(CAST({spend} AS DECIMAL(38, 0)) * 0.01) AS _spend,\n"
-        f"       sum(p.{names.BASE_QUANTITY} * {share}) AS _base,\n"
-        f"       sum(CAST({spend} AS DECIMAL(38, 0)) * 0.01) FILTER (WHERE p.{names.BASE_QUANTITY} IS NOT NULL)"
-        f" AS _priced,\n"
-        f"       count(*) FILTER (WHERE {counted}) AS _lines,\n"
-        f"       count(p.{names.BASE_QUANTITY}) FILTER (WHERE {counted}) AS _based\n"
-        f"FROM ({sliced}) p\nGROUP BY {group}"
+        f"SELECT {', '.join('p.' + periods.MONTH + ' AS ' + k if k == names.MONTH else 'p.' + k for k in keys)},\n"
+        f"       sum({cents}) AS _spend, sum(p.{names.BASE_QUANTITY} * p.{periods.SHARE}) AS _base,\n"
+        f"       sum({cents}) FILTER (WHERE p.{names.BASE_QUANTITY} IS NOT NULL) AS _priced,\n"
+        f"       count(*) FILTER (WHERE p.{periods.COUNTED}) AS _lines,\n"
+        f"       count(p.{names.BASE_QUANTITY}) FILTER (WHERE p.{periods.COUNTED}) AS _based\n"
+        f"FROM ({periods.slices_sql(spans, in_batch)}) p\nGROUP BY {group}"
     )
-    params: list[object] = [*batch_params, *(d for span in spans for d in span)] * 2
+    params: list[object] = [
+        *batch_params,
+        *(d for span in spans for d in span),
+        *periods.range_params(spans),
+        *batch_params,
+    ]
     fine = f"{dated}\nUNION ALL\n{spread}"
     selects = []
     for grain, base in GRAINS.items():

@@ -286,7 +286,6 @@ def test_compacted_metrics_equal_line_by_line(con, raw):
     """Whatever the lines, the grains give the same figures as classifying every line on its own."""
     from fixtures_metrics import lines_frame
 
-
     con.execute(f"DELETE FROM {names.PURCHASE_LINES}")
     con.execute(f"DELETE FROM {names.DISTRICTS}")
     lines = raw
@@ -469,5 +468,35 @@ def test_period_months_sum_to_the_period_and_summary_agrees_with_lines(db_path, 
             fast, slow = compute.compute(con, lo, hi), compute.compute(con, lo, hi, use_summary=False)
             assert fast.from_summary and not slow.from_summary
             assert fast.coop.equals(slow.coop) and fast.by_month.equals(slow.by_month)
+    finally:
+        con.close()
+
+
+def test_a_district_that_spreads_by_meals_gets_figures_by_its_meal_counts(db_path, tmp_path, capsys):
+    """districts FILE with period_allocation=meals, then meals FILE: the summary re-spreads the report by meals."""
+    from fixtures_periods import load_period_report, write_period_report
+
+    con = db.connect(db_path)
+    load_period_report(con, write_period_report(tmp_path / "year.xlsx", date(2020, 7, 1), date(2021, 6, 30)))
+    con.close()
+    base = ["--db", str(db_path), "--json"]
+    (tmp_path / "d.csv").write_text("district_id,name,state,zip,period_allocation\nvalley,Valley,CA,91801,Meals\n")
+    months = [f"2020-{m:02d}" for m in range(7, 13)] + [f"2021-{m:02d}" for m in range(1, 7)]
+    meals = {m: 0 if m in ("2020-07", "2020-08") else 1000 for m in months}  # no meals in summer
+    (tmp_path / "m.csv").write_text(
+        "district_id,month,meals\n" + "".join(f"valley,{m},{n}\n" for m, n in meals.items())
+    )
+    assert cli.main(["districts", str(tmp_path / "d.csv"), *base]) == 0
+    assert cli.main(["meals", str(tmp_path / "m.csv"), *base]) == 0
+    assert cli.main(["metrics", *base, "--from", "2020-07-01", "--to", "2020-08-31"]) == 0
+    capsys.readouterr()
+    con = db.connect(db_path, read_only=True)
+    try:
+        summer = compute.compute(con, date(2020, 7, 1), date(2020, 8, 31))
+        autumn = compute.compute(con, date(2020, 9, 1), date(2020, 12, 31))
+        assert summer.from_summary and summer.coop["total_spend"][0] == 0.0
+        # four of the ten months with meals: 4/10 of $1,365.00
+        assert autumn.coop["total_spend"][0] == 546.0
+        assert autumn.coop.equals(compute.compute(con, date(2020, 9, 1), date(2020, 12, 31), use_summary=False).coop)
     finally:
         con.close()
