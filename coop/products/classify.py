@@ -152,6 +152,7 @@ _RAW_TABLES: Final = (
 _PRODUCE_TABLES: Final = ("fruits.csv", "vegetables.csv")
 _PRODUCE_GROUP: Final = "@produce"
 _NONFOOD_WHY: Final = "not a food"
+_NONFOOD_RULE: Final = f"{COOP}: not food"
 
 
 def _spelled(row: vocabulary.Row, column: str) -> str:
@@ -297,6 +298,38 @@ for _w in _FUZZY_TARGETS:
 
 
 _SORTED_SKELETONS: Final = tuple(sorted(_SKELETONS))
+
+# --- evidence beyond the words (evidence.csv): pack-size tokens that mean canned, markings that mean a grain product
+CANNED: Final = "canned"
+GRAIN_MARK: Final = "grain"
+_EVIDENCE_KINDS: Final = {CANNED: CANNED, GRAIN_MARK: GRAIN_MARK}
+_WHERE: Final = {"pack": "pack", "description": "description"}
+_PACK_TOKEN: Final = re.compile(r"#\d+|[A-Z]+")
+
+
+def _build_evidence() -> tuple[dict[str, Marker], dict[str, Marker]]:
+    """Pack-size tokens (upper case) -> the canning marker; description phrases -> the grain-product marking."""
+    pack: dict[str, Marker] = {}
+    marks: dict[str, Marker] = {}
+    for row in vocabulary.table("evidence.csv"):
+        kind = row.choice("evidence", _EVIDENCE_KINDS)
+        where = row.choice("where", _WHERE)
+        marker = Marker(kind != CANNED, row["why"], row["source"])
+        if where == "pack":
+            if kind != CANNED:
+                raise row.error("evidence", "a pack-size token can only say canned")
+            pack[row["token"].upper()] = marker
+        else:
+            if kind != GRAIN_MARK:
+                raise row.error("evidence", "a description phrase can only say grain")
+            marks[_spelled(row, "token")] = marker
+    return pack, marks
+
+
+PACK_EVIDENCE, GRAIN_MARKS = _build_evidence()
+# a grain marking (WG, WW) on an item whose named product is one of these categories makes it a grain product
+GRAIN_MARKED: Final = frozenset({FRUIT, VEGETABLE, OTHER})
+GRAIN_MARK_PRODUCT: Final = "grain products"
 
 
 def _abbreviates(token: str, word: str) -> bool:
@@ -459,9 +492,48 @@ def _unknown(words: list[str], text: str) -> Classification:
     )
 
 
+def _pack_marker(pack_size: str | None) -> tuple[str, Marker] | None:
+    """The canning evidence in a pack size ('6/#10', '24/15OZ CAN'), or None."""
+    if not pack_size:
+        return None
+    for token in _PACK_TOKEN.findall(pack_size.upper()):
+        if token in PACK_EVIDENCE:
+            return token, PACK_EVIDENCE[token]
+    return None
+
+
+def _grain_marked(words: list[str]) -> tuple[str, Marker] | None:
+    """The grain-product marking (whole grain, whole wheat) in a description's words, or None."""
+    text = " ".join(words)
+    for phrase, marker in GRAIN_MARKS.items():
+        if f" {phrase} " in f" {text} ":
+            return phrase, marker
+    return None
+
+
 @lru_cache(maxsize=131072)
-def classify(text: str) -> Classification:
-    """The product, category and unprocessed status of an item description, with the rule and source."""
+def classify(text: str, pack_size: str | None = None) -> Classification:
+    """The product, category and unprocessed status of an item description (and pack size), with rule and source."""
+    found = _classify(text, pack_size)
+    marked = _grain_marked(_words(text)[0])
+    if marked is not None and found.category in GRAIN_MARKED and found.rule != _NONFOOD_RULE:
+        phrase, marker = marked
+        product = found.product if found.category == OTHER and found.confidence > 0.2 else GRAIN_MARK_PRODUCT
+        confidence = 0.6 if found.confidence <= 0.2 else min(found.confidence, 0.8)
+        return Classification(
+            product,
+            GRAIN,
+            False,
+            confidence,
+            f"{marker.source}: {marker.why}",
+            f"{phrase}: {marker.why}; baked or manufactured, which changes the inherent character",
+            marker.source,
+        )
+    return found
+
+
+def _classify(text: str, pack_size: str | None) -> Classification:
+    """`classify` before the grain marking is weighed."""
     words, sure = _words(text)
     term_hits, marker_hits = _scan(words)
     head, sauce_hits = _head(term_hits, words)
@@ -471,7 +543,7 @@ def classify(text: str) -> Classification:
     confidence = sure if term.nature != NONFOOD else 0.5
     product = term.product
     if term.nature == NONFOOD:
-        return Classification(product, OTHER, False, confidence, f"{COOP}: not food", "not a food product", COOP)
+        return Classification(product, OTHER, False, confidence, _NONFOOD_RULE, "not a food product", COOP)
     if term.nature == PROCESSED:
         return Classification(
             product,
@@ -490,6 +562,9 @@ def classify(text: str) -> Classification:
             if _marker_applies(marker, product):
                 decisive.append((hit.key, marker))
                 break
+    canned = _pack_marker(pack_size)
+    if canned is not None:
+        decisive.append((f"pack {pack_size}", canned[1]))
     for hit in sauce_hits:
         sauce = TERMS[hit.key]
         decisive.append((hit.key, Marker(False, f"{hit.key} added", sauce.source)))
