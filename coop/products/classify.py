@@ -515,8 +515,15 @@ def _grain_marked(words: list[str]) -> tuple[str, Marker] | None:
 def classify(text: str, pack_size: str | None = None) -> Classification:
     """The product, category and unprocessed status of an item description (and pack size), with rule and source."""
     found = _classify(text, pack_size)
-    marked = _grain_marked(_words(text)[0])
-    if marked is not None and found.category in GRAIN_MARKED and found.rule != _NONFOOD_RULE:
+    words = _words(text)[0]
+    marked = _grain_marked(words)
+    named = {TERMS[h.key].category for h in _scan(words)[0]}
+    if (
+        marked is not None
+        and found.category in GRAIN_MARKED
+        and found.rule != _NONFOOD_RULE
+        and PROTEIN not in named  # breaded meat with a sauce is not a grain product
+    ):
         phrase, marker = marked
         product = found.product if found.category == OTHER and found.confidence > 0.2 else GRAIN_MARK_PRODUCT
         confidence = 0.6 if found.confidence <= 0.2 else min(found.confidence, 0.8)
@@ -614,6 +621,7 @@ def _classify(text: str, pack_size: str | None) -> Classification:
 
 CLASSIFY_SCHEMA: Final = {
     names.DESCRIPTION: pl.String,
+    names.PACK_SIZE: pl.String,
     names.PRODUCT: pl.String,
     names.CATEGORY: pl.String,
     names.UNPROCESSED: pl.Boolean,
@@ -622,18 +630,19 @@ CLASSIFY_SCHEMA: Final = {
 }
 
 
-def classify_many(descriptions: pl.Series) -> pl.DataFrame:
-    """One classification row per distinct description (nulls dropped), computed once per distinct value."""
-    unique = descriptions.cast(pl.String).drop_nulls().unique(maintain_order=True).to_list()
-    results = [classify(d) for d in unique]
-    return pl.DataFrame(
-        {
-            names.DESCRIPTION: unique,
-            names.PRODUCT: [r.product for r in results],
-            names.CATEGORY: [r.category for r in results],
-            names.UNPROCESSED: [r.unprocessed for r in results],
-            "confidence": [r.confidence for r in results],
-            names.UNPROCESSED_RULE: [r.rule for r in results],
-        },
-        schema=CLASSIFY_SCHEMA,
+def classify_many(descriptions: pl.Series, pack_sizes: pl.Series | None = None) -> pl.DataFrame:
+    """One classification row per distinct (description, pack size) (null descriptions dropped), computed once each."""
+    packs = pl.Series([None] * len(descriptions), dtype=pl.String) if pack_sizes is None else pack_sizes.cast(pl.String)
+    pairs = (
+        pl.DataFrame({names.DESCRIPTION: descriptions.cast(pl.String), names.PACK_SIZE: packs})
+        .drop_nulls(names.DESCRIPTION)
+        .unique(maintain_order=True)
     )
+    results = [classify(d, p) for d, p in pairs.iter_rows()]
+    return pairs.with_columns(
+        pl.Series(names.PRODUCT, [r.product for r in results], dtype=pl.String),
+        pl.Series(names.CATEGORY, [r.category for r in results], dtype=pl.String),
+        pl.Series(names.UNPROCESSED, [r.unprocessed for r in results], dtype=pl.Boolean),
+        pl.Series("confidence", [r.confidence for r in results], dtype=pl.Float64),
+        pl.Series(names.UNPROCESSED_RULE, [r.rule for r in results], dtype=pl.String),
+    ).select(list(CLASSIFY_SCHEMA))
