@@ -109,8 +109,7 @@ def in_force(con: duckdb.DuckDBPyConnection) -> dict[str, Correction]:
     """The correction in force for each text key (the latest not undone)."""
     if not exists(con):
         return {}
-    with con.cursor() as cur:
-        rows = cur.execute(_IN_FORCE_SQL).fetchall()
+    rows = con.execute(_IN_FORCE_SQL).fetchall()  # on `con`: inside a transaction it sees its own writes
     return {key: Correction(int(i), d, c, bool(u), p, by, at) for i, key, d, c, u, p, by, at in rows}
 
 
@@ -118,8 +117,7 @@ def history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every correction ever made, undone ones included, oldest first."""
     if not exists(con):
         return pl.DataFrame()
-    with con.cursor() as cur:
-        return cur.sql(_HISTORY_SQL).pl()
+    return con.sql(_HISTORY_SQL).pl()
 
 
 def apply(found: classifier.Classification, correction: Correction | None) -> classifier.Classification:
