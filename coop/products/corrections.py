@@ -52,6 +52,14 @@ JOIN {names.PURCHASE_ITEMS} i ON i.{names.ITEM_ID} = l.{names.ITEM_ID}
 JOIN {names.PURCHASE_PACKS} p ON p.{names.PACK_ID} = l.{names.PACK_ID}
 WHERE i.{names.UNPROCESSED_RULE} <> '{FILE_RULE}'
   AND {_TEXT_KEY_SQL.replace(names.DESCRIPTION, "i." + names.DESCRIPTION)} IN (SELECT unnest(?::TEXT[]))"""
+REVIEW_BELOW: Final = 0.75  # confidence under which a stored line is listed for review (a fuzzy or fallback match)
+_REVIEW_SQL: Final = f"""
+SELECT {names.DESCRIPTION}, {names.PACK_SIZE}, {names.PRODUCT}, {names.CATEGORY}, {names.UNPROCESSED},
+       min({names.PRODUCT_CONFIDENCE}) AS confidence, count(*) AS lines,
+       CAST(sum({names.EXTENDED_PRICE}) AS DOUBLE) AS spend, any_value({names.UNPROCESSED_RULE}) AS rule
+FROM {names.PURCHASES}
+WHERE {names.PRODUCT_CONFIDENCE} < ? AND {names.UNPROCESSED_RULE} <> '{FILE_RULE}'
+GROUP BY ALL ORDER BY spend DESC, {names.DESCRIPTION} LIMIT ?"""
 _RELINK_SQL: Final = f"""
 UPDATE {names.PURCHASE_LINES} AS l
 SET {names.ITEM_ID} = n.{names.ITEM_ID}, {names.PACK_ID} = n.{names.PACK_ID},
@@ -118,6 +126,11 @@ def history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     if not exists(con):
         return pl.DataFrame()
     return con.sql(_HISTORY_SQL).pl()
+
+
+def for_review(con: duckdb.DuckDBPyConnection, below: float = REVIEW_BELOW, limit: int = 500) -> pl.DataFrame:
+    """Stored lines classified with low confidence, per description and pack size, largest spend first."""
+    return con.sql(_REVIEW_SQL, params=[below, limit]).pl()
 
 
 def apply(found: classifier.Classification, correction: Correction | None) -> classifier.Classification:
