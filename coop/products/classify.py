@@ -399,6 +399,7 @@ def _split_compound(token: str) -> tuple[str, ...]:
     return ()
 
 
+@lru_cache(maxsize=65536)
 def _words(text: str) -> tuple[list[str], float]:
     """Normalised words of a description (abbreviations expanded, singular) and the least sure guess."""
     lowered = _APOSTROPHE.sub("", _WITH.sub(" with ", text.lower().replace("&", " and ")))
@@ -517,12 +518,11 @@ def classify(text: str, pack_size: str | None = None) -> Classification:
     found = _classify(text, pack_size)
     words = _words(text)[0]
     marked = _grain_marked(words)
-    named = {TERMS[h.key].category for h in _scan(words)[0]}
     if (
         marked is not None
         and found.category in GRAIN_MARKED
         and found.rule != _NONFOOD_RULE
-        and PROTEIN not in named  # breaded meat with a sauce is not a grain product
+        and all(TERMS[h.key].category != PROTEIN for h in _scan(words)[0])  # breaded meat in a sauce is not grain
     ):
         phrase, marker = marked
         product = found.product if found.category == OTHER and found.confidence > 0.2 else GRAIN_MARK_PRODUCT
