@@ -27,6 +27,7 @@ SCRIPTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ingest.py", ("--rows", "{rows}")),
     ("metrics.py", ("--rows", "{metrics_rows}")),
     ("lp.py", ()),
+    ("classify.py", ()),
     ("pool.py", ("--max-districts", "{districts}")),
 )
 NAMES: tuple[str, ...] = tuple(script.removesuffix(".py") for script, _ in SCRIPTS)

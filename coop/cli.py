@@ -502,20 +502,47 @@ def _bids(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str,
     return result.to_json()
 
 
-@command("classify", "classify an item description (unprocessed per 7 CFR 210.21(g))", arg("text"))
+@command(
+    "classify",
+    "classify an item description (unprocessed per 7 CFR 210.21(g)); --set stores a correction, --undo removes one",
+    arg("text", nargs="?", default=None, help="the item description"),
+    arg("--pack-size", default=None, help="the line's pack size (6/#10 is canned)"),
+    OneOf(
+        (
+            arg("--set", dest="set_text", metavar="TEXT", default=None, help="store a correction for this text"),
+            arg("--undo", type=int, default=None, metavar="ID", help="undo correction ID"),
+            arg("--corrections", action="store_true", help="list every correction made"),
+        )
+    ),
+    arg("--category", default=None, help="with --set: fruit, vegetable, grain, protein, dairy or other"),
+    arg("--unprocessed", default=None, help="with --set: yes or no"),
+    arg("--product", default=None, help="with --set: the commodity (default: the classifier's)"),
+)
 def _classify(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Classify one item description: product, category, unprocessed, the rule and its source."""
-    from coop.products.classify import classify
+    """Classify one description as a load would (corrections in force apply), or set, undo or list corrections."""
+    from coop.parsing import parse_bool
+    from coop.products import corrections
 
-    found = classify(args.text)
+    if args.set_text is not None:
+        unprocessed = parse_bool(args.unprocessed) if args.unprocessed is not None else None
+        if args.category is None or unprocessed is None:
+            raise CoopError("classify --set needs --category C and --unprocessed yes|no")
+        return corrections.set_correction(con, args.set_text, args.category, unprocessed, args.product)
+    if args.undo is not None:
+        return corrections.undo(con, args.undo)
+    if args.corrections:
+        return {"corrections": corrections.history(con).to_dicts()}
+    if args.text is None:
+        raise CoopError("classify needs TEXT (or --set TEXT, --undo ID, --corrections)")
+    found = corrections.classify(args.text, args.pack_size, con)
     return {
+        "category": found.category,
+        "product": found.product,
         "unprocessed": found.unprocessed,
         "reason": found.reason,
         "source": found.source,
-        "rule": found.rule,
-        "product": found.product,
-        "category": found.category,
         "confidence": found.confidence,
+        "rule": found.rule,
     }
 
 

@@ -18,8 +18,8 @@ st.download_button(
     help="One purchase line per row, canonical headers. Rules per column are in the README's 'Data template'.",
 )
 
-load_tab, batch_tab, vendor_tab, district_tab = st.tabs(
-    ["Load a file", "Batches (undo)", "Vendor registry", "Districts and meal counts"]
+load_tab, review_tab, batch_tab, vendor_tab, district_tab = st.tabs(
+    ["Load a file", "Review classification", "Batches (undo)", "Vendor registry", "Districts and meal counts"]
 )
 
 
@@ -164,6 +164,55 @@ with load_tab:
                         ),
                     )
                 _show_outcome()
+
+with review_tab:
+    review = ix.review_lines()
+    st.subheader("Lines to review")
+    if review.height == 0:
+        st.info(f"No stored line was classified with confidence under {ix.REVIEW_BELOW:.2f}.")
+    else:
+        st.dataframe(review, hide_index=True, width="stretch", height=260)
+    st.caption(
+        f"Stored lines whose product was recognised with confidence under {ix.REVIEW_BELOW:.2f} (a misspelling "
+        "guessed at, or no rule matched), per description and pack size, largest spend (dollars, all dates) "
+        "first. Confidence: 1.0 an exact term or a correction, 0.7-0.9 an abbreviation or near spelling, 0.6 a "
+        "whole-grain marking only, 0.2 no rule matched."
+    )
+    st.subheader("Correct a classification")
+    with st.form("intake_correct"):
+        picked = st.selectbox("Item text from the review list", ["", *ix.review_texts(review)], key="correct_pick")
+        typed = st.text_input("...or any item text exactly as files write it", key="correct_text")
+        category = st.selectbox("Category", ix.CATEGORIES, key="correct_category")
+        unprocessed = st.radio("Unprocessed (7 CFR 210.21(g))", ["no", "yes"], horizontal=True, key="correct_unp")
+        product = st.text_input("Commodity (optional)", key="correct_product")
+        if st.form_submit_button("Save the correction", type="primary"):
+            text = typed.strip() or picked
+            if not text:
+                st.warning("Pick an item from the list or type its text.")
+            else:
+                try:
+                    done = ix.correct(text, category, unprocessed == "yes", product or None)
+                except ix.CoopError as exc:
+                    feedback.show(exc)
+                else:
+                    st.success(
+                        f"Correction {done['correction_id']} saved for {done['text_key']!r}: "
+                        f"{done['lines_reclassified']:,} stored line(s) re-classified; every later load applies it."
+                    )
+    history = ix.correction_history()
+    if history.height:
+        st.subheader("Corrections")
+        st.dataframe(history, hide_index=True, width="stretch")
+        open_ids = ix.open_corrections(history)
+        if open_ids:
+            chosen_id = st.selectbox("Undo correction", open_ids, key="correct_undo_id")
+            if st.button("Undo it", key="correct_undo"):
+                try:
+                    undone = ix.undo_correction(int(chosen_id))
+                except ix.CoopError as exc:
+                    feedback.show(exc)
+                else:
+                    st.success(f"Correction {chosen_id} undone: {undone['lines_reclassified']:,} line(s) restored.")
 
 with batch_tab:
     batches = ix.batch_table()

@@ -20,6 +20,7 @@ from coop.ingest import ingest_file, readers, usage_report
 from coop.ingest import mapping as header_map
 from coop.ingest.mapping import list_mappings, load_mapping, resolve_mapping, save_mapping
 from coop.ingest.pipeline import IngestResult
+from coop.products import corrections
 from coop.registry import districts, meals, vendors
 from coop.store import batches, settings
 from ui import feedback, filters, session
@@ -103,7 +104,7 @@ def mapping_from_table(table: pl.DataFrame) -> dict[str, str | None]:
 
 def mapped_preview(head: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     """The first rows under the (edited) mapping, with the commodity, category and unprocessed status inferred."""
-    return header_map.mapped_preview(head, mapping_from_table(table))
+    return header_map.mapped_preview(head, mapping_from_table(table), session.cursor())
 
 
 def is_usage_report(path: Path) -> bool:
@@ -169,6 +170,51 @@ def undo_batch(batch_id: int) -> int:
     """Remove one batch (its lines and rejects); return how many purchase lines were removed."""
     with session.writing() as cur:
         return int(batches.undo(cur, batch_id))
+
+
+# --- classification review and corrections ------------------------------------------------------
+CATEGORIES: tuple[str, ...] = names.CATEGORIES
+REVIEW_BELOW = corrections.REVIEW_BELOW
+
+
+def review_lines() -> pl.DataFrame:
+    """Stored lines classified with low confidence (a guess or a fallback), largest spend first."""
+    return corrections.for_review(session.cursor())
+
+
+def review_texts(review: pl.DataFrame) -> list[str]:
+    """The distinct item texts of a review list, in its order."""
+    return review[names.DESCRIPTION].unique(maintain_order=True).to_list() if review.height else []
+
+
+def open_corrections(history: pl.DataFrame) -> list[int]:
+    """The ids of the corrections in a history that are not undone."""
+    return [int(i) for i in history.filter(pl.col("undone_at").is_null())[names.CORRECTION_ID]]
+
+
+def correction_history() -> pl.DataFrame:
+    """Every classification correction, newest first (undone ones too)."""
+    frame = corrections.history(session.cursor())
+    return frame.sort(names.CORRECTION_ID, descending=True) if frame.height else frame
+
+
+def correct(text: str, category: str, unprocessed: bool, product: str | None) -> dict[str, object]:
+    """Store a correction made on this page and re-classify the stored lines with that text."""
+    with session.writing() as cur:
+        return corrections.set_correction(cur, text, category, unprocessed, product, made_by=_who())
+
+
+def undo_correction(correction_id: int) -> dict[str, object]:
+    """Undo a correction; its lines get the answer they had before it."""
+    with session.writing() as cur:
+        return corrections.undo(cur, correction_id, undone_by=_who())
+
+
+def _who() -> str:
+    """Who is making the correction: the signed-in user's email, else the local coordinator (the OS user)."""
+    user = getattr(st, "user", None)
+    email = user.get("email") if user is not None and getattr(user, "is_logged_in", False) else None
+    return str(email) if email else f"{corrections.who()} (app)"
 
 
 # --- registries and settings ------------------------------------------------------------------

@@ -18,9 +18,11 @@ _EPS = 1e-9
 CREDIT_NOTE = "credit (return or allowance): netted in totals"  # the warning on each credit line
 UNIT_NOTE = "_unit_note"  # why a line's quantity has no base unit (`coop.products.units`)
 _FILE_GIVEN = ("_given", "_file_category", "_file_unprocessed")  # the file's product, category and unprocessed
+_PACK = "_pack"  # the pack size a line's classification also weighs (`coop.products.classify`: #10 is canned)
 _NO_CLASSES = pl.DataFrame(
     schema={
         names.DESCRIPTION: pl.String,
+        _PACK: pl.String,
         "_c_product": pl.String,
         "_c_category": pl.String,
         "_c_unprocessed": pl.Boolean,
@@ -46,7 +48,8 @@ class Enrichment:
     """What enrichment needs across a file's chunks: the vendor registry, caches, and the items and packs it made."""
 
     registry: pl.DataFrame  # _vkey (lower-case vendor name), _reg_type, _reg_type_norm, _reg_state, _reg_zip
-    classified: pl.DataFrame | None = None
+    classified: pl.DataFrame | None = None  # per (description, pack size), corrections applied
+    corrections: dict = field(default_factory=dict)  # text key -> coop.products.corrections.Correction in force
     converted: pl.DataFrame = field(default_factory=lambda: _NO_UNITS)
     known_rows: dict[str, pl.DataFrame] = field(default_factory=dict)  # purchase_items and purchase_packs with ids
     next_ids: Callable[[str, int], list[int]] = lambda sequence, n: []  # n new ids from a sequence
@@ -65,7 +68,9 @@ def enrichment(con: duckdb.DuckDBPyConnection) -> Enrichment:
         .unique("_vkey", keep="first")
     )
     registry = registry.with_columns(validate.enum_text(registry["_reg_type"]).alias("_reg_type_norm"))
-    enr = Enrichment(registry)
+    from coop.products import corrections
+
+    enr = Enrichment(registry, corrections=corrections.in_force(con))
     for table in lines.DIMENSIONS:
         enr.known_rows[table] = con.sql(lines.known_rows_sql(table)).pl()
 
@@ -118,33 +123,59 @@ def with_items(good: pl.DataFrame, enr: Enrichment) -> pl.DataFrame:
             pl.col(names.PRODUCT).alias(names.DESCRIPTION), pl.lit(None, pl.String).alias("_given")
         )
     frame = frame.drop(names.PRODUCT).rename({names.CATEGORY: "_file_category", names.UNPROCESSED: "_file_unprocessed"})
+    frame = frame.with_columns(
+        (pl.col(names.PACK_SIZE) if names.PACK_SIZE in frame.columns else pl.lit(None)).cast(pl.String).alias(_PACK)
+    )
     given = [c for c in _FILE_GIVEN if frame[c].null_count() < frame.height]
-    keys = [names.DESCRIPTION, *given]
+    keys = [names.DESCRIPTION, _PACK, *given]
     distinct = (
         frame.select(keys)
         .unique()
         .with_columns(pl.lit(None, frame.schema[c]).alias(c) for c in _FILE_GIVEN if c not in given)
     )
     needs = pl.col("_given").is_null() | pl.col("_file_category").is_null() | pl.col("_file_unprocessed").is_null()
-    wanted = distinct.filter(needs)[names.DESCRIPTION].unique()
-    if wanted.len():
-        from coop.products import classify
+    wanted = distinct.filter(needs).select(names.DESCRIPTION, _PACK).unique()
+    if wanted.height:
+        from coop.products import classify, corrections
 
-        known = enr.classified[names.DESCRIPTION] if enr.classified is not None else pl.Series([], dtype=pl.String)
-        new = wanted.filter(~wanted.is_in(known.implode()))
-        if new.len():
-            found = classify.classify_many(new).select(
-                pl.col("description").cast(pl.String).alias(names.DESCRIPTION),
-                pl.col("product").cast(pl.String).alias("_c_product"),
-                pl.col("category").cast(pl.String).alias("_c_category"),
-                pl.col("unprocessed").cast(pl.Boolean).alias("_c_unprocessed"),
+        if enr.classified is not None:
+            wanted = wanted.join(enr.classified, on=[names.DESCRIPTION, _PACK], how="anti", nulls_equal=True)
+        if wanted.height:
+            found = classify.classify_many(wanted[names.DESCRIPTION], wanted[_PACK])
+            if enr.corrections:  # the correction in force for a text decides (coop.products.corrections)
+                fixed = [
+                    corrections.apply(
+                        classify.Classification(p, c, u, f, r, "", ""), enr.corrections.get(corrections.text_key(d))
+                    )
+                    for d, p, c, u, f, r in found.select(
+                        names.DESCRIPTION,
+                        names.PRODUCT,
+                        names.CATEGORY,
+                        names.UNPROCESSED,
+                        "confidence",
+                        names.UNPROCESSED_RULE,
+                    ).iter_rows()
+                ]
+                found = found.with_columns(
+                    pl.Series(names.PRODUCT, [x.product for x in fixed], dtype=pl.String),
+                    pl.Series(names.CATEGORY, [x.category for x in fixed], dtype=pl.String),
+                    pl.Series(names.UNPROCESSED, [x.unprocessed for x in fixed], dtype=pl.Boolean),
+                    pl.Series("confidence", [x.confidence for x in fixed], dtype=pl.Float64),
+                    pl.Series(names.UNPROCESSED_RULE, [x.rule for x in fixed], dtype=pl.String),
+                )
+            found = found.select(
+                pl.col(names.DESCRIPTION).cast(pl.String),
+                pl.col(names.PACK_SIZE).cast(pl.String).alias(_PACK),
+                pl.col(names.PRODUCT).cast(pl.String).alias("_c_product"),
+                pl.col(names.CATEGORY).cast(pl.String).alias("_c_category"),
+                pl.col(names.UNPROCESSED).cast(pl.Boolean).alias("_c_unprocessed"),
                 pl.col("confidence").cast(pl.Float64).alias("_c_confidence"),
-                pl.col("unprocessed_rule").cast(pl.String).alias("_c_rule"),
+                pl.col(names.UNPROCESSED_RULE).cast(pl.String).alias("_c_rule"),
             )
             enr.classified = found if enr.classified is None else pl.concat([enr.classified, found])
     inferred = enr.classified if enr.classified is not None else _NO_CLASSES
     given_product = pl.col("_given").is_not_null()
-    items = distinct.join(inferred, on=names.DESCRIPTION, how="left").select(
+    items = distinct.join(inferred, on=[names.DESCRIPTION, _PACK], how="left", nulls_equal=True).select(
         *keys,
         pl.coalesce("_given", "_c_product").alias(names.PRODUCT),
         pl.when(given_product)
@@ -161,7 +192,7 @@ def with_items(good: pl.DataFrame, enr: Enrichment) -> pl.DataFrame:
     )
     items = _with_ids(items, names.PURCHASE_ITEMS, enr)
     per_line = items.select(*keys, names.ITEM_ID, names.PRODUCT, names.CATEGORY)
-    return frame.join(per_line, on=keys, how="left", nulls_equal=True).drop(_FILE_GIVEN)
+    return frame.join(per_line, on=keys, how="left", nulls_equal=True).drop(*_FILE_GIVEN, _PACK)
 
 
 def _with_ids(rows: pl.DataFrame, table: str, enr: Enrichment) -> pl.DataFrame:

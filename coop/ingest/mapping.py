@@ -25,6 +25,7 @@ INFERRED = {
     names.PRODUCT: "commodity (inferred)",
     names.CATEGORY: "category (inferred)",
     names.UNPROCESSED: "unprocessed (inferred)",
+    "confidence": "confidence (inferred)",
 }
 
 # Header synonyms, keyed by the normalised header (lowercase letters and digits only).
@@ -343,18 +344,31 @@ def mapping_from_table(table: pl.DataFrame) -> dict[str, str | None]:
     return {h: (c or None) for h, c in zip(table[SOURCE_COLUMN].to_list(), table[MAPS_TO].to_list(), strict=True)}
 
 
-def mapped_preview(head: pl.DataFrame, mapping: dict[str, str | None]) -> pl.DataFrame:
-    """The first rows under a mapping, with commodity, category and unprocessed inferred from the item text.
+def mapped_preview(
+    head: pl.DataFrame, mapping: dict[str, str | None], con: duckdb.DuckDBPyConnection | None = None
+) -> pl.DataFrame:
+    """The first rows under a mapping, with commodity, category, unprocessed and confidence inferred from the text.
 
-    The inferred columns come from `coop.products.classify.classify_many`, as a load does for columns a file lacks.
+    The inferred columns are what a load fills in (`coop.products.corrections.classify`: the classifier, by
+    description and pack size, or the correction in force for the text when `con` is given).
     """
+    from coop.products import corrections
+
     frame = apply_mapping(head, mapping)
     if names.PRODUCT not in frame.columns or frame.height == 0:
         return frame
-    found = (
-        classify.classify_many(frame[names.PRODUCT])
-        .rename(INFERRED)
-        .rename({names.DESCRIPTION: names.PRODUCT})
-        .select(names.PRODUCT, *INFERRED.values())
+    packs = frame[names.PACK_SIZE].cast(pl.String) if names.PACK_SIZE in frame.columns else None
+    pairs = classify.classify_many(frame[names.PRODUCT], packs)
+    answers = [corrections.classify(d, p, con) for d, p in pairs.select(names.DESCRIPTION, names.PACK_SIZE).iter_rows()]
+    found = pairs.select(
+        pl.col(names.DESCRIPTION).alias(names.PRODUCT),
+        pl.col(names.PACK_SIZE).alias("_pack"),
+        pl.Series(INFERRED[names.PRODUCT], [a.product for a in answers], dtype=pl.String),
+        pl.Series(INFERRED[names.CATEGORY], [a.category for a in answers], dtype=pl.String),
+        pl.Series(INFERRED[names.UNPROCESSED], [a.unprocessed for a in answers], dtype=pl.Boolean),
+        pl.Series(INFERRED["confidence"], [a.confidence for a in answers], dtype=pl.Float64),
     )
-    return frame.join(found, on=names.PRODUCT, how="left", maintain_order="left")
+    keyed = frame.with_columns((packs if packs is not None else pl.lit(None, pl.String)).alias("_pack"))
+    return keyed.join(found, on=[names.PRODUCT, "_pack"], how="left", maintain_order="left", nulls_equal=True).drop(
+        "_pack"
+    )

@@ -152,6 +152,7 @@ _RAW_TABLES: Final = (
 _PRODUCE_TABLES: Final = ("fruits.csv", "vegetables.csv")
 _PRODUCE_GROUP: Final = "@produce"
 _NONFOOD_WHY: Final = "not a food"
+_NONFOOD_RULE: Final = f"{COOP}: not food"
 
 
 def _spelled(row: vocabulary.Row, column: str) -> str:
@@ -298,6 +299,38 @@ for _w in _FUZZY_TARGETS:
 
 _SORTED_SKELETONS: Final = tuple(sorted(_SKELETONS))
 
+# --- evidence beyond the words (evidence.csv): pack-size tokens that mean canned, markings that mean a grain product
+CANNED: Final = "canned"
+GRAIN_MARK: Final = "grain"
+_EVIDENCE_KINDS: Final = {CANNED: CANNED, GRAIN_MARK: GRAIN_MARK}
+_WHERE: Final = {"pack": "pack", "description": "description"}
+_PACK_TOKEN: Final = re.compile(r"#\d+|[A-Z]+")
+
+
+def _build_evidence() -> tuple[dict[str, Marker], dict[str, Marker]]:
+    """Pack-size tokens (upper case) -> the canning marker; description phrases -> the grain-product marking."""
+    pack: dict[str, Marker] = {}
+    marks: dict[str, Marker] = {}
+    for row in vocabulary.table("evidence.csv"):
+        kind = row.choice("evidence", _EVIDENCE_KINDS)
+        where = row.choice("where", _WHERE)
+        marker = Marker(kind != CANNED, row["why"], row["source"])
+        if where == "pack":
+            if kind != CANNED:
+                raise row.error("evidence", "a pack-size token can only say canned")
+            pack[row["token"].upper()] = marker
+        else:
+            if kind != GRAIN_MARK:
+                raise row.error("evidence", "a description phrase can only say grain")
+            marks[_spelled(row, "token")] = marker
+    return pack, marks
+
+
+PACK_EVIDENCE, GRAIN_MARKS = _build_evidence()
+# a grain marking (WG, WW) on an item whose named product is one of these categories makes it a grain product
+GRAIN_MARKED: Final = frozenset({FRUIT, VEGETABLE, OTHER})
+GRAIN_MARK_PRODUCT: Final = "grain products"
+
 
 def _abbreviates(token: str, word: str) -> bool:
     """True when token is word with letters left out (its letters appear in word, in order, and word is longer)."""
@@ -366,6 +399,7 @@ def _split_compound(token: str) -> tuple[str, ...]:
     return ()
 
 
+@lru_cache(maxsize=65536)
 def _words(text: str) -> tuple[list[str], float]:
     """Normalised words of a description (abbreviations expanded, singular) and the least sure guess."""
     lowered = _APOSTROPHE.sub("", _WITH.sub(" with ", text.lower().replace("&", " and ")))
@@ -459,9 +493,54 @@ def _unknown(words: list[str], text: str) -> Classification:
     )
 
 
+def _pack_marker(pack_size: str | None) -> tuple[str, Marker] | None:
+    """The canning evidence in a pack size ('6/#10', '24/15OZ CAN'), or None."""
+    if not pack_size:
+        return None
+    for token in _PACK_TOKEN.findall(pack_size.upper()):
+        if token in PACK_EVIDENCE:
+            return token, PACK_EVIDENCE[token]
+    return None
+
+
+def _grain_marked(words: list[str]) -> tuple[str, Marker] | None:
+    """The grain-product marking (whole grain, whole wheat) in a description's words, or None."""
+    text = " ".join(words)
+    for phrase, marker in GRAIN_MARKS.items():
+        if f" {phrase} " in f" {text} ":
+            return phrase, marker
+    return None
+
+
 @lru_cache(maxsize=131072)
-def classify(text: str) -> Classification:
-    """The product, category and unprocessed status of an item description, with the rule and source."""
+def classify(text: str, pack_size: str | None = None) -> Classification:
+    """The product, category and unprocessed status of an item description (and pack size), with rule and source."""
+    found = _classify(text, pack_size)
+    words = _words(text)[0]
+    marked = _grain_marked(words)
+    if (
+        marked is not None
+        and found.category in GRAIN_MARKED
+        and found.rule != _NONFOOD_RULE
+        and all(TERMS[h.key].category != PROTEIN for h in _scan(words)[0])  # breaded meat in a sauce is not grain
+    ):
+        phrase, marker = marked
+        product = found.product if found.category == OTHER and found.confidence > 0.2 else GRAIN_MARK_PRODUCT
+        confidence = 0.6 if found.confidence <= 0.2 else min(found.confidence, 0.8)
+        return Classification(
+            product,
+            GRAIN,
+            False,
+            confidence,
+            f"{marker.source}: {marker.why}",
+            f"{phrase}: {marker.why}; baked or manufactured, which changes the inherent character",
+            marker.source,
+        )
+    return found
+
+
+def _classify(text: str, pack_size: str | None) -> Classification:
+    """`classify` before the grain marking is weighed."""
     words, sure = _words(text)
     term_hits, marker_hits = _scan(words)
     head, sauce_hits = _head(term_hits, words)
@@ -471,7 +550,7 @@ def classify(text: str) -> Classification:
     confidence = sure if term.nature != NONFOOD else 0.5
     product = term.product
     if term.nature == NONFOOD:
-        return Classification(product, OTHER, False, confidence, f"{COOP}: not food", "not a food product", COOP)
+        return Classification(product, OTHER, False, confidence, _NONFOOD_RULE, "not a food product", COOP)
     if term.nature == PROCESSED:
         return Classification(
             product,
@@ -490,6 +569,9 @@ def classify(text: str) -> Classification:
             if _marker_applies(marker, product):
                 decisive.append((hit.key, marker))
                 break
+    canned = _pack_marker(pack_size)
+    if canned is not None:
+        decisive.append((f"pack {pack_size}", canned[1]))
     for hit in sauce_hits:
         sauce = TERMS[hit.key]
         decisive.append((hit.key, Marker(False, f"{hit.key} added", sauce.source)))
@@ -539,6 +621,7 @@ def classify(text: str) -> Classification:
 
 CLASSIFY_SCHEMA: Final = {
     names.DESCRIPTION: pl.String,
+    names.PACK_SIZE: pl.String,
     names.PRODUCT: pl.String,
     names.CATEGORY: pl.String,
     names.UNPROCESSED: pl.Boolean,
@@ -547,18 +630,19 @@ CLASSIFY_SCHEMA: Final = {
 }
 
 
-def classify_many(descriptions: pl.Series) -> pl.DataFrame:
-    """One classification row per distinct description (nulls dropped), computed once per distinct value."""
-    unique = descriptions.cast(pl.String).drop_nulls().unique(maintain_order=True).to_list()
-    results = [classify(d) for d in unique]
-    return pl.DataFrame(
-        {
-            names.DESCRIPTION: unique,
-            names.PRODUCT: [r.product for r in results],
-            names.CATEGORY: [r.category for r in results],
-            names.UNPROCESSED: [r.unprocessed for r in results],
-            "confidence": [r.confidence for r in results],
-            names.UNPROCESSED_RULE: [r.rule for r in results],
-        },
-        schema=CLASSIFY_SCHEMA,
+def classify_many(descriptions: pl.Series, pack_sizes: pl.Series | None = None) -> pl.DataFrame:
+    """One classification row per distinct (description, pack size) (null descriptions dropped), computed once each."""
+    packs = pl.Series([None] * len(descriptions), dtype=pl.String) if pack_sizes is None else pack_sizes.cast(pl.String)
+    pairs = (
+        pl.DataFrame({names.DESCRIPTION: descriptions.cast(pl.String), names.PACK_SIZE: packs})
+        .drop_nulls(names.DESCRIPTION)
+        .unique(maintain_order=True)
     )
+    results = [classify(d, p) for d, p in pairs.iter_rows()]
+    return pairs.with_columns(
+        pl.Series(names.PRODUCT, [r.product for r in results], dtype=pl.String),
+        pl.Series(names.CATEGORY, [r.category for r in results], dtype=pl.String),
+        pl.Series(names.UNPROCESSED, [r.unprocessed for r in results], dtype=pl.Boolean),
+        pl.Series("confidence", [r.confidence for r in results], dtype=pl.Float64),
+        pl.Series(names.UNPROCESSED_RULE, [r.rule for r in results], dtype=pl.String),
+    ).select(list(CLASSIFY_SCHEMA))

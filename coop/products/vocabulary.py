@@ -83,6 +83,7 @@ LAYOUTS: Final[dict[str, Layout]] = {
     "unit_aliases.csv": Layout(("spelling", "unit", "note"), ("spelling",), frozenset({"note"})),
     "counted_containers.csv": Layout(("word",), ("word",)),
     "container_units.csv": Layout(("word",), ("word",)),
+    "evidence.csv": Layout(("token", "where", "evidence", "why", "source"), ("token", "where")),
 }
 
 

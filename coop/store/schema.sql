@@ -204,3 +204,21 @@ CREATE TABLE IF NOT EXISTS purchase_summary (
     lines           BIGINT NOT NULL,
     unpriced_lines  BIGINT NOT NULL    -- lines without a base quantity
 );
+
+-- classification corrections (coop/products/corrections.py): a person's answer for one item text, applied by every
+-- load and re-applied to the lines already stored; undone by setting undone_by/undone_at (the row is kept). The
+-- latest correction not undone for a text_key (the description upper-cased, spaces collapsed) is the one in force.
+CREATE SEQUENCE IF NOT EXISTS correction_id_seq START 1;
+
+CREATE TABLE IF NOT EXISTS classification_corrections (
+    correction_id  INTEGER PRIMARY KEY,
+    text_key       TEXT NOT NULL,
+    description    TEXT NOT NULL,     -- the text as the person typed it
+    category       TEXT NOT NULL,
+    unprocessed    BOOLEAN NOT NULL,
+    product        TEXT,              -- NULL: keep the classifier's product
+    made_by        TEXT NOT NULL,
+    made_at        TIMESTAMP NOT NULL,
+    undone_by      TEXT,
+    undone_at      TIMESTAMP
+);

@@ -211,6 +211,7 @@ def test_classify_many_one_row_per_distinct_description() -> None:
     out = classify_many(series)
     assert out.columns == [
         names.DESCRIPTION,
+        names.PACK_SIZE,
         names.PRODUCT,
         names.CATEGORY,
         names.UNPROCESSED,
@@ -287,3 +288,10 @@ def test_adding_a_processing_word_never_makes_a_product_unprocessed(text: str, w
     assert classify(text).unprocessed is True
     processed = classify(f"{text}, {word}")
     assert processed.unprocessed is False, processed
+
+
+def test_classify_many_weighs_the_pack_size_per_distinct_pair() -> None:
+    out = classify_many(pl.Series(["PEACHES DICED", "PEACHES DICED"] * 10), pl.Series(["6/#10", "4/5LB"] * 10))
+    assert out.height == 2
+    by_pack = dict(zip(out[names.PACK_SIZE], out[names.UNPROCESSED], strict=True))
+    assert by_pack == {"6/#10": False, "4/5LB": True}
