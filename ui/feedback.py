@@ -14,6 +14,7 @@ import polars as pl
 import streamlit as st
 
 from coop.errors import CoopError, Problem, ValidationError
+from coop.report import render
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -31,8 +32,8 @@ def problems_frame(problems: Problems) -> pl.DataFrame:
 
 
 def problems_csv(problems: Problems) -> bytes:
-    """Row problems as CSV bytes (the columns of `problems_frame`) for download."""
-    return problems_frame(problems).write_csv().encode("utf-8")
+    """Row problems as CSV bytes (the columns of `problems_frame`) for download; no cell starts like a formula."""
+    return render.csv_bytes(problems_frame(problems))
 
 
 def problems_of(exc: CoopError) -> list[Problem]:
