@@ -79,9 +79,7 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(
-    name: str, help_text: str, *args: Arg | OneOf, reads_only: bool = False
-) -> Callable[[Handler], Handler]:
+def command(name: str, help_text: str, *args: Arg | OneOf, reads_only: bool = False) -> Callable[[Handler], Handler]:
     """Register the decorated handler as subcommand `name` with its arguments (the one way commands are added).
 
     A command that `reads_only` opens the database read-only, so it works on a read-only file.
