@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -189,8 +190,14 @@ def connect(
         except duckdb.Error as exc:
             if is_damage_error(exc):
                 raise damaged(db_path, exc) from exc
-            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+            if not _is_lock_error(exc):
                 raise DatabaseError(f"{db_path}: cannot open database: {exc}") from exc
+            if time.monotonic() >= deadline:
+                holder = re.search(r"held in (.*?)(?:\. See also.*)?$", str(exc).splitlines()[0])
+                raise DatabaseError(
+                    f"{db_path}: in use by another process{f' ({holder.group(1)})' if holder else ''} for more than "
+                    f"{wait_seconds:.0f} s; try again when it has finished (the app holds the file while it runs)"
+                ) from exc
             if on_wait is not None and not told:
                 on_wait(f"{db_path} is in use by another process; waiting up to {wait_seconds:.0f} s")
                 told = True
