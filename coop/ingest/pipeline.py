@@ -169,6 +169,8 @@ def _ingest_table(
 ) -> IngestResult:
     """Read, map, validate and load one CSV/XLSX/Parquet file of one district's lines."""
     _report(progress, 0.0, f"reading {path.name}")
+    if path.exists():
+        readers.check_file(path)  # a folder, an unreadable file
     if path.exists() and path.stat().st_size == 0:
         raise _empty_file(path.name)
     saved = header_map.load_mapping(con, mapping) if mapping else None

@@ -325,7 +325,10 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
     def control(value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         return (
             value.str.contains(_CONTROL),
-            pl.format("holds a control character (e.g. NUL) at position {}", value.str.find(_CONTROL) + 1),
+            pl.format(
+                "holds a control character (e.g. NUL) at position {}",
+                value.str.extract(f"^(.*?){_CONTROL}").str.len_chars() + 1,
+            ),
         )
 
     def out_of_range(value: pl.Expr, what: str) -> tuple[pl.Expr, pl.Expr]:
