@@ -311,8 +311,10 @@ def _load(
     reader_list = list(reader_problems)
     try:
         return _load_rows(con, chunks, checks, enr, reader_list, skip_invalid, progress, size_hint, source_kind, sha256)
-    except (OSError, duckdb.IOException, duckdb.OutOfMemoryException) as exc:
+    except (OSError, duckdb.IOException, duckdb.OutOfMemoryException, duckdb.TransactionException) as exc:
         # disk full, a file-size limit, no memory: the transaction was rolled back, the database is as it was
+        if isinstance(exc, duckdb.TransactionException) and "failed to commit" not in str(exc).lower():
+            raise
         raise DatabaseError(f"{file_name}: cannot store the load: {describe(exc)}; nothing loaded") from exc
 
 

@@ -354,3 +354,52 @@ def _checks() -> validate.Checks:
     from datetime import date
 
     return validate.Checks("f.csv", None, pl.Series([], dtype=pl.String), date.today(), date(2000, 7, 1), {})
+
+
+def test_a_refused_load_saves_no_mapping(store, tmp_path):
+    from coop.ingest.mapping import list_mappings
+
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + line(qty="two"), encoding="utf-8")
+    refused(store, path, ValidationError, mapping_overrides={"Qty": names.QUANTITY}, save_mapping="farm")
+    assert list_mappings(store) == []
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + line(), encoding="utf-8")
+    ingest_file(store, good, district_id="D1", mapping_overrides={"Qty": names.QUANTITY}, save_mapping="farm")
+    assert list_mappings(store) == ["farm"]
+
+
+FSIZE_LOAD = """
+import resource, sys
+from coop import cli
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+sys.exit(cli.main(["ingest", sys.argv[2], "--district", "D1", "--db", sys.argv[3]]))
+"""
+
+
+def test_a_file_size_limit_during_a_load_is_named_and_loses_nothing(store, db_path, tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "many.csv"
+    path.write_text(HEADER + "".join(line(item=f"Item {i}", qty=str(i + 1)) for i in range(30_000)), encoding="utf-8")
+    store.execute("CHECKPOINT")
+    before = fingerprint(store)
+    store.close()
+    limit = db_path.stat().st_size + 64 * 1024  # the database file may hardly grow
+    done = subprocess.run(
+        [sys.executable, "-c", FSIZE_LOAD, str(limit), str(path), str(db_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode in (1, 2), done.stderr
+    assert "Traceback" not in done.stderr
+    assert "file too large" in done.stderr or "File too large" in done.stderr, done.stderr
+    con = duckdb.connect(str(db_path))
+    try:
+        assert fingerprint(con) == before
+    finally:
+        con.close()
