@@ -85,7 +85,7 @@ def with_registry(typed: pl.DataFrame, enr: Enrichment) -> pl.DataFrame:
 
     A name is matched ignoring case, spacing and invisible characters (`coop.registry.vendors.vendor_key`) and
     stored as the registry spells it, so one vendor spelled five ways is one vendor; an unregistered name is
-    stored cleaned (`clean_name`). One join on the distinct vendor names.
+    stored as the file gives it. One join on the distinct vendor names.
     """
     given = typed[names.VENDOR_NAME].drop_nulls().unique()
     spelled = pl.DataFrame({names.VENDOR_NAME: given}).with_columns(
@@ -94,10 +94,9 @@ def with_registry(typed: pl.DataFrame, enr: Enrichment) -> pl.DataFrame:
     keyed = spelled.with_columns(vendors.vendor_key(pl.col("_clean")).alias("_vkey")).join(
         enr.registry, on="_vkey", how="inner"
     )
-    renamed = spelled.join(keyed.select(names.VENDOR_NAME, "_reg_name"), on=names.VENDOR_NAME, how="left").select(
-        names.VENDOR_NAME, pl.coalesce("_reg_name", "_clean").alias("_stored")
+    renamed = keyed.select(names.VENDOR_NAME, pl.col("_reg_name").alias("_stored")).filter(
+        pl.col("_stored") != pl.col(names.VENDOR_NAME)
     )
-    renamed = renamed.filter(pl.col("_stored") != pl.col(names.VENDOR_NAME))
     if renamed.height:
         typed = typed.with_columns(pl.col(names.VENDOR_NAME).replace(renamed[names.VENDOR_NAME], renamed["_stored"]))
         keyed = keyed.with_columns(pl.col("_reg_name").alias(names.VENDOR_NAME))

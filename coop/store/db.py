@@ -205,7 +205,7 @@ def connect(
     try:
         if not read_only:
             migrate(con)
-        elif (version := schema_version(con)) < CURRENT_VERSION or not summary.exists(con):
+        elif (version := schema_version(con)) < CURRENT_VERSION:
             con.close()
             raise NeedsMigrationError(
                 f"{db_path}: database is at schema version {version}, older than this coop's {CURRENT_VERSION}: "
