@@ -46,7 +46,7 @@ d2.download_button(
 st.subheader(f"Packet: {month:%B %Y}")
 columns = st.columns(3)
 for i, kpi in enumerate(built.kpis):
-    columns[i % 3].metric(lb.md(kpi.label), kpi.value)
+    columns[i % 3].metric(kpi.label, kpi.value)
     columns[i % 3].caption(lb.md(kpi.note))
 if built.notes:
     st.caption("\n".join(f"- {lb.md(note)}" for note in built.notes))
