@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from ui import feedback
+
 st.set_page_config(page_title="coop: school-food purchasing co-op", page_icon=":material/nutrition:", layout="wide")
 
-st.navigation(
+page = st.navigation(
     {
         "Co-op": [
             st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
@@ -21,4 +23,5 @@ st.navigation(
             st.Page("pages/packet.py", title="Meeting packet", icon=":material/description:"),
         ],
     }
-).run()
+)
+feedback.run_page(page.run)

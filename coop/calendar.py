@@ -15,6 +15,8 @@ import polars as pl
 from coop.errors import CoopError
 
 SCHOOL_YEAR_START_MONTH: Final = 7
+FIRST_YEAR: Final = 1900  # months named on the command line lie in these years (the calendar's arithmetic holds)
+LAST_YEAR: Final = 2999
 _MONTH_TEXT: Final = re.compile(r"(\d{4})-(\d{1,2})")
 
 
@@ -93,4 +95,6 @@ def parse_month(text: str) -> date:
     found = _MONTH_TEXT.fullmatch(text.strip())
     if found is None or not 1 <= int(found.group(2)) <= 12:
         raise CoopError(f"month {text!r}: expected YYYY-MM, e.g. 2025-10")
+    if not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
+        raise CoopError(f"month {text!r}: the year must be between {FIRST_YEAR} and {LAST_YEAR}")
     return date(int(found.group(1)), int(found.group(2)), 1)

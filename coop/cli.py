@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from coop import bench, names
+from coop import bench, errors, names
 from coop.errors import WARNING, CoopError, ValidationError, format_problem
 from coop.registry import districts
 from coop.store import db
@@ -73,18 +73,22 @@ class Command:
     handler: Handler
     help: str
     args: tuple[Arg | OneOf, ...]
+    reads_only: bool = False  # opens the database read-only: works on a read-only file
 
 
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, help_text: str, *args: Arg | OneOf) -> Callable[[Handler], Handler]:
-    """Register the decorated handler as subcommand `name` with its arguments (the one way commands are added)."""
+def command(name: str, help_text: str, *args: Arg | OneOf, reads_only: bool = False) -> Callable[[Handler], Handler]:
+    """Register the decorated handler as subcommand `name` with its arguments (the one way commands are added).
+
+    A command that `reads_only` opens the database read-only, so it works on a read-only file.
+    """
 
     def register(handler: Handler) -> Handler:
         if name in COMMANDS:
             raise ValueError(f"subcommand {name!r} registered twice")
-        COMMANDS[name] = Command(name, handler, help_text, args)
+        COMMANDS[name] = Command(name, handler, help_text, args, reads_only)
         return handler
 
     return register
@@ -184,7 +188,7 @@ def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
     return result.to_json()
 
 
-@command("batches", "list ingest batches")
+@command("batches", "list ingest batches", reads_only=True)
 def _batches(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """List every ingest batch."""
     from coop.store import batches
@@ -207,6 +211,7 @@ def _undo(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str,
     arg("--from", dest="date_from", type=_iso_date, default=None, help="first invoice date (inclusive)"),
     arg("--to", dest="date_to", type=_iso_date, default=None, help="last invoice date (inclusive)"),
     arg("--as", dest="as_email", default=None, metavar="EMAIL", help="print exactly what this user may see"),
+    reads_only=True,
 )
 def _metrics(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Local share, unknown-origin spend and local price premiums per district and for the co-op."""
@@ -352,6 +357,7 @@ def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     arg("--month", required=True, help="YYYY-MM"),
     arg("--out", type=Path, required=True, help="folder for packet-YYYY-MM.html and .xlsx"),
     arg("--no-savings", action="store_true", help="skip the pooled-savings section (faster)"),
+    reads_only=True,
 )
 def _report(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Write the month's partner-meeting packet (HTML and XLSX) into a folder."""
@@ -394,6 +400,7 @@ def _bench(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     "export",
     "export purchases to Parquet partitioned by district and year (plus small tables)",
     arg("--out", type=Path, required=True, help="folder to write into"),
+    reads_only=True,
 )
 def _export(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Export the database to Hive-partitioned Parquet."""
@@ -463,6 +470,7 @@ def _meals(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str
     "thresholds",
     "procurement method each district-vendor-year's spend requires; split purchases",
     arg("--school-year", type=int, default=None, help="YYYY: the school year starting YYYY-07-01"),
+    reads_only=True,
 )
 def _thresholds(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Required vs recorded procurement method per district, vendor and school year, and split purchases."""
@@ -582,14 +590,34 @@ def _audit(args: argparse.Namespace, con: duckdb.DuckDBPyConnection, result: Any
     audit.record(con, audit.os_user(), args.command, "; ".join(filter(None, [" ".join(given), done])))
 
 
+def _subject(args: argparse.Namespace) -> str:
+    """What a command works on, for its one-line error: its input file, else its output, else the database."""
+    for key in ("file", "spec", "out"):
+        value = getattr(args, key, None)
+        if value is not None:
+            return str(value)
+    return str(db.resolve_path(args.db))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; errors go to stderr as one line with a non-zero exit."""
+    """Run one subcommand; errors go to stderr as one line with a non-zero exit, never a traceback.
+
+    A CoopError (a refused input, a damaged or locked database) exits 1; anything unforeseen exits 2 with one
+    line naming the command and its file, its traceback logged for the developer (`coop.errors.log_path`).
+    """
     args = build_parser().parse_args(argv)
+    reads_only = COMMANDS[args.command].reads_only and not getattr(args, "rebuild", False)
+    db_path = db.resolve_path(args.db)
     try:
-        con = db.connect(args.db, on_wait=lambda msg: print(msg, file=sys.stderr))
+        opener = db.connect_for_reading if reads_only else db.connect
+        con = opener(args.db, on_wait=lambda msg: print(msg, file=sys.stderr))
         try:
             result = args.func(args, con)
             _audit(args, con, result)
+        except duckdb.Error as exc:
+            if db.is_damage_error(exc):
+                raise db.damaged(db_path, exc) from exc
+            raise
         finally:
             con.close()
     except ValidationError as exc:
@@ -600,5 +628,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoopError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # the boundary: whatever was not foreseen becomes one line, logged with its traceback
+        print(f"error: {errors.unexpected(exc, f'{args.command} {_subject(args)}: could not finish')}", file=sys.stderr)
+        return 2
     emit(result, args.json)
     return 0

@@ -138,7 +138,7 @@ else:
     report = feedback.call(bp.allocate, spec, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
     bar.empty()
     for note in report.notes:
-        st.warning(note)
+        st.warning(lb.md(note))
     charts.show(
         charts.allocation_methods(
             bp.allocation_long(report),

@@ -35,10 +35,10 @@ def _show_outcome() -> None:
     if result is None:
         return
     if result.already_loaded_as is not None:
-        st.info(f"{outcome.file} was already loaded as batch {result.already_loaded_as}; nothing changed.")
+        st.info(f"{lb.md(outcome.file)} was already loaded as batch {result.already_loaded_as}; nothing changed.")
     else:
         st.success(
-            f"{outcome.file}: loaded {result.rows_loaded:,} line(s) as batch {result.batch_id}; "
+            f"{lb.md(outcome.file)}: loaded {result.rows_loaded:,} line(s) as batch {result.batch_id}; "
             f"{result.rows_rejected:,} row(s) rejected."
         )
     if result.problems:
@@ -60,7 +60,9 @@ with load_tab:
     else:
         path = ix.save_upload(upload.name, upload.getvalue())
         if ix.is_usage_report(path):
-            st.markdown(f"**{upload.name}** is a distributor *District Usage by Item* report (one block per district).")
+            st.markdown(
+                f"**{lb.md(upload.name)}** is a distributor *District Usage by Item* report (one block per district)."
+            )
             vendor_name = st.text_input("Distributor (vendor name)", value="Broadline distributor", key="usage_vendor")
             vendor_type = st.selectbox(
                 "Vendor type",
@@ -99,8 +101,8 @@ with load_tab:
             with feedback.shown():
                 head = ix.read_upload(str(path), path.parent.name)
                 st.markdown(
-                    f"**{upload.name}**: {ix.columns_in(head)} column(s); the first {head.height:,} data row(s) are "
-                    "previewed below, every row is checked when you load."
+                    f"**{lb.md(upload.name)}**: {ix.columns_in(head)} column(s); the first {head.height:,} data "
+                    "row(s) are previewed below, every row is checked when you load."
                 )
                 district = st.selectbox(
                     "District these purchases belong to",

@@ -99,7 +99,7 @@ if district:
         },
     )
     st.caption(
-        f"{lines.height:,} purchase line(s) of {district}, {period} (first 5,000 shown); extended price in US "
+        f"{lines.height:,} purchase line(s) of {lb.md(district)}, {period} (first 5,000 shown); extended price in US "
         "dollars, quantity in the file's unit. A line of a usage report covers the report's whole period: its "
         "spend in the period shown is the share of its days that fall in it. `local_basis` says which part of "
         "the district's definition made a line local (radius, states, counties, own state); distance = miles "

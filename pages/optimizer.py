@@ -25,9 +25,9 @@ base_scenario = op.scenario(name)
 st.caption(f"**{choices[name]}**: {base_scenario.description}")
 
 base, notes = feedback.call(op.base_model, source)
-st.caption(f"Model: {base.source}.")
+st.caption(f"Model: {lb.md(base.source)}.")
 for note in notes:
-    st.caption(f"• {note}")
+    st.caption(f"• {lb.md(note)}")
 
 with st.expander("Parameters (editable)", expanded=False):
     key = f"{source}-{name}"

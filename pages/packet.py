@@ -1,6 +1,7 @@
 import streamlit as st
 
 from ui import charts, feedback, filters
+from ui import labels as lb
 from ui import packet as pk
 
 start, end, chosen = filters.setup(
@@ -46,12 +47,12 @@ st.subheader(f"Packet: {month:%B %Y}")
 columns = st.columns(3)
 for i, kpi in enumerate(built.kpis):
     columns[i % 3].metric(kpi.label, kpi.value)
-    columns[i % 3].caption(kpi.note)
+    columns[i % 3].caption(lb.md(kpi.note))
 if built.notes:
-    st.caption("\n".join(f"- {note}" for note in built.notes))
+    st.caption("\n".join(f"- {lb.md(note)}" for note in built.notes))
 for chart in built.charts.values():
     charts.show(chart)
 for table in built.tables:
-    st.markdown(f"**{table.title}**")
+    st.markdown(f"**{lb.md(table.title)}**")
     st.dataframe(table.frame, hide_index=True, width="stretch")
-    st.caption(table.caption)
+    st.caption(lb.md(table.caption))

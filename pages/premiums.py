@@ -76,7 +76,7 @@ st.dataframe(
         "nonlocal_quantity": st.column_config.NumberColumn("Non-local quantity (base units)", format="localized"),
     },
 )
-st.caption(f"{period}; {'whole selection' if scope == metrics.COOP else 'district ' + scope}. {definition}")
+st.caption(f"{period}; {'whole selection' if scope == metrics.COOP else 'district ' + lb.md(scope)}. {definition}")
 
 st.subheader("By route, against traditional non-local")
 st.dataframe(

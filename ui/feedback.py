@@ -13,7 +13,10 @@ from typing import ParamSpec, TypeVar
 import polars as pl
 import streamlit as st
 
+from coop import errors
 from coop.errors import CoopError, Problem, ValidationError
+from coop.report import render
+from ui import labels
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -31,8 +34,8 @@ def problems_frame(problems: Problems) -> pl.DataFrame:
 
 
 def problems_csv(problems: Problems) -> bytes:
-    """Row problems as CSV bytes (the columns of `problems_frame`) for download."""
-    return problems_frame(problems).write_csv().encode("utf-8")
+    """Row problems as CSV bytes (the columns of `problems_frame`) for download; no cell starts like a formula."""
+    return render.csv_bytes(problems_frame(problems))
 
 
 def problems_of(exc: CoopError) -> list[Problem]:
@@ -43,7 +46,7 @@ def problems_of(exc: CoopError) -> list[Problem]:
 def show_problems(problems: Problems, source: str) -> None:
     """Every row problem of `source` (a file name) as a table, with a CSV download."""
     table = problems_frame(problems)
-    st.markdown(f"**{table.height:,} problem(s) in {source}**")
+    st.markdown(f"**{table.height:,} problem(s) in {labels.md(source)}**")
     st.dataframe(table, hide_index=True, width="stretch", height=min(400, 38 + 35 * table.height))
     st.caption(
         "Row = the row number a spreadsheet shows (header = row 1); column = the file's own header. "
@@ -59,33 +62,50 @@ def show_problems(problems: Problems, source: str) -> None:
 
 def show(exc: CoopError, source: str | None = None) -> None:
     """Show a coop error as `st.error` with its reason, and each row problem it carries, never a traceback."""
-    st.error(str(exc), icon=":material/error:")
+    st.error(labels.md(str(exc)), icon=":material/error:")
     problems = problems_of(exc)
     if problems:
-        show_problems(problems, source or str(problems[0].get("file") or "the input"))
+        show_problems(problems, source or problems[0].file or "the input")
+
+
+class UnexpectedError(CoopError):
+    """An error coop did not foresee, logged with its traceback; its message is one line for the user."""
+
+
+def unforeseen(exc: Exception, doing: str = "this page could not finish") -> CoopError:
+    """Any exception as a CoopError to show: a CoopError as it is, anything else logged and summed up in one line."""
+    if isinstance(exc, CoopError):
+        return exc
+    return UnexpectedError(errors.unexpected(exc, doing))
 
 
 @contextmanager
 def shown() -> Iterator[None]:
-    """Run a block, showing any CoopError it raises (see `show`) instead of a traceback."""
+    """Run a block, showing any error it raises (see `show`) instead of a traceback."""
     try:
         yield
-    except CoopError as exc:
-        show(exc)
+    except Exception as exc:  # the app's boundary: never a traceback on a page
+        show(unforeseen(exc))
 
 
 def call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Call `fn`; on a CoopError show it (see `show`) and stop the page."""
+    """Call `fn`; on an error show it (see `show`) and stop the page."""
     try:
         return fn(*args, **kwargs)
-    except CoopError as exc:
-        show(exc)
+    except Exception as exc:  # the app's boundary: never a traceback on a page
+        show(unforeseen(exc))
         st.stop()
 
 
 def attempt(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | CoopError:
-    """Call `fn` and return its result, or the CoopError it raised (to `show` once the page is ready)."""
+    """Call `fn` and return its result, or the error it raised as a CoopError (to `show` once the page is ready)."""
     try:
         return fn(*args, **kwargs)
-    except CoopError as exc:
-        return exc
+    except Exception as exc:  # the app's boundary: never a traceback on a page
+        return unforeseen(exc)
+
+
+def run_page(page: Callable[[], object]) -> None:
+    """Run a page, showing any error it raises as one line (`st.error`) instead of a traceback."""
+    with shown():
+        page()

@@ -12,6 +12,7 @@ from coop import names
 from coop.metrics import compute
 from coop.registry import districts
 from coop.store import db
+from ui import labels as lb
 from ui import session
 
 PERIOD_KEY = "filter_period"
@@ -98,7 +99,7 @@ def filters() -> tuple[date, date, list[str]]:
         )
         if span is not None:
             st.caption(f"Data loaded: {span[0]:%d %b %Y} to {span[1]:%d %b %Y}.")
-        st.caption(f"Database: `{db.resolve_path()}`")
+        st.caption(f"Database: {lb.md(db.resolve_path())}")
     period = ss[PERIOD_KEY]
     start = period[0]
     end = period[1] if len(period) > 1 else period[0]

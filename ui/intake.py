@@ -18,7 +18,7 @@ from coop import names
 from coop.errors import CoopError, ValidationError
 from coop.ingest import ingest_file, readers, usage_report
 from coop.ingest import mapping as header_map
-from coop.ingest.mapping import list_mappings, load_mapping, resolve_mapping, save_mapping
+from coop.ingest.mapping import list_mappings, load_mapping, resolve_mapping
 from coop.ingest.pipeline import IngestResult
 from coop.products import corrections
 from coop.registry import districts, meals, vendors
@@ -115,11 +115,16 @@ def is_usage_report(path: Path) -> bool:
 def ingest_upload(
     path: Path, *, district_id: str, table: pl.DataFrame, mapping_name: str, skip_invalid: bool, progress: Progress
 ) -> IngestResult:
-    """Save the edited mapping, then validate and load the file as one batch."""
+    """Validate and load the file as one batch under the edited mapping, saved only when the load succeeds."""
     with session.writing() as cur:
-        save_mapping(cur, mapping_name, mapping_from_table(table))
         return ingest_file(
-            cur, path, district_id=district_id, mapping=mapping_name, skip_invalid=skip_invalid, progress=progress
+            cur,
+            path,
+            district_id=district_id,
+            mapping_overrides=mapping_from_table(table),
+            save_mapping=mapping_name or None,
+            skip_invalid=skip_invalid,
+            progress=progress,
         )
 
 

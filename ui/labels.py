@@ -6,6 +6,8 @@ so pages import only `ui`.
 
 from __future__ import annotations
 
+import re
+
 from coop.metrics.lines import SPEND_IN_PERIOD
 from coop.names import (
     BASE_UNIT,
@@ -56,7 +58,23 @@ __all__ = [
     "UNIT_PRICE",
     "VENDOR_TYPE",
     "VENDOR_TYPES",
+    "md",
 ]
 
 LOCAL_DEFINITION = "Local = grown or raised within the buying district's own definition (radius, states or counties)."
 SPEND_DEFINITION = "Spend = sum of invoiced extended price, US dollars."
+
+
+# every character Markdown (and Streamlit's own :icon:, :color[...] and $math$ directives) gives a meaning to
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
+
+
+def md(value: object) -> str:
+    """A value from the data (a district id or name, a file name, a vendor) as Markdown that shows it literally.
+
+    Used wherever data goes into text Streamlit renders as Markdown (`st.markdown`, `st.caption`, `st.error`,
+    `st.metric` labels ...): a name such as `![x](http://host/pixel.png)` is shown, never fetched or linked.
+    Line breaks become spaces, so a value cannot start a heading or a list.
+    """
+    text = " ".join(str(value).split())
+    return _MARKDOWN.sub(r"\\\1", text)

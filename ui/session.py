@@ -32,6 +32,7 @@ from ui import feedback
 
 T = TypeVar("T")
 MEMO_ENTRIES = 16
+APP_WAIT_SECONDS = 10.0  # how long the app waits for a database file another process holds before saying so
 _WRITE_LOCK = threading.Lock()
 _MISSING = object()
 
@@ -39,7 +40,7 @@ _MISSING = object()
 @st.cache_resource(show_spinner="Opening the co-op database…")
 def _connection(path: str) -> duckdb.DuckDBPyConnection:
     """The app's one read-write connection to the database file at `path`."""
-    return db.connect(path)
+    return db.connect(path, wait_seconds=APP_WAIT_SECONDS)
 
 
 @st.cache_resource

@@ -11,6 +11,7 @@ import polars as pl
 from coop import names
 from coop.errors import WARNING, Problem
 from coop.ingest import validate
+from coop.registry import vendors
 from coop.store import lines
 
 PRICE_TOLERANCE = 0.01  # dollars: extended_price may differ from quantity x unit_price by at most 1 cent
@@ -47,7 +48,7 @@ _NO_UNITS = pl.DataFrame(  # conversions found so far in a load (`_seen` marks a
 class Enrichment:
     """What enrichment needs across a file's chunks: the vendor registry, caches, and the items and packs it made."""
 
-    registry: pl.DataFrame  # _vkey (lower-case vendor name), _reg_type, _reg_type_norm, _reg_state, _reg_zip
+    registry: pl.DataFrame  # _reg_name, _vkey (`vendors.vendor_key`), _reg_type, _reg_type_norm, _reg_state, _reg_zip
     classified: pl.DataFrame | None = None  # per (description, pack size), corrections applied
     corrections: dict = field(default_factory=dict)  # text key -> coop.products.corrections.Correction in force
     converted: pl.DataFrame = field(default_factory=lambda: _NO_UNITS)
@@ -60,12 +61,14 @@ def enrichment(con: duckdb.DuckDBPyConnection) -> Enrichment:
     """The enrichment of one load, reference data read once: the vendor registry, the known items and packs."""
     registry = (
         con.sql(
-            f"SELECT lower(trim({names.VENDOR_NAME})) AS _vkey, {names.VENDOR_TYPE} AS _reg_type, "
-            f"{names.ORIGIN_STATE} AS _reg_state, {names.ORIGIN_ZIP} AS _reg_zip FROM {names.VENDORS}"
+            f"SELECT {names.VENDOR_NAME} AS _reg_name, {names.VENDOR_TYPE} AS _reg_type, "
+            f"{names.ORIGIN_STATE} AS _reg_state, {names.ORIGIN_ZIP} AS _reg_zip FROM {names.VENDORS} "
+            f"ORDER BY {names.VENDOR_NAME}"
         )
         .pl()
         .cast(pl.String)
-        .unique("_vkey", keep="first")
+        .with_columns(vendors.vendor_key(pl.col("_reg_name")).alias("_vkey"))
+        .unique("_vkey", keep="first", maintain_order=True)
     )
     registry = registry.with_columns(validate.enum_text(registry["_reg_type"]).alias("_reg_type_norm"))
     from coop.products import corrections
@@ -85,14 +88,24 @@ def enrichment(con: duckdb.DuckDBPyConnection) -> Enrichment:
 def with_registry(typed: pl.DataFrame, enr: Enrichment) -> pl.DataFrame:
     """Typed lines with the vendor registry's vendor_type, and origin where a line has none, filled in.
 
-    One join on the distinct vendor names the registry knows.
+    A name is matched ignoring case, spacing and invisible characters (`coop.registry.vendors.vendor_key`) and
+    stored as the registry spells it, so one vendor spelled five ways is one vendor; an unregistered name is
+    stored as the file gives it. One join on the distinct vendor names.
     """
-    vendors = typed[names.VENDOR_NAME].drop_nulls().unique()
-    keyed = (
-        pl.DataFrame({names.VENDOR_NAME: vendors, "_vkey": vendors.str.to_lowercase()})
-        .join(enr.registry, on="_vkey", how="inner")
-        .drop("_vkey")
+    given = typed[names.VENDOR_NAME].drop_nulls().unique()
+    spelled = pl.DataFrame({names.VENDOR_NAME: given}).with_columns(
+        vendors.clean_name(pl.col(names.VENDOR_NAME)).alias("_clean")
     )
+    keyed = spelled.with_columns(vendors.vendor_key(pl.col("_clean")).alias("_vkey")).join(
+        enr.registry, on="_vkey", how="inner"
+    )
+    renamed = keyed.select(names.VENDOR_NAME, pl.col("_reg_name").alias("_stored")).filter(
+        pl.col("_stored") != pl.col(names.VENDOR_NAME)
+    )
+    if renamed.height:
+        typed = typed.with_columns(pl.col(names.VENDOR_NAME).replace(renamed[names.VENDOR_NAME], renamed["_stored"]))
+        keyed = keyed.with_columns(pl.col("_reg_name").alias(names.VENDOR_NAME))
+    keyed = keyed.drop("_vkey", "_clean", "_reg_name").unique(names.VENDOR_NAME)
     if not keyed.height:
         return typed
     filled = {

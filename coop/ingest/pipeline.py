@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from coop import names
-from coop.errors import ERROR, WARNING, InputFileError, Problem, ValidationError
+from coop.errors import ERROR, WARNING, DatabaseError, InputFileError, Problem, ValidationError, describe
 from coop.ingest import enrich, readers, sink, usage_report, validate
 from coop.ingest import mapping as header_map
 
@@ -169,6 +169,8 @@ def _ingest_table(
 ) -> IngestResult:
     """Read, map, validate and load one CSV/XLSX/Parquet file of one district's lines."""
     _report(progress, 0.0, f"reading {path.name}")
+    if path.exists():
+        readers.check_file(path)  # a folder, an unreadable file
     if path.exists() and path.stat().st_size == 0:
         raise _empty_file(path.name)
     saved = header_map.load_mapping(con, mapping) if mapping else None
@@ -307,7 +309,13 @@ def _load(
     checks = validate.checks(con, file_name, district_id, shown or {}, stripped=stripped)
     enr = enrich.enrichment(con)
     reader_list = list(reader_problems)
-    return _load_rows(con, chunks, checks, enr, reader_list, skip_invalid, progress, size_hint, source_kind, sha256)
+    try:
+        return _load_rows(con, chunks, checks, enr, reader_list, skip_invalid, progress, size_hint, source_kind, sha256)
+    except (OSError, duckdb.IOException, duckdb.OutOfMemoryException, duckdb.TransactionException) as exc:
+        # disk full, a file-size limit, no memory: the transaction was rolled back, the database is as it was
+        if isinstance(exc, duckdb.TransactionException) and "failed to commit" not in str(exc).lower():
+            raise
+        raise DatabaseError(f"{file_name}: cannot store the load: {describe(exc)}; nothing loaded") from exc
 
 
 def _load_rows(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import charset_normalizer
 import polars as pl
 
 from coop import names
@@ -54,8 +57,78 @@ class RawTable:
     header_row: int = 1  # the header's row number, as a spreadsheet shows it
 
 
+# the first bytes of files that are not text, and what they are (a file renamed .csv is refused by what it is)
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one: give it the .xlsx suffix)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls workbook (save it as .xlsx or CSV)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"PAR1", "a Parquet file (give it the .parquet suffix)"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a Windows program"),
+)
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])  # control bytes text does not hold
+_BINARY_PERCENT = 5  # more than this share of them, with a NUL among them: binary data (random bytes: about 11%)
+_CP1252_GAPS = "cp1252-gaps"  # a codec error handler: the five bytes cp1252 leaves undefined read as Latin-1
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell; a longer cell is refused by row and column
+_FIELD_LIMIT = 2**31 - 1  # Python's csv module reads fields as long as DuckDB and Polars do (its default: 128 KiB)
+
+
+def _latin1_gap(error: UnicodeError) -> tuple[str, int]:
+    """Decode the bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) as Latin-1, as Windows does."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+codecs.register_error(_CP1252_GAPS, _latin1_gap)
+csv.field_size_limit(_FIELD_LIMIT)
+
+
+def binary_kind(head: bytes) -> str | None:
+    """What a file is when its first bytes say it is not text (a PNG, a ZIP, ...); None for text."""
+    for signature, kind in _SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    if any(head.startswith(bom) for bom, _ in _BOMS) or b"\x00" not in head:
+        return None
+    found = charset_normalizer.from_bytes(head[:4096]).best()
+    if found is not None and found.encoding.startswith(("utf_16", "utf_32")):
+        return None  # UTF-16 text without its byte-order mark
+    controls = sum(head.count(bytes([b])) for b in _BINARY_BYTES)
+    if controls * 100 <= len(head) * _BINARY_PERCENT:
+        return None  # text with a stray NUL: the cell holding it is refused by row and column
+    return "binary data, not text"
+
+
 def _detect_encoding(head: bytes) -> str:
-    """'utf-8' when the sample decodes as UTF-8 (BOM allowed), else 'cp1252'."""
+    """The text encoding of a file's first bytes: a byte-order mark's (UTF-8, UTF-16, UTF-32), UTF-8, else cp1252.
+
+    UTF-16 without a byte-order mark is recognised by `charset_normalizer`; cp1252 (Windows' Western encoding, a
+    superset of Latin-1's printable characters) reads every other byte, its five undefined bytes as Latin-1.
+    """
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    if b"\x00" in head:
+        found = charset_normalizer.from_bytes(head[:4096]).best()
+        if found is not None and found.encoding.startswith(("utf_16", "utf_32")):
+            return found.encoding.replace("_", "-")
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -63,6 +136,29 @@ def _detect_encoding(head: bytes) -> str:
         if exc.start < len(head) - 4:
             return "cp1252"
     return "utf-8"
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    """Bytes as text in `encoding` (cp1252's undefined bytes as Latin-1, so any byte decodes)."""
+    return data.decode(encoding, errors=_CP1252_GAPS if encoding == "cp1252" else "strict")
+
+
+def _only_cr(head: bytes) -> bool:
+    """True when the text ends its lines with a lone CR (old Mac files), which CSV readers see as one line."""
+    return b"\r" in head and b"\n" not in head
+
+
+def check_file(path: Path) -> None:
+    """Refuse what cannot be read as a file at all: a folder, an unreadable file."""
+    if path.is_dir():
+        raise InputFileError(f"{path.name}: is a folder, not a file")
+    if not path.is_file():
+        raise InputFileError(f"{path.name}: not a regular file")
+    try:
+        with path.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InputFileError(f"{path.name}: cannot read the file: {exc.strerror or exc}") from exc
 
 
 def _detect_delimiter(text: str) -> str:
@@ -149,13 +245,23 @@ def _csv_table(path: Path, chunk_rows: int, header_row: int | None = None) -> Ta
         head = fh.read(SNIFF_BYTES)
     if not head.strip():
         raise EmptyFileError(f"{path.name}: file is empty")
+    kind = binary_kind(head)
+    if kind is not None:
+        raise InputFileError(f"{path.name}: not a CSV text file: it is {kind}")
     encoding = _detect_encoding(head)
-    text = head.decode(encoding, errors="replace").lstrip("\ufeff")
+    crs = _only_cr(head)
+    text = head.decode(encoding, errors=_CP1252_GAPS if encoding == "cp1252" else "replace").lstrip("\ufeff")
+    if crs:
+        text = text.replace("\r", "\n")
     delimiter, index, skip = _csv_layout(text, header_row, path.name, complete=len(head) < SNIFF_BYTES)
-    # UTF-8 is read straight from the file; other encodings are re-encoded in memory first
-    source: Path | io.BytesIO = (
-        path if encoding == "utf-8" else io.BytesIO(path.read_bytes().decode(encoding).encode("utf-8"))
-    )
+    # UTF-8 with LF or CRLF line ends is read straight from the file; anything else is re-encoded in memory first
+    source: Path | io.BytesIO = path
+    if encoding not in ("utf-8", "utf-8-sig") or crs:
+        try:
+            whole = _decode(path.read_bytes(), encoding).lstrip("\ufeff")
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{path.name}: not valid {encoding} text at byte {exc.start}: {exc.reason}") from exc
+        source = io.BytesIO((whole.replace("\r", "\n") if crs else whole).encode("utf-8"))
     try:
         lazy = pl.scan_csv(source, separator=delimiter, infer_schema=False, has_header=True, skip_rows=skip)
         columns = lazy.collect_schema().names()
@@ -178,19 +284,42 @@ def _csv_table(path: Path, chunk_rows: int, header_row: int | None = None) -> Ta
 
 
 def _parquet_table(path: Path, chunk_rows: int) -> Table:
-    """A Parquet file streamed in chunks with every column cast to text, first record = row 2."""
+    """A Parquet file streamed in chunks with every column cast to text, first record = row 2.
+
+    A column of nested values (lists, structs, arrays, maps) is refused by name: a cell holds one value.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if not head.startswith(b"PAR1"):
+        kind = binary_kind(head) or "text, not Parquet"
+        raise InputFileError(f"{path.name}: not a Parquet file: it is {kind}")
     try:
         lazy = pl.scan_parquet(path)
-        headers = lazy.collect_schema().names()
+        schema = lazy.collect_schema()
     except Exception as exc:  # pyarrow/polars raise various types for a corrupt file
-        raise InputFileError(f"{path.name}: cannot read as Parquet: {exc}") from exc
+        raise InputFileError(f"{path.name}: cannot read as Parquet: {_first_line(exc)}") from exc
+    nested = [name for name, dtype in schema.items() if dtype.is_nested() or dtype == pl.Object]
+    if nested:
+        raise InputFileError(
+            f"{path.name}: column(s) {', '.join(repr(n) for n in nested)} hold nested values (lists or structs); "
+            "a purchase line holds one value per cell"
+        )
+    headers = schema.names()
     lazy = lazy.with_columns(pl.all().cast(pl.String)).with_row_index(names.SOURCE_ROW, offset=2)
 
     def batches() -> Iterator[pl.DataFrame]:
-        for batch in lazy.collect_batches(chunk_size=chunk_rows):
-            yield _clean(batch)
+        try:
+            for batch in lazy.collect_batches(chunk_size=chunk_rows):
+                yield _clean(batch)
+        except pl.exceptions.PolarsError as exc:  # a damaged data page, a value that is not text
+            raise InputFileError(f"{path.name}: cannot read as Parquet: {_first_line(exc)}") from exc
 
     return Table(tuple(headers), "parquet", (), batches)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's text."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
 
 
 def _frame_table(raw: RawTable, chunk_rows: int) -> Table:
@@ -247,6 +376,47 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+MAX_ARCHIVE_BYTES = 2 * 1024**3  # an XLSX's declared uncompressed size: at most 2 GiB in all
+MAX_MEMBER_RATIO = 200  # and no part over 16 MiB compressed more than 200:1 (sheets compress ~5-30:1; bombs ~1000:1)
+_RATIO_FLOOR = 16 * 1024**2
+
+
+def check_archive(path: Path) -> None:
+    """Refuse an XLSX (a ZIP archive) that is not one, or whose declared sizes are out of proportion (a zip bomb).
+
+    Only the archive's directory is read: nothing is decompressed. Python's zipfile stops at each part's declared
+    size, so a part whose header understates it fails its checksum instead of filling memory.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        with path.open("rb") as fh:
+            kind = binary_kind(fh.read(64)) or "text"
+        raise InputFileError(f"{path.name}: not an XLSX workbook (a ZIP archive): it is {kind}: {exc}") from exc
+    total = sum(p.file_size for p in parts)
+    if total > MAX_ARCHIVE_BYTES:
+        raise InputFileError(
+            f"{path.name}: the workbook declares {total / 1024**2:,.0f} MiB uncompressed, more than the "
+            f"{MAX_ARCHIVE_BYTES / 1024**3:.0f} GiB limit; save its sheet as CSV instead"
+        )
+    for part in parts:
+        if part.file_size > _RATIO_FLOOR and part.file_size > MAX_MEMBER_RATIO * max(part.compress_size, 1):
+            raise InputFileError(
+                f"{path.name}: part {part.filename} expands {part.file_size / max(part.compress_size, 1):,.0f}:1 "
+                f"({part.compress_size:,} to {part.file_size:,} bytes), more than {MAX_MEMBER_RATIO}:1: "
+                "refused as a zip bomb; save the sheet as CSV instead"
+            )
+
+
+def first_visible_sheet(file_name: str, sheets: list[tuple[str, str]]) -> str:
+    """The first (name, state) sheet whose state is visible (not 'hidden' or 'veryHidden')."""
+    for name, state in sheets:
+        if state in (None, "", "visible"):
+            return name
+    raise InputFileError(f"{file_name}: every sheet is hidden (name one with --sheet)")
+
+
 def read_xlsx(path: Path, sheet: str | None = None, header_row: int | None = None) -> RawTable:
     """The first (or named) sheet of an XLSX as strings; a formula without a cached value is a cell problem.
 
@@ -254,6 +424,7 @@ def read_xlsx(path: Path, sheet: str | None = None, header_row: int | None = Non
     """
     import openpyxl  # heavy import, only needed for Excel files
 
+    check_archive(path)
     try:
         values_wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         formulas_wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
@@ -262,7 +433,7 @@ def read_xlsx(path: Path, sheet: str | None = None, header_row: int | None = Non
     try:
         if sheet is not None and sheet not in values_wb.sheetnames:
             raise InputFileError(f"{path.name}: no sheet named {sheet!r} (sheets: {', '.join(values_wb.sheetnames)})")
-        name = sheet or values_wb.sheetnames[0]
+        name = sheet or first_visible_sheet(path.name, [(ws.title, ws.sheet_state) for ws in values_wb.worksheets])
         rows = zip(
             values_wb[name].iter_rows(values_only=True), formulas_wb[name].iter_rows(values_only=True), strict=False
         )
@@ -311,6 +482,7 @@ def open_table(
     chunk_rows = chunk_rows or CHUNK_ROWS
     if not path.exists():
         raise InputFileError(f"{path}: file not found")
+    check_file(path)
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
         return _frame_table(read_xlsx(path, sheet, header_row), chunk_rows)

@@ -197,8 +197,8 @@ class Sink:
         if loaded:
             summary.add_batch(cur, batch_id)  # metric grains of the batch, in the same transaction
         duplicates = _duplicate_warnings(cur, batch_id, self._file_name) if loaded else []
+        self._open = False  # a COMMIT that fails (disk full, a file-size limit) ends the transaction too
         cur.execute("COMMIT")
-        self._open = False
         if self._spooled:
             # a big load: fold it into the database file now, under the memory cap (a checkpoint left to the
             # connection's close runs uncapped and took 3 GB for 10M lines); skipped if other transactions are open

@@ -35,6 +35,7 @@ import polars as pl
 
 from coop import names
 from coop.errors import ERROR, WARNING, InputFileError, Problem, ValidationError
+from coop.ingest import readers
 from coop.ingest.enrich import PRICE_TOLERANCE
 from coop.registry import districts
 from coop.store import db
@@ -121,11 +122,19 @@ def _rows(path: Path, nrows: int | None = None) -> list[list[Any]]:
     """The first sheet's rows from row 1 (blank leading rows kept), or a CSV's rows, as Python values."""
     suffix = path.suffix.lower()
     if suffix in _SPREADSHEET_SUFFIXES:
-        from python_calamine import CalamineWorkbook
+        from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
+        if suffix in (".xlsx", ".xlsm"):
+            readers.check_archive(path)  # a zip bomb is refused before calamine reads it
         try:
-            sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+            book = CalamineWorkbook.from_path(str(path))
+            visible = [
+                (m.name, "visible" if m.visible == SheetVisibleEnum.Visible else "hidden") for m in book.sheets_metadata
+            ]
+            sheet = book.get_sheet_by_name(readers.first_visible_sheet(path.name, visible))
             return sheet.to_python(skip_empty_area=False, nrows=nrows)
+        except InputFileError:
+            raise
         except Exception as exc:  # calamine raises its own error types for damaged files
             raise InputFileError(f"{path}: cannot read spreadsheet: {exc}") from exc
     if suffix in _TEXT_SUFFIXES:
@@ -172,6 +181,14 @@ def _header(rows: list[list[Any]]) -> tuple[int, dict[str, int]] | None:
     return None
 
 
+class BadPeriodDateError(ValueError):
+    """A period date above a usage report's header that is no real date (e.g. 2/30/2025), and its row."""
+
+    def __init__(self, text: str, row: int) -> None:
+        super().__init__(text)
+        self.text, self.row = text, row
+
+
 def _parse_date(text: str) -> date:
     """A date from M/D/YYYY, M/D/YY or YYYY-MM-DD text."""
     for fmt in ("%m/%d/%Y", "%m/%d/%y", "%Y-%m-%d"):
@@ -188,19 +205,26 @@ def _period(rows: list[list[Any]], header_index: int) -> tuple[date, date, tuple
     'Start Date ... End Date ...' in one cell or several, else a row naming a period with two dates.
     """
     texts = [" ".join(_text(c) for c in row if _text(c)) for row in rows[:header_index]]
-    start = next((m.group(1) for t in texts if (m := _START.search(t))), None)
-    end = next((m.group(1) for t in texts if (m := _END.search(t))), None)
+    start = next(((m.group(1), i) for i, t in enumerate(texts) if (m := _START.search(t))), None)
+    end = next(((m.group(1), i) for i, t in enumerate(texts) if (m := _END.search(t))), None)
     if start is None or end is None:
-        for t in texts:
+        for i, t in enumerate(texts):
             dates = re.findall(_DATE, t)
             if len(dates) == 2 and re.search(r"period|from|dates?\b", t, re.IGNORECASE):
-                start, end = dates
+                start, end = (dates[0], i), (dates[1], i)
                 break
     if start is None or end is None:
         return None
     bill_to = next((m for t in texts if (m := _BILL_TO.search(t))), None)
     ids = tuple(x for x in re.split(r"[,\s]+", bill_to.group(1)) if x) if bill_to else ()
-    return _parse_date(start), _parse_date(end), ids
+
+    def parsed(found: tuple[str, int]) -> date:
+        try:
+            return _parse_date(found[0])
+        except ValueError as exc:
+            raise BadPeriodDateError(found[0], found[1] + 1) from exc
+
+    return parsed(start), parsed(end), ids
 
 
 def is_usage_report(path: str | Path) -> bool:
@@ -212,7 +236,9 @@ def is_usage_report(path: str | Path) -> bool:
         rows = _rows(path, HEAD_ROWS)
         found = _header(rows)
         return found is not None and _period(rows, found[0]) is not None
-    except (InputFileError, ValueError, OSError):
+    except BadPeriodDateError:
+        return True  # a usage report's structure: `parse` names the date at fault
+    except (InputFileError, ValueError, OSError, csv.Error):
         return False
 
 
@@ -250,7 +276,12 @@ def parse(path: str | Path) -> UsageReport:
             f"{path.name}: no header row with the labels Description, Pack Size, UOM, Quantity, Total Amt Invoiced"
         )
     header_index, columns = found
-    period = _period(rows, header_index)
+    try:
+        period = _period(rows, header_index)
+    except BadPeriodDateError as exc:
+        raise InputFileError(
+            f"{path.name} row {exc.row}: period date '{exc.text}' is not a real date (M/D/YYYY or YYYY-MM-DD)"
+        ) from exc
     if period is None:
         raise InputFileError(
             f"{path.name}: no cell above the header (row {header_index + 1}) holds 'Start Date ... End Date ...'"

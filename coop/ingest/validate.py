@@ -15,8 +15,20 @@ from coop.registry import districts, geo
 from coop.store import settings
 
 DEFAULT_EARLIEST_DATE = date(2000, 7, 1)
+# the largest amount a line may hold, in dollars (and units): far above any school purchase, and small enough that
+# purchase_lines' DECIMAL(18, 4) unit price and DECIMAL(18, 2) extended price, and the summary's sums of whole cents
+# (BIGINT, 9.2e18) over 90,000 such lines, all hold it
+MAX_AMOUNT = 1e12
+MAX_CELL_CHARS = 32_767  # Excel's limit for one cell: a longer cell is refused naming its row and column
+# control characters (NUL, escape, the C1 controls of bytes cp1252 leaves undefined) refuse a text cell; tab, CR
+# and LF are white space
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 _THOUSANDS = r"^[-(]?\d{1,3}(,\d{3})+(\.\d*)?\)?$"
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y/%m/%d", "%m-%d-%Y")
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d")
+# a time part after the date (Excel writes '9/3/2024 0:00'; ISO 'T00:00:00Z'), ignored
+_TIME_PART = r"^(\S+?)(?:[T ]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp]\.?[Mm]\.?)?\s*(?:Z|[+-]\d{2}:?\d{2})?)$"
+# M/D/YY or M-D-YY: a two-digit year is 20YY (M-D-YYYY is read as M/D/YYYY)
+_US_DATE = r"^(\d{1,2})[/-](\d{1,2})[/-](\d{2}|\d{4})$"
 
 # columns kept as text, the required ones first
 _TEXT_COLUMNS = (
@@ -52,6 +64,15 @@ _COLUMN_ORDER = (
     names.ORIGIN_STATE,
     names.ORIGIN_ZIP,
     names.INVOICE_NO,
+)
+_PARSED = (  # columns parsed from text (dates, yes/no, numbers); `_raw_<column>` keeps the text
+    names.INVOICE_DATE,
+    names.PERIOD_START,
+    names.PERIOD_END,
+    names.UNPROCESSED,
+    names.QUANTITY,
+    names.UNIT_PRICE,
+    names.EXTENDED_PRICE,
 )
 _VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
 _CATEGORY_LIST = ", ".join(names.CATEGORIES)
@@ -173,8 +194,22 @@ def number(frame: pl.DataFrame, column: str) -> pl.Series:
 
 
 def _parse_dates(text: pl.Series) -> pl.Series:
-    """Distinct date texts parsed as ISO or US m/d/Y (a time part ignored); unparseable -> null."""
-    trimmed = pl.col("t").str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})[T ].*$", "${1}")
+    """Distinct date texts parsed as ISO or US m/d/Y or m/d/yy as 20yy (a time part ignored); unparseable -> null."""
+    trimmed = pl.col("t").str.strip_chars().str.replace(_TIME_PART, "${1}")
+    us = trimmed.str.extract_groups(_US_DATE)
+    year = us.struct.field("3")
+    trimmed = (
+        pl.when(year.is_not_null())
+        .then(
+            pl.format(
+                "{}/{}/{}",
+                us.struct.field("1"),
+                us.struct.field("2"),
+                pl.when(year.str.len_chars() == 2).then(pl.lit("20") + year).otherwise(year),
+            )
+        )
+        .otherwise(trimmed)
+    )
     parsed = pl.coalesce([trimmed.str.strptime(pl.Date, fmt, strict=False) for fmt in _DATE_FORMATS])
     return pl.DataFrame({"t": text}).select(parsed).to_series()
 
@@ -216,15 +251,7 @@ def typed(frame: pl.DataFrame, checks: Checks) -> pl.DataFrame:
     for column in _COLUMN_ORDER:
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-    parsed = (
-        names.INVOICE_DATE,
-        names.PERIOD_START,
-        names.PERIOD_END,
-        names.UNPROCESSED,
-        names.QUANTITY,
-        names.UNIT_PRICE,
-        names.EXTENDED_PRICE,
-    )
+    parsed = _PARSED
     texts = frame.select(  # one select, so Polars strips the text columns in parallel
         pl.col(names.SOURCE_ROW),
         *[
@@ -280,7 +307,35 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
         ]
 
     def number_rules(column: str) -> list[tuple[pl.Expr, pl.Expr]]:
-        return [(raw(column).is_not_null() & pl.col(column).is_null(), pl.format("not a number: '{}'", raw(column)))]
+        return [
+            (raw(column).is_not_null() & pl.col(column).is_null(), pl.format("not a number: '{}'", raw(column))),
+            out_of_range(pl.col(column), column),
+        ]
+
+    def too_long(value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+        return (
+            value.str.len_bytes() > MAX_CELL_CHARS,
+            pl.format(
+                "cell holds {} characters, more than {} (Excel's limit for one cell)",
+                value.str.len_chars(),
+                pl.lit(MAX_CELL_CHARS),
+            ),
+        )
+
+    def control(value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+        return (
+            value.str.contains(_CONTROL),
+            pl.format(
+                "holds a control character (e.g. NUL) at position {}",
+                value.str.extract(f"^(.*?){_CONTROL}").str.len_chars() + 1,
+            ),
+        )
+
+    def out_of_range(value: pl.Expr, what: str) -> tuple[pl.Expr, pl.Expr]:
+        return (
+            value.abs() >= MAX_AMOUNT,
+            pl.format("{} {} is out of range (at most {} in size)", pl.lit(what), value, pl.lit(f"{MAX_AMOUNT:,.0f}")),
+        )
 
     empty = pl.lit("required value is empty")
     district, vendor_type = pl.col(names.DISTRICT_ID), pl.col(names.VENDOR_TYPE)
@@ -302,7 +357,7 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
                 pl.format("district '{}' differs from --district {}", district, pl.lit(checks.district_id)),
             )
         )
-    return {
+    rules = {
         names.DISTRICT_ID: district_rules,
         names.INVOICE_DATE: date_rules(names.INVOICE_DATE, required=True),
         names.PERIOD_START: date_rules(names.PERIOD_START, required=False),
@@ -361,8 +416,21 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
                 pl.lit("required value is empty (give unit_price or extended_price)"),
             ),
             (price < 0, pl.format("unit_price must be >= 0, got {}", raw(names.UNIT_PRICE))),
+            # the rules again on the price a blank cell is filled with (`coop.ingest.enrich.with_prices`)
+            (
+                price.is_null() & (ext / qty < 0),
+                pl.format(
+                    "unit_price is empty and extended_price {} / quantity {} is negative: a unit price is >= 0",
+                    raw(names.EXTENDED_PRICE),
+                    raw(names.QUANTITY),
+                ),
+            ),
+            out_of_range(pl.when(price.is_null()).then(ext / qty), "unit_price filled from extended_price / quantity"),
         ],
-        names.EXTENDED_PRICE: number_rules(names.EXTENDED_PRICE),
+        names.EXTENDED_PRICE: [
+            *number_rules(names.EXTENDED_PRICE),
+            out_of_range(pl.when(ext.is_null()).then(qty * price), "extended_price filled from quantity x unit_price"),
+        ],
         names.ORIGIN_STATE: [
             (
                 state.is_not_null() & ~state_code.is_in(list(geo.USPS_STATES)),
@@ -386,6 +454,14 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
             ),
         ],
     }
+    # first of all, on the text as the file gives it: a cell too long to be data, a control character in text
+    for column in _TEXT_COLUMNS:
+        rules.setdefault(column, [])
+    for column, pairs in rules.items():
+        given = raw(column) if column in _PARSED else pl.col(column)
+        text = [control(given)] if column in _TEXT_COLUMNS else []
+        rules[column] = [too_long(given), *text, *pairs]
+    return rules
 
 
 def check(typed: pl.DataFrame, checks: Checks, extra_bad: set[int]) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -22,6 +22,7 @@ _NUMERIC = (
     names.MICRO_PURCHASE_THRESHOLD,
     names.SMALL_PURCHASE_THRESHOLD,
 )
+MAX_NUMBER = 1e12  # a radius, meal count or threshold at least this large is refused (the columns hold up to 9.2e18)
 _LIST = (names.LOCAL_STATES, names.LOCAL_COUNTIES)
 _TYPES: dict[str, pl.DataType] = {
     **{c: pl.String() for c in _FILE_COLUMNS},
@@ -88,6 +89,7 @@ def read_csv(path: Path) -> pl.DataFrame:
         finite = value.is_finite().fill_null(True)
         checks.append((c, pl.col(c).is_not_null() & finite & (value.is_null() | (value < 0)), "not a number >= 0"))
         checks.append((c, ~finite, "not a finite number (NaN or infinite)"))
+        checks.append((c, finite & (value.abs() >= MAX_NUMBER), f"out of range (at most {MAX_NUMBER:,.0f})"))
     found = pl.concat(
         [
             raw.select(row.alias("row"), bad.fill_null(False).alias("bad"))

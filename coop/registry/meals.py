@@ -13,6 +13,7 @@ from coop.registry import districts
 from coop.registry.vendors import find_problems, read_raw_csv
 from coop.store import db
 
+MAX_MEALS = 1e12  # a monthly meal count at least this large is refused (the column holds up to 9.2e18)
 COLUMNS = (names.DISTRICT_ID, names.MONTH, names.MEALS)
 
 _UPSERT = f"""
@@ -52,6 +53,7 @@ def validate(con: duckdb.DuckDBPyConnection, raw: pl.DataFrame, file_name: str) 
             pl.col(names.MEALS).is_not_null() & (meals.is_null() | (meals < 0) | (meals != meals.round(0))),
             "not a whole number >= 0",
         ),
+        (names.MEALS, meals.is_not_null() & ~(meals.abs() < MAX_MEALS), f"out of range (below {MAX_MEALS:,.0f})"),
         (
             names.MONTH,
             month.is_not_null() & pl.struct(pl.col(names.DISTRICT_ID), month).is_duplicated(),

@@ -22,6 +22,20 @@ ON CONFLICT ({names.VENDOR_NAME}) DO UPDATE SET
 """
 
 
+# characters that show nothing: zero-width space, non-joiner and joiner, word joiner, BOM, soft hyphen
+_INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
+
+
+def clean_name(name: pl.Expr) -> pl.Expr:
+    """A vendor name as stored: Unicode NFKC, invisible characters removed, white space runs as one space."""
+    return name.str.normalize("NFKC").str.replace_all(_INVISIBLE, "").str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def vendor_key(name: pl.Expr) -> pl.Expr:
+    """The key a vendor name is matched to the registry by (DESIGN: ignoring case, spacing, invisible characters)."""
+    return clean_name(name).str.to_lowercase()
+
+
 def read_raw_csv(path: Path, required: tuple[str, ...], columns: tuple[str, ...]) -> pl.DataFrame:
     """Read a small registry CSV as stripped text columns; absent optional columns are null."""
     if not path.exists():
@@ -89,8 +103,8 @@ def _checks() -> list[tuple[str, pl.Expr, str]]:
         ),
         (
             names.VENDOR_NAME,
-            pl.col(names.VENDOR_NAME).is_not_null() & pl.col(names.VENDOR_NAME).str.to_lowercase().is_duplicated(),
-            "vendor_name appears more than once",
+            pl.col(names.VENDOR_NAME).is_not_null() & vendor_key(pl.col(names.VENDOR_NAME)).is_duplicated(),
+            "vendor_name appears more than once (ignoring case, spacing and invisible characters)",
         ),
     ]
 
@@ -101,6 +115,7 @@ def validate(raw: pl.DataFrame, file_name: str) -> pl.DataFrame:
     if problems:
         raise ValidationError(f"{file_name}: {len(problems)} invalid value(s); nothing loaded", problems)
     return raw.with_columns(
+        clean_name(pl.col(names.VENDOR_NAME)),
         normalise_vendor_type(pl.col(names.VENDOR_TYPE)),
         pl.col(names.ORIGIN_STATE).str.to_uppercase(),
         pl.col(names.ORIGIN_ZIP).str.slice(0, 5),

@@ -11,13 +11,16 @@ import base64
 import html
 import io
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import altair as alt
+import polars as pl
 import vl_convert
 import xlsxwriter
 
+from coop.errors import CoopError, describe
 from coop.report.build import Packet, Table, format_money, format_share
 
 CHART_WIDTH = 640
@@ -121,7 +124,9 @@ def to_html(packet: Packet) -> str:
 def to_xlsx(packet: Packet) -> bytes:
     """The packet's tables as a workbook: a KPI sheet and one sheet per table, units in headers."""
     buffer = io.BytesIO()
-    with xlsxwriter.Workbook(buffer, {"in_memory": True}) as book:
+    # text stays text: a name starting with '=' is never a formula, an address never a live link
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    with xlsxwriter.Workbook(buffer, options) as book:
         bold = book.add_format({"bold": True})
         wrap = book.add_format({"italic": True, "font_color": "#5f6b5f"})
         sheet = book.add_worksheet("KPIs")
@@ -150,12 +155,47 @@ def to_xlsx(packet: Packet) -> bytes:
     return buffer.getvalue()
 
 
+def output_folder(out_dir: str | Path) -> Path:
+    """`out_dir` made a folder to write into; CoopError naming it when it is a file or cannot be created."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise CoopError(f"{out}: --out names a file, not a folder; give a folder to write into")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CoopError(f"{out}: cannot create the folder: {describe(exc)}") from exc
+    return out
+
+
 def write(packet: Packet, out_dir: str | Path) -> dict[str, Path]:
     """Write `packet-YYYY-MM.html` and `.xlsx` into `out_dir`; return their paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out_dir)
     stem = f"packet-{packet.month:%Y-%m}"
     paths = {"html": out / f"{stem}.html", "xlsx": out / f"{stem}.xlsx"}
-    paths["html"].write_text(to_html(packet), encoding="utf-8")
-    paths["xlsx"].write_bytes(to_xlsx(packet))
+    html_text, xlsx_bytes = to_html(packet), to_xlsx(packet)
+    try:
+        paths["html"].write_text(html_text, encoding="utf-8")
+        paths["xlsx"].write_bytes(xlsx_bytes)
+    except OSError as exc:
+        raise CoopError(f"{out}: cannot write the packet: {describe(exc)}") from exc
     return paths
+
+
+# a cell a spreadsheet would run as a formula when it starts with one of these (OWASP's CSV injection rule)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str | None) -> str | None:
+    """A text cell a spreadsheet shows as text: prefixed with ' when it starts like a formula."""
+    if text is not None and text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """A table as UTF-8 CSV for download, every text cell (and header) spreadsheet-safe (`spreadsheet_safe`)."""
+    text = pl.col(pl.String)
+    starts = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
+    safe = frame.with_columns(pl.when(text.str.contains(starts)).then(pl.lit("'") + text).otherwise(text).name.keep())
+    safe = safe.rename(lambda c: spreadsheet_safe(c) or c)
+    return safe.write_csv().encode("utf-8")

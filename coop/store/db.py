@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -167,10 +168,40 @@ def respread_periods(con: duckdb.DuckDBPyConnection, district_ids: list[str]) ->
     return len(batch_ids)
 
 
+class NeedsMigrationError(DatabaseError):
+    """A database opened read-only is older than this coop's schema (opening it for writing migrates it)."""
+
+
+_LOCK_TEXTS = ("could not set lock on file", "conflicting lock is held", "resource temporarily unavailable")
+_DAMAGE_TEXTS = (
+    "corrupt database file",
+    "could not read enough bytes",
+    "not a valid duckdb database file",
+    "checksum",
+    "invalid block",
+    "failed to read",
+)
+
+
 def _is_lock_error(exc: duckdb.Error) -> bool:
-    """True when DuckDB refused the file because another process holds its lock."""
+    """True when DuckDB refused the file because another process holds its lock (not any text with 'lock' in it)."""
     text = str(exc).lower()
-    return "lock" in text or "resource temporarily unavailable" in text
+    return any(t in text for t in _LOCK_TEXTS)
+
+
+def is_damage_error(exc: BaseException) -> bool:
+    """True when DuckDB found the database file damaged: truncated, corrupt, or not a DuckDB file."""
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and any(t in text for t in _DAMAGE_TEXTS)
+
+
+def damaged(db_path: str | os.PathLike[str], exc: BaseException) -> DatabaseError:
+    """The error naming a damaged database file and what DuckDB found."""
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), str(exc))
+    return DatabaseError(
+        f"{db_path}: the database file is damaged (truncated or corrupt) and cannot be read: {first}; "
+        "restore it from a backup or an export, or start a new one with `python -m coop init --db NEW`"
+    )
 
 
 def connect(
@@ -192,12 +223,49 @@ def connect(
             con = duckdb.connect(str(db_path), read_only=read_only)
             break
         except duckdb.Error as exc:
-            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+            if is_damage_error(exc):
+                raise damaged(db_path, exc) from exc
+            if not _is_lock_error(exc):
                 raise DatabaseError(f"{db_path}: cannot open database: {exc}") from exc
+            if time.monotonic() >= deadline:
+                holder = re.search(r"held in (.*?)(?:\. See also.*)?$", str(exc).splitlines()[0])
+                raise DatabaseError(
+                    f"{db_path}: in use by another process{f' ({holder.group(1)})' if holder else ''} for more than "
+                    f"{wait_seconds:.0f} s; try again when it has finished (the app holds the file while it runs)"
+                ) from exc
             if on_wait is not None and not told:
                 on_wait(f"{db_path} is in use by another process; waiting up to {wait_seconds:.0f} s")
                 told = True
             time.sleep(0.2)
-    if not read_only:
-        migrate(con)
+    try:
+        if not read_only:
+            migrate(con)
+        elif (version := schema_version(con)) < CURRENT_VERSION:
+            con.close()
+            raise NeedsMigrationError(
+                f"{db_path}: database is at schema version {version}, older than this coop's {CURRENT_VERSION}: "
+                "open it once for writing (`python -m coop init`) to migrate it"
+            )
+    except duckdb.Error as exc:
+        con.close()
+        if is_damage_error(exc):
+            raise damaged(db_path, exc) from exc
+        raise DatabaseError(f"{db_path}: cannot read the database: {exc}") from exc
     return con
+
+
+def connect_for_reading(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
+    on_wait: Callable[[str], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the database read-only (works on a read-only file); a new or older file is created or migrated first."""
+    db_path = resolve_path(path)
+    if not db_path.exists():
+        return connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait)
+    try:
+        return connect(db_path, read_only=True, wait_seconds=wait_seconds, on_wait=on_wait)
+    except NeedsMigrationError:
+        pass
+    return connect(db_path, wait_seconds=wait_seconds, on_wait=on_wait)

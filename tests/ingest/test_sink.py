@@ -9,7 +9,7 @@ import pytest
 from fixtures_ingest import BROKEN, CLEAN, HEADER, record_inserts, seed, snapshot
 
 from coop import names
-from coop.errors import format_problem
+from coop.errors import DatabaseError, format_problem
 from coop.ingest import ingest_file, readers, sink
 from coop.store import batches, db, lines
 
@@ -81,7 +81,7 @@ def test_failed_write_in_a_later_chunk_leaves_the_database_unchanged(store, tmp_
     monkeypatch.setattr(sink, "ROW_GROUP_ROWS", 1)
     calls = record_inserts(monkeypatch, "_insert_frame", fail_at=3)
     before = snapshot(store)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(DatabaseError, match="disk full; nothing loaded"):
         ingest_file(store, path, district_id="D1")
     assert [frame.height for _, frame in calls] == [1, 1, 1]
     assert snapshot(store) == before
@@ -103,7 +103,7 @@ def test_chunks_past_the_in_memory_limit_load_through_spool_files_the_same(store
     monkeypatch.setattr(sink, "DIRECT_INSERT_ROWS", 2)  # only the first chunk from memory
     spooled = record_inserts(monkeypatch, "_insert_spooled", fail_at=2)
     before = snapshot(other)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(DatabaseError, match="disk full; nothing loaded"):
         ingest_file(other, path, district_id="D1")
     assert snapshot(other) == before
     result = ingest_file(other, path, district_id="D1")  # only the second spooled insert ever fails
