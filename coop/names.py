@@ -199,3 +199,9 @@ SPEND_CENTS: Final = "spend_cents"
 PRICED_CENTS: Final = "priced_cents"  # spend of lines with a base quantity
 LINES: Final = "lines"
 UNPRICED_LINES: Final = "unpriced_lines"  # lines without a base quantity
+
+# --- what a batch registered (coop/ingest/sink.py writes it; undo removes what nothing else uses) ---------------
+BATCH_REGISTRATIONS: Final = "batch_registrations"
+REGISTERED_TABLE: Final = "registered_table"  # districts or vendors
+REGISTERED_KEY: Final = "registered_key"  # the district_id or vendor_name the batch added
+VENDOR_TYPE_RULE: Final = "vendor_type_rule"  # how a line's vendor type was decided: file, registry, a report marker

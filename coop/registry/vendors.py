@@ -18,7 +18,11 @@ _UPSERT = f"""
 INSERT INTO {names.VENDORS} ({", ".join(COLUMNS)})
 SELECT {", ".join(COLUMNS)} FROM incoming_vendors
 ON CONFLICT ({names.VENDOR_NAME}) DO UPDATE SET
-{", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])}
+{", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])};
+-- a vendor a load registered (--vendor-type) and a vendors file now names belongs to the registry: undoing that
+-- load keeps it
+DELETE FROM {names.BATCH_REGISTRATIONS} WHERE {names.REGISTERED_TABLE} = '{names.VENDORS}'
+AND lower(trim({names.REGISTERED_KEY})) IN (SELECT lower(trim({names.VENDOR_NAME})) FROM incoming_vendors)
 """
 
 

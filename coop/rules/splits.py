@@ -179,7 +179,6 @@ def _empty_split() -> pl.LazyFrame:
     return pl.DataFrame(schema=SPLIT_SCHEMA).lazy()
 
 
-
 def split_purchases_from_db(con: duckdb.DuckDBPyConnection, school_year: int | None = None) -> pl.DataFrame:
     """`split_purchases` over the database (optionally one school year)."""
     purchases = thresholds.load_purchases(con)

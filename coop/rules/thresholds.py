@@ -190,9 +190,7 @@ def _in_force(lines: pl.LazyFrame, table: pl.DataFrame, kind: str, jurisdiction:
     )
 
 
-def with_thresholds(
-    lines: pl.LazyFrame, districts: pl.DataFrame, table: pl.DataFrame, exempt: pl.Expr
-) -> pl.LazyFrame:
+def with_thresholds(lines: pl.LazyFrame, districts: pl.DataFrame, table: pl.DataFrame, exempt: pl.Expr) -> pl.LazyFrame:
     """Lines plus the most restrictive micro and small thresholds in force on each date, and their sources."""
     dist = districts.select(
         pl.col(names.DISTRICT_ID),
@@ -394,7 +392,6 @@ def thresholds(
     )
 
 
-
 # --- from the database ----------------------------------------------------------------------------------
 def _with_local(con: duckdb.DuckDBPyConnection, purchases: pl.LazyFrame) -> pl.LazyFrame:
     """Purchases plus each district's `local` flag (coop.local), for the local-unprocessed exception."""
@@ -413,7 +410,6 @@ def thresholds_from_db(con: duckdb.DuckDBPyConnection, school_year: int | None =
         contracts=contracts.load(con),
         table=load_thresholds(con),
     ).collect()
-
 
 
 # --- views ------------------------------------------------------------------------------------------------

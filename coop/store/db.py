@@ -35,10 +35,18 @@ def _split_purchases(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE {_OLD_PURCHASES}")
 
 
+def _add_vendor_type_rule(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 3: purchase_lines.vendor_type_rule (the view shows it) and the batch_registrations table."""
+    con.execute(f"ALTER TABLE {names.PURCHASE_LINES} ADD COLUMN IF NOT EXISTS {names.VENDOR_TYPE_RULE} TEXT")
+    con.execute(f"DROP VIEW IF EXISTS {names.PURCHASES}")
+    con.execute(_sql(SCHEMA_FILE))  # CREATE ... IF NOT EXISTS: the view again, with the column, and the new table
+
+
 # (version, SQL file or function) in order; a database at version v gets every migration after v.
 MIGRATIONS: tuple[tuple[int, str | Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     (1, SCHEMA_FILE),
     (2, _split_purchases),
+    (3, _add_vendor_type_rule),
 )
 CURRENT_VERSION = MIGRATIONS[-1][0]
 LOCK_WAIT_SECONDS = 60.0

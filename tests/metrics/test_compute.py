@@ -283,7 +283,6 @@ def test_compacted_metrics_equal_line_by_line(con, raw):
     """Whatever the lines, the grains give the same figures as classifying every line on its own."""
     from fixtures_metrics import lines_frame
 
-
     con.execute(f"DELETE FROM {names.PURCHASE_LINES}")
     con.execute(f"DELETE FROM {names.DISTRICTS}")
     lines = raw
