@@ -72,6 +72,7 @@ def format_problem(problem: Problem) -> str:
 
 GROUP_RANGES = 8  # row ranges a grouped message lists before "..." (every row is in the per-row list)
 GROUP_VALUES = 5  # distinct values a grouped message lists before "and N more"
+GROUP_NAMES = 20  # names a kind holding {values} lists (e.g. the vendors the registry lacks)
 VALUES = "{values}"  # where a problem kind wants its rows' distinct values listed
 
 
@@ -124,17 +125,18 @@ def _group_reason(kind: str, reasons: list[str], values: list[str]) -> str:
     A kind holding `{values}` always lists them there (e.g. the vendors a file names that the registry lacks).
     """
     distinct = list(dict.fromkeys(values))
+    if VALUES in kind:
+        more = f" and {len(distinct) - GROUP_NAMES:,} more" if len(distinct) > GROUP_NAMES else ""
+        return kind.replace(VALUES, ", ".join(distinct[:GROUP_NAMES]) + more)
     shown = ", ".join(distinct[:GROUP_VALUES])
     more = f" and {len(distinct) - GROUP_VALUES:,} more" if len(distinct) > GROUP_VALUES else ""
-    if VALUES in kind:
-        return kind.replace(VALUES, f"{len(distinct):,}: {shown}{more}")
     if len(set(reasons)) == 1:
         return reasons[0]
     return f"{kind} ({len(distinct):,} values: {shown}{more})" if distinct else kind
 
 
 def group_problems(problems: Iterable[Problem]) -> list[ProblemGroup]:
-    """Problems grouped by file, column, kind (else reason) and severity, in order of each group's first row."""
+    """Problems grouped by file, column, kind (else reason) and severity, in the order each group first appears."""
     groups: dict[tuple[str, str, str, str | None], list[Problem]] = {}
     for p in problems:
         groups.setdefault((p.file, p.column, p.kind or p.reason, p.severity), []).append(p)
@@ -148,4 +150,4 @@ def group_problems(problems: Iterable[Problem]) -> list[ProblemGroup]:
         )
         for (file, column, kind, severity), members in groups.items()
     ]
-    return sorted(out, key=lambda g: (g.severity != ERROR, g.rows[0], g.column))
+    return out

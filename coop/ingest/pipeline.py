@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from coop import names
-from coop.errors import ERROR, WARNING, InputFileError, Problem, ValidationError
+from coop.errors import ERROR, WARNING, InputFileError, Problem, ValidationError, group_problems
 from coop.ingest import enrich, readers, sink, usage_report, validate
 from coop.ingest import mapping as header_map
 
@@ -36,13 +36,19 @@ class IngestResult:
         return sum(1 for p in self.problems if p.severity == WARNING)
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI's JSON: batch_id, rows_loaded, rows_rejected, already_loaded_as, warnings."""
+        """The CLI's JSON: batch_id, rows_loaded, rows_rejected, already_loaded_as, warnings, messages, problems.
+
+        `warnings` is a count; `messages` one text per problem (rows sharing a column and reason said once, their
+        rows as ranges); `problems` every row's problem, one each.
+        """
         return {
             "batch_id": self.batch_id,
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
             "already_loaded_as": self.already_loaded_as,
             "warnings": self.warnings,
+            "messages": [g.text() for g in group_problems(self.problems)],
+            "problems": [p.to_dict() for p in self.problems],
         }
 
 
@@ -122,6 +128,12 @@ def ingest_file(
         header_row=header_row,
         overrides=mapping_overrides or {},
     )
+
+
+def unknown_vendors(problems: Iterable[Problem]) -> list[str]:
+    """The vendor names a refused load's problems say the vendor registry lacks, in the order first met."""
+    found = (p.value for p in problems if p.kind == validate.UNKNOWN_VENDOR and p.value)
+    return list(dict.fromkeys(v[1:-1] if v.startswith("'") and v.endswith("'") else v for v in found))
 
 
 def _vendor_type(text: str | None) -> str | None:
@@ -440,7 +452,7 @@ def _load_rows(
     if registered_vendors:
         names_list = ", ".join(repr(v) for v in registered_vendors)
         note = f"registered {len(registered_vendors)} vendor(s) as {registering.vendor_type}: {names_list}"
-        warnings.insert(0, Problem(file_name, 1, names.VENDOR_NAME, note, WARNING))
+        warnings.insert(0, Problem(file_name, 1, checks.label(names.VENDOR_NAME), note, WARNING))
     problems = sorted(error_problems + warnings + duplicates, key=lambda p: p.row)
     return IngestResult(batch_id, loaded, rejected, None, tuple(problems))
 

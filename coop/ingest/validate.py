@@ -284,9 +284,10 @@ def rule(cond: pl.Expr, template: str, *args: str | pl.Expr) -> Rule:
             kind += arg + part
             pieces.append(pl.lit(arg + part))
         else:
+            quoted = kind.endswith("'") and part.startswith("'")  # listed as the reason shows it: 'Lynn'
             kind += "..." + part
-            varying.append(arg.cast(pl.String))
-            pieces += [varying[-1], pl.lit(part)]
+            pieces += [arg.cast(pl.String), pl.lit(part)]
+            varying.append(pl.concat_str(pl.lit("'"), pieces[-2], pl.lit("'")) if quoted else pieces[-2])
     if not varying:
         return Rule(cond, pl.lit(kind), kind, None)
     value = varying[0] if len(varying) == 1 else pl.concat_str(varying, separator=" / ")

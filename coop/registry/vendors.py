@@ -140,3 +140,10 @@ def upsert_from_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 def load(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """All registered vendors, one row each, ordered by name."""
     return con.sql(f"SELECT * FROM {names.VENDORS} ORDER BY {names.VENDOR_NAME}").pl()
+
+
+def write_template(path: Path, vendor_names: list[str]) -> Path:
+    """A vendors file listing `vendor_names` with vendor_type and origin blank, to fill in and load with `vendors`."""
+    frame = pl.DataFrame({c: vendor_names if c == names.VENDOR_NAME else [None] * len(vendor_names) for c in COLUMNS})
+    frame.select(pl.all().cast(pl.String)).write_csv(path)
+    return path

@@ -29,6 +29,8 @@ def test_clean_two_line_file_loads_once_then_is_a_no_op_and_undo_restores(store,
         "rows_rejected": 0,
         "already_loaded_as": None,
         "warnings": 0,
+        "messages": [],
+        "problems": [],
     }
     assert purchase_count(store) == start + 2
     before = snapshot(store)
@@ -50,15 +52,35 @@ def test_cli_ingest_json_and_reload_names_the_batch(db_path, tmp_path, capsys):
     argv = ["ingest", str(path), "--district", "D1", "--db", str(db_path), "--json"]
     assert cli.main(argv) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first == {"batch_id": 1, "rows_loaded": 2, "rows_rejected": 0, "already_loaded_as": None, "warnings": 0}
+    none = {"messages": [], "problems": []}
+    assert first == {
+        "batch_id": 1,
+        "rows_loaded": 2,
+        "rows_rejected": 0,
+        "already_loaded_as": None,
+        "warnings": 0,
+        **none,
+    }
     assert cli.main(argv) == 0
     second = json.loads(capsys.readouterr().out)
-    assert second == {"batch_id": None, "rows_loaded": 0, "rows_rejected": 0, "already_loaded_as": 1, "warnings": 0}
+    assert second == {
+        "batch_id": None,
+        "rows_loaded": 0,
+        "rows_rejected": 0,
+        "already_loaded_as": 1,
+        "warnings": 0,
+        **none,
+    }
     assert cli.main(["batches", "--db", str(db_path), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(b["batch_id"], b["file_name"], b["rows_loaded"]) for b in listed] == [(1, "clean.csv", 2)]
     assert cli.main(["undo", "1", "--db", str(db_path), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"batch_id": 1, "rows_removed": 2}
+    assert json.loads(capsys.readouterr().out) == {
+        "batch_id": 1,
+        "rows_removed": 2,
+        "districts_removed": [],
+        "vendors_removed": [],
+    }
     assert cli.main(["undo", "1", "--db", str(db_path), "--json"]) == 1
     assert "no batch with id 1" in capsys.readouterr().err
 
