@@ -142,8 +142,13 @@ def load(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     return con.sql(f"SELECT * FROM {names.VENDORS} ORDER BY {names.VENDOR_NAME}").pl()
 
 
-def write_template(path: Path, vendor_names: list[str]) -> Path:
-    """A vendors file listing `vendor_names` with vendor_type and origin blank, to fill in and load with `vendors`."""
+def template_csv(vendor_names: list[str]) -> str:
+    """A vendors file's text listing `vendor_names`, vendor_type and origin blank, to fill in and load."""
     frame = pl.DataFrame({c: vendor_names if c == names.VENDOR_NAME else [None] * len(vendor_names) for c in COLUMNS})
-    frame.select(pl.all().cast(pl.String)).write_csv(path)
+    return frame.select(pl.all().cast(pl.String)).write_csv()
+
+
+def write_template(path: Path, vendor_names: list[str]) -> Path:
+    """Write `template_csv(vendor_names)` to `path` (to fill in and load with `python -m coop vendors`)."""
+    path.write_text(template_csv(vendor_names), encoding="utf-8")
     return path
