@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from coop import bench, errors, names
-from coop.errors import WARNING, CoopError, ValidationError, format_problem
+from coop.errors import WARNING, CoopError, ValidationError, group_problems
 from coop.registry import districts
 from coop.store import db
 
@@ -124,7 +124,8 @@ def _districts(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict
 
 
 # --- ingest, batches, undo ---
-MAX_WARNING_LINES = 100
+MAX_WARNING_LINES = 100  # warning messages printed (each may cover many rows); every row's: --json
+MAX_PROBLEM_LINES = 200  # error messages printed for a refused file (each may cover many rows)
 
 
 def _map_pair(text: str) -> tuple[str, str | None]:
@@ -155,16 +156,51 @@ def _map_pair(text: str) -> tuple[str, str | None]:
     arg("--sheet", default=None, help="XLSX sheet name (default: the first sheet)"),
     arg("--skip-invalid", action="store_true", help="load valid rows, keep the rest as rejects"),
     arg("--vendor", default=None, help="distributor name (usage reports)"),
-    arg("--vendor-type", default=None, help="distributor vendor type (usage reports)"),
+    arg(
+        "--vendor-type",
+        default=None,
+        help="a usage report's vendor type; for any other file, the type to register its unknown vendors as",
+    ),
     arg("--add-districts", action="store_true", help="register districts a usage report names"),
     arg("--state", help="state of the districts --add-districts registers (two letters)"),
     arg("--zip", help="ZIP code of the districts --add-districts registers (their local radius centre)"),
 )
 def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Load one file as a batch (a distributor usage report when detected or --vendor is given)."""
+    try:
+        result = _run_ingest(args, con)
+    except ValidationError as exc:
+        _write_vendors_template(args.file, exc, args.db)
+        raise
+    groups = [g for g in group_problems(result.problems) if g.severity == WARNING]
+    for group in groups[:MAX_WARNING_LINES]:
+        print(f"warning: {group.text()}", file=sys.stderr)
+    if len(groups) > MAX_WARNING_LINES:
+        print(f"warning: ... and {len(groups) - MAX_WARNING_LINES} more (every row's: --json)", file=sys.stderr)
+    return result.to_json()
+
+
+def _write_vendors_template(file: Path, exc: ValidationError, db_path: str | None) -> None:
+    """For a load refused for unregistered vendors: write them to a vendors file beside the database, say where."""
+    from coop.ingest import pipeline
+    from coop.registry import vendors
+
+    unknown = pipeline.unknown_vendors(exc.problems)
+    if not unknown:
+        return
+    target = vendors.write_template(db.resolve_path(db_path).parent / f"{file.stem}.new-vendors.csv", unknown)
+    exc.args = (
+        f"{exc}; the {len(unknown)} vendor(s) the registry lacks are listed in {target}: fill in vendor_type (and "
+        f"origin_state, origin_zip if known), run `python -m coop vendors {target}` and load {file.name} again "
+        "(or load it with --vendor-type TYPE)",
+    )
+
+
+def _run_ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
+    """`ingest_file` with the command's options."""
     from coop.ingest import ingest_file
 
-    result = ingest_file(
+    return ingest_file(
         con,
         args.file,
         district_id=args.district,
@@ -180,12 +216,6 @@ def _ingest(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[st
         header_row=args.header_row,
         mapping_overrides=dict(args.map_pairs or []),
     )
-    shown = [p for p in result.problems if p.severity == WARNING][:MAX_WARNING_LINES]
-    for problem in shown:
-        print(f"warning: {format_problem(problem)}", file=sys.stderr)
-    if result.warnings > len(shown):
-        print(f"warning: ... and {result.warnings - len(shown)} more", file=sys.stderr)
-    return result.to_json()
 
 
 @command("batches", "list ingest batches", reads_only=True)
@@ -196,12 +226,18 @@ def _batches(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> list[d
     return batches.list_batches(con).to_dicts()
 
 
-@command("undo", "remove one ingest batch", arg("batch_id", type=int))
+@command("undo", "remove one ingest batch (and the districts and vendors it registered)", arg("batch_id", type=int))
 def _undo(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Remove one batch and its lines."""
+    """Remove one batch, its lines, and the districts and vendors it registered that nothing else uses."""
     from coop.store import batches
 
-    return {"batch_id": args.batch_id, "rows_removed": batches.undo(con, args.batch_id)}
+    removed, registered = batches.undo_batch(con, args.batch_id)
+    return {
+        "batch_id": args.batch_id,
+        "rows_removed": removed,
+        "districts_removed": registered[names.DISTRICTS],
+        "vendors_removed": registered[names.VENDORS],
+    }
 
 
 # --- metrics ---
@@ -621,8 +657,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             con.close()
     except ValidationError as exc:
-        for problem in exc.problems:
-            print(format_problem(problem), file=sys.stderr)
+        groups = group_problems(exc.problems)  # rows sharing a column and reason: one line, rows as ranges
+        for group in groups[:MAX_PROBLEM_LINES]:
+            print(group.text(), file=sys.stderr)
+        if len(groups) > MAX_PROBLEM_LINES:
+            print(f"... and {len(groups) - MAX_PROBLEM_LINES} more problems", file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except CoopError as exc:

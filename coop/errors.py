@@ -7,7 +7,7 @@ import errno
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,8 @@ class Problem:
     column: str
     reason: str
     severity: str | None = None  # ERROR or WARNING where the source says which; None where it does not
+    kind: str | None = None  # the reason without this row's own values; rows of one column and kind are one problem
+    value: str | None = None  # this row's own value in the reason (listed once in the grouped message)
 
     def to_dict(self) -> dict[str, object]:
         """The problem as the dict JSON outputs carry: file, row, column, reason (and severity when given)."""
@@ -122,3 +124,86 @@ def unexpected(exc: BaseException, doing: str) -> str:
     with contextlib.suppress(Exception):  # a log that cannot be written must not hide the error itself
         _logger().error("%s", doing, exc_info=(type(exc), exc, exc.__traceback__))
     return f"{doing}: {describe(exc)} (details logged to {log_path()})"
+
+
+GROUP_RANGES = 8  # row ranges a grouped message lists before "..." (every row is in the per-row list)
+GROUP_VALUES = 5  # distinct values a grouped message lists before "and N more"
+GROUP_NAMES = 20  # names a kind holding {values} lists (e.g. the vendors the registry lacks)
+VALUES = "{values}"  # where a problem kind wants its rows' distinct values listed
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemGroup:
+    """Rows of one file sharing a column and a reason: one message with their rows as ranges and a count."""
+
+    file: str
+    column: str
+    reason: str
+    severity: str | None
+    rows: tuple[int, ...]  # sorted, distinct
+
+    def text(self) -> str:
+        """`FILE rows 2-9,998, 10,001 (10,000 rows) column C: reason` (`FILE row N column C: reason` for one row)."""
+        if len(self.rows) == 1:
+            where = f"row {self.rows[0]}"
+        else:
+            where = f"rows {row_ranges(self.rows)} ({len(self.rows):,} rows)"
+        return f"{self.file} {where} column {self.column}: {self.reason}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The group as JSON: file, column, reason, severity, rows (count), first_row and the message."""
+        return {
+            "file": self.file,
+            "column": self.column,
+            "reason": self.reason,
+            "severity": self.severity,
+            "rows": len(self.rows),
+            "first_row": self.rows[0],
+            "message": self.text(),
+        }
+
+
+def row_ranges(rows: Sequence[int], limit: int = GROUP_RANGES) -> str:
+    """Sorted row numbers as ranges: [2, 3, 4, 9] -> '2-4, 9'; more than `limit` ranges end in ', ...'."""
+    ranges: list[tuple[int, int]] = []
+    for row in rows:
+        if ranges and row <= ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], max(row, ranges[-1][1]))
+        else:
+            ranges.append((row, row))
+    parts = [f"{a:,}" if a == b else f"{a:,}-{b:,}" for a, b in ranges[:limit]]
+    return ", ".join(parts) + (", ..." if len(ranges) > limit else "")
+
+
+def _group_reason(kind: str, reasons: list[str], values: list[str]) -> str:
+    """One reason for a group: the rows' own when they all read the same, else the kind with the values listed.
+
+    A kind holding `{values}` always lists them there (e.g. the vendors a file names that the registry lacks).
+    """
+    distinct = list(dict.fromkeys(values))
+    if VALUES in kind:
+        more = f" and {len(distinct) - GROUP_NAMES:,} more" if len(distinct) > GROUP_NAMES else ""
+        return kind.replace(VALUES, ", ".join(distinct[:GROUP_NAMES]) + more)
+    shown = ", ".join(distinct[:GROUP_VALUES])
+    more = f" and {len(distinct) - GROUP_VALUES:,} more" if len(distinct) > GROUP_VALUES else ""
+    if len(set(reasons)) == 1:
+        return reasons[0]
+    return f"{kind} ({len(distinct):,} values: {shown}{more})" if distinct else kind
+
+
+def group_problems(problems: Iterable[Problem]) -> list[ProblemGroup]:
+    """Problems grouped by file, column, kind (else reason) and severity, in the order each group first appears."""
+    groups: dict[tuple[str, str, str, str | None], list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.file, p.column, p.kind or p.reason, p.severity), []).append(p)
+    out = [
+        ProblemGroup(
+            file,
+            column,
+            _group_reason(kind, [p.reason for p in members], [p.value for p in members if p.value is not None]),
+            severity,
+            tuple(sorted({p.row for p in members})),
+        )
+        for (file, column, kind, severity), members in groups.items()
+    ]
+    return out

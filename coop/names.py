@@ -222,3 +222,9 @@ ACTION: Final = "action"
 DETAIL: Final = "detail"
 PEER_MIN_DISTRICTS: Final = "peer_min_districts"  # settings: a peer aggregate needs at least this many districts
 PEER_MAX_SHARE: Final = "peer_max_share"  # settings: ... and none of them above this share of it
+
+# --- what a batch registered (coop/ingest/sink.py writes it; undo removes what nothing else uses) ---------------
+BATCH_REGISTRATIONS: Final = "batch_registrations"
+REGISTERED_TABLE: Final = "registered_table"  # districts or vendors
+REGISTERED_KEY: Final = "registered_key"  # the district_id or vendor_name the batch added
+VENDOR_TYPE_RULE: Final = "vendor_type_rule"  # how a line's vendor type was decided: file, registry, a report marker

@@ -30,6 +30,16 @@ def _show_outcome() -> None:
         return
     if outcome.error is not None:
         feedback.show(outcome.error, outcome.file)
+        unregistered = ix.unregistered_vendors_csv(outcome.error)
+        if unregistered is not None:
+            st.download_button(
+                "Download the unregistered vendors as a vendors file",
+                data=unregistered,
+                file_name=f"{outcome.file}.new-vendors.csv",
+                mime="text/csv",
+                help="Fill in vendor_type (and origin if known), then load it with `python -m coop vendors FILE` "
+                "or enter the vendors under 'Vendor registry', and load the file again.",
+            )
         return
     result = outcome.result
     if result is None:

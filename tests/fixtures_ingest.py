@@ -20,6 +20,7 @@ TABLES = (
     names.DISTRICTS,
     names.VENDORS,
     names.SETTINGS,
+    names.BATCH_REGISTRATIONS,
 )
 HEADER = "Date,Vendor,Item Description,Qty,UOM,Price,Ext Price\n"
 CLEAN = (
@@ -82,3 +83,29 @@ def write_xlsx(path: Path, rows: list[list[object]], sheet: str = "Sheet1") -> N
     for row in rows:
         ws.append(row)
     wb.save(path)
+
+
+REPORT_HEADER = "Item No,Description,Brand,Pack Size,UOM,Quantity,Total Amt Invoiced,Avg Price"
+
+
+def write_usage_csv(path: Path, blocks: int, lines_per_block: int, *, dod_every: int = 0) -> Path:
+    """A distributor usage report as CSV: title, period, header, `blocks` district blocks of item lines.
+
+    Block k is `DISTRICT k USD (5000+k)`; every `dod_every`-th line (0: none) is a DoD Fresh line as the real
+    report marks it (brand 'DOD FRESH PRODUCE', description 'DOD ...', $3.00 a case).
+    """
+    rows = [
+        "Start Date.... 07/01/2021 End Date...... 06/30/2022,,,,,,,",
+        "400100 - District Usage by Item,,,,,,,",
+        REPORT_HEADER,
+    ]
+    for k in range(1, blocks + 1):
+        rows.append(f"DISTRICT {k} USD ({5000 + k}),,,,,,,")
+        for i in range(lines_per_block):
+            if dod_every and i % dod_every == dod_every - 1:
+                rows.append(f"8{i:05d},DOD APPLES GALA 125CT {i},DOD FRESH PRODUCE,40LB,CS,4,12.00,3.00")
+            else:
+                qty = 1 + i % 7
+                rows.append(f"4{i:05d},CRUMBLES BEEF {i},ACME,8/5LB,CS,{qty},{qty * 37.57:.2f},37.57")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path

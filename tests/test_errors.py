@@ -47,3 +47,37 @@ def test_validation_error_holds_its_problems_as_a_list():
     assert isinstance(error, CoopError) and str(error) == "a.csv: 1 invalid cell(s)"
     assert error.problems == list(problems)
     assert ValidationError("no rows").problems == []
+
+
+def test_row_ranges_join_runs_and_stop_after_the_limit():
+    from coop.errors import row_ranges
+
+    assert row_ranges([2, 3, 4, 9, 11, 12]) == "2-4, 9, 11-12"
+    assert row_ranges([*range(2, 9_999), 10_001]) == "2-9,998, 10,001"
+    assert row_ranges(list(range(2, 40, 2)), limit=3) == "2, 4, 6, ..."
+
+
+def test_rows_sharing_a_column_and_reason_are_one_group_with_their_rows_and_count():
+    from coop.errors import group_problems
+
+    problems = [Problem("f.csv", r, "Price", "unit_price must be >= 0, got -1", ERROR) for r in range(2, 9_999)]
+    problems.append(Problem("f.csv", 10_001, "Price", "unit_price must be >= 0, got -1", ERROR))
+    problems.append(Problem("f.csv", 5, "Qty", "not a number: 'x'", ERROR, "not a number: '...'", "'x'"))
+    problems.append(Problem("f.csv", 7, "Qty", "not a number: 'y'", ERROR, "not a number: '...'", "'y'"))
+    groups = group_problems(problems)
+    assert [g.text() for g in groups] == [
+        "f.csv rows 2-9,998, 10,001 (9,998 rows) column Price: unit_price must be >= 0, got -1",
+        "f.csv rows 5, 7 (2 rows) column Qty: not a number: '...' (2 values: 'x', 'y')",
+    ]
+    assert groups[0].to_dict()["rows"] == 9_998 and groups[0].to_dict()["first_row"] == 2
+    one = group_problems([Problem("f.csv", 3, "Qty", "not a number: 'x'", ERROR)])
+    assert [g.text() for g in one] == [format_problem(Problem("f.csv", 3, "Qty", "not a number: 'x'"))]
+
+
+def test_a_kind_holding_values_lists_every_name_once():
+    from coop.errors import group_problems
+
+    kind = "vendors not in the registry: {values}; register them"
+    problems = [Problem("f.csv", r, "Vendor", f"vendor {v}", ERROR, kind, f"'{v}'") for r, v in enumerate("ABAB", 2)]
+    (group,) = group_problems(problems)
+    assert group.text() == "f.csv rows 2-5 (4 rows) column Vendor: vendors not in the registry: 'A', 'B'; register them"

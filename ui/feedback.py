@@ -14,7 +14,7 @@ import polars as pl
 import streamlit as st
 
 from coop import errors
-from coop.errors import CoopError, Problem, ValidationError
+from coop.errors import CoopError, Problem, ValidationError, group_problems, row_ranges
 from coop.report import render
 from ui import labels
 
@@ -33,6 +33,21 @@ def problems_frame(problems: Problems) -> pl.DataFrame:
     return frame.select(order + [c for c in frame.columns if c not in order])
 
 
+def grouped_frame(problems: Problems) -> pl.DataFrame:
+    """One row per problem: rows sharing a column and reason once, with their rows as ranges and a count."""
+    groups = group_problems(problems)
+    return pl.DataFrame(
+        {
+            "severity": [g.severity for g in groups],
+            "rows": [row_ranges(g.rows) for g in groups],
+            "count": [len(g.rows) for g in groups],
+            "column": [g.column for g in groups],
+            "problem": [g.reason for g in groups],
+        },
+        schema={"severity": pl.String, "rows": pl.String, "count": pl.Int64, "column": pl.String, "problem": pl.String},
+    )
+
+
 def problems_csv(problems: Problems) -> bytes:
     """Row problems as CSV bytes (the columns of `problems_frame`) for download; no cell starts like a formula."""
     return render.csv_bytes(problems_frame(problems))
@@ -44,9 +59,13 @@ def problems_of(exc: CoopError) -> list[Problem]:
 
 
 def show_problems(problems: Problems, source: str) -> None:
-    """Every row problem of `source` (a file name) as a table, with a CSV download."""
+    """The problems of `source` (a file name) once each (rows as ranges), every row's in a table and a CSV download."""
     table = problems_frame(problems)
-    st.markdown(f"**{table.height:,} problem(s) in {labels.md(source)}**")
+    grouped = grouped_frame(problems)
+    st.markdown(f"**{grouped.height:,} problem(s) in {labels.md(source)}, {table.height:,} row problem(s) in all**")
+    st.dataframe(grouped, hide_index=True, width="stretch", height=min(400, 38 + 35 * grouped.height))
+    st.caption("One line per column and reason: the rows that share it (spreadsheet row numbers) and how many.")
+    st.markdown("Every row's problem:")
     st.dataframe(table, hide_index=True, width="stretch", height=min(400, 38 + 35 * table.height))
     st.caption(
         "Row = the row number a spreadsheet shows (header = row 1); column = the file's own header. "

@@ -154,6 +154,14 @@ def ingest_usage(
         )
 
 
+def unregistered_vendors_csv(error: CoopError) -> bytes | None:
+    """For a load refused for vendors the registry lacks: a vendors file listing them to fill in; else None."""
+    from coop.ingest import pipeline
+
+    unknown = pipeline.unknown_vendors(error.problems) if isinstance(error, ValidationError) else []
+    return vendors.template_csv(unknown).encode("utf-8") if unknown else None
+
+
 def template_csv() -> bytes:
     """A blank purchase-line template: the canonical header row only."""
     return (",".join(TEMPLATE_COLUMNS) + "\n").encode("utf-8")

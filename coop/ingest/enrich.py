@@ -114,11 +114,44 @@ def with_registry(typed: pl.DataFrame, enr: Enrichment) -> pl.DataFrame:
         names.ORIGIN_STATE: "_reg_state",
         names.ORIGIN_ZIP: "_reg_zip",
     }
+    from_registry = pl.col(names.VENDOR_TYPE).is_null() & pl.col("_reg_type_norm").is_not_null()
     return (
         typed.join(keyed, on=names.VENDOR_NAME, how="left", maintain_order="left")
-        .with_columns(pl.col(target).fill_null(pl.col(source)) for target, source in filled.items())
+        .with_columns(
+            *[pl.col(target).fill_null(pl.col(source)) for target, source in filled.items()],
+            pl.when(from_registry)
+            .then(pl.lit(validate.REGISTRY_RULE))
+            .otherwise(pl.col(names.VENDOR_TYPE_RULE) if names.VENDOR_TYPE_RULE in typed.columns else None)
+            .alias(names.VENDOR_TYPE_RULE),
+        )
         .drop(keyed.columns[1:])
     )
+
+
+def register_unknown(typed: pl.DataFrame, enr: Enrichment, vendor_type: str) -> pl.DataFrame | None:
+    """The vendors of `typed` that neither the file nor the registry types, added to `enr.registry` as `vendor_type`.
+
+    One row per vendor (the first spelling of a name in any case): vendor_name, vendor_type; None when there are none.
+    """
+    unknown = (
+        typed.filter(pl.col(names.VENDOR_TYPE).is_null() & pl.col(names.VENDOR_NAME).is_not_null())
+        .select(names.VENDOR_NAME)
+        .with_columns(vendors.vendor_key(pl.col(names.VENDOR_NAME)).alias("_vkey"))
+        .unique("_vkey", keep="first", maintain_order=True)
+        .filter(~pl.col("_vkey").is_in(enr.registry["_vkey"].implode()))
+    )
+    if not unknown.height:
+        return None
+    added = unknown.select(
+        pl.col(names.VENDOR_NAME).alias("_reg_name"),
+        "_vkey",
+        pl.lit(vendor_type).alias("_reg_type"),
+        pl.lit(None, pl.String).alias("_reg_state"),
+        pl.lit(None, pl.String).alias("_reg_zip"),
+        pl.lit(vendor_type).alias("_reg_type_norm"),
+    )
+    enr.registry = pl.concat([enr.registry, added.select(enr.registry.columns)], how="vertical_relaxed")
+    return unknown.select(names.VENDOR_NAME, pl.lit(vendor_type).alias(names.VENDOR_TYPE))
 
 
 def with_items(good: pl.DataFrame, enr: Enrichment) -> pl.DataFrame:

@@ -13,7 +13,16 @@ import duckdb
 import polars as pl
 
 from coop import names
-from coop.errors import ERROR, WARNING, DatabaseError, InputFileError, Problem, ValidationError, describe
+from coop.errors import (
+    ERROR,
+    WARNING,
+    DatabaseError,
+    InputFileError,
+    Problem,
+    ValidationError,
+    describe,
+    group_problems,
+)
 from coop.ingest import enrich, readers, sink, usage_report, validate
 from coop.ingest import mapping as header_map
 
@@ -36,13 +45,19 @@ class IngestResult:
         return sum(1 for p in self.problems if p.severity == WARNING)
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI's JSON: batch_id, rows_loaded, rows_rejected, already_loaded_as, warnings."""
+        """The CLI's JSON: batch_id, rows_loaded, rows_rejected, already_loaded_as, warnings, messages, problems.
+
+        `warnings` is a count; `messages` one text per problem (rows sharing a column and reason said once, their
+        rows as ranges); `problems` every row's problem, one each.
+        """
         return {
             "batch_id": self.batch_id,
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
             "already_loaded_as": self.already_loaded_as,
             "warnings": self.warnings,
+            "messages": [g.text() for g in group_problems(self.problems)],
+            "problems": [p.to_dict() for p in self.problems],
         }
 
 
@@ -88,7 +103,8 @@ def ingest_file(
     other file is a CSV, XLSX (`sheet`) or Parquet table of one district's lines (`district_id`), its headers
     mapped automatically or by a saved `mapping`, with `mapping_overrides` (source header -> column, None to
     leave it out) on top (`save_mapping` stores the one used); its header row is found among the first rows
-    unless `header_row` (1-based) names it.
+    unless `header_row` (1-based) names it. There `vendor_type` registers the file's vendors that neither the file
+    nor the vendor registry types, as that type, in the load's transaction (undone with its batch).
     """
     path = Path(path)
     if vendor_name is not None or usage_report.is_usage_report(path):
@@ -111,6 +127,7 @@ def ingest_file(
     return _ingest_table(
         con,
         path,
+        register_vendors_as=_vendor_type(vendor_type),
         district_id=district_id,
         mapping=mapping,
         sheet=sheet,
@@ -120,6 +137,22 @@ def ingest_file(
         header_row=header_row,
         overrides=mapping_overrides or {},
     )
+
+
+def unknown_vendors(problems: Iterable[Problem]) -> list[str]:
+    """The vendor names a refused load's problems say the vendor registry lacks, in the order first met."""
+    found = (p.value for p in problems if p.kind == validate.UNKNOWN_VENDOR and p.value)
+    return list(dict.fromkeys(v[1:-1] if v.startswith("'") and v.endswith("'") else v for v in found))
+
+
+def _vendor_type(text: str | None) -> str | None:
+    """A vendor type given for a file's unknown vendors, normalised ("Food Hub" -> food_hub); refused if unknown."""
+    if text is None:
+        return None
+    normal = "_".join(text.strip().lower().replace("-", " ").split())
+    if normal not in names.VENDOR_TYPES:
+        raise InputFileError(f"--vendor-type {text!r}: not a vendor type (one of {', '.join(names.VENDOR_TYPES)})")
+    return normal
 
 
 def load_frame(
@@ -132,8 +165,12 @@ def load_frame(
     district_id: str | None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    register_districts: pl.DataFrame | None = None,
 ) -> IngestResult:
-    """Validate, classify, convert and load a frame of canonical columns as one batch, atomically."""
+    """Validate, classify, convert and load a frame of canonical columns as one batch, atomically.
+
+    `register_districts` (district_id, name, state, zip, bill_to_id) are registered in the same transaction.
+    """
     if names.SOURCE_ROW not in frame.columns:
         frame = frame.with_row_index(names.SOURCE_ROW, offset=2)
     frame = frame.with_columns(pl.col(names.SOURCE_ROW).cast(pl.Int64))
@@ -150,6 +187,7 @@ def load_frame(
         skip_invalid=skip_invalid,
         progress=progress,
         size_hint=None,
+        register_districts=register_districts,
     )
 
 
@@ -158,6 +196,7 @@ def _ingest_table(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     *,
+    register_vendors_as: str | None,
     district_id: str | None,
     mapping: str | None,
     sheet: str | None,
@@ -210,6 +249,7 @@ def _ingest_table(
         headers=headers,
         size_hint=path.stat().st_size,
         stripped=True,
+        register_vendors_as=register_vendors_as,
     )
     if save_mapping:
         header_map.save_mapping(con, save_mapping, resolved)
@@ -231,7 +271,7 @@ def _ingest_report(
     state: str | None,
     zip_code: str | None,
 ) -> IngestResult:
-    """Load a distributor usage report as one batch, each block under its district (registered first if allowed)."""
+    """Load a distributor usage report as one batch, each block under its district (registered with it if allowed)."""
     if not path.exists():
         raise InputFileError(f"{path}: file not found")
     sha = file_sha256(path)
@@ -249,17 +289,21 @@ def _ingest_report(
         state=state,
         zip_code=zip_code,
     )
-    with usage_report.districts_registered(con, report):
-        result = load_frame(
-            con,
-            report.lines,
-            file_name=report.file_name,
-            sha256=sha,
-            source_kind=usage_report.SOURCE_KIND,
-            district_id=None,
-            skip_invalid=skip_invalid,
-            progress=progress,
-        )
+    columns = sink.REGISTERABLE[names.DISTRICTS][1]
+    new = pl.DataFrame(
+        [{c: d[c] for c in columns} for d in report.new_districts], schema=dict.fromkeys(columns, pl.String)
+    )
+    result = load_frame(
+        con,
+        report.lines,
+        file_name=report.file_name,
+        sha256=sha,
+        source_kind=usage_report.SOURCE_KIND,
+        district_id=None,
+        skip_invalid=skip_invalid,
+        progress=progress,
+        register_districts=new if new.height else None,
+    )
     if not report.notes:
         return result
     return replace(result, problems=tuple(sorted([*report.notes, *result.problems], key=lambda p: p.row)))
@@ -294,8 +338,14 @@ def _load(
     headers: list[str] | None = None,
     size_hint: int | None = None,
     stripped: bool = False,
+    register_districts: pl.DataFrame | None = None,
+    register_vendors_as: str | None = None,
 ) -> IngestResult:
-    """The one loading path: chunk by chunk validate, classify, convert and insert, all in one transaction."""
+    """The one loading path: chunk by chunk validate, classify, convert and insert, all in one transaction.
+
+    Districts to register (`register_districts`) and the vendors `register_vendors_as` types go into the same
+    transaction, recorded as the batch's, so a failed or killed load leaves none of them and undo removes them.
+    """
     done = already_loaded(con, sha256)
     if done is not None:
         return done
@@ -307,15 +357,28 @@ def _load(
         problems = [Problem(file_name, 1, c, reason + found, ERROR) for c, reason in missing]
         raise ValidationError(f"{file_name}: {len(missing)} required column(s) missing; nothing loaded", problems)
     checks = validate.checks(con, file_name, district_id, shown or {}, stripped=stripped)
+    if register_districts is not None:
+        checks = replace(checks, known=pl.concat([checks.known, register_districts[names.DISTRICT_ID]]))
     enr = enrich.enrichment(con)
     reader_list = list(reader_problems)
+    registering = Registering(register_districts, register_vendors_as)
     try:
-        return _load_rows(con, chunks, checks, enr, reader_list, skip_invalid, progress, size_hint, source_kind, sha256)
+        return _load_rows(
+            con, chunks, checks, enr, reader_list, skip_invalid, progress, size_hint, source_kind, sha256, registering
+        )
     except (OSError, duckdb.IOException, duckdb.OutOfMemoryException, duckdb.TransactionException) as exc:
         # disk full, a file-size limit, no memory: the transaction was rolled back, the database is as it was
         if isinstance(exc, duckdb.TransactionException) and "failed to commit" not in str(exc).lower():
             raise
         raise DatabaseError(f"{file_name}: cannot store the load: {describe(exc)}; nothing loaded") from exc
+
+
+@dataclass(frozen=True)
+class Registering:
+    """What a load registers in its transaction: districts (a frame), and the vendor type for unknown vendors."""
+
+    districts: pl.DataFrame | None = None
+    vendor_type: str | None = None
 
 
 def _load_rows(
@@ -329,12 +392,14 @@ def _load_rows(
     size_hint: int | None,
     source_kind: str,
     sha256: str,
+    registering: Registering,
 ) -> IngestResult:
     """Validate and enrich the chunks while a background cursor inserts them in one transaction (or refuses all)."""
     file_name = checks.file_name
     reader_bad = {p.row for p in reader_list}
     error_frames: list[pl.DataFrame] = [validate.reader_errors(reader_list)] if reader_list else []
     warnings: list[Problem] = []
+    registered_vendors: list[str] = []
     seen = loaded = rejected = 0
     failed = bool(reader_list) and not skip_invalid
     out = sink.Sink(
@@ -346,12 +411,21 @@ def _load_rows(
         size_hint=size_hint,
     )
     try:
+        if registering.districts is not None and not failed:
+            out.submit_registered(names.DISTRICTS, registering.districts)
         for chunk, last in _with_last(sink.first_row_group_apart(chunks)):
             if chunk.is_empty():
                 continue
             seen += chunk.height
             _report(progress, _fraction(seen, size_hint), f"validating rows up to {seen:,}")
             typed = enrich.with_registry(validate.typed(chunk, checks), enr)
+            if registering.vendor_type is not None:
+                vendors = enrich.register_unknown(typed, enr, registering.vendor_type)
+                if vendors is not None:
+                    registered_vendors += vendors[names.VENDOR_NAME].to_list()
+                    if not failed:
+                        out.submit_registered(names.VENDORS, vendors)
+                    typed = enrich.with_registry(typed, enr)
             good, errors = validate.check(typed, checks, reader_bad)
             if errors.height:
                 error_frames.append(errors)
@@ -392,6 +466,10 @@ def _load_rows(
     finally:
         out.close()
     _report(progress, 1.0, f"loaded {loaded:,} rows as batch {batch_id}")
+    if registered_vendors:
+        names_list = ", ".join(repr(v) for v in registered_vendors)
+        note = f"registered {len(registered_vendors)} vendor(s) as {registering.vendor_type}: {names_list}"
+        warnings.insert(0, Problem(file_name, 1, checks.label(names.VENDOR_NAME), note, WARNING))
     problems = sorted(error_problems + warnings + duplicates, key=lambda p: p.row)
     return IngestResult(batch_id, loaded, rejected, None, tuple(problems))
 

@@ -53,7 +53,17 @@ _CONSTANT_TYPES = {
     names.PRICE_FLAG: "BOOLEAN",
     names.ORIGIN_STATE: "VARCHAR",
     names.ORIGIN_ZIP: "VARCHAR",
+    names.VENDOR_TYPE_RULE: "VARCHAR",
 }
+# what a load may register in its own transaction: table -> (its key column, the columns inserted)
+REGISTERABLE = {
+    names.DISTRICTS: (names.DISTRICT_ID, (names.DISTRICT_ID, names.NAME, names.STATE, names.ZIP, names.BILL_TO_ID)),
+    names.VENDORS: (names.VENDOR_NAME, (names.VENDOR_NAME, names.VENDOR_TYPE)),
+}
+_REGISTERED_SQL = (
+    f"INSERT INTO {names.BATCH_REGISTRATIONS} ({names.BATCH_ID}, {names.REGISTERED_TABLE}, {names.REGISTERED_KEY}) "
+    f"SELECT ?, ?, key FROM {_STAGED}"
+)
 
 
 def first_row_group_apart(chunks: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
@@ -91,6 +101,7 @@ class Sink:
         self._pending: Future[None] | None = None
         self._batch_id: int | None = None
         self._open = False
+        self._discarded = False  # the file is refused: nothing more goes into the database
         self._direct = self._spooled = 0  # rows inserted from memory, chunks inserted via spool files
         self._direct_limit = DIRECT_INSERT_ROWS if (size_hint or 0) <= SPOOL_ALL_BYTES else 0
         self._spool: tempfile.TemporaryDirectory[str] | None = None
@@ -98,6 +109,8 @@ class Sink:
 
     def _begin(self) -> int:
         """Open the transaction and insert the batch row (counts set at commit); its id."""
+        if self._discarded:
+            raise RuntimeError("the load was discarded: its transaction is rolled back")
         if self._batch_id is None:
             self._cur.execute("BEGIN TRANSACTION")
             self._open = True
@@ -157,6 +170,19 @@ class Sink:
         """Queue new purchase_items or purchase_packs rows (ids already given), ahead of the lines that use them."""
         self._submit(lines.insert_dimension_sql(table, _STAGED), rows, dimension=True)
 
+    def submit_registered(self, table: str, rows: pl.DataFrame) -> None:
+        """Queue rows this load registers in `table` (districts or vendors; `REGISTERABLE`), recorded for undo."""
+        self._wait()
+        self._pending = self._pool.submit(self._register, table, rows)
+
+    def _register(self, table: str, rows: pl.DataFrame) -> None:
+        """Insert registered rows and their batch_registrations records inside the transaction."""
+        batch_id = self._begin()
+        key, columns = REGISTERABLE[table]
+        listed = ", ".join(columns)
+        _insert_frame(self._cur, f"INSERT INTO {table} ({listed}) SELECT {listed} FROM {_STAGED}", rows, [])
+        _insert_frame(self._cur, _REGISTERED_SQL, rows.select(pl.col(key).alias("key")), [batch_id, table])
+
     def submit_rejects(self, chunk: pl.DataFrame, errors: pl.DataFrame) -> None:
         """Queue the rejected rows of a chunk: one row per invalid cell with the row's values as JSON."""
         self._submit(_REJECTS_SQL, _rejects(chunk, errors, self._file_name))
@@ -178,6 +204,7 @@ class Sink:
         """Give up the transaction now (the file is refused): roll back what was inserted so far."""
         self._carry = None
         self._wait()
+        self._discarded = True
         self._rollback()
 
     def _rollback(self) -> None:
@@ -301,7 +328,7 @@ def _insert_sql(constants: tuple[str, ...] = ()) -> str:
 def _constants(frame: pl.DataFrame) -> dict[str, Any]:
     """The columns of `_CONSTANT_TYPES` holding one value (or only nulls) throughout the frame, with that value."""
     found: dict[str, Any] = {}
-    for column in _CONSTANT_TYPES:
+    for column in (c for c in _CONSTANT_TYPES if c in frame.columns):
         series = frame[column]
         nulls = series.null_count()
         if nulls == series.len():

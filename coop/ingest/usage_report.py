@@ -14,19 +14,21 @@ The report is read by its structure, never by fixed row numbers:
 
 Reading for a load (:func:`read`; `coop.ingest.ingest_file` loads the lines): each line keeps the report's
 period (``period_start``/``period_end``), its ``invoice_date`` is the period's end date, and its origin is left
-empty (the report does not say where the food was grown). Avg Price is rounded to the cent, so quantity x Avg
-Price can miss the invoiced total by up to quantity x $0.005; see :func:`unit_prices` for how the stored unit
-price is chosen so that rounding alone never raises a price flag.
+empty (the report does not say where the food was grown). Its vendor type is the report's (``--vendor-type``)
+unless the line carries one of the report's own markers (`report_markers.csv`: e.g. brand 'DOD FRESH PRODUCE' ->
+dod_fresh, brand 'USDA' -> usda_foods); ``vendor_type_rule`` keeps which decided. Avg Price is rounded to the
+cent, so quantity x Avg Price can miss the invoiced total by up to quantity x $0.005; see :func:`unit_prices` for
+how the stored unit price is chosen so that rounding alone never raises a price flag.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,7 +40,6 @@ from coop.errors import ERROR, WARNING, InputFileError, Problem, ValidationError
 from coop.ingest import readers
 from coop.ingest.enrich import PRICE_TOLERANCE
 from coop.registry import districts
-from coop.store import db
 
 SOURCE_KIND: Final = "usage_report"
 # A report has no district addresses. Districts registered from it get these placeholders unless a state and
@@ -87,6 +88,8 @@ _BILL_TO: Final = re.compile(r"bill[\s-]*to[\s.:]*([A-Za-z0-9][A-Za-z0-9,\s\-]*)
 _TOTAL: Final = re.compile(r"\btotals?\b|\bsubtotal", re.IGNORECASE)
 _SPREADSHEET_SUFFIXES: Final = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 _TEXT_SUFFIXES: Final = (".csv", ".txt", ".tsv")
+MARKERS_FILE: Final = "report_markers.csv"
+GIVEN_RULE: Final = "report"  # vendor_type_rule of a line with the report's own vendor type (--vendor-type)
 
 
 @dataclass(frozen=True)
@@ -417,6 +420,45 @@ def unit_prices() -> pl.Expr:
     return pl.when(avg.is_null() | (rounding_only & (qty != 0))).then(ext / qty).otherwise(avg).alias(names.UNIT_PRICE)
 
 
+@dataclass(frozen=True)
+class Marker:
+    """A report's own sign that a line is of another vendor type: `pattern` (a regex, any case) on `field`."""
+
+    marker: str
+    field: str  # brand, description or item_no
+    pattern: str
+    vendor_type: str
+    source: str
+
+
+@functools.cache
+def markers() -> tuple[Marker, ...]:
+    """The vendor-type markers of `report_markers.csv`, in order (the first that matches a line decides)."""
+    text = resources.files("coop.ingest").joinpath(MARKERS_FILE).read_text(encoding="utf-8")
+    found = tuple(Marker(**row) for row in csv.DictReader(text.splitlines()))
+    for m in found:
+        if m.field not in (BRAND, names.DESCRIPTION, ITEM_NO) or m.vendor_type not in names.VENDOR_TYPES:
+            raise ValueError(f"{MARKERS_FILE}: marker {m.marker!r}: unknown field or vendor type")
+    return found
+
+
+def line_vendor_types(vendor_type: str) -> tuple[pl.Expr, pl.Expr]:
+    """(vendor_type, vendor_type_rule) of each line: the first marker that matches, else the report's own type.
+
+    The rule names the marker and the text it matched, e.g. "report marker dod_brand: brand 'DOD FRESH PRODUCE'".
+    """
+    kind: pl.Expr = pl.lit(vendor_type)
+    rule: pl.Expr = pl.lit(GIVEN_RULE)
+    for m in reversed(markers()):  # built inside out, so the first marker is tested first
+        hit = pl.col(m.field).str.contains(f"(?i){m.pattern}").fill_null(False)
+        kind = pl.when(hit).then(pl.lit(m.vendor_type)).otherwise(kind)
+        text = pl.format(
+            "report marker {}: {} '{}'", pl.lit(m.marker), pl.lit(m.field.replace("_", " ")), pl.col(m.field)
+        )
+        rule = pl.when(hit).then(text).otherwise(rule)
+    return kind.alias(names.VENDOR_TYPE), rule.alias(names.VENDOR_TYPE_RULE)
+
+
 def _normal_name(expr: pl.Expr) -> pl.Expr:
     """A district name for matching: lower case, single spaces, trimmed."""
     return expr.str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
@@ -482,7 +524,7 @@ def _plan(
 
 @dataclass(frozen=True)
 class ReportLines:
-    """A usage report read for loading: its canonical lines, the districts to register first, and their notes."""
+    """A usage report read for loading: its canonical lines, the districts its load registers, and their notes."""
 
     file_name: str
     lines: pl.DataFrame  # canonical columns plus source_row, each line under its block's district
@@ -568,7 +610,7 @@ def read(
             pl.lit(report.period_start).alias(names.PERIOD_START),
             pl.lit(report.period_end).alias(names.PERIOD_END),
             pl.lit(vendor_name).alias(names.VENDOR_NAME),
-            pl.lit(vendor_type).alias(names.VENDOR_TYPE),
+            *line_vendor_types(vendor_type),
             pl.lit(None, dtype=pl.String).alias(names.ORIGIN_STATE),
             pl.lit(None, dtype=pl.String).alias(names.ORIGIN_ZIP),
         )
@@ -580,6 +622,7 @@ def read(
             names.PERIOD_END,
             names.VENDOR_NAME,
             names.VENDOR_TYPE,
+            names.VENDOR_TYPE_RULE,
             names.DESCRIPTION,
             names.QUANTITY,
             names.UNIT,
@@ -603,25 +646,3 @@ def read(
         for d in added
     ]
     return ReportLines(path.name, frame, tuple(added), tuple(notes))
-
-
-@contextmanager
-def districts_registered(con: duckdb.DuckDBPyConnection, report: ReportLines) -> Iterator[None]:
-    """Register the report's new districts around its load; removed again if the load fails."""
-    if report.new_districts:
-        with db.transaction(con):
-            for d in report.new_districts:
-                con.execute(
-                    f"INSERT INTO {names.DISTRICTS} ({names.DISTRICT_ID}, {names.NAME}, {names.STATE}, {names.ZIP}, "
-                    f"{names.BILL_TO_ID}) VALUES (?, ?, ?, ?, ?)",
-                    [d[names.DISTRICT_ID], d[names.NAME], d[names.STATE], d[names.ZIP], d[names.BILL_TO_ID]],
-                )
-    try:
-        yield
-    except BaseException:
-        if report.new_districts:
-            con.execute(
-                f"DELETE FROM {names.DISTRICTS} WHERE {names.DISTRICT_ID} IN (SELECT unnest(?))",
-                [[d[names.DISTRICT_ID] for d in report.new_districts]],
-            )
-        raise

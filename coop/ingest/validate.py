@@ -77,10 +77,20 @@ _PARSED = (  # columns parsed from text (dates, yes/no, numbers); `_raw_<column>
 _VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
 _CATEGORY_LIST = ", ".join(names.CATEGORIES)
 _RAW_TEXT = (names.VENDOR_TYPE, names.CATEGORY, names.ORIGIN_STATE, names.ORIGIN_ZIP)  # as the file gives them
+FILE_RULE, REGISTRY_RULE = "file", "registry"  # vendor_type_rule: the file's vendor_type, the vendor registry's
 _ZIP_STATE = "_zip_state"  # the state of the file's origin_zip (null: blank, or not a known ZIP)
 _UNKNOWN_BLANK = "leave it blank when the origin is unknown"
 # the error frame of a chunk: one (source_row, column, reason) row per invalid cell
-NO_ERRORS = pl.DataFrame(schema={names.SOURCE_ROW: pl.Int64, names.COLUMN: pl.String, names.REASON: pl.String})
+KIND, VALUE = "kind", "value"  # a reason without the row's values, and those values (`coop.errors.Problem`)
+NO_ERRORS = pl.DataFrame(
+    schema={
+        names.SOURCE_ROW: pl.Int64,
+        names.COLUMN: pl.String,
+        names.REASON: pl.String,
+        KIND: pl.String,
+        VALUE: pl.String,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -259,6 +269,7 @@ def typed(frame: pl.DataFrame, checks: Checks) -> pl.DataFrame:
             for c in _TEXT_COLUMNS
         ],
         *[pl.col(c).cast(pl.String).alias(f"_raw_{c}") for c in parsed],
+        *([pl.col(names.VENDOR_TYPE_RULE)] if names.VENDOR_TYPE_RULE in frame.columns else []),
     )
     if checks.district_id is not None:
         texts = texts.with_columns(pl.col(names.DISTRICT_ID).fill_null(pl.lit(checks.district_id)))
@@ -268,7 +279,9 @@ def typed(frame: pl.DataFrame, checks: Checks) -> pl.DataFrame:
         *[number(frame, c) for c in (names.QUANTITY, names.UNIT_PRICE, names.EXTENDED_PRICE)],
     ).with_columns(pl.col(names.INVOICE_DATE).fill_null(pl.col(names.PERIOD_START)))
     # the file's own types normalised (per distinct value); the vendor registry fills the rest (`enrich`)
+    given_rule = pl.col(names.VENDOR_TYPE_RULE) if names.VENDOR_TYPE_RULE in out.columns else pl.lit(FILE_RULE)
     return out.with_columns(
+        pl.when(pl.col(names.VENDOR_TYPE).is_not_null()).then(given_rule).alias(names.VENDOR_TYPE_RULE),
         *[pl.col(c).alias(f"_raw_{c}") for c in _RAW_TEXT],
         enum_text(out[names.VENDOR_TYPE]).alias(names.VENDOR_TYPE),
         enum_text(out[names.CATEGORY]).alias(names.CATEGORY),
@@ -277,8 +290,47 @@ def typed(frame: pl.DataFrame, checks: Checks) -> pl.DataFrame:
 
 
 # --- checking ------------------------------------------------------------------------
-def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
-    """Per validated column, (condition, reason) pairs in order; the first true condition names the fault."""
+@dataclass(frozen=True)
+class Rule:
+    """One way a cell fails: its condition, the reason (with the row's values), and that reason without them."""
+
+    cond: pl.Expr
+    reason: pl.Expr
+    kind: str  # the reason with the row's own values left out ("..."): what rows sharing the fault have in common
+    value: pl.Expr | None  # the row's own values in the reason, as text
+
+
+def rule(cond: pl.Expr, template: str, *args: str | pl.Expr) -> Rule:
+    """A rule whose reason is `template` with each {} filled by an argument: a str as is, an expression per row."""
+    parts = template.split("{}")
+    if len(parts) != len(args) + 1:
+        raise ValueError(f"{template!r}: {len(parts) - 1} placeholders, {len(args)} arguments")
+    kind, pieces, varying = parts[0], [pl.lit(parts[0])], []
+    for arg, part in zip(args, parts[1:], strict=True):
+        if isinstance(arg, str):
+            kind += arg + part
+            pieces.append(pl.lit(arg + part))
+        else:
+            quoted = kind.endswith("'") and part.startswith("'")  # listed as the reason shows it: 'Lynn'
+            kind += "..." + part
+            pieces += [arg.cast(pl.String), pl.lit(part)]
+            varying.append(pl.concat_str(pl.lit("'"), pieces[-2], pl.lit("'")) if quoted else pieces[-2])
+    if not varying:
+        return Rule(cond, pl.lit(kind), kind, None)
+    value = varying[0] if len(varying) == 1 else pl.concat_str(varying, separator=" / ")
+    return Rule(cond, pl.concat_str(pieces), kind, value)
+
+
+UNKNOWN_VENDOR = (
+    "vendors not in the vendor registry, and the file gives no vendor_type: {values}; register all of them in one "
+    "step: load the file again with --vendor-type TYPE (one type for all; registered with this load, undone with it), "
+    "or fill in vendor_type (and origin) in the vendors file written for them "
+    "(vendor_name,vendor_type,origin_state,origin_zip) and load it with `python -m coop vendors FILE`"
+)
+
+
+def _rules(checks: Checks) -> dict[str, list[Rule]]:
+    """Per validated column, its rules in order; the first true condition names the fault."""
 
     def raw(column: str) -> pl.Expr:
         return pl.col(f"_raw_{column}")
@@ -286,75 +338,79 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
     def iso(value: pl.Expr) -> pl.Expr:
         return value.dt.to_string("%Y-%m-%d")
 
-    def date_rules(column: str, required: bool) -> list[tuple[pl.Expr, pl.Expr]]:
+    def date_rules(column: str, required: bool) -> list[Rule]:
         value = pl.col(column)
         rules = [
-            (
+            rule(
                 raw(column).is_not_null() & value.is_null(),
-                pl.format("not a date: '{}' (use YYYY-MM-DD or M/D/YYYY)", raw(column)),
+                "not a date: '{}' (use YYYY-MM-DD or M/D/YYYY)",
+                raw(column),
             )
         ]
         if required:
-            rules.append((value.is_null(), pl.lit("required value is empty")))
-        first = pl.lit(checks.first_day.isoformat())
+            rules.append(rule(value.is_null(), "required value is empty"))
         return [
             *rules,
-            (value > pl.lit(checks.today), pl.format("date {} is in the future", iso(value))),
-            (
+            rule(value > pl.lit(checks.today), "date {} is in the future", iso(value)),
+            rule(
                 value < pl.lit(checks.first_day),
-                pl.format("date {} is before the earliest school year loaded ({})", iso(value), first),
+                "date {} is before the earliest school year loaded ({})",
+                iso(value),
+                checks.first_day.isoformat(),
             ),
         ]
 
-    def number_rules(column: str) -> list[tuple[pl.Expr, pl.Expr]]:
+    def number_rules(column: str) -> list[Rule]:
         return [
-            (raw(column).is_not_null() & pl.col(column).is_null(), pl.format("not a number: '{}'", raw(column))),
+            rule(raw(column).is_not_null() & pl.col(column).is_null(), "not a number: '{}'", raw(column)),
             out_of_range(pl.col(column), column),
         ]
 
-    def too_long(value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-        return (
+    def too_long(value: pl.Expr) -> Rule:
+        return rule(
             value.str.len_bytes() > MAX_CELL_CHARS,
-            pl.format(
-                "cell holds {} characters, more than {} (Excel's limit for one cell)",
-                value.str.len_chars(),
-                pl.lit(MAX_CELL_CHARS),
-            ),
+            "cell holds {} characters, more than {} (Excel's limit for one cell)",
+            value.str.len_chars(),
+            f"{MAX_CELL_CHARS}",
         )
 
-    def control(value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-        return (
+    def control(value: pl.Expr) -> Rule:
+        return rule(
             value.str.contains(_CONTROL),
-            pl.format(
-                "holds a control character (e.g. NUL) at position {}",
-                value.str.extract(f"^(.*?){_CONTROL}").str.len_chars() + 1,
-            ),
+            "holds a control character (e.g. NUL) at position {}",
+            value.str.extract(f"^(.*?){_CONTROL}").str.len_chars() + 1,
         )
 
-    def out_of_range(value: pl.Expr, what: str) -> tuple[pl.Expr, pl.Expr]:
-        return (
+    def out_of_range(value: pl.Expr, what: str) -> Rule:
+        return rule(
             value.abs() >= MAX_AMOUNT,
-            pl.format("{} {} is out of range (at most {} in size)", pl.lit(what), value, pl.lit(f"{MAX_AMOUNT:,.0f}")),
+            "{} {} is out of range (at most {} in size)",
+            what,
+            value,
+            f"{MAX_AMOUNT:,.0f}",
         )
 
-    empty = pl.lit("required value is empty")
+    empty = "required value is empty"
     district, vendor_type = pl.col(names.DISTRICT_ID), pl.col(names.VENDOR_TYPE)
     # the file's own origin (the vendor registry's is checked when registered)
     state, zip_code, zip_state = raw(names.ORIGIN_STATE), raw(names.ORIGIN_ZIP), pl.col(_ZIP_STATE)
     state_code = state.str.to_uppercase()
     qty, price, ext = pl.col(names.QUANTITY), pl.col(names.UNIT_PRICE), pl.col(names.EXTENDED_PRICE)
     district_rules = [
-        (district.is_null(), empty),
-        (
+        rule(district.is_null(), empty),
+        rule(
             ~district.is_in(checks.known.implode()),
-            pl.format("unknown district '{}' (register it with `python -m coop districts FILE`)", district),
+            "unknown district '{}' (register it with `python -m coop districts FILE`)",
+            district,
         ),
     ]
     if checks.district_id is not None:
         district_rules.append(
-            (
+            rule(
                 district != pl.lit(checks.district_id),
-                pl.format("district '{}' differs from --district {}", district, pl.lit(checks.district_id)),
+                "district '{}' differs from --district {}",
+                district,
+                checks.district_id,
             )
         )
     rules = {
@@ -362,68 +418,68 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
         names.INVOICE_DATE: date_rules(names.INVOICE_DATE, required=True),
         names.PERIOD_START: date_rules(names.PERIOD_START, required=False),
         names.PERIOD_END: date_rules(names.PERIOD_END, required=False),
-        names.VENDOR_NAME: [(pl.col(names.VENDOR_NAME).is_null(), empty)],
+        names.VENDOR_NAME: [rule(pl.col(names.VENDOR_NAME).is_null(), empty)],
         names.VENDOR_TYPE: [
-            (
+            Rule(
                 vendor_type.is_null(),
                 pl.format("no vendor type: vendor '{}' is not in the vendor registry", pl.col(names.VENDOR_NAME)),
+                UNKNOWN_VENDOR,
+                pl.format("'{}'", pl.col(names.VENDOR_NAME)),
             ),
-            (
+            rule(
                 ~vendor_type.is_in(list(names.VENDOR_TYPES)),
-                pl.format("unknown vendor type '{}' (one of {})", raw(names.VENDOR_TYPE), pl.lit(_VENDOR_TYPE_LIST)),
+                "unknown vendor type '{}' (one of {})",
+                raw(names.VENDOR_TYPE),
+                _VENDOR_TYPE_LIST,
             ),
         ],
-        names.PRODUCT: [(pl.col(names.PRODUCT).is_null() & pl.col(names.DESCRIPTION).is_null(), empty)],
+        names.PRODUCT: [rule(pl.col(names.PRODUCT).is_null() & pl.col(names.DESCRIPTION).is_null(), empty)],
         names.CATEGORY: [
-            (
+            rule(
                 pl.col(names.CATEGORY).is_not_null() & ~pl.col(names.CATEGORY).is_in(list(names.CATEGORIES)),
-                pl.format("unknown category '{}' (one of {})", raw(names.CATEGORY), pl.lit(_CATEGORY_LIST)),
+                "unknown category '{}' (one of {})",
+                raw(names.CATEGORY),
+                _CATEGORY_LIST,
             )
         ],
         names.UNPROCESSED: [
-            (
+            rule(
                 raw(names.UNPROCESSED).is_not_null() & pl.col(names.UNPROCESSED).is_null(),
-                pl.format("not a yes/no value: '{}'", raw(names.UNPROCESSED)),
+                "not a yes/no value: '{}'",
+                raw(names.UNPROCESSED),
             )
         ],
         names.QUANTITY: [
             *number_rules(names.QUANTITY),
-            (qty.is_null(), empty),
-            (qty == 0, pl.format("quantity must not be 0, got {}", raw(names.QUANTITY))),
-            (
+            rule(qty.is_null(), empty),
+            rule(qty == 0, "quantity must not be 0, got {}", raw(names.QUANTITY)),
+            rule(
                 (qty < 0) & raw(names.EXTENDED_PRICE).is_null(),
-                pl.format(
-                    "quantity {} is negative but extended_price is empty: a credit (return or allowance) "
-                    "gives a negative extended_price too",
-                    raw(names.QUANTITY),
-                ),
+                "quantity {} is negative but extended_price is empty: a credit (return or allowance) "
+                "gives a negative extended_price too",
+                raw(names.QUANTITY),
             ),
-            (
+            rule(
                 ((qty < 0) & (ext >= 0)) | ((qty > 0) & (ext < 0)),
-                pl.format(
-                    "quantity {} and extended_price {} disagree in sign: a credit (return or allowance) "
-                    "has both negative",
-                    raw(names.QUANTITY),
-                    raw(names.EXTENDED_PRICE),
-                ),
+                "quantity {} and extended_price {} disagree in sign: a credit (return or allowance) has both negative",
+                raw(names.QUANTITY),
+                raw(names.EXTENDED_PRICE),
             ),
         ],
-        names.UNIT: [(pl.col(names.UNIT).is_null(), empty)],
+        names.UNIT: [rule(pl.col(names.UNIT).is_null(), empty)],
         names.UNIT_PRICE: [
             *number_rules(names.UNIT_PRICE),
-            (
+            rule(
                 price.is_null() & ext.is_null() & raw(names.EXTENDED_PRICE).is_null(),
-                pl.lit("required value is empty (give unit_price or extended_price)"),
+                "required value is empty (give unit_price or extended_price)",
             ),
-            (price < 0, pl.format("unit_price must be >= 0, got {}", raw(names.UNIT_PRICE))),
+            rule(price < 0, "unit_price must be >= 0, got {}", raw(names.UNIT_PRICE)),
             # the rules again on the price a blank cell is filled with (`coop.ingest.enrich.with_prices`)
-            (
+            rule(
                 price.is_null() & (ext / qty < 0),
-                pl.format(
-                    "unit_price is empty and extended_price {} / quantity {} is negative: a unit price is >= 0",
-                    raw(names.EXTENDED_PRICE),
-                    raw(names.QUANTITY),
-                ),
+                "unit_price is empty and extended_price {} / quantity {} is negative: a unit price is >= 0",
+                raw(names.EXTENDED_PRICE),
+                raw(names.QUANTITY),
             ),
             out_of_range(pl.when(price.is_null()).then(ext / qty), "unit_price filled from extended_price / quantity"),
         ],
@@ -432,25 +488,27 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
             out_of_range(pl.when(ext.is_null()).then(qty * price), "extended_price filled from quantity x unit_price"),
         ],
         names.ORIGIN_STATE: [
-            (
+            rule(
                 state.is_not_null() & ~state_code.is_in(list(geo.USPS_STATES)),
-                pl.format("'{}' is not a USPS state code (e.g. MA); {}", state, pl.lit(_UNKNOWN_BLANK)),
+                "'{}' is not a USPS state code (e.g. MA); {}",
+                state,
+                _UNKNOWN_BLANK,
             )
         ],
         names.ORIGIN_ZIP: [
-            (
+            rule(
                 zip_code.is_not_null() & zip_state.is_null(),
-                pl.format("'{}' is not a US ZIP code; {}", zip_code, pl.lit(_UNKNOWN_BLANK)),
+                "'{}' is not a US ZIP code; {}",
+                zip_code,
+                _UNKNOWN_BLANK,
             ),
-            (
+            rule(
                 state_code.is_in(list(geo.USPS_STATES)) & (zip_state != state_code),
-                pl.format(
-                    "'{}' is a ZIP code in {}, not in origin_state {}; correct one, or leave both blank when the "
-                    "origin is unknown",
-                    zip_code,
-                    zip_state,
-                    state,
-                ),
+                "'{}' is a ZIP code in {}, not in origin_state {}; correct one, or leave both blank when the "
+                "origin is unknown",
+                zip_code,
+                zip_state,
+                state,
             ),
         ],
     }
@@ -465,9 +523,9 @@ def _rules(checks: Checks) -> dict[str, list[tuple[pl.Expr, pl.Expr]]]:
 
 
 def check(typed: pl.DataFrame, checks: Checks, extra_bad: set[int]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(rows that pass every rule, one (source_row, column, reason) row per invalid cell) for one chunk."""
+    """(rows that pass every rule, one (source_row, column, reason, kind, value) row per invalid cell) for a chunk."""
     rules = _rules(checks)
-    flags = [pl.any_horizontal([cond.fill_null(False) for cond, _ in pairs]) for pairs in rules.values()]
+    flags = [pl.any_horizontal([r.cond.fill_null(False) for r in column_rules]) for column_rules in rules.values()]
     bad = pl.any_horizontal(flags)
     if extra_bad:
         bad = bad | pl.col(names.SOURCE_ROW).is_in(list(extra_bad))
@@ -476,22 +534,35 @@ def check(typed: pl.DataFrame, checks: Checks, extra_bad: set[int]) -> tuple[pl.
     failing = marked.filter(pl.col("_bad"))
     if failing.is_empty():
         return good, NO_ERRORS
-    reasons = []
-    for column, pairs in rules.items():
-        cond, msg = pairs[0]
-        expr = pl.when(cond.fill_null(False)).then(msg)
-        for cond, msg in pairs[1:]:
-            expr = expr.when(cond.fill_null(False)).then(msg)
-        reasons.append(expr.otherwise(None).alias(column))
+    cells = []
+    for column, column_rules in rules.items():
+        first, *others = column_rules
+        found = pl.struct(
+            first.reason.alias(names.REASON),
+            pl.lit(first.kind).alias(KIND),
+            (first.value if first.value is not None else pl.lit(None, pl.String)).alias(VALUE),
+        )
+        expr = pl.when(first.cond.fill_null(False)).then(found)
+        for r in others:
+            found = pl.struct(
+                r.reason.alias(names.REASON),
+                pl.lit(r.kind).alias(KIND),
+                (r.value if r.value is not None else pl.lit(None, pl.String)).alias(VALUE),
+            )
+            expr = expr.when(r.cond.fill_null(False)).then(found)
+        cells.append(expr.otherwise(None).alias(column))
     order = {c: i for i, c in enumerate(_COLUMN_ORDER)}
     errors = (
-        failing.select(names.SOURCE_ROW, *reasons)
-        .unpivot(index=names.SOURCE_ROW, variable_name=names.COLUMN, value_name=names.REASON)
+        failing.select(names.SOURCE_ROW, *cells)
+        .unpivot(index=names.SOURCE_ROW, variable_name=names.COLUMN, value_name="_cell")
+        .drop_nulls("_cell")
+        .unnest("_cell")
         .drop_nulls(names.REASON)
         .with_columns(pl.col(names.COLUMN).replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_o"))
         .sort(names.SOURCE_ROW, "_o")
         .drop("_o")
         .with_columns(pl.col(names.COLUMN).replace(checks.shown))
+        .select(NO_ERRORS.columns)
     )
     return good, errors
 
@@ -504,6 +575,8 @@ def reader_errors(problems: Iterable[Problem]) -> pl.DataFrame:
             names.SOURCE_ROW: [p.row for p in problems],
             names.COLUMN: [p.column for p in problems],
             names.REASON: [p.reason for p in problems],
+            KIND: [p.kind for p in problems],
+            VALUE: [p.value for p in problems],
         },
         schema=NO_ERRORS.schema,
     )
@@ -515,6 +588,6 @@ def error_problems(frames: list[pl.DataFrame], file_name: str) -> list[Problem]:
         return []
     errors = pl.concat(frames).with_row_index("_i").sort(names.SOURCE_ROW, "_i")
     return [
-        Problem(file_name, row, column, reason, ERROR)
-        for row, column, reason in errors.select(names.SOURCE_ROW, names.COLUMN, names.REASON).iter_rows()
+        Problem(file_name, row, column, reason, ERROR, kind, value)
+        for row, column, reason, kind, value in errors.select(NO_ERRORS.columns).iter_rows()
     ]

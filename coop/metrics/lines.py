@@ -26,7 +26,8 @@ WHICH: Final = (ALL, LOCAL_ONLY, NOT_LOCAL, UNKNOWN)  # which of a district's li
 SPEND_IN_PERIOD: Final = "spend_in_period"  # a line's spend in the period shown (a period line: its share)
 _DRILL_COLUMNS = (
     names.INVOICE_DATE, names.PERIOD_START, names.PERIOD_END, names.VENDOR_NAME, names.VENDOR_TYPE,
-    names.DESCRIPTION, names.PRODUCT, names.CATEGORY, names.QUANTITY, names.UNIT, names.UNIT_PRICE,
+    names.VENDOR_TYPE_RULE, names.DESCRIPTION, names.PRODUCT, names.CATEGORY, names.QUANTITY, names.UNIT,
+    names.UNIT_PRICE,
 )  # fmt: skip
 _DRILL_TAIL = (names.ORIGIN_STATE, names.ORIGIN_ZIP, names.INVOICE_NO, names.BATCH_ID, names.SOURCE_ROW)
 _PRICE = f"CAST({names.EXTENDED_PRICE} AS DOUBLE) AS {names.EXTENDED_PRICE}"

@@ -42,7 +42,11 @@ SELECT {", ".join(f"i.{c}" for c in names.DISTRICT_REQUIRED)},
 {", ".join(f"CASE WHEN i.{_GIVEN}{c} THEN i.{c} ELSE d.{c} END" for c in _OPTIONAL)}
 FROM {_INCOMING} AS i LEFT JOIN {names.DISTRICTS} AS d ON d.{names.DISTRICT_ID} = i.{names.DISTRICT_ID}
 ON CONFLICT ({names.DISTRICT_ID}) DO UPDATE SET
-{", ".join(f"{c} = excluded.{c}" for c in _FILE_COLUMNS[1:])}
+{", ".join(f"{c} = excluded.{c}" for c in _FILE_COLUMNS[1:])};
+-- a district a load registered (--add-districts) and a districts file now names belongs to the registry:
+-- undoing that load keeps it
+DELETE FROM {names.BATCH_REGISTRATIONS} WHERE {names.REGISTERED_TABLE} = '{names.DISTRICTS}'
+AND {names.REGISTERED_KEY} IN (SELECT {names.DISTRICT_ID} FROM {_INCOMING})
 """
 
 

@@ -18,7 +18,11 @@ _UPSERT = f"""
 INSERT INTO {names.VENDORS} ({", ".join(COLUMNS)})
 SELECT {", ".join(COLUMNS)} FROM incoming_vendors
 ON CONFLICT ({names.VENDOR_NAME}) DO UPDATE SET
-{", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])}
+{", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])};
+-- a vendor a load registered (--vendor-type) and a vendors file now names belongs to the registry: undoing that
+-- load keeps it
+DELETE FROM {names.BATCH_REGISTRATIONS} WHERE {names.REGISTERED_TABLE} = '{names.VENDORS}'
+AND lower(trim({names.REGISTERED_KEY})) IN (SELECT lower(trim({names.VENDOR_NAME})) FROM incoming_vendors)
 """
 
 
@@ -151,3 +155,15 @@ def upsert_from_csv(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 def load(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """All registered vendors, one row each, ordered by name."""
     return con.sql(f"SELECT * FROM {names.VENDORS} ORDER BY {names.VENDOR_NAME}").pl()
+
+
+def template_csv(vendor_names: list[str]) -> str:
+    """A vendors file's text listing `vendor_names`, vendor_type and origin blank, to fill in and load."""
+    frame = pl.DataFrame({c: vendor_names if c == names.VENDOR_NAME else [None] * len(vendor_names) for c in COLUMNS})
+    return frame.select(pl.all().cast(pl.String)).write_csv()
+
+
+def write_template(path: Path, vendor_names: list[str]) -> Path:
+    """Write `template_csv(vendor_names)` to `path` (to fill in and load with `python -m coop vendors`)."""
+    path.write_text(template_csv(vendor_names), encoding="utf-8")
+    return path

@@ -36,8 +36,15 @@ def _split_purchases(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE {_OLD_PURCHASES}")
 
 
+def _add_vendor_type_rule(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 3: purchase_lines.vendor_type_rule (the view shows it) and the batch_registrations table."""
+    con.execute(f"ALTER TABLE {names.PURCHASE_LINES} ADD COLUMN IF NOT EXISTS {names.VENDOR_TYPE_RULE} TEXT")
+    con.execute(f"DROP VIEW IF EXISTS {names.PURCHASES}")
+    con.execute(_sql(SCHEMA_FILE))  # CREATE ... IF NOT EXISTS: the view again, with the column, and the new table
+
+
 def _users_and_allocation(con: duckdb.DuckDBPyConnection) -> None:
-    """Version 3: users and the audit log; a district's period_allocation (days or meals)."""
+    """Version 4: users and the audit log; a district's period_allocation (days or meals)."""
     con.execute(f"ALTER TABLE {names.DISTRICTS} ADD COLUMN IF NOT EXISTS {names.PERIOD_ALLOCATION} TEXT")
     con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: only the new tables run
 
@@ -46,7 +53,8 @@ def _users_and_allocation(con: duckdb.DuckDBPyConnection) -> None:
 MIGRATIONS: tuple[tuple[int, str | Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     (1, SCHEMA_FILE),
     (2, _split_purchases),
-    (3, _users_and_allocation),
+    (3, _add_vendor_type_rule),
+    (4, _users_and_allocation),
 )
 CURRENT_VERSION = MIGRATIONS[-1][0]
 LOCK_WAIT_SECONDS = 60.0

@@ -43,6 +43,7 @@ LINE_COLUMNS = (
     names.ORIGIN_ZIP,
     names.INVOICE_NO,
     names.LINE_KEY,
+    names.VENDOR_TYPE_RULE,
 )
 # the columns whose values make two lines "the same line"
 KEY_COLUMNS = (

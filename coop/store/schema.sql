@@ -84,17 +84,27 @@ CREATE TABLE IF NOT EXISTS purchase_lines (
     origin_state        TEXT,
     origin_zip          TEXT,
     invoice_no          TEXT,
-    line_key            UBIGINT NOT NULL       -- hash of the canonical columns, to detect duplicates
+    line_key            UBIGINT NOT NULL,      -- hash of the canonical columns, to detect duplicates
+    vendor_type_rule    TEXT                   -- how vendor_type was decided: 'file', 'registry', '--vendor-type' or
+                                               -- a usage report's marker, e.g. "brand 'DOD FRESH PRODUCE'" (v3)
 );
 
 CREATE VIEW IF NOT EXISTS purchases AS
 SELECT l.batch_id, l.source_row, l.district_id, l.invoice_date, l.period_start, l.period_end, l.vendor_name,
        l.vendor_type, i.description, i.product, i.product_confidence, i.category, i.unprocessed, i.unprocessed_rule,
        l.quantity, p.unit, p.pack_size, l.base_quantity, p.base_unit, l.unit_price, l.extended_price, l.price_flag,
-       l.origin_state, l.origin_zip, l.invoice_no, l.line_key
+       l.origin_state, l.origin_zip, l.invoice_no, l.line_key, l.vendor_type_rule
 FROM purchase_lines l
 JOIN purchase_items i ON i.item_id = l.item_id
 JOIN purchase_packs p ON p.pack_id = l.pack_id;
+
+-- what a batch registered in its own transaction (a usage report's --add-districts, --vendor-type for a file's
+-- unknown vendors): undo removes those rows when nothing else uses them; an upsert from a registry file adopts them
+CREATE TABLE IF NOT EXISTS batch_registrations (
+    batch_id          INTEGER NOT NULL,
+    registered_table  TEXT NOT NULL,       -- districts or vendors
+    registered_key    TEXT NOT NULL        -- district_id or vendor_name
+);
 
 CREATE TABLE IF NOT EXISTS meal_counts (
     district_id  TEXT NOT NULL,

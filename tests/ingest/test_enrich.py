@@ -90,12 +90,18 @@ def test_with_registry_fills_vendor_type_and_origin_only_where_the_line_has_none
             f"_raw_{names.VENDOR_TYPE}": [None, None, None],
             names.ORIGIN_STATE: [None, None, "WI"],
             names.ORIGIN_ZIP: ["55999", None, None],
+            names.VENDOR_TYPE_RULE: [None, None, None],
         },
-        schema_overrides={names.VENDOR_TYPE: pl.String, f"_raw_{names.VENDOR_TYPE}": pl.String},
+        schema_overrides={
+            names.VENDOR_TYPE: pl.String,
+            f"_raw_{names.VENDOR_TYPE}": pl.String,
+            names.VENDOR_TYPE_RULE: pl.String,
+        },
     )
     out = enrich.with_registry(typed, enr)
     assert out.columns == typed.columns
     assert out[names.VENDOR_TYPE].to_list() == ["producer", "broadline_distributor", None]
+    assert out[names.VENDOR_TYPE_RULE].to_list() == ["registry", "registry", None]  # the line's provenance
     assert out[names.ORIGIN_STATE].to_list() == ["MN", None, "WI"]
     assert out[names.ORIGIN_ZIP].to_list() == ["55999", None, None]  # the line's own origin kept
 

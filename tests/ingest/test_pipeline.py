@@ -12,7 +12,7 @@ import xlsxwriter
 from fixtures_ingest import CLEAN, purchase_count, seed, snapshot, write_xlsx
 
 from coop import cli, names
-from coop.errors import InputFileError, ValidationError
+from coop.errors import InputFileError, ValidationError, group_problems
 from coop.ingest import ingest_file, pipeline
 from coop.ingest.mapping import load_mapping, save_mapping
 from coop.store import batches
@@ -29,6 +29,8 @@ def test_clean_two_line_file_loads_once_then_is_a_no_op_and_undo_restores(store,
         "rows_rejected": 0,
         "already_loaded_as": None,
         "warnings": 0,
+        "messages": [],
+        "problems": [],
     }
     assert purchase_count(store) == start + 2
     before = snapshot(store)
@@ -50,15 +52,35 @@ def test_cli_ingest_json_and_reload_names_the_batch(db_path, tmp_path, capsys):
     argv = ["ingest", str(path), "--district", "D1", "--db", str(db_path), "--json"]
     assert cli.main(argv) == 0
     first = json.loads(capsys.readouterr().out)
-    assert first == {"batch_id": 1, "rows_loaded": 2, "rows_rejected": 0, "already_loaded_as": None, "warnings": 0}
+    none = {"messages": [], "problems": []}
+    assert first == {
+        "batch_id": 1,
+        "rows_loaded": 2,
+        "rows_rejected": 0,
+        "already_loaded_as": None,
+        "warnings": 0,
+        **none,
+    }
     assert cli.main(argv) == 0
     second = json.loads(capsys.readouterr().out)
-    assert second == {"batch_id": None, "rows_loaded": 0, "rows_rejected": 0, "already_loaded_as": 1, "warnings": 0}
+    assert second == {
+        "batch_id": None,
+        "rows_loaded": 0,
+        "rows_rejected": 0,
+        "already_loaded_as": 1,
+        "warnings": 0,
+        **none,
+    }
     assert cli.main(["batches", "--db", str(db_path), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(b["batch_id"], b["file_name"], b["rows_loaded"]) for b in listed] == [(1, "clean.csv", 2)]
     assert cli.main(["undo", "1", "--db", str(db_path), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"batch_id": 1, "rows_removed": 2}
+    assert json.loads(capsys.readouterr().out) == {
+        "batch_id": 1,
+        "rows_removed": 2,
+        "districts_removed": [],
+        "vendors_removed": [],
+    }
     assert cli.main(["undo", "1", "--db", str(db_path), "--json"]) == 1
     assert "no batch with id 1" in capsys.readouterr().err
 
@@ -330,3 +352,86 @@ def test_already_loaded_names_the_batch_that_has_the_file(store, tmp_path):
     assert done is not None
     assert (done.batch_id, done.already_loaded_as, done.rows_loaded, done.problems) == (None, first.batch_id, 0, ())
     assert done.to_json()["already_loaded_as"] == first.batch_id
+
+
+# --- one message per problem -------------------------------------------------------------------------------
+def _ten_thousand_bad_prices(path: Path) -> Path:
+    """10,002 data rows (spreadsheet rows 2-10,003): rows 9,999 and 10,000 valid, the other 10,000 a negative price."""
+    good = "2024-09-04,Sysco,Carrots {},10,lb,0.80,8.00\n"
+    bad = "2024-09-03,Sysco,Carrots {},10,lb,-1.00,\n"
+    rows = [(good if r in (9_999, 10_000) else bad).format(r) for r in range(2, 10_004)]
+    path.write_text("Date,Vendor,Item Description,Qty,UOM,Price,Ext Price\n" + "".join(rows), encoding="utf-8")
+    return path
+
+
+def test_ten_thousand_rows_with_one_reason_are_one_message_and_every_row_is_kept(store, db_path, tmp_path, capsys):
+    path = _ten_thousand_bad_prices(tmp_path / "prices.csv")
+    message = "prices.csv rows 2-9,998, 10,001-10,003 (10,000 rows) column Price: unit_price must be >= 0, got -1.00"
+    with pytest.raises(ValidationError) as info:
+        ingest_file(store, path, district_id="D1")
+    assert len(info.value.problems) == 10_000  # every row's problem, for the app's table and CSV download
+    assert [g.text() for g in group_problems(info.value.problems)] == [message]
+    store.close()
+    argv = ["ingest", str(path), "--district", "D1", "--db", str(db_path), "--json"]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == message and len(err) == 2 and err[1].startswith("error: prices.csv: 10000 invalid cell(s)")
+    assert cli.main([*argv, "--skip-invalid"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["rows_loaded"], out["rows_rejected"]) == (2, 10_000)
+    assert out["messages"] == [message]
+    assert [p["row"] for p in out["problems"]] == [*range(2, 9_999), 10_001, 10_002, 10_003]
+    con = duckdb.connect(str(db_path))
+    try:
+        assert con.execute(f'SELECT count(*), min("row"), max("row") FROM {names.REJECTS}').fetchall() == [
+            (10_000, 2, 10_003)
+        ]
+    finally:
+        con.close()
+
+
+def test_unregistered_vendors_are_one_message_and_one_step_registers_them(store, db_path, tmp_path, capsys):
+    path = tmp_path / "farms.csv"
+    rows = [
+        f"2024-09-03,{'Hilltop Farm' if r % 2 else 'Valley Orchard'},Apples {r},10,lb,1.00,10.00\n" for r in range(3000)
+    ]
+    path.write_text("Date,Vendor,Item Description,Qty,UOM,Price,Ext Price\n" + "".join(rows), encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        ingest_file(store, path, district_id="D1")
+    groups = group_problems(info.value.problems)
+    assert len(groups) == 1 and len(groups[0].rows) == 3000
+    assert "no vendor_type: 'Valley Orchard', 'Hilltop Farm'; register all of them in one step" in groups[0].text()
+    assert pipeline.unknown_vendors(info.value.problems) == ["Valley Orchard", "Hilltop Farm"]
+    # one step: --vendor-type registers both, inside the load's transaction, and undo removes them
+    result = ingest_file(store, path, district_id="D1", vendor_type="Producer")
+    assert result.rows_loaded == 3000
+    assert "registered 2 vendor(s) as producer: 'Valley Orchard', 'Hilltop Farm'" in result.problems[0].reason
+    got = store.execute(
+        f"SELECT {names.VENDOR_TYPE}, {names.VENDOR_TYPE_RULE}, count(*) FROM {names.PURCHASES} GROUP BY ALL"
+    ).fetchall()
+    assert got == [("producer", "registry", 3000)]
+    vendors = f"SELECT {names.VENDOR_NAME}, {names.VENDOR_TYPE} FROM {names.VENDORS} ORDER BY 1"
+    assert store.execute(vendors).fetchall() == [
+        ("Green Acres Farm", "producer"),
+        ("Hilltop Farm", "producer"),
+        ("Sysco", "broadline_distributor"),
+        ("Valley Orchard", "producer"),
+    ]
+    _, registered = batches.undo_batch(store, result.batch_id)
+    assert registered[names.VENDORS] == ["Hilltop Farm", "Valley Orchard"]
+    assert [v for v, _ in store.execute(vendors).fetchall()] == ["Green Acres Farm", "Sysco"]
+    with pytest.raises(InputFileError, match="--vendor-type 'farm stand': not a vendor type"):
+        ingest_file(store, path, district_id="D1", vendor_type="farm stand")
+    store.close()
+    # or: the CLI writes the vendors file to fill in; loaded with `vendors FILE`, the file loads
+    argv = ["--db", str(db_path), "--json"]
+    assert cli.main(["ingest", str(path), "--district", "D1", *argv]) == 1
+    err = capsys.readouterr().err
+    template = db_path.parent / "farms.new-vendors.csv"
+    assert f"listed in {template}" in err and f"`python -m coop vendors {template}`" in err
+    filled = pl.read_csv(template).with_columns(pl.lit("farmers_market").alias(names.VENDOR_TYPE))
+    assert filled.columns == ["vendor_name", "vendor_type", "origin_state", "origin_zip"]
+    filled.write_csv(template)
+    assert cli.main(["vendors", str(template), *argv]) == 0
+    assert cli.main(["ingest", str(path), "--district", "D1", *argv]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["rows_loaded"] == 3000

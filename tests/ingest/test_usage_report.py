@@ -549,3 +549,74 @@ def test_real_report_months_sum_to_the_year(real_loaded: tuple[Path, object]) ->
     assert round(sum(halves), 2) == 17_683_041.05
     assert halves[0] == pytest.approx(17_683_041.05 * 184 / 366, abs=0.005 * 9_619)  # one rounding per line at most
     assert autumn.coop["allocated_spend"][0] == halves[0]
+
+
+# --- per-line vendor type from the report's own markers ------------------------------------------------------
+REAL_HEADER = ["Item No ", "Zone", "Mfg. Item No.", "Description", "", "Brand", "", "Pack Size", "UOM", "Quantity"]
+
+
+def write_real_shaped(path: Path) -> Path:
+    """A report laid out as the real one: period and bill-to in one cell above, the header in row 4, one block."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(
+        [None, None, None, None, "Start Date.... 07/01/2019\nEnd Date...... 06/30/2020\nBill-To.......... 100023"]
+    )
+    ws.append(["300025 - District Usage by Item"])
+    ws.append([])
+    ws.append([*REAL_HEADER, "Total Amt Invoiced", "Avg Price"])
+    ws.append([" ALHAMBRA SCHOOL DISTRICT (100023)"])
+    rows = [
+        ("401418", "FROZEN", "10000097370", "CRUMBLES BEEF", "ADVANCE PIERRE", "8/5LB", "CS", 192, 7213.44, 37.57),
+        ("820905", "PRODUCE", "14H87", "DOD APPLE G/S USF/XF 125-138CT", "DOD FRESH PRODUCE", "40LB", "CS", 6, 18, 3),
+        ("500026", "DRY", "100370", "BEANS RED KIDNEY CAN", "USDA", "6/#10", "CS", 96, 216, 2.25),
+        ("500999", "FROZEN", "1234", "BEEF PATTY USDA CHOICE", "KING", "4/5LB", "CS", 2, 80, 40),  # a grade, no marker
+        ("820999", "PRODUCE", "15R19", "DOD LETTUCE SHRD 4/5LB BAG", "", "4/5LB", "CS", 1, 3, 3),  # no brand
+    ]
+    for no, zone, mfg, desc, brand, pack, uom, qty, total, avg in rows:
+        ws.append([no, zone, mfg, desc, None, brand or None, None, pack, uom, qty, total, avg])
+    wb.save(path)
+    return path
+
+
+def test_dod_and_usda_foods_lines_of_a_distributor_report_get_their_vendor_type_and_rule(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    add_district(con, "alh", "Alhambra", "100023")
+    result = ingest_file(con, write_real_shaped(tmp_path / "usage.xlsx"), vendor_name=VENDOR, vendor_type=BROADLINE)
+    assert result.rows_loaded == 5
+    got = con.execute(
+        f"SELECT {names.SOURCE_ROW}, {names.VENDOR_NAME}, {names.VENDOR_TYPE}, {names.VENDOR_TYPE_RULE} "
+        f"FROM {names.PURCHASES} ORDER BY 1"
+    ).fetchall()
+    assert got == [
+        (6, VENDOR, BROADLINE, "report"),
+        (7, VENDOR, "dod_fresh", "report marker dod_brand: brand 'DOD FRESH PRODUCE'"),
+        (8, VENDOR, "usda_foods", "report marker usda_brand: brand 'USDA'"),
+        (9, VENDOR, BROADLINE, "report"),
+        (10, VENDOR, "dod_fresh", "report marker dod_description: description 'DOD LETTUCE SHRD 4/5LB BAG'"),
+    ]
+
+
+def test_the_markers_are_data_with_their_sources() -> None:
+    found = usage_report.markers()
+    assert {m.vendor_type for m in found} == {"dod_fresh", "usda_foods"}
+    assert all(m.source for m in found)
+
+
+@needs_real
+def test_real_report_dod_fresh_and_usda_foods_lines(real_loaded: tuple[Path, object]) -> None:
+    path, _ = real_loaded
+    con = db.connect(path, read_only=True)
+    try:
+        got = con.execute(
+            f"SELECT {names.VENDOR_TYPE}, count(*), sum({names.EXTENDED_PRICE}) FROM {names.PURCHASES} "
+            "GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert got == [
+        (BROADLINE, 8716, Decimal("17503805.15")),
+        ("dod_fresh", 197, Decimal("81864.90")),  # brand 'DOD FRESH PRODUCE', descriptions 'DOD ...'
+        ("usda_foods", 706, Decimal("97371.00")),  # brand 'USDA', $2.25 a case
+    ]

@@ -84,3 +84,63 @@ def test_undo_drops_the_items_and_packs_only_its_lines_used(loaded):
     assert stored() == [3, 1]  # a's lines still use them
     batches.undo(con, a.batch_id)
     assert stored() == [0, 0]
+
+
+# --- what a batch registered --------------------------------------------------------------------------------
+def _districts(con) -> list[str]:
+    return [r[0] for r in con.execute(f"SELECT {names.DISTRICT_ID} FROM {names.DISTRICTS} ORDER BY 1").fetchall()]
+
+
+def test_undo_removes_the_districts_an_add_districts_load_registered(con, tmp_path):
+    from fixtures_ingest import write_usage_csv
+
+    from coop.ingest import ingest_file
+    from coop.metrics import compute
+
+    con.execute(
+        f"INSERT INTO {names.DISTRICTS} (district_id, name, state, zip, bill_to_id) "
+        "VALUES ('d1', 'District 1 USD', 'CA', '91801', '5001')"
+    )
+    before = len(compute.compute(con).to_json()["districts"])
+    report = write_usage_csv(tmp_path / "usage.csv", blocks=3, lines_per_block=4)
+    result = ingest_file(con, report, vendor_name="Gold Star", vendor_type="broadline_distributor", add_districts=True)
+    assert result.rows_loaded == 12
+    assert _districts(con) == ["d1", "district-2-usd", "district-3-usd"]
+    assert len(compute.compute(con).to_json()["districts"]) == before + 2
+    removed, registered = batches.undo_batch(con, result.batch_id)
+    assert removed == 12
+    assert registered == {names.DISTRICTS: ["district-2-usd", "district-3-usd"], names.VENDORS: []}
+    assert _districts(con) == ["d1"]  # the district registered before the load stays
+    assert len(compute.compute(con).to_json()["districts"]) == before
+    assert con.execute(f"SELECT count(*) FROM {names.BATCH_REGISTRATIONS}").fetchall() == [(0,)]
+
+
+def test_undo_keeps_a_registered_district_another_batch_or_a_districts_file_uses(con, tmp_path):
+    from fixtures_ingest import write_usage_csv
+
+    from coop.ingest import ingest_file
+    from coop.registry import districts
+
+    first = ingest_file(
+        con,
+        write_usage_csv(tmp_path / "a.csv", blocks=2, lines_per_block=2),
+        vendor_name="Gold Star",
+        vendor_type="broadline_distributor",
+        add_districts=True,
+    )
+    # a second report names district 1 again (matched by its bill-to id now), and district 3 (registered by it)
+    second_path = write_usage_csv(tmp_path / "b.csv", blocks=3, lines_per_block=3)
+    second = ingest_file(
+        con, second_path, vendor_name="Gold Star", vendor_type="broadline_distributor", add_districts=True
+    )
+    # the partner fixes district 2's placeholder address: it now belongs to the registry
+    districts.upsert(
+        con,
+        pl.DataFrame({"district_id": ["district-2-usd"], "name": ["District 2"], "state": ["CA"], "zip": ["91776"]}),
+    )
+    _, registered = batches.undo_batch(con, first.batch_id)
+    assert registered[names.DISTRICTS] == []  # district 1 has the second batch's lines, district 2 was adopted
+    assert _districts(con) == ["district-1-usd", "district-2-usd", "district-3-usd"]
+    _, registered = batches.undo_batch(con, second.batch_id)
+    assert registered[names.DISTRICTS] == ["district-1-usd", "district-3-usd"]  # district 1 passed to this batch
+    assert _districts(con) == ["district-2-usd"]

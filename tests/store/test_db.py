@@ -54,7 +54,9 @@ def test_a_version_1_database_is_migrated_to_lines_items_and_packs(tmp_path):
     kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall())
     assert kinds[names.PURCHASES] == "VIEW"
     assert "purchases_v1" not in kinds
-    assert con.execute("SELECT * FROM purchases ORDER BY batch_id, source_row").fetchall() == before
+    after = con.execute("SELECT * FROM purchases ORDER BY batch_id, source_row").fetchall()
+    assert [row[:-1] for row in after] == before  # version 3 adds vendor_type_rule, unknown for old lines
+    assert {row[-1] for row in after} == {None}
     counts = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
         names.PURCHASE_LINES, names.PURCHASE_ITEMS, names.PURCHASE_PACKS)]  # fmt: skip
     assert counts == [3, 2, 2]
@@ -111,3 +113,39 @@ def test_upsert_frame_unregisters_its_view_even_when_the_sql_fails(con):
         con.execute("SELECT * FROM incoming_x")
     sql = f"INSERT INTO {names.SETTINGS} SELECT k, v FROM incoming_x"
     assert db.upsert_frame(con, frame, "incoming_x", sql) == 1
+
+
+V2_VIEW = """CREATE VIEW purchases AS
+SELECT l.batch_id, l.source_row, l.district_id, l.invoice_date, l.period_start, l.period_end, l.vendor_name,
+       l.vendor_type, i.description, i.product, i.product_confidence, i.category, i.unprocessed, i.unprocessed_rule,
+       l.quantity, p.unit, p.pack_size, l.base_quantity, p.base_unit, l.unit_price, l.extended_price, l.price_flag,
+       l.origin_state, l.origin_zip, l.invoice_no, l.line_key
+FROM purchase_lines l JOIN purchase_items i ON i.item_id = l.item_id JOIN purchase_packs p ON p.pack_id = l.pack_id"""
+
+
+def test_a_version_2_database_gets_vendor_type_rule_and_batch_registrations(tmp_path):
+    from fixtures_ingest import CLEAN, seed
+
+    from coop.ingest import ingest_file
+
+    path = tmp_path / "v2.duckdb"
+    con = db.connect(path)
+    seed(con)
+    (tmp_path / "clean.csv").write_text(CLEAN, encoding="utf-8")
+    ingest_file(con, tmp_path / "clean.csv", district_id="D1")
+    # turned back into version 2: no vendor_type_rule, no batch_registrations
+    con.execute(f"DROP VIEW {names.PURCHASES}")
+    con.execute(f"ALTER TABLE {names.PURCHASE_LINES} DROP COLUMN {names.VENDOR_TYPE_RULE}")
+    con.execute(f"DROP TABLE {names.BATCH_REGISTRATIONS}")
+    con.execute(V2_VIEW)
+    con.execute(f"DELETE FROM {names.SCHEMA_VERSION} WHERE version > 2")
+    before = con.execute("SELECT * FROM purchases ORDER BY source_row").fetchall()
+    con.close()
+    con = db.connect(path)
+    try:
+        assert db.schema_version(con) == db.CURRENT_VERSION == 4
+        after = con.execute("SELECT * FROM purchases ORDER BY source_row").fetchall()
+        assert [row[:-1] for row in after] == before and {row[-1] for row in after} == {None}
+        assert con.execute(f"SELECT count(*) FROM {names.BATCH_REGISTRATIONS}").fetchall() == [(0,)]
+    finally:
+        con.close()

@@ -379,3 +379,19 @@ def test_intake_loads_the_real_distributor_report(tmp_path: Path, monkeypatch: p
     assert not at.exception, [e.value for e in at.exception]
     assert any("allocated from period totals" in i.value for i in at.info), [i.value for i in at.info]
     assert metric(at, "Districts reporting") == "30 of 31"  # the placeholder district has no lines
+
+
+def test_intake_shows_one_problem_for_unregistered_vendors_and_offers_a_vendors_file(app_db: FirstStart) -> None:
+    district = sorted(library_metrics(app_db.path).districts[names.DISTRICT_ID].to_list())[0]
+    rows = b"".join(b"2025-03-0%d,Nowhere Orchard,Apples %d,10,LB,1.50,15.00\n" % (1 + i % 9, i) for i in range(40))
+    csv = b"Invoice Date,Vendor,Item Description,Qty,UOM,Unit Price,Ext Price\n" + rows
+    at = open_page("pages/intake.py")
+    at.file_uploader[0].set_value(("orchard.csv", csv, "text/csv")).run()
+    at.selectbox(key="intake_district").set_value(district)
+    at.button(key="intake_load").click().run()
+    assert not at.exception
+    grouped = frame_with(at, "problem")
+    assert grouped.height == 1 and grouped.row(0, named=True)["rows"] == "2-41" and grouped["count"].to_list() == [40]
+    assert "'Nowhere Orchard'; register all of them" in grouped["problem"][0]
+    assert frame_with(at, "reason").height == 40  # every row's problem, as the CSV download has them
+    assert "Download the unregistered vendors as a vendors file" in {b.label for b in at.download_button}

@@ -90,3 +90,62 @@ def test_two_processes_loading_at_once_both_land(sample_db_file, lines_file, tmp
     assert after[2] == before[2] + 2
     waited = [err for _, err in outs if "in use by another process; waiting" in err]
     print(f"processes that waited for the lock: {len(waited)}")
+
+
+def registry_fingerprint(path: Path) -> tuple:
+    """(lines, spend, batches, rejects, districts, vendors, batch registrations) of a database file."""
+    con = db.connect(path, read_only=True)
+    try:
+        return con.execute(
+            f"""SELECT (SELECT count(*) FROM {names.PURCHASES}),
+                       (SELECT coalesce(sum({names.EXTENDED_PRICE}), 0) FROM {names.PURCHASES}),
+                       (SELECT count(*) FROM {names.BATCHES}),
+                       (SELECT count(*) FROM {names.REJECTS}),
+                       (SELECT count(*) FROM {names.DISTRICTS}),
+                       (SELECT count(*) FROM {names.VENDORS}),
+                       (SELECT count(*) FROM {names.BATCH_REGISTRATIONS})"""
+        ).fetchall()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_sigkill_during_an_add_districts_load_leaves_no_district_batch_or_line(tmp_path):
+    from fixtures_ingest import write_usage_csv
+
+    report = write_usage_csv(tmp_path / "usage.csv", blocks=40, lines_per_block=1500, dod_every=50)
+    pristine = tmp_path / "pristine.duckdb"
+    db.connect(pristine).close()
+    before = registry_fingerprint(pristine)
+    assert before == (0, 0, 0, 0, 0, 0, 0)
+    argv = ["ingest", str(report), "--vendor", "Gold Star", "--vendor-type", "broadline_distributor", "--add-districts"]
+
+    def cmd(path: Path) -> list[str]:
+        return [sys.executable, "-m", "coop", *argv, "--db", str(path), "--json"]
+
+    # how long the process takes to start (imports, open) and to load: kills land between the two
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-m", "coop", "batches", "--db", str(pristine)], check=True, capture_output=True)
+    started = time.monotonic() - start
+    done = tmp_path / "done.duckdb"
+    shutil.copy(pristine, done)
+    start = time.monotonic()
+    subprocess.run(cmd(done), check=True, capture_output=True, timeout=300, cwd=ROOT)
+    duration = time.monotonic() - start
+    after = registry_fingerprint(done)
+    assert after[0] == 60_000 and after[4] == 40 and after[6] == 40
+    rng = random.Random(20260216)
+    killed = 0
+    for i in range(8):
+        work = tmp_path / f"kill{i}.duckdb"
+        shutil.copy(pristine, work)
+        proc = subprocess.Popen(cmd(work), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(started * 0.8, duration))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed += 1
+        proc.wait(timeout=60)
+        state = registry_fingerprint(work)
+        assert state in (before, after), f"kill {i}: partial state {state}"
+        work.unlink()
+    assert killed >= 4, "too few kills landed while the load was running"
