@@ -35,6 +35,7 @@ UNIT_PRICE: Final = "unit_price"
 EXTENDED_PRICE: Final = "extended_price"
 ORIGIN_STATE: Final = "origin_state"
 ORIGIN_ZIP: Final = "origin_zip"
+ORIGIN_COUNTRY: Final = "origin_country"  # ISO 3166-1 alpha-2 code (Buy American); optional
 INVOICE_NO: Final = "invoice_no"
 
 # --- derived / bookkeeping purchase columns --------------------------------------
@@ -66,6 +67,7 @@ CANONICAL_COLUMNS: Final = (
     EXTENDED_PRICE,
     ORIGIN_STATE,
     ORIGIN_ZIP,
+    ORIGIN_COUNTRY,
     INVOICE_NO,
 )
 
@@ -199,3 +201,9 @@ SPEND_CENTS: Final = "spend_cents"
 PRICED_CENTS: Final = "priced_cents"  # spend of lines with a base quantity
 LINES: Final = "lines"
 UNPRICED_LINES: Final = "unpriced_lines"  # lines without a base quantity
+
+# --- Buy American (coop/rules/buy_american.py): documented exceptions per district -------------------------------
+BUY_AMERICAN_EXCEPTIONS: Final = "buy_american_exceptions"
+EXCEPTION_REASON: Final = "reason"
+APPROVED_BY: Final = "approved_by"
+APPROVED_ON: Final = "approved_on"

@@ -11,6 +11,7 @@ import polars as pl
 from coop import names
 from coop.errors import WARNING, Problem
 from coop.ingest import validate
+from coop.registry import geo
 from coop.store import lines
 
 PRICE_TOLERANCE = 0.01  # dollars: extended_price may differ from quantity x unit_price by at most 1 cent
@@ -96,9 +97,24 @@ def with_registry(typed: pl.DataFrame, enr: Enrichment) -> pl.DataFrame:
         names.ORIGIN_STATE: "_reg_state",
         names.ORIGIN_ZIP: "_reg_zip",
     }
+    # a line the file says was imported keeps no US origin: the registry's origin is the vendor's own, not the food's
+    country = pl.col(names.ORIGIN_COUNTRY)
+    imported = (
+        (country.is_not_null() & ~country.is_in(list(geo.DOMESTIC_COUNTRIES)))
+        if names.ORIGIN_COUNTRY in typed.columns
+        else pl.lit(False)
+    )
+    origin = (names.ORIGIN_STATE, names.ORIGIN_ZIP)
     return (
         typed.join(keyed, on=names.VENDOR_NAME, how="left", maintain_order="left")
-        .with_columns(pl.col(target).fill_null(pl.col(source)) for target, source in filled.items())
+        .with_columns(
+            (
+                pl.when(imported).then(pl.col(target)).otherwise(pl.col(target).fill_null(pl.col(source)))
+                if target in origin
+                else pl.col(target).fill_null(pl.col(source))
+            ).alias(target)
+            for target, source in filled.items()
+        )
         .drop(keyed.columns[1:])
     )
 

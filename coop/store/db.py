@@ -35,10 +35,18 @@ def _split_purchases(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"DROP TABLE {_OLD_PURCHASES}")
 
 
+def _add_origin_country(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 3: purchase_lines gains origin_country (Buy American), the view shows it, exceptions get a table."""
+    con.execute(f"ALTER TABLE {names.PURCHASE_LINES} ADD COLUMN IF NOT EXISTS {names.ORIGIN_COUNTRY} TEXT")
+    con.execute(f"DROP VIEW IF EXISTS {names.PURCHASES}")
+    con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: the view anew, the new table
+
+
 # (version, SQL file or function) in order; a database at version v gets every migration after v.
 MIGRATIONS: tuple[tuple[int, str | Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     (1, SCHEMA_FILE),
     (2, _split_purchases),
+    (3, _add_origin_country),
 )
 CURRENT_VERSION = MIGRATIONS[-1][0]
 LOCK_WAIT_SECONDS = 60.0

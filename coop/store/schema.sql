@@ -83,14 +83,15 @@ CREATE TABLE IF NOT EXISTS purchase_lines (
     origin_state        TEXT,
     origin_zip          TEXT,
     invoice_no          TEXT,
-    line_key            UBIGINT NOT NULL       -- hash of the canonical columns, to detect duplicates
+    line_key            UBIGINT NOT NULL,      -- hash of the canonical columns, to detect duplicates
+    origin_country      TEXT                   -- ISO 3166-1 alpha-2 (Buy American); NULL: not given. Not in line_key
 );
 
 CREATE VIEW IF NOT EXISTS purchases AS
 SELECT l.batch_id, l.source_row, l.district_id, l.invoice_date, l.period_start, l.period_end, l.vendor_name,
        l.vendor_type, i.description, i.product, i.product_confidence, i.category, i.unprocessed, i.unprocessed_rule,
        l.quantity, p.unit, p.pack_size, l.base_quantity, p.base_unit, l.unit_price, l.extended_price, l.price_flag,
-       l.origin_state, l.origin_zip, l.invoice_no, l.line_key
+       l.origin_state, l.origin_zip, l.origin_country, l.invoice_no, l.line_key
 FROM purchase_lines l
 JOIN purchase_items i ON i.item_id = l.item_id
 JOIN purchase_packs p ON p.pack_id = l.pack_id;
@@ -153,6 +154,16 @@ CREATE TABLE IF NOT EXISTS procurement_thresholds (
     scope                    TEXT,
     local_unprocessed_value  DECIMAL(18, 2),   -- a state's higher small-purchase limit for local unprocessed products
     source                   TEXT NOT NULL
+);
+
+-- Buy American exceptions a district documented (coop/rules/buy_american.py): a non-domestic product bought under
+-- 7 CFR 210.21(d)'s limited exceptions, why, who approved it and when; shown beside the district's figure
+CREATE TABLE IF NOT EXISTS buy_american_exceptions (
+    district_id  TEXT NOT NULL,
+    product      TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    approved_by  TEXT NOT NULL,
+    approved_on  DATE NOT NULL
 );
 
 -- the purchase lines compacted per batch and month to the three metric grains (coop/summary.py); written in the
