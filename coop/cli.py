@@ -483,6 +483,22 @@ def _bids(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str,
     return result.to_json()
 
 
+@command(
+    "buy-american",
+    "non-domestic share of each district's commercial food cost against the Buy American cap",
+    arg("--school-year", type=int, default=None, help="YYYY: the school year starting YYYY-07-01 (default: latest)"),
+    arg("--exceptions", type=Path, default=None, help="first record exceptions from a CSV (district_id, product, "
+        "reason, approved_by, approved_on)"),
+)  # fmt: skip
+def _buy_american(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The school year's cap, and per district commercial food cost, non-domestic and unknown cost, flags."""
+    from coop.rules import buy_american
+
+    if args.exceptions is not None:
+        buy_american.exceptions_from_csv(con, args.exceptions)
+    return buy_american.buy_american_from_db(con, args.school_year).to_json()
+
+
 @command("classify", "classify an item description (unprocessed per 7 CFR 210.21(g))", arg("text"))
 def _classify(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Classify one item description: product, category, unprocessed, the rule and its source."""
