@@ -499,6 +499,19 @@ def _buy_american(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> d
     return buy_american.buy_american_from_db(con, args.school_year).to_json()
 
 
+@command(
+    "worksheet",
+    "check procurement quotes and write seed 002's worksheets (XLSX and HTML) per procurement",
+    arg("file", type=Path, help="quotes CSV/XLSX: procurement_id, district_id, date, item, ... (one row a quote)"),
+    arg("--out", type=Path, required=True, help="folder for the worksheets"),
+)
+def _worksheet(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Each procurement's method, quotes, completeness problems and award; its worksheets written."""
+    from coop.rules import procurement
+
+    return {"procurements": [p.to_json() for p in procurement.worksheet_file(con, args.file, args.out)]}
+
+
 @command("classify", "classify an item description (unprocessed per 7 CFR 210.21(g))", arg("text"))
 def _classify(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Classify one item description: product, category, unprocessed, the rule and its source."""

@@ -166,6 +166,27 @@ CREATE TABLE IF NOT EXISTS buy_american_exceptions (
     approved_on  DATE NOT NULL
 );
 
+-- quotes of small procurements (coop/rules/procurement.py, seed 002's worksheets): one row per vendor contacted;
+-- a procurement is its rows with one procurement_id (loading a procurement again replaces its rows)
+CREATE TABLE IF NOT EXISTS procurement_quotes (
+    procurement_id   TEXT NOT NULL,
+    district_id      TEXT NOT NULL,
+    date             DATE NOT NULL,
+    item             TEXT NOT NULL,
+    specification    TEXT,
+    quantity         DOUBLE,
+    unit             TEXT,
+    estimated_value  DECIMAL(18, 2) NOT NULL,
+    vendor_name      TEXT,
+    vendor_address   TEXT,
+    meets_specs      BOOLEAN,
+    meets_delivery   BOOLEAN,
+    quote            DECIMAL(18, 2),
+    accepted         BOOLEAN,
+    reason           TEXT,
+    source_row       INTEGER NOT NULL
+);
+
 -- the purchase lines compacted per batch and month to the three metric grains (coop/summary.py); written in the
 -- load's transaction, deleted with its batch. Each grain row's text keys are stored once in summary_keys
 -- (grain shares: district, category, base unit, vendor type, origin; prices: + product; vendors: district, vendor,
