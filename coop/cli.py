@@ -512,6 +512,20 @@ def _worksheet(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict
     return {"procurements": [p.to_json() for p in procurement.worksheet_file(con, args.file, args.out)]}
 
 
+@command(
+    "census",
+    "each district's food costs for a school year in the Farm to School Census's terms (CSV and XLSX)",
+    arg("--school-year", type=int, required=True, help="YYYY: the school year starting YYYY-07-01"),
+    arg("--out", type=Path, required=True, help="folder for census-SYYYYY-YY.csv, .xlsx and the mapping"),
+)
+def _census(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Total, local and unknown-origin food cost and local cost by Census category and source, per district."""
+    from coop.report import census
+
+    result = census.census(con, args.school_year)
+    return {**result.to_json(), "files": census.write(result, args.out)}
+
+
 @command("classify", "classify an item description (unprocessed per 7 CFR 210.21(g))", arg("text"))
 def _classify(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Classify one item description: product, category, unprocessed, the rule and its source."""
