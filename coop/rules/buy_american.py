@@ -93,8 +93,12 @@ DISTRICT_COLUMNS: Final = (
     "could_be_over",
     "status",
 )
+# an exception already on record (same five values) is not recorded twice
 _INSERT_EXCEPTION: Final = (
-    f"INSERT INTO {names.BUY_AMERICAN_EXCEPTIONS} ({', '.join(EXCEPTION_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
+    f"INSERT INTO {names.BUY_AMERICAN_EXCEPTIONS} ({', '.join(EXCEPTION_COLUMNS)}) "
+    f"SELECT ?, ?, ?, ?, CAST(? AS DATE) WHERE NOT EXISTS (SELECT 1 FROM {names.BUY_AMERICAN_EXCEPTIONS} WHERE "
+    + " AND ".join(f"{c} = ?" for c in EXCEPTION_COLUMNS)
+    + ")"
 )
 _SELECT_EXCEPTIONS: Final = (
     f"SELECT {', '.join(EXCEPTION_COLUMNS)} FROM {names.BUY_AMERICAN_EXCEPTIONS} "
@@ -362,7 +366,8 @@ def add_exceptions(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], f
         raise ValidationError(f"{file_name}: {len(problems)} invalid exception cell(s); nothing recorded", problems)
     with db.transaction(con):
         for row in clean:
-            con.execute(_INSERT_EXCEPTION, [row[c] for c in EXCEPTION_COLUMNS])
+            values = [row[c] for c in EXCEPTION_COLUMNS]
+            con.execute(_INSERT_EXCEPTION, values + values)
     return len(clean)
 
 
