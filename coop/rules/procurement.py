@@ -20,6 +20,7 @@ What is checked (seed 002, "Micro-Purchase Procedures" and "Small Purchase Proce
 from __future__ import annotations
 
 import html
+import io
 import math
 import re
 from collections.abc import Sequence
@@ -753,11 +754,19 @@ def render_html(p: Procurement) -> str:
     return "\n".join(parts)
 
 
-def write_xlsx(p: Procurement, path: Path) -> None:
+def xlsx_bytes(p: Procurement) -> bytes:
+    """The worksheet as XLSX file content (see `write_xlsx`)."""
+    buffer = io.BytesIO()
+    write_xlsx(p, buffer)
+    return buffer.getvalue()
+
+
+def write_xlsx(p: Procurement, path: Path | io.BytesIO) -> None:
     """The worksheet as one XLSX sheet (text cells always text, never formulas or links)."""
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    target = path if isinstance(path, io.BytesIO) else str(path)
+    book = xlsxwriter.Workbook(target, {"strings_to_formulas": False, "strings_to_urls": False})
     try:
         sheet = book.add_worksheet("Worksheet")
         bold = book.add_format({"bold": True})
