@@ -151,8 +151,10 @@ with buy_tab:
         for row in flagged_ba.iter_rows(named=True):
             share = row["non_domestic_share"] or 0.0
             if row["over_cap"]:
-                st.error(f"{row['district_id']}: non-domestic food is {share:.1%} of commercial food cost, over the "
-                         f"{rl.cap_text(figures)} cap of {rl.school_year_label(year)}.")  # fmt: skip
+                st.warning(
+                    f"**Over the cap.** {row['district_id']}: non-domestic food is {share:.1%} of commercial food "
+                    f"cost, over the {rl.cap_text(figures)} cap of {rl.school_year_label(year)}."
+                )
             else:
                 st.warning(f"{row['district_id']}: {share:.1%} non-domestic, but {row['worst_case_share']:.1%} if "
                            "every unknown-origin dollar were imported: record where that food was grown.")  # fmt: skip
