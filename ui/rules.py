@@ -11,6 +11,7 @@ import streamlit as st
 from coop import calendar
 from coop.products import classify
 from coop.products.classify import Classification
+from coop.registry import districts
 from coop.rules import bids, buy_american, procurement, splits, thresholds
 from coop.rules.bids import BidResult
 from coop.rules.buy_american import BuyAmerican
@@ -151,7 +152,7 @@ def check_quotes(edited: pl.DataFrame) -> list[Procurement]:
 
 def read_quotes_upload(name: str, content: bytes) -> pl.DataFrame:
     """Quotes from an uploaded CSV/XLSX; bad cells named by row and column."""
-    known = procurement.registry_districts.load(session.cursor())["district_id"].to_list()
+    known = districts.load(session.cursor())["district_id"].to_list()
     return procurement.read_quotes(session.save_upload(name, content), known).drop("source_row")
 
 
