@@ -179,7 +179,7 @@ class BuyAmerican:
     cap: float | None
     source: str
     districts: pl.DataFrame  # DISTRICT_COLUMNS
-    products: pl.DataFrame  # district_id, product, origin_country, country, cost, exception_on_record
+    products: pl.DataFrame  # district_id, product, origin_country(ies), country name(s), cost, exception_on_record
     exceptions: pl.DataFrame  # EXCEPTION_COLUMNS
 
     def for_districts(self, district_ids: list[str]) -> BuyAmerican:
@@ -310,14 +310,21 @@ def buy_american(
     )
     imported = (
         costed.filter(pl.col(ORIGIN_CLASS) == NON_DOMESTIC)
-        .group_by(names.DISTRICT_ID, names.PRODUCT, names.ORIGIN_COUNTRY)
-        .agg(pl.col("cost").sum().round(2), pl.col(names.DESCRIPTION).first())
+        .with_columns(
+            pl.col(names.ORIGIN_COUNTRY).map_elements(geo.country_name, return_dtype=pl.String).alias("_name")
+        )
+        .group_by(names.DISTRICT_ID, names.PRODUCT)
+        .agg(
+            pl.col("cost").sum().round(2),
+            pl.col(names.ORIGIN_COUNTRY).unique(maintain_order=True).sort().str.join(", "),
+            pl.col("_name").unique(maintain_order=True).sort().str.join(", ").alias("country"),
+            pl.col(names.DESCRIPTION).first(),
+        )
         .sort(names.DISTRICT_ID, "cost", descending=[False, True])
     )
-    imported = imported.with_columns(
-        pl.col(names.ORIGIN_COUNTRY).map_elements(geo.country_name, return_dtype=pl.String).alias("country"),
-        _matches(imported, exceptions),
-    ).select(names.DISTRICT_ID, names.PRODUCT, names.ORIGIN_COUNTRY, "country", "cost", "exception_on_record")
+    imported = imported.with_columns(_matches(imported, exceptions)).select(
+        names.DISTRICT_ID, names.PRODUCT, names.ORIGIN_COUNTRY, "country", "cost", "exception_on_record"
+    )
     shown = exceptions.filter(pl.col(names.DISTRICT_ID).is_in(ids)) if district_ids is not None else exceptions
     return BuyAmerican(school_year, cap, source, per_district, imported, shown)
 

@@ -114,6 +114,13 @@ def test_lines_of_other_school_years_stay_out_and_a_period_line_counts_by_its_da
     assert (a["commercial_food_cost"], a["non_domestic_cost"]) == pytest.approx((620.00, 62.00))
 
 
+def test_a_product_from_several_countries_is_one_row():
+    day = date(2025, 10, 1)
+    rows = [line("A", day, 50.0, product="bananas", country=c) for c in ("GT", "EC", "GT")]
+    (row,) = figures(rows, 2025).products.iter_rows(named=True)
+    assert (row["origin_country"], row["country"], row["cost"]) == ("EC, GT", "Ecuador, Guatemala", 150.0)
+
+
 def test_a_district_without_purchases_has_no_cost_and_no_flag():
     result = figures(district_a(date(2025, 10, 1)), 2025, district_ids=["A", "B"])
     b = row_of(result, "B")
@@ -137,7 +144,7 @@ def test_an_exception_is_shown_beside_the_figure_and_matched_to_its_product():
     )  # fmt: skip
     result = figures(district_a(date(2025, 10, 15)), 2025, exceptions=exceptions)
     products = {r[names.PRODUCT]: r for r in result.products.iter_rows(named=True)}
-    assert set(products) == {"bananas", "shrimp"}
+    assert set(products) == {"bananas", "shrimp"}  # one row a product, its countries together
     bananas = products["bananas"]
     assert (bananas["cost"], bananas["country"], bananas["exception_on_record"]) == (60.0, "Ecuador", True)
     assert (products["shrimp"]["country"], products["shrimp"]["exception_on_record"]) == ("Vietnam", False)
