@@ -547,6 +547,49 @@ def _bids(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str,
 
 
 @command(
+    "buy-american",
+    "non-domestic share of each district's commercial food cost against the Buy American cap",
+    arg("--school-year", type=int, default=None, help="YYYY: the school year starting YYYY-07-01 (default: latest)"),
+    arg("--exceptions", type=Path, default=None, help="first record exceptions from a CSV (district_id, product, "
+        "reason, approved_by, approved_on)"),
+)  # fmt: skip
+def _buy_american(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The school year's cap, and per district commercial food cost, non-domestic and unknown cost, flags."""
+    from coop.rules import buy_american
+
+    if args.exceptions is not None:
+        buy_american.exceptions_from_csv(con, args.exceptions)
+    return buy_american.buy_american_from_db(con, args.school_year).to_json()
+
+
+@command(
+    "worksheet",
+    "check procurement quotes and write seed 002's worksheets (XLSX and HTML) per procurement",
+    arg("file", type=Path, help="quotes CSV/XLSX: procurement_id, district_id, date, item, ... (one row a quote)"),
+    arg("--out", type=Path, required=True, help="folder for the worksheets"),
+)
+def _worksheet(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Each procurement's method, quotes, completeness problems and award; its worksheets written."""
+    from coop.rules import procurement
+
+    return {"procurements": [p.to_json() for p in procurement.worksheet_file(con, args.file, args.out)]}
+
+
+@command(
+    "census",
+    "each district's food costs for a school year in the Farm to School Census's terms (CSV and XLSX)",
+    arg("--school-year", type=int, required=True, help="YYYY: the school year starting YYYY-07-01"),
+    arg("--out", type=Path, required=True, help="folder for census-SYYYYY-YY.csv, .xlsx and the mapping"),
+)
+def _census(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Total, local and unknown-origin food cost and local cost by Census category and source, per district."""
+    from coop.report import census
+
+    result = census.census(con, args.school_year)
+    return {**result.to_json(), "files": census.write(result, args.out)}
+
+
+@command(
     "classify",
     "classify an item description (unprocessed per 7 CFR 210.21(g)); --set stores a correction, --undo removes one",
     arg("text", nargs="?", default=None, help="the item description"),

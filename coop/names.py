@@ -38,6 +38,7 @@ UNIT_PRICE: Final = "unit_price"
 EXTENDED_PRICE: Final = "extended_price"
 ORIGIN_STATE: Final = "origin_state"
 ORIGIN_ZIP: Final = "origin_zip"
+ORIGIN_COUNTRY: Final = "origin_country"  # ISO 3166-1 alpha-2 code (Buy American); optional
 INVOICE_NO: Final = "invoice_no"
 
 # --- derived / bookkeeping purchase columns --------------------------------------
@@ -69,6 +70,7 @@ CANONICAL_COLUMNS: Final = (
     EXTENDED_PRICE,
     ORIGIN_STATE,
     ORIGIN_ZIP,
+    ORIGIN_COUNTRY,
     INVOICE_NO,
 )
 
@@ -228,3 +230,22 @@ BATCH_REGISTRATIONS: Final = "batch_registrations"
 REGISTERED_TABLE: Final = "registered_table"  # districts or vendors
 REGISTERED_KEY: Final = "registered_key"  # the district_id or vendor_name the batch added
 VENDOR_TYPE_RULE: Final = "vendor_type_rule"  # how a line's vendor type was decided: file, registry, a report marker
+
+# --- Buy American (coop/rules/buy_american.py): documented exceptions per district -------------------------------
+BUY_AMERICAN_EXCEPTIONS: Final = "buy_american_exceptions"
+EXCEPTION_REASON: Final = "reason"
+APPROVED_BY: Final = "approved_by"
+APPROVED_ON: Final = "approved_on"
+
+# --- procurement records (coop/rules/procurement.py): quotes behind seed 002's worksheets ------------------------
+PROCUREMENT_QUOTES: Final = "procurement_quotes"
+PROCUREMENT_ID: Final = "procurement_id"
+QUOTE_DATE: Final = "date"
+ITEM: Final = "item"
+SPECIFICATION: Final = "specification"
+ESTIMATED_VALUE: Final = "estimated_value"
+VENDOR_ADDRESS: Final = "vendor_address"
+MEETS_SPECS: Final = "meets_specs"
+MEETS_DELIVERY: Final = "meets_delivery"
+QUOTE: Final = "quote"
+ACCEPTED: Final = "accepted"

@@ -532,6 +532,44 @@ SPLIT_INVOICES: Final = (
 MILK_CONTRACT_DISTRICT: Final = "driftless"
 MILK_CONTRACT_VENDOR: Final = "Cloverleaf Dairy"
 
+# --- imported food (Buy American, issue 21) -------------------------------------------------------------------
+# Bananas are grown abroad: a banana line with an origin names one of these countries (ISO 3166-1 alpha-2).
+BANANA_COUNTRIES: Final = ("GT", "EC", "CR", "HN")
+# Planted imported lines in school year 2025-26, one delivery a month September to May, added to the drawn lines:
+# (district, vendor, invoice prefix, [(description, category, unit, pack, quantity, unit price, country)]).
+# big_stone's imported share goes over the 10 % cap; north_woods stays under it.
+IMPORTED_DELIVERIES: Final = (
+    (
+        "big_stone",
+        "Lakeside Dining Services",
+        "LDS-IMP",
+        (
+            ("Mangoes, Fresh, Tommy Atkins, 9ct", "fruit", "CS", "10 LB", 8.0, 30.00, "MX"),
+            ("Shrimp, Cooked, Peeled and Deveined, 31/40, 5/2 LB", "protein", "CS", "5/2 LB", 10.0, 95.00, "VN"),
+        ),
+    ),
+    (
+        "north_woods",
+        "Great Lakes Foodservice",
+        "GLF-IMP",
+        (
+            ("Mangoes, Fresh, Tommy Atkins, 9ct", "fruit", "CS", "10 LB", 10.0, 29.50, "MX"),
+            ("Tilapia Fillets, IQF, 4 OZ, 10 LB", "protein", "CS", "10 LB", 12.0, 82.00, "CN"),
+        ),
+    ),
+)
+IMPORTED_MONTHS: Final = ((2025, 9), (2025, 10), (2025, 11), (2025, 12), (2026, 1), (2026, 2), (2026, 3), (2026, 4),
+                          (2026, 5))  # fmt: skip
+EXCEPTIONS_FILE: Final = "buy_american_exceptions.csv"
+# documented Buy American exceptions of the sample districts (7 CFR 210.21(d)(2))
+SAMPLE_EXCEPTIONS: Final = (
+    ("big_stone", "bananas", "not produced in the US in sufficient and reasonably available quantities of "
+     "satisfactory quality (on the FAR nonavailable articles list, 48 CFR 25.104)", "food service director",
+     date(2025, 7, 15)),
+    ("north_woods", "tilapia", "competitive bids: the domestic product costs significantly more",
+     "business manager", date(2025, 8, 20)),
+)  # fmt: skip
+
 _GROUP_OF_TYPE: Final = {
     **dict.fromkeys(names.DIRECT_VENDOR_TYPES, names.DIRECT_LOCAL),
     **dict.fromkeys(names.NONTRADITIONAL_VENDOR_TYPES, names.NONTRADITIONAL_LOCAL),
@@ -930,6 +968,13 @@ def _finish_lines(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame
         .otherwise(pl.col("origin_state"))
         .alias("origin_state"),
     )
+    # an imported item's line with an origin names its country (drawn from the state draw: no new random numbers)
+    banana_country = pl.lit(list(BANANA_COUNTRIES)).list.get(
+        (pl.col("_u_state") * len(BANANA_COUNTRIES)).cast(pl.Int64)
+    )
+    frame = frame.with_columns(
+        pl.when((pl.col("item") == "bananas") & ~unknown).then(banana_country).otherwise(None).alias("origin_country")
+    )
     frame = frame.with_columns(
         (pl.col("quantity") * pl.col("unit_price")).round(2).alias("extended_price"),
         pl.concat_str(
@@ -973,6 +1018,7 @@ PURCHASE_COLUMNS: Final = (
     names.EXTENDED_PRICE,
     names.ORIGIN_STATE,
     names.ORIGIN_ZIP,
+    names.ORIGIN_COUNTRY,
 )
 PURCHASE_SCHEMA: Final = {
     names.DISTRICT_ID: pl.String,
@@ -990,6 +1036,7 @@ PURCHASE_SCHEMA: Final = {
     names.EXTENDED_PRICE: pl.Float64,
     names.ORIGIN_STATE: pl.String,
     names.ORIGIN_ZIP: pl.String,
+    names.ORIGIN_COUNTRY: pl.String,
 }
 
 
@@ -1011,6 +1058,7 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("extended_price").alias(names.EXTENDED_PRICE),
         pl.col("origin_state").alias(names.ORIGIN_STATE),
         pl.col("origin_zip").alias(names.ORIGIN_ZIP),
+        pl.col("origin_country").alias(names.ORIGIN_COUNTRY),
     ).cast(PURCHASE_SCHEMA)
 
 
@@ -1038,9 +1086,56 @@ def planted_lines() -> pl.DataFrame:
                     names.EXTENDED_PRICE: round(quantity * price, 2),
                     names.ORIGIN_STATE: vendor.state,
                     names.ORIGIN_ZIP: vendor.zip,
+                    names.ORIGIN_COUNTRY: None,
                 }
             )
     return pl.DataFrame(rows, schema=PURCHASE_SCHEMA)
+
+
+def imported_lines() -> pl.DataFrame:
+    """The planted imported lines (IMPORTED_DELIVERIES): monthly deliveries with their origin country only."""
+    rows = []
+    for district_id, vendor_name, prefix, items in IMPORTED_DELIVERIES:
+        vendor = _VENDOR[vendor_name]
+        for year, month in IMPORTED_MONTHS:
+            day = date(year, month, 8 + _stable(district_id + vendor_name) % 7)
+            for description, category, unit, pack, quantity, price, country in items:
+                rows.append(
+                    {
+                        names.DISTRICT_ID: district_id,
+                        names.INVOICE_DATE: day,
+                        names.INVOICE_NO: f"{prefix}-{day:%y%m%d}",
+                        names.VENDOR_NAME: vendor.name,
+                        names.VENDOR_TYPE: vendor.vendor_type,
+                        names.PRODUCT: description,
+                        names.CATEGORY: category,
+                        names.UNPROCESSED: "true",
+                        names.QUANTITY: quantity,
+                        names.UNIT: unit,
+                        names.PACK_SIZE: pack,
+                        names.UNIT_PRICE: price,
+                        names.EXTENDED_PRICE: round(quantity * price, 2),
+                        names.ORIGIN_STATE: None,
+                        names.ORIGIN_ZIP: None,
+                        names.ORIGIN_COUNTRY: country,
+                    }
+                )
+    return pl.DataFrame(rows, schema=PURCHASE_SCHEMA)
+
+
+def exception_frame() -> pl.DataFrame:
+    """The sample districts' documented Buy American exceptions."""
+    return pl.DataFrame(
+        SAMPLE_EXCEPTIONS,
+        schema={
+            names.DISTRICT_ID: pl.String,
+            names.PRODUCT: pl.String,
+            names.EXCEPTION_REASON: pl.String,
+            names.APPROVED_BY: pl.String,
+            names.APPROVED_ON: pl.Date,
+        },
+        orient="row",
+    )
 
 
 def _expected_candidates() -> int:
@@ -1049,7 +1144,10 @@ def _expected_candidates() -> int:
 
 
 def generate(rows: int | None = None, seed: int = DEFAULT_SEED) -> SampleCoop:
-    """A deterministic sample co-op for a seed: districts, vendors, meal counts and `rows` purchase lines."""
+    """A deterministic sample co-op for a seed: districts, vendors, meal counts and `rows` purchase lines.
+
+    The planted imported lines (`imported_lines`, 36) come on top of the `rows`.
+    """
     target = DEFAULT_ROWS if rows is None else int(rows)
     planted = planted_lines()
     if target < planted.height + len(DISTRICTS):
@@ -1062,7 +1160,10 @@ def generate(rows: int | None = None, seed: int = DEFAULT_SEED) -> SampleCoop:
     lines = _select_lines(cand, target - planted.height, rng)
     allocated = _allocate(lines, meal_counts, rng)
     finished = _canonical(_finish_lines(allocated, rng))
-    purchases_all = pl.concat([finished, planted]).sort(names.DISTRICT_ID, names.INVOICE_DATE, names.INVOICE_NO)
+    # the imported lines come on top of the drawn ones (the draw, and every other line, stays as it was)
+    purchases_all = pl.concat([finished, planted, imported_lines()]).sort(
+        names.DISTRICT_ID, names.INVOICE_DATE, names.INVOICE_NO
+    )
     annual = meal_counts.group_by(names.DISTRICT_ID).agg((pl.col(names.MEALS).sum() / 2).round(0).cast(pl.Int64))
     district_table = (
         district_frame()
@@ -1098,6 +1199,7 @@ def write(sample: SampleCoop, out_dir: Path) -> list[Path]:
         (district_csv, DISTRICTS_FILE),
         (sample.vendors, VENDORS_FILE),
         (sample.contracts, CONTRACTS_FILE),
+        (exception_frame(), EXCEPTIONS_FILE),
     ):
         _write_csv(frame, out_dir / name)
         written.append(out_dir / name)
@@ -1138,6 +1240,7 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
             "vendors": 0,
             "meal_counts": 0,
             "contracts": 0,
+            "buy_american_exceptions": 0,
             "rows_loaded": 0,
             "rows_rejected": 0,
             "batches": [
@@ -1163,6 +1266,12 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
         dates = {names.START_DATE: pl.Date, names.END_DATE: pl.Date}
         contract_rows = pl.read_csv(contracts_csv, schema_overrides=dates)
         n_contracts = contracts.upsert(con, contract_rows, file_name=contracts_csv.name)
+    exceptions_csv = Path(sample_dir) / EXCEPTIONS_FILE
+    n_exceptions = 0
+    if exceptions_csv.exists():
+        from coop.rules import buy_american
+
+        n_exceptions = buy_american.exceptions_from_csv(con, exceptions_csv)
     batches = []
     for district_id, path in purchase_files:
         result = ingest_file(con, path, district_id=district_id)
@@ -1174,6 +1283,7 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
         "vendors": n_vendors,
         "meal_counts": n_meals,
         "contracts": n_contracts,
+        "buy_american_exceptions": n_exceptions,
         "rows_loaded": sum(b["rows_loaded"] for b in batches),
         "rows_rejected": sum(b["rows_rejected"] for b in batches),
         "batches": batches,

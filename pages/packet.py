@@ -56,3 +56,31 @@ for table in built.tables:
     st.markdown(f"**{lb.md(table.title)}**")
     st.dataframe(table.frame, hide_index=True, width="stretch")
     st.caption(lb.md(table.caption))
+
+st.subheader("Farm to School Census export")
+census_year = st.selectbox(
+    "School year", pk.census_years(start, end), format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="census_year"
+)
+exported = feedback.call(pk.census_export, census_year)
+st.caption(
+    f"Every member district's food costs for school year {census_year}-{(census_year + 1) % 100:02d} (1 July to 30 "
+    f"June) in the Census's own terms, US dollars; totals equal the Overview's figures for the same dates. "
+    f"Edition: {pk.census_edition()}."
+)
+st.dataframe(exported.districts, hide_index=True, width="stretch")
+files = pk.census_files(exported)
+c1, c2, c3 = st.columns(3)
+stem_census = f"census-SY{census_year}-{(census_year + 1) % 100:02d}"
+c1.download_button("Census figures (CSV)", data=files["csv"], file_name=f"{stem_census}.csv", mime="text/csv",
+                   key="census_csv")  # fmt: skip
+c2.download_button(
+    "Census figures (XLSX)",
+    data=files["xlsx"],
+    file_name=f"{stem_census}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="census_xlsx",
+)
+c3.download_button("Mapping (CSV)", data=files["mapping"], file_name=f"{stem_census}-mapping.csv", mime="text/csv",
+                   key="census_mapping")  # fmt: skip
+with st.expander("How our categories and vendor types map to the Census's"):
+    st.dataframe(exported.mapping, hide_index=True, width="stretch")

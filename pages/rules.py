@@ -7,12 +7,14 @@ from ui import rules as rl
 start, end, chosen = filters.setup(
     "Procurement rules",
     "Purchase thresholds and the method each purchase needs, split purchases, geographic-preference bid scoring, "
-    "and whether a product counts as unprocessed (7 CFR 210.21(g)).",
+    "Buy American against the cap, procurement records (quotes and seed 002's worksheets), and whether a product "
+    "counts as unprocessed (7 CFR 210.21(g)).",
 )
 
-thresholds_tab, split_tab, bids_tab, classify_tab = st.tabs(
-    ["Thresholds and methods", "Split purchases", "Bid scorer", "Unprocessed? (classifier)"]
-)
+thresholds_tab, split_tab, bids_tab, buy_tab, records_tab, classify_tab = st.tabs(
+    ["Thresholds and methods", "Split purchases", "Bid scorer", "Buy American", "Procurement records",
+     "Unprocessed? (classifier)"]
+)  # fmt: skip
 years = rl.school_years(start, end)
 
 with thresholds_tab:
@@ -133,6 +135,137 @@ with bids_tab:
         )
         for warning in result.warnings:
             st.warning(warning)
+        with st.expander("Rules applied, with their sources and dates"):
+            for rule in result.rules:
+                st.markdown(f"- {rule}")
+
+with buy_tab:
+    year = st.selectbox("School year", years, index=len(years) - 1, format_func=rl.school_year_label, key="ba_year")
+    with feedback.shown():
+        figures = rl.buy_american_figures(year, chosen)
+        flagged_ba = figures.flagged()
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Cap in force", rl.cap_text(figures), help=figures.source)
+        m2.metric("Districts over the cap", f"{int(figures.districts['over_cap'].sum()):,}")
+        m3.metric("Could be over (unknown origin)", f"{int(figures.districts['could_be_over'].sum()):,}")
+        for row in flagged_ba.iter_rows(named=True):
+            share = row["non_domestic_share"] or 0.0
+            if row["over_cap"]:
+                st.warning(
+                    f"**Over the cap.** {row['district_id']}: non-domestic food is {share:.1%} of commercial food "
+                    f"cost, over the {rl.cap_text(figures)} cap of {rl.school_year_label(year)}."
+                )
+            else:
+                st.warning(f"{row['district_id']}: {share:.1%} non-domestic, but {row['worst_case_share']:.1%} if "
+                           "every unknown-origin dollar were imported: record where that food was grown.")  # fmt: skip
+        st.dataframe(
+            figures.districts,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                c: st.column_config.NumberColumn(c.replace("_", " ").capitalize() + " ($)", format="dollar")
+                for c in ("commercial_food_cost", "domestic_cost", "non_domestic_cost", "unknown_origin_cost")
+            }
+            | {
+                c: st.column_config.NumberColumn(c.replace("_", " ").capitalize(), format="percent")
+                for c in ("domestic_share", "non_domestic_share", "unknown_origin_share", "worst_case_share")
+            },
+        )
+        st.caption(
+            f"{rl.school_year_label(year)} (1 July to 30 June), US dollars. Commercial food cost leaves out USDA "
+            "Foods and DoD Fresh (entitlement foods). Domestic: origin_country US, or a US state or ZIP; "
+            "non-domestic: another origin_country; unknown: neither. Cap source: " + figures.source
+        )
+        st.markdown("**Non-domestic products** (exception on record: a documented exception names the product)")
+        st.dataframe(
+            figures.products,
+            hide_index=True,
+            width="stretch",
+            column_config={"cost": st.column_config.NumberColumn("Cost ($)", format="dollar")},
+        )
+        st.markdown("**Documented exceptions** (7 CFR 210.21(d)(2): not produced in the US in sufficient quantity "
+                    "and quality, or the US product costs significantly more)")  # fmt: skip
+        st.dataframe(figures.exceptions, hide_index=True, width="stretch")
+    with st.form("ba_exception", clear_on_submit=True):
+        st.markdown("**Record an exception**")
+        e1, e2 = st.columns(2)
+        district = e1.selectbox("District", chosen, key="ba_district")
+        product = e2.text_input("Product", key="ba_product")
+        reason = st.text_input("Reason", key="ba_reason")
+        e3, e4 = st.columns(2)
+        approved_by = e3.text_input("Approved by", key="ba_approved_by")
+        approved_on = e4.date_input("Date", key="ba_approved_on")
+        if st.form_submit_button("Record exception"):
+            with feedback.shown():
+                rl.add_exception(district, product, reason, approved_by, approved_on)
+                st.toast(f"Exception recorded for {district}: {product}")
+                st.rerun()
+
+with records_tab:
+    st.caption(
+        "Quotes of micro and small purchases (seed 002: Micro-Purchase and Small Purchase Procedures Worksheets). "
+        "One row a vendor contacted; rows with one procurement id are one procurement. Load a file, or edit here."
+    )
+    upload_q = st.file_uploader("Quotes (CSV or XLSX, the columns below)", type=["csv", "xlsx"], key="quotes_upload")
+    stored = feedback.call(rl.stored_quotes, chosen)
+    if upload_q:
+        start_quotes = feedback.call(rl.read_quotes_upload, upload_q.name, upload_q.getvalue())
+    elif stored.height:
+        start_quotes = stored
+    else:
+        start_quotes = rl.example_quotes(chosen[0] if chosen else "")
+    edited = st.data_editor(
+        start_quotes,
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "date": st.column_config.DateColumn("date", format="YYYY-MM-DD"),
+            "estimated_value": st.column_config.NumberColumn("estimated_value ($)", format="dollar"),
+            "quote": st.column_config.NumberColumn("quote ($)", format="dollar"),
+        },
+        key=f"quotes-editor-{upload_q.name if upload_q else 'stored'}",
+    )
+    with feedback.shown():
+        records = rl.check_quotes(edited)
+        table = rl.records_table(records)
+        r1, r2 = st.columns(2)
+        r1.metric("Procurements", f"{table.height:,}")
+        r2.metric("Incomplete records", f"{table.height - int(table['complete'].sum()):,}")
+        st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "estimated_value": st.column_config.NumberColumn("Estimated value ($)", format="dollar"),
+                "linked_spend": st.column_config.NumberColumn("Purchases that followed ($)", format="dollar"),
+                "problems": st.column_config.TextColumn("Problems", width="large"),
+            },
+        )
+        st.caption(
+            "Method from the estimated value and the thresholds in force on the date (the district's own first). "
+            "Purchases that followed: same district, vendor and item, from the date to the end of its school year."
+        )
+        if records and st.button("Save these quotes", key="quotes_save"):
+            st.toast(f"Saved {rl.save_quotes(edited):,} quote rows")
+        if records:
+            pick = st.selectbox("Worksheet for", [p.procurement_id for p in records], key="quotes_pick")
+            record = next(p for p in records if p.procurement_id == pick)
+            w1, w2 = st.columns(2)
+            w1.download_button("Worksheet (HTML, printable)", data=rl.worksheet_html(record),
+                               file_name=f"worksheet-{pick}.html", mime="text/html", key="ws_html")  # fmt: skip
+            w2.download_button("Worksheet (XLSX)", data=rl.worksheet_xlsx(record), file_name=f"worksheet-{pick}.xlsx",
+                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                               key="ws_xlsx")  # fmt: skip
+    year_r = st.selectbox("School year", years, index=len(years) - 1, format_func=rl.school_year_label, key="rec_year")
+    st.markdown("**Spend with no procurement record behind it** (no saved procurement and no contract on record)")
+    st.dataframe(
+        feedback.call(rl.unrecorded_spend, year_r, chosen),
+        hide_index=True,
+        width="stretch",
+        column_config={"spend": st.column_config.NumberColumn("Spend ($)", format="dollar")},
+    )
+    st.caption(f"{rl.school_year_label(year_r)}, US dollars; USDA Foods and DoD Fresh are not procurements.")
 
 with classify_tab:
     text = st.text_input("Item description", value="Apples, Gala, 88ct", key="classify_text")

@@ -1,13 +1,16 @@
-"""Cached wrappers for the Meeting packet page: the months on offer, the packet, and its downloads."""
+"""Cached wrappers for the Meeting packet page: the months on offer, the packet, its downloads, the Census export."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 from coop import calendar
-from coop.report import build, render
+from coop.report import build, census, render
 from coop.report.build import Packet
+from coop.report.census import Census
 from coop.store import db
 from ui import session
 
@@ -35,3 +38,26 @@ def packet_html(built: Packet) -> bytes:
 def packet_xlsx(built: Packet) -> bytes:
     """The packet as an Excel workbook."""
     return render.to_xlsx(built)
+
+
+# --- the Farm to School Census export ---------------------------------------------------------------------------
+def census_years(start: date, end: date) -> list[int]:
+    """School years (July-June) overlapping the period, newest first."""
+    return calendar.school_years(start, end)[::-1]
+
+
+def census_export(school_year: int) -> Census:
+    """Each district's figures for the school year in the Census's terms (kept until the data changes)."""
+    key = (str(db.resolve_path()), session.data_version(), school_year)
+    return session.memo("census", key, lambda: census.census(session.cursor(), school_year))
+
+
+def census_edition() -> str:
+    """The edition of the Census questionnaire the export follows."""
+    return census.EDITION
+
+
+def census_files(result: Census) -> dict[str, bytes]:
+    """The export's files (csv, xlsx, mapping) as bytes."""
+    with tempfile.TemporaryDirectory(prefix="coop-census-") as folder:
+        return {kind: Path(path).read_bytes() for kind, path in census.write(result, folder).items()}

@@ -11,7 +11,7 @@ import polars as pl
 from coop import names
 from coop.errors import WARNING, Problem
 from coop.ingest import validate
-from coop.registry import vendors
+from coop.registry import geo, vendors
 from coop.store import lines
 
 PRICE_TOLERANCE = 0.01  # dollars: extended_price may differ from quantity x unit_price by at most 1 cent
@@ -115,10 +115,25 @@ def with_registry(typed: pl.DataFrame, enr: Enrichment) -> pl.DataFrame:
         names.ORIGIN_ZIP: "_reg_zip",
     }
     from_registry = pl.col(names.VENDOR_TYPE).is_null() & pl.col("_reg_type_norm").is_not_null()
+    # a line the file says was imported keeps no US origin: the registry's origin is the vendor's own, not the food's
+    country = pl.col(names.ORIGIN_COUNTRY)
+    imported = (
+        (country.is_not_null() & ~country.is_in(list(geo.DOMESTIC_COUNTRIES)))
+        if names.ORIGIN_COUNTRY in typed.columns
+        else pl.lit(False)
+    )
+    origin = (names.ORIGIN_STATE, names.ORIGIN_ZIP)
     return (
         typed.join(keyed, on=names.VENDOR_NAME, how="left", maintain_order="left")
         .with_columns(
-            *[pl.col(target).fill_null(pl.col(source)) for target, source in filled.items()],
+            *[
+                (
+                    pl.when(imported).then(pl.col(target)).otherwise(pl.col(target).fill_null(pl.col(source)))
+                    if target in origin
+                    else pl.col(target).fill_null(pl.col(source))
+                ).alias(target)
+                for target, source in filled.items()
+            ],
             pl.when(from_registry)
             .then(pl.lit(validate.REGISTRY_RULE))
             .otherwise(pl.col(names.VENDOR_TYPE_RULE) if names.VENDOR_TYPE_RULE in typed.columns else None)

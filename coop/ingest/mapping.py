@@ -118,6 +118,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     names.ORIGIN_STATE: ("origin_state", "origin state", "state of origin", "origin", "grown in", "state grown"),
     names.ORIGIN_ZIP: ("origin_zip", "origin zip", "farm zip", "origin zip code"),
+    names.ORIGIN_COUNTRY: ("origin_country", "origin country", "country of origin", "country", "coo", "country origin"),
     names.INVOICE_NO: ("invoice_no", "invoice #", "invoice no", "invoice number", "inv #", "inv no", "invoice"),
     names.PACK_SIZE: ("pack_size", "pack", "pack size", "packsize", "pack/size"),
     names.PERIOD_START: ("period_start", "period start"),

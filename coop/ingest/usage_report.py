@@ -3,7 +3,8 @@
 The report is read by its structure, never by fixed row numbers:
 
 * the header row is the first row holding the labels Description, Pack Size, UOM, Quantity and
-  Total Amt Invoiced (Item No, Brand and Avg Price are read when present; column order is free);
+  Total Amt Invoiced (Item No, Brand, Avg Price and Country of Origin / COO are read when present; column order
+  is free);
 * the period comes from the rows above the header: ``Start Date ... MM/DD/YYYY`` and ``End Date ... MM/DD/YYYY``
   (one cell or several; an optional ``Bill-To ...`` list of ids), else a row naming a period with two dates;
 * a row whose first non-empty cell reads ``NAME (bill-to id)`` and that has no quantity, pack size or UOM
@@ -13,12 +14,13 @@ The report is read by its structure, never by fixed row numbers:
   grand totals), and rows with amounts but no item are skipped, and :attr:`UsageReport.skipped` says which and why.
 
 Reading for a load (:func:`read`; `coop.ingest.ingest_file` loads the lines): each line keeps the report's
-period (``period_start``/``period_end``), its ``invoice_date`` is the period's end date, and its origin is left
-empty (the report does not say where the food was grown). Its vendor type is the report's (``--vendor-type``)
-unless the line carries one of the report's own markers (`report_markers.csv`: e.g. brand 'DOD FRESH PRODUCE' ->
-dod_fresh, brand 'USDA' -> usda_foods); ``vendor_type_rule`` keeps which decided. Avg Price is rounded to the
-cent, so quantity x Avg Price can miss the invoiced total by up to quantity x $0.005; see :func:`unit_prices` for
-how the stored unit price is chosen so that rounding alone never raises a price flag.
+period (``period_start``/``period_end``), its ``invoice_date`` is the period's end date, and its US origin is left
+empty (the report does not say where in the US the food was grown); a Country of Origin column, where the report
+has one, gives ``origin_country`` (checked by the ingest like a template's). Its vendor type is the report's
+(``--vendor-type``) unless the line carries one of the report's own markers (`report_markers.csv`: e.g. brand
+'DOD FRESH PRODUCE' -> dod_fresh, brand 'USDA' -> usda_foods); ``vendor_type_rule`` keeps which decided. Avg Price
+is rounded to the cent, so quantity x Avg Price can miss the invoiced total by up to quantity x $0.005; see
+:func:`unit_prices` for how the stored unit price is chosen so that rounding alone never raises a price flag.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ _LABELS: Final = {
         names.EXTENDED_PRICE,
     ),
     **dict.fromkeys(("avgprice", "averageprice", "avgunitprice", "averageunitprice"), names.UNIT_PRICE),
+    **dict.fromkeys(("countryoforigin", "coo", "origincountry", "country"), names.ORIGIN_COUNTRY),
 }
 _REQUIRED: Final = (names.DESCRIPTION, names.PACK_SIZE, names.UNIT, names.QUANTITY, names.EXTENDED_PRICE)
 _BLOCK: Final = re.compile(r"^\s*(?P<name>\S.*?)\s*\(\s*(?P<id>[A-Za-z0-9][A-Za-z0-9\-]*)\s*\)\s*$")
@@ -313,6 +316,7 @@ def parse(path: str | Path) -> UsageReport:
             names.QUANTITY,
             names.EXTENDED_PRICE,
             names.UNIT_PRICE,
+            names.ORIGIN_COUNTRY,
         )
     }
     block: tuple[str, str, int] | None = None
@@ -371,7 +375,7 @@ def parse(path: str | Path) -> UsageReport:
         records[names.BILL_TO_ID].append(block[1])
         records["block_row"].append(block[2])
         records[names.SOURCE_ROW].append(spreadsheet_row)
-        for column in (ITEM_NO, names.DESCRIPTION, BRAND, names.PACK_SIZE, names.UNIT):
+        for column in (ITEM_NO, names.DESCRIPTION, BRAND, names.PACK_SIZE, names.UNIT, names.ORIGIN_COUNTRY):
             records[column].append(_text(cell(row, column)) or None)
         for column in numeric:
             records[column].append(values[column])
@@ -392,6 +396,7 @@ def parse(path: str | Path) -> UsageReport:
             names.QUANTITY: pl.Float64,
             names.EXTENDED_PRICE: pl.Float64,
             names.UNIT_PRICE: pl.Float64,
+            names.ORIGIN_COUNTRY: pl.String,
         },
     )
     block_ids = tuple(dict.fromkeys(lines[names.BILL_TO_ID].to_list()))
@@ -631,6 +636,7 @@ def read(
             names.EXTENDED_PRICE,
             names.ORIGIN_STATE,
             names.ORIGIN_ZIP,
+            names.ORIGIN_COUNTRY,
         )
     )
     notes = [

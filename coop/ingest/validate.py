@@ -42,6 +42,7 @@ _TEXT_COLUMNS = (
     names.PACK_SIZE,
     names.ORIGIN_STATE,
     names.ORIGIN_ZIP,
+    names.ORIGIN_COUNTRY,
     names.INVOICE_NO,
 )
 # canonical order in which problems on one row are listed
@@ -63,6 +64,7 @@ _COLUMN_ORDER = (
     names.EXTENDED_PRICE,
     names.ORIGIN_STATE,
     names.ORIGIN_ZIP,
+    names.ORIGIN_COUNTRY,
     names.INVOICE_NO,
 )
 _PARSED = (  # columns parsed from text (dates, yes/no, numbers); `_raw_<column>` keeps the text
@@ -76,7 +78,7 @@ _PARSED = (  # columns parsed from text (dates, yes/no, numbers); `_raw_<column>
 )
 _VENDOR_TYPE_LIST = ", ".join(names.VENDOR_TYPES)
 _CATEGORY_LIST = ", ".join(names.CATEGORIES)
-_RAW_TEXT = (names.VENDOR_TYPE, names.CATEGORY, names.ORIGIN_STATE, names.ORIGIN_ZIP)  # as the file gives them
+_RAW_TEXT = (names.VENDOR_TYPE, names.CATEGORY, names.ORIGIN_STATE, names.ORIGIN_ZIP, names.ORIGIN_COUNTRY)  # as given
 FILE_RULE, REGISTRY_RULE = "file", "registry"  # vendor_type_rule: the file's vendor_type, the vendor registry's
 _ZIP_STATE = "_zip_state"  # the state of the file's origin_zip (null: blank, or not a known ZIP)
 _UNKNOWN_BLANK = "leave it blank when the origin is unknown"
@@ -286,6 +288,7 @@ def typed(frame: pl.DataFrame, checks: Checks) -> pl.DataFrame:
         enum_text(out[names.VENDOR_TYPE]).alias(names.VENDOR_TYPE),
         enum_text(out[names.CATEGORY]).alias(names.CATEGORY),
         _via_unique(out[names.ORIGIN_ZIP], geo.zip_states, pl.String).alias(_ZIP_STATE),
+        _via_unique(out[names.ORIGIN_COUNTRY], geo.country_codes, pl.String).alias(names.ORIGIN_COUNTRY),
     )
 
 
@@ -395,6 +398,8 @@ def _rules(checks: Checks) -> dict[str, list[Rule]]:
     # the file's own origin (the vendor registry's is checked when registered)
     state, zip_code, zip_state = raw(names.ORIGIN_STATE), raw(names.ORIGIN_ZIP), pl.col(_ZIP_STATE)
     state_code = state.str.to_uppercase()
+    country, country_code = raw(names.ORIGIN_COUNTRY), pl.col(names.ORIGIN_COUNTRY)
+    foreign = country_code.is_not_null() & ~country_code.is_in(list(geo.DOMESTIC_COUNTRIES))
     qty, price, ext = pl.col(names.QUANTITY), pl.col(names.UNIT_PRICE), pl.col(names.EXTENDED_PRICE)
     district_rules = [
         rule(district.is_null(), empty),
@@ -509,6 +514,21 @@ def _rules(checks: Checks) -> dict[str, list[Rule]]:
                 zip_code,
                 zip_state,
                 state,
+            ),
+        ],
+        names.ORIGIN_COUNTRY: [
+            rule(
+                country.is_not_null() & country_code.is_null(),
+                "'{}' is not a country (an ISO code such as MX or MEX, or a name such as Mexico); {}",
+                country,
+                _UNKNOWN_BLANK,
+            ),
+            rule(
+                foreign & (state.is_not_null() | zip_code.is_not_null()),
+                "origin_country {} is not the United States but the line also gives a US origin ({}); "
+                "correct one, or leave the US origin blank for imported food",
+                country,
+                pl.concat_str([state, zip_code], separator=" ", ignore_nulls=True),
             ),
         ],
     }

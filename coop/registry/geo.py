@@ -6,6 +6,7 @@ import os
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Final
 
 import polars as pl
 import zipcodes
@@ -112,3 +113,41 @@ def lookup(zip_code: str) -> dict[str, object] | None:
     frame = pl.DataFrame({"z": [zip_code]}).select(normalise_zip(pl.col("z")).alias(GEO_ZIP))
     hit = frame.join(zip_table(), on=GEO_ZIP, how="inner")
     return hit.row(0, named=True) if hit.height else None
+
+
+# --- countries (ISO 3166-1, from the `pycountry` package) --------------------------------------------------------
+# Where "the United States" is for Buy American: 7 CFR 210.2 ("State": the 50 states, DC, Puerto Rico, the U.S.
+# Virgin Islands, Guam, American Samoa and the Northern Mariana Islands), as ISO 3166-1 alpha-2 codes.
+US_COUNTRY: Final = "US"
+DOMESTIC_COUNTRIES: Final = frozenset({US_COUNTRY, "PR", "VI", "GU", "AS", "MP"})
+DOMESTIC_SOURCE: Final = "7 CFR 210.2 (State: the 50 states, DC, PR, VI, GU, AS, MP); 7 CFR 210.21(d)(1)"
+
+
+@cache
+def country_code(text: str) -> str | None:
+    """The ISO 3166-1 alpha-2 code of a country given by code (MX, MEX) or name ('Mexico', 'Viet Nam'), else None."""
+    import pycountry
+
+    cleaned = text.strip().replace(".", "")  # 'U.S.A.' -> 'USA'
+    if not cleaned:
+        return None
+    try:  # codes, names, official and common names, any case (pycountry's lookup); no fuzzy guesses
+        found = pycountry.countries.lookup(cleaned)
+    except LookupError:
+        return None
+    return str(found.alpha_2)
+
+
+def country_codes(text: pl.Series) -> pl.Series:
+    """The ISO alpha-2 code of each country text (null where not a country), looked up once per distinct text."""
+    return text.cast(pl.String).map_elements(country_code, return_dtype=pl.String, skip_nulls=True).rename(text.name)
+
+
+def country_name(code: str) -> str:
+    """A country's common name from its alpha-2 code ('MX' -> 'Mexico'); the code itself when unknown."""
+    import pycountry
+
+    found = pycountry.countries.get(alpha_2=code)
+    if found is None:
+        return code
+    return str(getattr(found, "common_name", None) or found.name)

@@ -249,6 +249,7 @@ def build(
         ),
     ]
     tables.extend(_rules_tables(con, first))
+    tables.append(buy_american_table(con, first))
     tell(0.3, "charts")
     trajectory = ytd.by_month.filter(pl.col(compute.SCOPE) == compute.COOP).with_columns(series=pl.lit("Co-op"))
     chart_map: dict[str, alt.TopLevelMixin] = {
@@ -280,6 +281,43 @@ def build(
         charts=chart_map,
         notes=_notes(m, first),
         coop_local_share=coop_share,
+    )
+
+
+def buy_american_table(con: duckdb.DuckDBPyConnection, first: date) -> Table:
+    """Buy American for the school year of the month: each district's non-domestic share against the cap (rules)."""
+    from coop.rules import buy_american
+
+    result = buy_american.buy_american_from_db(con, calendar.school_year_start(first).year)
+    documented: dict[str, list[str]] = {}
+    for row in result.exceptions.iter_rows(named=True):
+        documented.setdefault(row[names.DISTRICT_ID], []).append(
+            f"{row[names.PRODUCT]}: {row['reason']} (approved by {row['approved_by']} on {row['approved_on']})"
+        )
+    frame = result.districts.select(
+        names.DISTRICT_ID,
+        "commercial_food_cost",
+        "non_domestic_cost",
+        "unknown_origin_cost",
+        "non_domestic_share",
+        "worst_case_share",
+        "status",
+    ).with_columns(
+        pl.col(names.DISTRICT_ID)
+        .map_elements(lambda d: "; ".join(documented.get(d, [])), return_dtype=pl.String)
+        .alias("exceptions")
+    )
+    over, maybe = int(frame["status"].eq(buy_american.OVER_CAP).sum()), int(result.districts["could_be_over"].sum())
+    cap = "no cap in force" if result.cap is None else f"cap {result.cap:.0%} ({result.source})"
+    return Table(
+        "buy_american",
+        "Buy American: non-domestic share of commercial food cost",
+        f"Dollars and shares, {buy_american.school_year_label(result.school_year)}; {cap}. Commercial food cost "
+        "leaves out USDA Foods and DoD Fresh; worst case counts unknown-origin cost as non-domestic. "
+        f"{over} district(s) over the cap, {maybe} could be over it through unknown-origin cost.",
+        frame,
+        money=("commercial_food_cost", "non_domestic_cost", "unknown_origin_cost"),
+        shares=("non_domestic_share", "worst_case_share"),
     )
 
 

@@ -12,6 +12,10 @@ How a solicitation is scored here:
   beats every other, so the preference works as the exclusion Q3 forbids), and then fewer than 3 bids left.
 * Geographic preference applies only to unprocessed agricultural products (7 CFR 210.21(g)); for a processed
   item the bids are ranked on price alone and the result says why.
+* Q3 (seed 004, USDA's geographic preference Q&As, 2011) forbids a solicitation that accepts only local products.
+  Since 1 July 2024 a solicitation may instead name "locally grown", "locally raised" or "locally caught" as a
+  specification for unprocessed or minimally processed food (`LOCAL_SPECIFICATION_2024`); the exclusion warning
+  says both, with their sources and dates, and every result lists them (`RULES`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,20 @@ MIN_COMPETITIVE: Final = 3  # "three bids and a buy" (seed 002); Q7: leave an ap
 THOUSANDS: Final = re.compile(r"\d{1,3}(,\d{3})+(\.\d+)?")  # 1,250.00; a lone decimal comma is an error
 BID_SCHEMA: Final = {BIDDER: pl.String, PRICE: pl.Float64, MEETS_PREFERENCE: pl.Boolean}
 
+# the rules the scorer applies, with their sources and dates (shown with every result)
+EXCLUSION_Q3: Final = (
+    "seed 004 Q3 (USDA, Geographic Preference Q&As, 2011): a solicitation that accepts only local products excludes "
+    "all others; that is a requirement of bidding, not a preference, and is overly restrictive"
+)
+LOCAL_SPECIFICATION_2024: Final = (
+    "since 2024-07-01 (final rule 'Child Nutrition Programs: Meal Patterns Consistent With the 2020-2025 Dietary "
+    "Guidelines', 89 FR 31962 of 2024-04-25, 7 CFR 210.21(g); USDA FNS, Procuring Local Foods for Child Nutrition "
+    "Programs): 'locally grown', 'locally raised' or 'locally caught' may be written into a solicitation as a "
+    "specification for unprocessed or minimally processed food; a specification every bid must meet, stated in "
+    "the solicitation, not a preference applied when scoring"
+)
+RULES: Final = (EXCLUSION_Q3, LOCAL_SPECIFICATION_2024)
+
 
 @dataclass(frozen=True)
 class BidResult:
@@ -49,6 +67,7 @@ class BidResult:
     ranking: pl.DataFrame
     warnings: tuple[str, ...]
     method: str
+    rules: tuple[str, ...] = RULES
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's JSON shape: winner, ranking rows (bidder, price, meets_preference, evaluated_price), warnings."""
@@ -66,6 +85,7 @@ class BidResult:
             ],
             "warnings": list(self.warnings),
             "method": self.method,
+            "rules": list(self.rules),
         }
 
 
@@ -223,7 +243,9 @@ def _competition_warnings(ranked: pl.DataFrame, has_preference: bool) -> list[st
         out.append(
             f"the preference ({_money(margin)} or more off) is larger than the whole spread of bids "
             f"({_money(spread)}): any preferred bid beats every other, so it works as an exclusion "
-            "(seed 004 Q3: excluding non-local products is a requirement, not a preference)"
+            "(seed 004 Q3, 2011: excluding non-local products is a requirement, not a preference). To buy only "
+            "local food, write it into the solicitation as a specification instead: allowed since 2024-07-01 for "
+            "unprocessed or minimally processed food (89 FR 31962, 7 CFR 210.21(g); USDA FNS, Procuring Local Foods)"
         )
         if local.height < MIN_COMPETITIVE:
             out.append(

@@ -37,8 +37,13 @@ def _split_purchases(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _add_vendor_type_rule(con: duckdb.DuckDBPyConnection) -> None:
-    """Version 3: purchase_lines.vendor_type_rule (the view shows it) and the batch_registrations table."""
+    """Version 3: purchase_lines.vendor_type_rule (the view shows it) and the batch_registrations table.
+
+    The view of schema.sql also shows origin_country (version 5), so the column is added here already, in the order
+    a new database has them.
+    """
     con.execute(f"ALTER TABLE {names.PURCHASE_LINES} ADD COLUMN IF NOT EXISTS {names.VENDOR_TYPE_RULE} TEXT")
+    con.execute(f"ALTER TABLE {names.PURCHASE_LINES} ADD COLUMN IF NOT EXISTS {names.ORIGIN_COUNTRY} TEXT")
     con.execute(f"DROP VIEW IF EXISTS {names.PURCHASES}")
     con.execute(_sql(SCHEMA_FILE))  # CREATE ... IF NOT EXISTS: the view again, with the column, and the new table
 
@@ -49,12 +54,20 @@ def _users_and_allocation(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: only the new tables run
 
 
+def _add_origin_country(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 5: purchase_lines gains origin_country (Buy American), the view shows it, exceptions get a table."""
+    con.execute(f"ALTER TABLE {names.PURCHASE_LINES} ADD COLUMN IF NOT EXISTS {names.ORIGIN_COUNTRY} TEXT")
+    con.execute(f"DROP VIEW IF EXISTS {names.PURCHASES}")
+    con.execute(_sql(SCHEMA_FILE))  # every statement is CREATE ... IF NOT EXISTS: the view anew, the new table
+
+
 # (version, SQL file or function) in order; a database at version v gets every migration after v.
 MIGRATIONS: tuple[tuple[int, str | Callable[[duckdb.DuckDBPyConnection], None]], ...] = (
     (1, SCHEMA_FILE),
     (2, _split_purchases),
     (3, _add_vendor_type_rule),
     (4, _users_and_allocation),
+    (5, _add_origin_country),
 )
 CURRENT_VERSION = MIGRATIONS[-1][0]
 LOCK_WAIT_SECONDS = 60.0

@@ -44,8 +44,10 @@ LINE_COLUMNS = (
     names.INVOICE_NO,
     names.LINE_KEY,
     names.VENDOR_TYPE_RULE,
+    names.ORIGIN_COUNTRY,
 )
-# the columns whose values make two lines "the same line"
+# the columns whose values make two lines "the same line" (origin_country is not one: a file re-sent with the
+# country added holds the same purchases, and keys stored before the column existed stay comparable)
 KEY_COLUMNS = (
     names.DISTRICT_ID,
     names.INVOICE_DATE,

@@ -85,15 +85,16 @@ CREATE TABLE IF NOT EXISTS purchase_lines (
     origin_zip          TEXT,
     invoice_no          TEXT,
     line_key            UBIGINT NOT NULL,      -- hash of the canonical columns, to detect duplicates
-    vendor_type_rule    TEXT                   -- how vendor_type was decided: 'file', 'registry', '--vendor-type' or
+    vendor_type_rule    TEXT,                  -- how vendor_type was decided: 'file', 'registry', '--vendor-type' or
                                                -- a usage report's marker, e.g. "brand 'DOD FRESH PRODUCE'" (v3)
+    origin_country      TEXT                   -- ISO 3166-1 alpha-2 (Buy American); NULL: not given. Not in line_key
 );
 
 CREATE VIEW IF NOT EXISTS purchases AS
 SELECT l.batch_id, l.source_row, l.district_id, l.invoice_date, l.period_start, l.period_end, l.vendor_name,
        l.vendor_type, i.description, i.product, i.product_confidence, i.category, i.unprocessed, i.unprocessed_rule,
        l.quantity, p.unit, p.pack_size, l.base_quantity, p.base_unit, l.unit_price, l.extended_price, l.price_flag,
-       l.origin_state, l.origin_zip, l.invoice_no, l.line_key, l.vendor_type_rule
+       l.origin_state, l.origin_zip, l.origin_country, l.invoice_no, l.line_key, l.vendor_type_rule
 FROM purchase_lines l
 JOIN purchase_items i ON i.item_id = l.item_id
 JOIN purchase_packs p ON p.pack_id = l.pack_id;
@@ -180,6 +181,37 @@ CREATE TABLE IF NOT EXISTS audit_log (
     actor      TEXT NOT NULL,
     action     TEXT NOT NULL,
     detail     TEXT NOT NULL
+);
+
+-- Buy American exceptions a district documented (coop/rules/buy_american.py): a non-domestic product bought under
+-- 7 CFR 210.21(d)'s limited exceptions, why, who approved it and when; shown beside the district's figure
+CREATE TABLE IF NOT EXISTS buy_american_exceptions (
+    district_id  TEXT NOT NULL,
+    product      TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    approved_by  TEXT NOT NULL,
+    approved_on  DATE NOT NULL
+);
+
+-- quotes of small procurements (coop/rules/procurement.py, seed 002's worksheets): one row per vendor contacted;
+-- a procurement is its rows with one procurement_id (loading a procurement again replaces its rows)
+CREATE TABLE IF NOT EXISTS procurement_quotes (
+    procurement_id   TEXT NOT NULL,
+    district_id      TEXT NOT NULL,
+    date             DATE NOT NULL,
+    item             TEXT NOT NULL,
+    specification    TEXT,
+    quantity         DOUBLE,
+    unit             TEXT,
+    estimated_value  DECIMAL(18, 2) NOT NULL,
+    vendor_name      TEXT,
+    vendor_address   TEXT,
+    meets_specs      BOOLEAN,
+    meets_delivery   BOOLEAN,
+    quote            DECIMAL(18, 2),
+    accepted         BOOLEAN,
+    reason           TEXT,
+    source_row       INTEGER NOT NULL
 );
 
 -- the purchase lines compacted per batch and month to the three metric grains (coop/summary.py); written in the

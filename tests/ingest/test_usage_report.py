@@ -230,6 +230,7 @@ def test_synthetic_report_parses_by_structure(tmp_path: Path) -> None:
         names.QUANTITY: 3.0,
         names.EXTENDED_PRICE: 112.71,
         names.UNIT_PRICE: 37.57,
+        names.ORIGIN_COUNTRY: None,  # the report has no Country of Origin column
     }
     skipped = {s.row: s.reason for s in report.skipped}
     assert set(skipped) == {1, 2, 3, 4, 10, 11, 15, 16}
@@ -620,3 +621,16 @@ def test_real_report_dod_fresh_and_usda_foods_lines(real_loaded: tuple[Path, obj
         ("dod_fresh", 197, Decimal("81864.90")),  # brand 'DOD FRESH PRODUCE', descriptions 'DOD ...'
         ("usda_foods", 706, Decimal("97371.00")),  # brand 'USDA', $2.25 a case
     ]
+def test_a_country_of_origin_column_gives_origin_country(tmp_path: Path) -> None:
+    path = tmp_path / "coo.csv"
+    path.write_text(
+        "District Usage by Item\n"
+        "Start Date 07/01/2025 End Date 09/30/2025\n"
+        "Item No,Description,Pack Size,UOM,Quantity,Total Amt Invoiced,COO\n"
+        "NORTH VALLEY USD (9001)\n"
+        "A1,BANANAS GREEN TIP,40 LB,CS,10,280.00,Guatemala\n"
+        "A2,APPLES GALA,40 LB,CS,2,84.00,\n",
+        encoding="utf-8",
+    )
+    report = usage_report.parse(path)
+    assert report.lines[names.ORIGIN_COUNTRY].to_list() == ["Guatemala", None]

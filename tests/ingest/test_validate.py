@@ -326,6 +326,50 @@ def test_origin_check_skips_the_zip_table_when_no_line_has_a_zip(store, monkeypa
     assert validate.typed(chunk, checks)["_zip_state"].to_list() == [None]
 
 
+def test_origin_country_codes_and_names_are_stored_as_iso_codes_and_bad_ones_refused(store, tmp_path):
+    path = tmp_path / "countries.csv"
+    path.write_text(
+        "Date,Vendor,Item Description,Qty,UOM,Price,Ext Price,Origin State,Country of Origin\n"
+        "2024-09-03,Sysco,Bananas,1,cs,28.00,28.00,,Ecuador\n"  # a name
+        "2024-09-03,Sysco,Mangoes,1,cs,30.00,30.00,,mx\n"  # a code, any case
+        "2024-09-03,Sysco,Shrimp,1,cs,90.00,90.00,,VNM\n"  # an alpha-3 code
+        "2024-09-03,Sysco,Apples,1,cs,40.00,40.00,WA,U.S.A.\n"  # domestic, with its state
+        "2024-09-03,Sysco,Tilapia,1,cs,60.00,60.00,,Atlantis\n"  # no country
+        "2024-09-03,Sysco,Grapes,1,cs,50.00,50.00,CA,Chile\n"  # imported yet a US state: contradiction
+        "2024-09-03,Green Acres Farm,Kiwi,1,cs,45.00,45.00,,New Zealand\n"  # registry origin not filled in
+        "2024-09-03,Sysco,Carrots,1,cs,20.00,20.00,,\n",  # not given
+        encoding="utf-8",
+    )
+    result = ingest_file(store, path, district_id="D1", skip_invalid=True)
+    assert (result.rows_loaded, result.rows_rejected) == (6, 2)
+    stored = store.execute(
+        f"SELECT {names.SOURCE_ROW}, {names.ORIGIN_COUNTRY}, {names.ORIGIN_STATE}, {names.ORIGIN_ZIP} "
+        f"FROM {names.PURCHASES} ORDER BY 1"
+    ).fetchall()
+    assert stored == [
+        (2, "EC", None, None),
+        (3, "MX", None, None),
+        (4, "VN", None, None),
+        (5, "US", "WA", None),
+        (8, "NZ", None, None),  # Green Acres Farm's registry origin (MN 55102) is the farm's, not the kiwi's
+        (9, None, None, None),
+    ]
+    rejects = store.execute(f'SELECT {names.ROW}, "{names.COLUMN}", {names.REASON} FROM {names.REJECTS} ORDER BY 1')
+    assert rejects.fetchall() == [
+        (
+            6,
+            "Country of Origin",
+            f"'Atlantis' is not a country (an ISO code such as MX or MEX, or a name such as Mexico); {UNKNOWN_BLANK}",
+        ),
+        (
+            7,
+            "Country of Origin",
+            "origin_country Chile is not the United States but the line also gives a US origin (CA); correct one, "
+            "or leave the US origin blank for imported food",
+        ),
+    ]
+
+
 # --- credits ---------------------------------------------------------------------------------------
 CREDITS = (
     HEADER + "2024-09-03,Sysco,Carrots,10,lb,0.80,8.00\n"

@@ -90,3 +90,20 @@ def test_zip_states_per_zip_text():
 def test_usps_states_cover_every_state_of_the_zip_table():
     assert set(geo.zip_table()[geo.GEO_STATE].unique()) <= geo.USPS_STATES
     assert {"MA", "DC", "PR", "GU", "AE"} <= geo.USPS_STATES and "XX" not in geo.USPS_STATES
+
+
+def test_countries_by_code_or_name_and_which_count_as_domestic():
+    from coop.registry import geo
+
+    assert [geo.country_code(t) for t in ("MX", "mex", "Mexico", "Viet Nam", "Vietnam", "U.S.A.", "Atlantis", " ")] == [
+        "MX",
+        "MX",
+        "MX",
+        "VN",
+        "VN",
+        "US",
+        None,
+        None,
+    ]
+    assert geo.country_name("VN") == "Vietnam" and geo.country_name("EC") == "Ecuador"
+    assert {"US", "PR", "GU"} <= geo.DOMESTIC_COUNTRIES and "CA" not in geo.DOMESTIC_COUNTRIES  # CA is Canada here

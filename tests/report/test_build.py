@@ -89,12 +89,31 @@ def test_packet_sections_cover_the_meeting(packet_files):
     packet, _ = packet_files
     keys = {t.key for t in packet.tables}
     assert {"districts", "local_vendors", "local_commodities", "premiums", "route_mix", "savings"} <= keys
-    assert {"threshold_flags", "split_purchases"} <= keys
+    assert {"threshold_flags", "split_purchases", "buy_american"} <= keys
+    buy = next(t for t in packet.tables if t.key == "buy_american")
+    assert "no cap in force" in buy.caption  # February 2025 is in SY 2024-25, before the first cap
     splits = next(t for t in packet.tables if t.key == "split_purchases").frame
     assert splits.height >= 1  # the sample's planted split purchase (data/sample/README.md)
     assert any("no origin" in n for n in packet.notes)
     labels = [k.label for k in packet.kpis]
     assert "Change vs previous month" in labels and "School year to date" in labels
+
+
+def test_buy_american_section_flags_the_district_over_the_cap(sample_db_file):
+    con = db.connect(sample_db_file, read_only=True)
+    try:
+        packet = build.build(con, "2025-10", include_savings=False)
+    finally:
+        con.close()
+    buy = next(t for t in packet.tables if t.key == "buy_american")
+    rows = {r["district_id"]: r for r in buy.frame.iter_rows(named=True)}
+    # the sample's planted imports put big_stone over SY 2025-26's 10% cap (data/sample/README.md)
+    assert rows["big_stone"]["status"] == "over cap" and rows["big_stone"]["non_domestic_share"] > 0.10
+    assert rows["riverbend"]["status"] == "could be over (unknown origin)"
+    assert "cap 10%" in buy.caption and "1 district(s) over the cap, 6 could be over" in buy.caption
+    assert "bananas: not produced in the US" in rows["big_stone"]["exceptions"]
+    page = render.to_html(packet)
+    assert "Buy American: non-domestic share of commercial food cost" in page and "over cap" in page
 
 
 def test_cli_report_writes_both_files(sample_db_file, tmp_path):

@@ -87,6 +87,11 @@ def test_warnings_for_few_bids_and_exclusion() -> None:
     big = bids.score_bids(SEED, points=50)
     assert big.winner == "Bidder 2"
     assert any("exclusion" in w and "Q3" in w for w in big.warnings)
+    # the 2024 rule beside Q3's warning, with its source and date
+    (exclusion,) = [w for w in big.warnings if "exclusion" in w]
+    assert "since 2024-07-01" in exclusion and "as a specification" in exclusion and "89 FR 31962" in exclusion
+    assert big.to_json()["rules"] == [bids.EXCLUSION_Q3, bids.LOCAL_SPECIFICATION_2024]
+    assert "2011" in bids.EXCLUSION_Q3 and "locally caught" in bids.LOCAL_SPECIFICATION_2024
     assert any("leaves 1 competitive bid" in w for w in big.warnings)
 
 

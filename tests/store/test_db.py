@@ -54,12 +54,41 @@ def test_a_version_1_database_is_migrated_to_lines_items_and_packs(tmp_path):
     kinds = dict(con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall())
     assert kinds[names.PURCHASES] == "VIEW"
     assert "purchases_v1" not in kinds
-    after = con.execute("SELECT * FROM purchases ORDER BY batch_id, source_row").fetchall()
-    assert [row[:-1] for row in after] == before  # version 3 adds vendor_type_rule, unknown for old lines
-    assert {row[-1] for row in after} == {None}
+    added = f"{names.ORIGIN_COUNTRY}, {names.VENDOR_TYPE_RULE}"
+    kept = f"SELECT * EXCLUDE ({added}) FROM purchases ORDER BY batch_id, source_row"
+    assert con.execute(kept).fetchall() == before  # the view's version-1 columns, as they were
+    assert con.execute(
+        f"SELECT count({names.ORIGIN_COUNTRY}), count({names.VENDOR_TYPE_RULE}) FROM purchases"
+    ).fetchall() == [(0, 0)]  # added empty
     counts = [con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (
         names.PURCHASE_LINES, names.PURCHASE_ITEMS, names.PURCHASE_PACKS)]  # fmt: skip
     assert counts == [3, 2, 2]
+    con.close()
+
+
+def test_a_version_2_database_gains_origin_country_and_the_exceptions_table(tmp_path):
+    path = tmp_path / "v2.duckdb"
+    con = db.connect(path)  # then turned back into version 2: no origin_country, no exceptions table
+    old_view = db._sql(db.SCHEMA_FILE).split("CREATE VIEW IF NOT EXISTS purchases AS")[1].split(";")[0]
+    old_view = old_view.replace("l.origin_country, ", "")
+    con.execute(f"DROP VIEW {names.PURCHASES}")
+    con.execute(f"ALTER TABLE {names.PURCHASE_LINES} DROP COLUMN {names.ORIGIN_COUNTRY}")
+    con.execute(f"DROP TABLE {names.BUY_AMERICAN_EXCEPTIONS}")
+    con.execute(f"CREATE VIEW {names.PURCHASES} AS {old_view}")
+    con.execute(f"DELETE FROM {names.SCHEMA_VERSION} WHERE version > 2")
+    con.execute("INSERT INTO purchase_items VALUES (1, 'Carrots 50#', 'carrots', 0.9, 'vegetable', true, 'rule a')")
+    con.execute("INSERT INTO purchase_packs VALUES (1, 'CS', '50LB', 'lb')")
+    con.execute(
+        "INSERT INTO purchase_lines (batch_id, source_row, district_id, invoice_date, vendor_name, vendor_type, "
+        "item_id, quantity, pack_id, unit_price, extended_price, origin_state, line_key) "
+        "VALUES (1, 2, 'D1', DATE '2024-09-03', 'Sysco', 'broadline_distributor', 1, 2, 1, 20.5, 41, 'CO', 11)"
+    )
+    con.close()
+    con = db.connect(path)
+    assert db.schema_version(con) == db.CURRENT_VERSION
+    rows = con.execute(f"SELECT origin_state, {names.ORIGIN_COUNTRY}, extended_price FROM purchases").fetchall()
+    assert [(state, country, float(price)) for state, country, price in rows] == [("CO", None, 41.0)]
+    assert con.execute(f"SELECT count(*) FROM {names.BUY_AMERICAN_EXCEPTIONS}").fetchall() == [(0,)]
     con.close()
 
 
@@ -136,6 +165,7 @@ def test_a_version_2_database_gets_vendor_type_rule_and_batch_registrations(tmp_
     # turned back into version 2: no vendor_type_rule, no batch_registrations
     con.execute(f"DROP VIEW {names.PURCHASES}")
     con.execute(f"ALTER TABLE {names.PURCHASE_LINES} DROP COLUMN {names.VENDOR_TYPE_RULE}")
+    con.execute(f"ALTER TABLE {names.PURCHASE_LINES} DROP COLUMN {names.ORIGIN_COUNTRY}")
     con.execute(f"DROP TABLE {names.BATCH_REGISTRATIONS}")
     con.execute(V2_VIEW)
     con.execute(f"DELETE FROM {names.SCHEMA_VERSION} WHERE version > 2")
@@ -143,9 +173,11 @@ def test_a_version_2_database_gets_vendor_type_rule_and_batch_registrations(tmp_
     con.close()
     con = db.connect(path)
     try:
-        assert db.schema_version(con) == db.CURRENT_VERSION == 4
-        after = con.execute("SELECT * FROM purchases ORDER BY source_row").fetchall()
-        assert [row[:-1] for row in after] == before and {row[-1] for row in after} == {None}
+        assert db.schema_version(con) == db.CURRENT_VERSION == 5
+        added = f"{names.ORIGIN_COUNTRY}, {names.VENDOR_TYPE_RULE}"
+        after = con.execute(f"SELECT * EXCLUDE ({added}) FROM purchases ORDER BY source_row").fetchall()
+        assert after == before
+        assert con.execute(f"SELECT DISTINCT {added} FROM purchases").fetchall() == [(None, None)]
         assert con.execute(f"SELECT count(*) FROM {names.BATCH_REGISTRATIONS}").fetchall() == [(0,)]
     finally:
         con.close()

@@ -275,6 +275,46 @@ def test_rules_bid_scorer_seed_example(app_db: FirstStart) -> None:
     assert metric(at, "Category") == "protein"
 
 
+def test_rules_buy_american_flags_the_district_over_the_cap_and_records_an_exception(app_db: FirstStart) -> None:
+    at = open_page("pages/rules.py")
+    at.selectbox(key="ba_year").set_value(2025).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert metric(at, "Cap in force") == "10%"
+    assert metric(at, "Districts over the cap") == "1"  # big_stone (data/sample/README.md)
+    assert any("big_stone" in w.value and "over the 10% cap" in w.value for w in at.warning)
+    shares = frame_with(at, "non_domestic_share")
+    assert dict(zip(shares["district_id"], shares["status"], strict=True))["big_stone"] == "over cap"
+    at.selectbox(key="ba_district").set_value("north_woods")
+    at.text_input(key="ba_product").set_value("mangoes")
+    at.text_input(key="ba_reason").set_value("not produced in the US in sufficient quantity")
+    at.text_input(key="ba_approved_by").set_value("food service director")
+    at.button[[b.label for b in at.button].index("Record exception")].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    exceptions = frame_with(at, "approved_by")
+    assert "mangoes" in exceptions["product"].to_list()
+
+
+def test_rules_procurement_records_check_the_entered_quotes(app_db: FirstStart) -> None:
+    at = open_page("pages/rules.py")
+    assert metric(at, "Procurements") == "1"  # the example quote sheet: one procurement, no quote yet
+    assert metric(at, "Incomplete records") == "1"
+    records = frame_with(at, "problems")
+    assert "micro-purchase needs its price documented" in records["problems"][0]
+    assert {b.label for b in at.download_button} >= {"Worksheet (HTML, printable)", "Worksheet (XLSX)"}
+
+
+def test_packet_census_export(app_db: FirstStart) -> None:
+    at = open_page("pages/packet.py")
+    at.selectbox(key="census_year").set_value(2025).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {b.label for b in at.download_button} >= {"Census figures (CSV)", "Census figures (XLSX)", "Mapping (CSV)"}
+    figures = frame_with(at, "total_food_cost")
+    lib = library_metrics(app_db.path, date(2025, 7, 1), date(2026, 6, 30)).districts
+    expected = dict(zip(lib[names.DISTRICT_ID], lib["total_spend"], strict=True))
+    for district_id, total in zip(figures["district_id"], figures["total_food_cost"], strict=True):
+        assert total == pytest.approx(expected[district_id], abs=0.005)
+
+
 def test_packet_month_switch(app_db: FirstStart) -> None:
     at = open_page("pages/packet.py")
     first = metric(at, "Co-op food spend")
