@@ -6,6 +6,7 @@ Every figure comes from the library's own computations (`coop.metrics`, `coop.ru
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -256,8 +257,9 @@ def _top_local_commodities(month: compute.Metrics) -> pl.DataFrame:
     )
 
 
-def _notes(month: compute.Metrics, first: date) -> tuple[str, ...]:
+def _notes(month: compute.Metrics, first: date, district_names: dict[str, str]) -> tuple[str, ...]:
     """Data-quality notes: districts with no lines this month, unknown-origin spend, lines without base units."""
+    month = dataclasses.replace(month, districts=readable(month.districts, district_names))
     notes = []
     silent = (pl.col(compute.LINES) == 0) & (pl.col("total_spend") == 0)
     missing = month.districts.filter(silent)[names.DISTRICT_ID].to_list()
@@ -382,7 +384,7 @@ def build(
         kpis=_kpis(m, prev, ytd, reporting),
         tables=tuple(replace(t, frame=_in_words(t.frame, district_names)) for t in tables),
         charts=chart_map,
-        notes=_notes(m, first),
+        notes=_notes(m, first, district_names),
         coop_local_share=coop_share,
     )
 
