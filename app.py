@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="coop: school-food purchasing co-op", page_icon=":material/nutrition:", layout="wide")
+st.set_page_config(page_title="coop: school-food purchasing co-op", page_icon="🥕", layout="wide")
 
 st.navigation(
     {

@@ -109,7 +109,9 @@ def test_every_page_in_chromium(tmp_path: Path) -> None:
                 )
                 settle_drawn(page, PAGE_MS)
                 timings[title] = time.perf_counter() - started
-                wrong += read_page(page, f"/{path}", template_page=path == "intake")
+                found = read_page(page, f"/{path}", template_page=path == "intake")
+                print(*found, sep="\n")
+                wrong += found
                 shot = tmp_path / f"page-{path or 'overview'}.png"
                 screenshot_whole(page, shot, WIDTH)
                 print(f"screenshot {title}: {shot}")
@@ -138,8 +140,10 @@ def test_every_page_in_chromium(tmp_path: Path) -> None:
             settle_drawn(page, PAGE_MS)
             no_exception(page, "intake after upload")
             assert page.get_by_text("browser-upload.csv").count() > 0
-            page.get_by_text("Choose the district").first.click()
-            page.get_by_role("option").first.click()
+            picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="District these purchases")
+            picker.locator("input").first.click()
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("Enter")
             settle_drawn(page, PAGE_MS)
             page.get_by_role("button", name="Check and load").click()
             page.get_by_text("loaded 2 line(s)").first.wait_for(timeout=PAGE_MS)
