@@ -74,31 +74,34 @@ with right:
 
 st.subheader("Goal pace")
 pace = ov.goal_pace(m)
-p1, p2, p3 = st.columns(3)
-needed = pace["needed_share"]
-p1.metric(
-    "Monthly local share needed",
-    "goal date passed" if needed is None else ("out of reach" if needed > 1 else f"{max(needed, 0.0):.1%}"),
-    help=f"The local share each month from {pace['last_month']:%B %Y} to {m.goal_date:%B %Y} "
-    f"({pace['months_left']} month(s)) needs so the cumulative local share reaches the {m.goal_local_share:.0%} "
-    "goal, if each month spends the average month so far.",
-)
-so_far = pace["local_share_so_far"]
-p2.metric("Local share so far", "not known" if so_far is None else f"{so_far:.1%}", help=f"{who}, {period}.")
-this_month = pace["last_month"]
-compared = ov.month_vs_last_year(this_month, chosen)
-now_share, then_share = compared["month_share"], compared["last_year_share"]
-p3.metric(
-    f"{this_month:%B %Y} vs a year before",
-    "not known" if now_share is None else f"{now_share:.1%}",
-    delta=None if now_share is None or then_share is None else f"{(now_share - then_share) * 100:+.1f} pts",
-    help=f"Local share in {this_month:%B %Y} against {compared['last_year_month']:%B %Y} "
-    f"({'no spend on file' if then_share is None else f'{then_share:.1%}'}).",
-)
-st.caption(
-    f"Goal: {m.goal_local_share:.0%} of food spend local by {m.goal_date:%-d %B %Y} (set it on Data intake). "
-    f"Pace = the share the {pace['months_left']} month(s) left need, counting from the period's spend so far."
-)
+if pace["last_month"] is None:
+    st.info("No spend in this period and selection, so there is no pace to the goal to show.")
+else:
+    p1, p2, p3 = st.columns(3)
+    needed = pace["needed_share"]
+    p1.metric(
+        "Monthly local share needed",
+        "goal date passed" if needed is None else ("out of reach" if needed > 1 else f"{max(needed, 0.0):.1%}"),
+        help=f"The local share each month from {pace['last_month']:%B %Y} to {m.goal_date:%B %Y} "
+        f"({pace['months_left']} month(s)) needs so the cumulative local share reaches the {m.goal_local_share:.0%} "
+        "goal, if each month spends the average month so far.",
+    )
+    so_far = pace["local_share_so_far"]
+    p2.metric("Local share so far", "not known" if so_far is None else f"{so_far:.1%}", help=f"{who}, {period}.")
+    this_month = pace["last_month"]
+    compared = ov.month_vs_last_year(this_month, chosen)
+    now_share, then_share = compared["month_share"], compared["last_year_share"]
+    p3.metric(
+        f"{this_month:%B %Y} vs a year before",
+        "not known" if now_share is None else f"{now_share:.1%}",
+        delta=None if now_share is None or then_share is None else f"{(now_share - then_share) * 100:+.1f} pts",
+        help=f"Local share in {this_month:%B %Y} against {compared['last_year_month']:%B %Y} "
+        f"({'no spend on file' if then_share is None else f'{then_share:.1%}'}).",
+    )
+    st.caption(
+        f"Goal: {m.goal_local_share:.0%} of food spend local by {m.goal_date:%-d %B %Y} (set it on Data intake). "
+        f"Pace = the share the {pace['months_left']} month(s) left need, counting from the period's spend so far."
+    )
 
 st.subheader("Districts")
 table = ov.district_table(m)
