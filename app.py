@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui import feedback
 
-st.set_page_config(page_title="coop: school-food purchasing co-op", page_icon=":material/nutrition:", layout="wide")
+st.set_page_config(page_title="coop: school-food purchasing co-op", page_icon="🥕", layout="wide")
 
 page = st.navigation(
     {

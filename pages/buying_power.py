@@ -54,7 +54,7 @@ if source == bp.DB_SPEC:
         else None
     )
     spec = feedback.call(bp.db_spec, start, end, chosen, terms, local_min)
-    basis = f"{period}; demand and unit costs from the database (coop.calibrate), price terms as above"
+    basis = f"{period}; demand and unit costs from the purchases on file, {bp.price_basis(terms)}"
 else:
     upload = st.file_uploader("Pool spec (JSON)", type=["json"], key="pool_upload")
     if upload is None:
@@ -64,16 +64,16 @@ else:
         )
         st.stop()
     spec = feedback.call(bp.spec_from_upload, upload.name, upload.getvalue())
+    terms = None
     basis = f"spec {upload.name}"
 
 members = len(spec.districts)
 exact = bp.exact_shapley_limit()
-st.caption(
-    f"{members} district(s), {len(spec.offers)} offer(s). Exact Shapley value and core check solve all "
-    f"{2**members:,} coalitions up to {exact} members; beyond that Shapley is sampled."
-)
+st.caption(f"{members} district(s), {len(spec.offers)} offer(s).")
 pool = feedback.call(bp.solve_pool, spec)
 standalone_total = bp.standalone_total(pool)
+terms_basis = bp.price_basis(terms)
+status = bp.status_words(pool.status)
 k1, k2, k3, k4 = st.columns(4)
 k1.metric("Buying alone", f"${standalone_total:,.0f}", help="Sum of each district's own least cost, $ per year.")
 k2.metric("Buying together", f"${pool.coop_cost:,.0f}", help="The grand coalition's least cost, $ per year.")
@@ -81,13 +81,18 @@ k3.metric(
     "Savings",
     f"${pool.savings:,.0f}",
     delta=f"{pool.savings / standalone_total:.1%}" if standalone_total else None,
+    delta_color="off",
+    help=f"Modelled, not booked: {terms_basis}. Replace the default assumptions with vendors' quotes under "
+    "'Price terms'.",
 )
 k4.metric(
     "Solver",
-    pool.status,
-    help=f"MIP gap {pool.settings.mip_gap:g}, time limit {pool.settings.time_limit:g} s per solve; worst gap "
-    f"reached {pool.worst_gap:.2g}; solved in {pool.solve_seconds:.1f} s.",
+    pool.status.replace("_", " ").capitalize(),
+    help=f"{status.capitalize()}. MIP gap {pool.settings.mip_gap:g}, time limit {pool.settings.time_limit:g} s per "
+    f"solve; worst gap reached {pool.worst_gap:.2g}; solved in {pool.solve_seconds:.1f} s.",
 )
+k3.caption(f"Modelled on {terms_basis}.")
+k4.caption(status.capitalize() + ".")
 
 charts.show(
     charts.standalone_vs_pooled(
@@ -125,10 +130,7 @@ with right:
     st.dataframe(binding, hide_index=True, width="stretch")
 
 st.subheader("Splitting the cost: allocation methods side by side")
-st.caption(
-    f"Fair splits need the least cost of every group of districts: {2**members:,} coalitions for {members} "
-    f"district(s) (exact Shapley value and core check up to {exact} members; sampled Shapley beyond)."
-)
+st.caption(f"Fair splits need the least cost of every group of districts: {bp.shapley_note(members, exact)}.")
 if st.button("Compute the fair split", key="pool_split_run", type="primary"):
     st.session_state["pool_split_requested"] = True
 if not st.session_state.get("pool_split_requested"):
@@ -193,9 +195,14 @@ if st.button("Solve the what-if", key="pool_whatif_run"):
         a1.metric(
             "Pooled cost",
             f"${after.coop_cost:,.0f}",
-            delta=f"${after.coop_cost - before.coop_cost:,.0f}",
+            delta=bp.delta_dollars(after.coop_cost - before.coop_cost),
             delta_color="inverse",
         )
-        a2.metric("Savings vs buying alone", f"${after.savings:,.0f}", delta=f"${after.savings - before.savings:,.0f}")
+        a2.metric(
+            "Savings vs buying alone",
+            f"${after.savings:,.0f}",
+            delta=bp.delta_dollars(after.savings - before.savings),
+        )
+        st.caption(f"Modelled on {terms_basis}; solver: {bp.status_words(after.status)}.")
         st.dataframe(after.standalone, hide_index=True, width="stretch")
         st.caption("After the change: each district's standalone and pooled cost and savings (US dollars per year).")

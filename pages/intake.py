@@ -114,13 +114,6 @@ with load_tab:
                     f"**{lb.md(upload.name)}**: {ix.columns_in(head)} column(s); the first {head.height:,} data "
                     "row(s) are previewed below, every row is checked when you load."
                 )
-                district = st.selectbox(
-                    "District these purchases belong to",
-                    ids,
-                    format_func=lambda d: f"{d} — {labels.get(d, '')}",
-                    help="Used for every line unless the file has its own district_id column.",
-                    key="intake_district",
-                )
                 saved = ix.saved_mappings()
                 reuse = st.selectbox(
                     "Start from a saved mapping",
@@ -153,6 +146,20 @@ with load_tab:
                     "and unprocessed status (7 CFR 210.21(g)) are what the load fills in where the file has none; "
                     "types and units are checked when you load."
                 )
+                from_file = ix.has_district_column(table)
+                choice = st.selectbox(
+                    "District these purchases belong to",
+                    ix.district_choices(ids, from_file),
+                    index=0 if from_file else None,
+                    format_func=lambda d: (
+                        "from the file (its own district column)" if d == ix.FROM_FILE else f"{labels.get(d, d)} ({d})"
+                    ),
+                    placeholder="Choose the district",
+                    help="The file's own district column is used when it has one; otherwise every line gets the "
+                    "district chosen here.",
+                    key="intake_district",
+                )
+                district = ix.chosen_district(choice)
                 mapping_name = st.text_input(
                     "Save this mapping as", value=f"{district}:{path.stem}" if district else path.stem
                 )
@@ -163,7 +170,9 @@ with load_tab:
                     "rejects with their reasons.",
                     key="intake_skip",
                 )
-                if st.button("Check and load", type="primary", disabled=not ids, key="intake_load"):
+                if choice is None:
+                    st.caption("Choose the district these purchases belong to, then load.")
+                if st.button("Check and load", type="primary", disabled=choice is None, key="intake_load"):
                     ix.load(
                         upload.name,
                         lambda progress: ix.ingest_upload(
@@ -227,6 +236,11 @@ with review_tab:
                     st.success(f"Correction {chosen_id} undone: {undone['lines_reclassified']:,} line(s) restored.")
 
 with batch_tab:
+    undone = ix.last_undo()
+    if isinstance(undone, str):
+        st.success(undone, icon=":material/undo:")
+    elif undone is not None:
+        feedback.show(undone)
     batches = ix.batch_table()
     if batches.height == 0:
         st.info("No batches loaded yet.")
@@ -238,11 +252,7 @@ with batch_tab:
         )
         target = st.selectbox("Batch to undo", ix.batch_ids(batches), key="undo_batch")
         confirm = st.checkbox(f"Yes, remove batch {target} and every line it loaded", key="undo_confirm")
-        if st.button("Undo batch", disabled=not confirm, key="undo_run"):
-            with feedback.shown():
-                removed = ix.undo_batch(int(target))
-                st.toast(f"Batch {target} removed ({removed:,} lines).", icon=":material/undo:")
-                st.rerun()
+        st.button("Undo batch", disabled=not confirm, key="undo_run", on_click=ix.undo_batch, args=(int(target),))
 
 with vendor_tab:
     st.caption(

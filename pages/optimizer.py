@@ -77,12 +77,12 @@ with st.expander("Parameters (editable)", expanded=False):
     )
     st.caption(
         "Costs in US dollars per meal; targets are per-meal averages (local intensity: share of meals; economic "
-        "impact: $ of output per meal; price risk: $ standard deviation per meal)."
+        "impact: dollars of output per meal; price risk: standard deviation in dollars per meal)."
     )
     st.dataframe(base.constraints_table(), hide_index=True, width="stretch")
     st.caption(
-        "The model's constraints in linearised form: coefficient per route (columns) `sense` right-hand side; "
-        "ratio rows are (route's intensity − target) per meal."
+        "The model's constraints, one row each: what each route's meal adds to the left-hand side (columns), "
+        "the comparison and the limit; a target row counts each meal's intensity above (+) or below (−) the target."
     )
 
 with feedback.shown():
@@ -173,11 +173,14 @@ if stored and stored[0] == f"{source}-{name}":
     sens = stored[1]
     st.dataframe(sens.table(), hide_index=True, width="stretch")
     st.caption(
-        "One row per run: cost factor, route varied (or all), solver status, total cost ($ per year), meals per year "
+        "One row per run: cost factor, route varied (or all), solver status, total cost (US dollars per year), "
+        "meals per year "
         "per route; infeasible runs name the constraints in conflict."
     )
     st.dataframe(op.ranges_table(sens), hide_index=True, width="stretch")
-    st.caption("Range over the optimal runs: meals per year, shadow prices ($) and reduced costs ($ per meal).")
+    st.caption(
+        "Range over the optimal runs: meals per year, shadow prices (US dollars) and reduced costs (dollars per meal)."
+    )
 
 st.subheader("Incentive curve")
 i1, i2 = st.columns(2)

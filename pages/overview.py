@@ -8,6 +8,10 @@ start, end, chosen = filters.setup(
     "Co-op overview",
     "The co-op's purchasing at a glance for the period and districts chosen in the sidebar.",
 )
+st.caption(
+    "New here? The sample co-op (fictional districts) is loaded so every page has figures; load your own "
+    "districts' files on **Data intake**, then read them here, month by month, on **Meeting packet**.",
+)
 m = feedback.call(metrics.metrics_for, start, end, chosen)
 period = filters.period_label(start, end)
 who = filters.coop_label(chosen)
@@ -63,8 +67,40 @@ with right:
         charts.spend_by_route(
             metrics.route_spend(m),
             period=period,
-            definition="Route from vendor type and locality (DESIGN.md); US dollars of invoiced spend.",
+            definition="Route from the vendor type and whether the food is local for the buying district; US dollars "
+            "of invoiced spend.",
         )
+    )
+
+st.subheader("Goal pace")
+pace = ov.goal_pace(m)
+if pace["last_month"] is None:
+    st.info("No spend in this period and selection, so there is no pace to the goal to show.")
+else:
+    p1, p2, p3 = st.columns(3)
+    needed = pace["needed_share"]
+    p1.metric(
+        "Monthly local share needed",
+        "goal date passed" if needed is None else ("out of reach" if needed > 1 else f"{max(needed, 0.0):.1%}"),
+        help=f"The local share each month from {pace['last_month']:%B %Y} to {m.goal_date:%B %Y} "
+        f"({pace['months_left']} month(s)) needs so the cumulative local share reaches the {m.goal_local_share:.0%} "
+        "goal, if each month spends the average month so far.",
+    )
+    so_far = pace["local_share_so_far"]
+    p2.metric("Local share so far", "not known" if so_far is None else f"{so_far:.1%}", help=f"{who}, {period}.")
+    this_month = pace["last_month"]
+    compared = ov.month_vs_last_year(this_month, chosen)
+    now_share, then_share = compared["month_share"], compared["last_year_share"]
+    p3.metric(
+        f"{this_month:%B %Y} vs a year before",
+        "not known" if now_share is None else f"{now_share:.1%}",
+        delta=None if now_share is None or then_share is None else f"{(now_share - then_share) * 100:+.1f} pts",
+        help=f"Local share in {this_month:%B %Y} against {compared['last_year_month']:%B %Y} "
+        f"({'no spend on file' if then_share is None else f'{then_share:.1%}'}).",
+    )
+    st.caption(
+        f"Goal: {m.goal_local_share:.0%} of food spend local by {m.goal_date:%-d %B %Y} (set it on Data intake). "
+        f"Pace = the share the {pace['months_left']} month(s) left need, counting from the period's spend so far."
     )
 
 st.subheader("Districts")
@@ -93,6 +129,30 @@ st.caption(
     "local; 'at goal' = the cumulative local share over the period is at or above the co-op goal; 'latest invoice on "
     "file' and 'last loaded' cover all data loaded (freshness), not just the period."
 )
+
+st.subheader("Data on file")
+grid = ov.completeness(start, end, chosen)
+charts.show(
+    charts.completeness_grid(
+        grid,
+        statuses=ov.STATUSES,
+        period=period,
+        definition="Green: dated purchase lines on file for the month; amber: only spend allocated from a period "
+        "total (a usage report covering the month); grey: nothing on file.",
+    ),
+    grid["district_id"].n_unique(),
+)
+ages = ov.file_age(chosen)
+st.dataframe(
+    ages.select("name", "district_id", "days_since_last_file"),
+    hide_index=True,
+    column_config={
+        "name": st.column_config.TextColumn("District"),
+        "district_id": st.column_config.TextColumn("Id"),
+        "days_since_last_file": st.column_config.NumberColumn("Days since its last file", format="%d"),
+    },
+)
+st.caption("Days since each district's last file was loaded (today's date; the sample counts as one file).")
 
 with st.expander("Co-op spend by vendor (the volume the co-op can negotiate with)"):
     st.dataframe(

@@ -1,7 +1,6 @@
 import streamlit as st
 
-from ui import charts, feedback, filters
-from ui import labels as lb
+from ui import feedback, filters
 from ui import packet as pk
 
 start, end, chosen = filters.setup(
@@ -23,13 +22,14 @@ st.caption("The packet covers every member district (the sidebar's district filt
 
 bar = st.progress(0.0, text=f"Building the packet for {month:%B %Y}…")
 built = feedback.call(pk.packet, month, savings, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+html = pk.packet_html(month, savings, built)
 bar.empty()
 
 d1, d2 = st.columns(2)
 stem = f"coop-packet-{month:%Y-%m}"
 d1.download_button(
     "Download HTML",
-    data=lambda: pk.packet_html(built),
+    data=html.encode("utf-8"),
     file_name=f"{stem}.html",
     mime="text/html",
     type="primary",
@@ -43,19 +43,9 @@ d2.download_button(
     key="packet_xlsx",
 )
 
-st.subheader(f"Packet: {month:%B %Y}")
-columns = st.columns(3)
-for i, kpi in enumerate(built.kpis):
-    columns[i % 3].metric(kpi.label, kpi.value)
-    columns[i % 3].caption(lb.md(kpi.note))
-if built.notes:
-    st.caption("\n".join(f"- {lb.md(note)}" for note in built.notes))
-for chart in built.charts.values():
-    charts.show(chart)
-for table in built.tables:
-    st.markdown(f"**{lb.md(table.title)}**")
-    st.dataframe(table.frame, hide_index=True, width="stretch")
-    st.caption(lb.md(table.caption))
+st.subheader(f"Preview: the packet for {month:%B %Y}")
+st.caption("Exactly the HTML file the download gives: what the meeting sees when it is projected or printed.")
+st.iframe(html, height="content")
 
 st.subheader("Farm to School Census export")
 census_year = st.selectbox(

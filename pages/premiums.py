@@ -14,7 +14,7 @@ if note := metrics.allocated_note(m):
 period = filters.period_label(start, end)
 who = "Co-op (all member districts)"  # premiums are ratios: the co-op figure is never re-summed for a subset
 definition = (
-    "Premium = (local $ per base unit) / (non-local $ per base unit) − 1, only where both were bought. "
+    "Premium = (local dollars per base unit) / (non-local dollars per base unit) − 1, only where both were bought. "
     + lb.LOCAL_DEFINITION
 )
 
@@ -90,7 +90,8 @@ st.dataframe(
     },
 )
 st.caption(
-    f"{period}. For each route: its $ per base unit over the same commodity's traditional non-local $ per base unit, "
+    f"{period}. For each route: its dollars per base unit over the same commodity's traditional non-local "
+    "dollars per base unit, "
     "minus 1, weighted by the route's spend on those commodities."
 )
 left_out, left_out_spend = pr.unpriced(unpriced)

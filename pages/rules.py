@@ -58,7 +58,8 @@ with thresholds_tab:
         },
     )
     st.caption(
-        f"School year {year}-{year + 1} (1 July to 30 June), chosen districts: aggregate spend per district and "
+        f"School year {year}-{(year + 1) % 100:02d} (1 July to 30 June), chosen districts: aggregate spend per "
+        "district and "
         "vendor (US dollars), the method that spend requires, the method on record (contracts table; none = "
         "micro-purchase) and a flag when spend exceeds what the recorded method allows."
     )
@@ -84,7 +85,8 @@ with split_tab:
         },
     )
     st.caption(
-        "Seed 004 Q8: two or more invoices from one vendor to one district within 30 days, each under the "
+        "USDA, Geographic Preference Q&A, Q8: two or more invoices from one vendor to one district within 30 days, "
+        "each under the "
         "micro-purchase threshold, together above it. Vendors under a contract covering the date (formal, small "
         "purchase, entitlement) are not flagged. One row per line; US dollars."
     )
@@ -131,7 +133,8 @@ with bids_tab:
             },
         )
         st.caption(
-            f"Method: {result.method}. Evaluated price only ranks the bids; the winner is paid its bid (seed 004 Q5)."
+            f"Method: {result.method}. Evaluated price only ranks the bids; the winner is paid its bid "
+            "(USDA, Geographic Preference Q&A, Q5)."
         )
         for warning in result.warnings:
             st.warning(warning)

@@ -99,3 +99,30 @@ def no_exception(page: object, where: str) -> None:
     boxes = page.locator(EXCEPTION_SELECTOR)  # type: ignore[attr-defined]
     if boxes.count():
         pytest.fail(f"{where}: exception shown in the app:\n{boxes.first.inner_text()[:2000]}")
+
+
+# True once the page is drawn, not just run: no element placeholder (skeleton) or spinner is left.
+DRAWN_JS = """() => !document.querySelector('[data-testid="stSkeleton"], [data-testid="stSpinner"]')"""
+
+
+def settle_drawn(page: object, timeout_ms: int) -> None:
+    """`settle`, then wait until every element is drawn (no skeleton placeholders or spinners left)."""
+    settle(page, timeout_ms)
+    page.wait_for_function(DRAWN_JS, timeout=timeout_ms, polling=100)  # type: ignore[attr-defined]
+
+
+def page_text(page: object) -> str:
+    """What the main area shows as text, tables (their accessible cells) and chart text included."""
+    return page.locator('[data-testid="stMain"]').inner_text()  # type: ignore[attr-defined]
+
+
+def screenshot_whole(page: object, path: Path, width: int) -> None:
+    """A screenshot of the whole page at `width` px: the viewport is stretched to the main area's height."""
+    height = page.evaluate(  # type: ignore[attr-defined]
+        """() => { const m = document.querySelector('[data-testid="stMain"]');
+                   return Math.max(900, m ? m.scrollHeight : 0); }"""
+    )
+    page.set_viewport_size({"width": width, "height": min(int(height), 16_000)})  # type: ignore[attr-defined]
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": width, "height": 900})  # type: ignore[attr-defined]

@@ -74,6 +74,34 @@ def solve_pool(spec: PoolSpec) -> PoolResult:
     return pool.solve_pool(spec)
 
 
+def price_basis(terms: pl.DataFrame | None) -> str:
+    """What modelled savings rest on, e.g. 'assumed price terms (0 of 9 offers quoted)'; for a spec, its file."""
+    return "the spec's own offers" if terms is None else explain.price_basis(terms)
+
+
+def status_words(status: str) -> str:
+    """The solver's status in words."""
+    return explain.status_words(status)
+
+
+def delta_dollars(change: float) -> str:
+    """A change in dollars with its sign in front ('-$611,787', '+$1,200'), so the metric's arrow follows it."""
+    return f"{'-' if change < 0 else '+'}${abs(change):,.0f}"
+
+
+def shapley_note(members: int, exact: int) -> str:
+    """How the fair split is computed for this many members: every coalition up to `exact`, sampled beyond."""
+    if members <= exact:
+        return (
+            f"exact Shapley value and core check over all {2**members - 1:,} groups of the {members} district(s) "
+            f"(every group is solved up to {exact} members)"
+        )
+    return (
+        f"{members} districts is more than the {exact} for which every group is solved (up to {exact} members), "
+        "so the Shapley value is estimated from sampled orders and the core is not checked exhaustively"
+    )
+
+
 def exact_shapley_limit() -> int:
     """The most members for which allocation solves every coalition (exact Shapley value, core check)."""
     return alloc.DEFAULT_EXACT

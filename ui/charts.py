@@ -7,6 +7,7 @@ import streamlit as st
 
 from coop.report.charts import (
     allocation_methods,
+    completeness_grid,
     incentive_curve,
     local_share_by_month,
     meals_per_route,
@@ -20,6 +21,7 @@ from coop.report.charts import (
 __all__ = [
     "CHART_HEIGHT",
     "allocation_methods",
+    "completeness_grid",
     "incentive_curve",
     "local_share_by_month",
     "meals_per_route",

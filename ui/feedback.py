@@ -6,6 +6,7 @@ run, and `attempt` hands the error back so a page can show it later (the intake 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
@@ -22,6 +23,32 @@ P = ParamSpec("P")
 T = TypeVar("T")
 Problems = Sequence[Problem]
 PROBLEM_COLUMNS = ("severity", "file", "row", "column", "reason")
+# the library's reasons speak to the command line; a web user reads where the same step is in the app
+_WEB_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), words)
+    for pattern, words in (
+        (r"with `python -m coop districts[^`]*`", "on the 'Districts and meal counts' tab of Data intake"),
+        (r"`python -m coop districts[^`]*`", "the 'Districts and meal counts' tab of Data intake"),
+        (r"`python -m coop batches[^`]*`", "the 'Batches (undo)' tab of Data intake"),
+        (r"`python -m coop vendors[^`]*`", "the 'Vendor registry' tab of Data intake"),
+        (r"\(?run `python -m coop init`\)?", "(check the database path shown in the sidebar)"),
+        (r"`python -m coop [^`]*`", "Data intake"),
+        (r"--add-districts", "'Register districts the co-op does not know yet'"),
+        (r"--skip-invalid", "'Load the valid rows and set the invalid ones aside'"),
+        (r"--vendor-type", "the vendor type chosen"),
+        (r"--vendor\b", "the distributor named"),
+        (r"--district\b", "the district chosen"),
+        (r"--map\b", "the column mapping"),
+        (r"--header-row\b", "the header row"),
+    )
+)
+
+
+def for_web(text: str) -> str:
+    """A library message as a web user reads it: each command-line step named as the app's own place for it."""
+    for pattern, words in _WEB_WORDS:
+        text = pattern.sub(words, text)
+    return text
 
 
 def problems_frame(problems: Problems) -> pl.DataFrame:
@@ -29,6 +56,8 @@ def problems_frame(problems: Problems) -> pl.DataFrame:
     if not problems:
         return pl.DataFrame(schema={"file": pl.String, "row": pl.Int64, "column": pl.String, "reason": pl.String})
     frame = pl.DataFrame([p.to_dict() for p in problems])
+    if "reason" in frame.columns:
+        frame = frame.with_columns(pl.col("reason").map_elements(for_web, return_dtype=pl.String))
     order = [c for c in PROBLEM_COLUMNS if c in frame.columns]
     return frame.select(order + [c for c in frame.columns if c not in order])
 
@@ -81,7 +110,7 @@ def show_problems(problems: Problems, source: str) -> None:
 
 def show(exc: CoopError, source: str | None = None) -> None:
     """Show a coop error as `st.error` with its reason, and each row problem it carries, never a traceback."""
-    st.error(labels.md(str(exc)), icon=":material/error:")
+    st.error(labels.md(for_web(str(exc))), icon=":material/error:")
     problems = problems_of(exc)
     if problems:
         show_problems(problems, source or problems[0].file or "the input")

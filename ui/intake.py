@@ -35,7 +35,10 @@ MAPPING_TARGETS: tuple[str, ...] = (
 )
 TEMPLATE_COLUMNS: tuple[str, ...] = (*names.CANONICAL_COLUMNS[:10], names.PACK_SIZE, *names.CANONICAL_COLUMNS[10:])
 PREVIEW_ROWS = 50
+FROM_FILE = "(from the file)"  # the district picker's choice for a file with its own district_id column
+UNDO_KEYS = ("undo_batch", "undo_confirm")  # the batch picker and its confirmation box (pages/intake.py)
 _OUTCOME = "last_ingest"
+_UNDONE = "last_undo"
 
 
 # --- one load and its outcome ------------------------------------------------------------------
@@ -59,6 +62,7 @@ def load(file_name: str, run: Callable[[Progress], IngestResult]) -> None:
             status.update(label="Not loaded: the file has invalid rows" if invalid else "Not loaded", state="error")
             return
         st.session_state[_OUTCOME] = Outcome(file_name, done, None)
+        _reset_undo()  # the batch picker then starts at the batch just loaded, disarmed
         status.update(label="Done", state="complete")
 
 
@@ -105,6 +109,21 @@ def mapping_from_table(table: pl.DataFrame) -> dict[str, str | None]:
 def mapped_preview(head: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     """The first rows under the (edited) mapping, with the commodity, category and unprocessed status inferred."""
     return header_map.mapped_preview(head, mapping_from_table(table), session.cursor())
+
+
+def has_district_column(table: pl.DataFrame) -> bool:
+    """True when the (edited) mapping loads one of the file's columns as `district_id`."""
+    return names.DISTRICT_ID in mapping_from_table(table).values()
+
+
+def district_choices(ids: list[str], from_file: bool) -> list[str]:
+    """What the district picker offers: 'from the file' first when the file has its own district column."""
+    return [FROM_FILE, *ids] if from_file else list(ids)
+
+
+def chosen_district(choice: str | None) -> str | None:
+    """The district a load is given (None: each row's own district_id, or none chosen yet)."""
+    return None if choice in (None, FROM_FILE) else choice
 
 
 def is_usage_report(path: Path) -> bool:
@@ -179,10 +198,31 @@ def batch_ids(table: pl.DataFrame) -> list[int]:
     return [int(i) for i in table[names.BATCH_ID].to_list()]
 
 
-def undo_batch(batch_id: int) -> int:
-    """Remove one batch (its lines and rejects); return how many purchase lines were removed."""
-    with session.writing() as cur:
-        return int(batches.undo(cur, batch_id))
+def _reset_undo() -> None:
+    """Forget the batch picker's choice and untick its confirmation (before those widgets are drawn again)."""
+    for key in UNDO_KEYS:
+        st.session_state.pop(key, None)
+
+
+def undo_batch(batch_id: int) -> None:
+    """Remove one batch (its lines and rejects), remember what was removed, and disarm the undo (a callback).
+
+    Run as the button's `on_click`, before the page is drawn again, so the confirmation box can be unticked and
+    the picker moved to the newest batch left: one more click never removes another batch.
+    """
+    try:
+        with session.writing() as cur:
+            removed = int(batches.undo(cur, batch_id))
+    except CoopError as exc:
+        st.session_state[_UNDONE] = exc
+    else:
+        st.session_state[_UNDONE] = f"Batch {batch_id} removed ({removed:,} purchase line(s))."
+    _reset_undo()
+
+
+def last_undo() -> str | CoopError | None:
+    """What the last undo of this session did (a sentence, or the error that stopped it), once."""
+    return st.session_state.pop(_UNDONE, None)
 
 
 # --- classification review and corrections ------------------------------------------------------

@@ -8,9 +8,13 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from coop.metrics import lines, selection
+from coop import calendar
+from coop.metrics import lines, pace, selection
 from coop.metrics.compute import Metrics
-from ui import session
+from coop.registry import districts
+from ui import filters, metrics, session
+
+STATUSES = pace.STATUSES
 
 
 @st.cache_data(show_spinner=False)
@@ -32,3 +36,38 @@ def district_table(m: Metrics) -> pl.DataFrame:
 def reporting(m: Metrics) -> int:
     """How many of the districts shown bought anything in the period."""
     return selection.reporting(m)
+
+
+def goal_pace(m: Metrics) -> dict[str, object]:
+    """Spend and local share so far, months left to the goal and the monthly local share they need."""
+    return pace.goal_pace(m.by_month.lazy(), m.goal_local_share, m.goal_date).collect().row(0, named=True)
+
+
+def month_vs_last_year(month: date, ids: list[str]) -> dict[str, object]:
+    """A month's local share against the same month a year before, for the districts chosen."""
+    before = month.replace(year=month.year - 1, day=1)
+    m = metrics.metrics_for(before, calendar.month_end(month), ids)
+    return pace.month_vs_last_year(m.by_month.lazy(), month).collect().row(0, named=True)
+
+
+@st.cache_data(show_spinner=False)
+def _completeness(_con: duckdb.DuckDBPyConnection, version: str, start: date, end: date) -> pl.DataFrame:
+    """Per district x month: dated lines, allocated from a period, or missing."""
+    cur = _con.cursor()
+    dated, period_lines = pace.on_file(cur)
+    return pace.completeness(dated, period_lines, districts.load(cur).lazy(), start, end).collect()
+
+
+def completeness(start: date, end: date, ids: list[str]) -> pl.DataFrame:
+    """What is on file per chosen district and calendar month of the period (cached until the data changes)."""
+    grid = _completeness(session.connection(), session.data_version(), start, end)
+    return grid.filter(pl.col("district_id").is_in(ids))
+
+
+def file_age(ids: list[str]) -> pl.DataFrame:
+    """Days since each chosen district's last file was loaded, with its name, oldest first."""
+    names = filters.district_names()
+    ages = pace.file_age(freshness().lazy(), date.today()).collect().filter(pl.col("district_id").is_in(ids))
+    return ages.with_columns(pl.col("district_id").replace_strict(names, default=None).alias("name")).sort(
+        "days_since_last_file", descending=True, nulls_last=False
+    )

@@ -20,19 +20,23 @@ def packet_months(start: date, end: date) -> list[date]:
     return calendar.months(start, end)[::-1]
 
 
+def _key(month: date, include_savings: bool) -> tuple[object, ...]:
+    """What a month's packet depends on: the database, its data version, the month and the savings switch."""
+    return (str(db.resolve_path()), session.data_version(), month, include_savings)
+
+
 def packet(month: date, include_savings: bool, progress: Callable[[float, str], None]) -> Packet:
     """The meeting packet for one month (kept until the data changes)."""
-    key = (str(db.resolve_path()), session.data_version(), month, include_savings)
     return session.memo(
         "packet",
-        key,
+        _key(month, include_savings),
         lambda: build.build(session.cursor(), month, include_savings=include_savings, progress=progress),
     )
 
 
-def packet_html(built: Packet) -> bytes:
-    """The packet as one self-contained HTML file (charts embedded as images)."""
-    return render.to_html(built).encode("utf-8")
+def packet_html(month: date, include_savings: bool, built: Packet) -> str:
+    """The packet as one self-contained HTML document, the preview and the download alike (kept with the packet)."""
+    return session.memo("packet_html", _key(month, include_savings), lambda: render.to_html(built))
 
 
 def packet_xlsx(built: Packet) -> bytes:

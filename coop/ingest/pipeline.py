@@ -461,6 +461,8 @@ def _load_rows(
                 f"{len({p.row for p in error_problems})} row(s); nothing loaded",
                 error_problems,
             )
+        if loaded == 0:  # every row set aside: an empty batch would only block the corrected file
+            raise ValidationError(f"{file_name}: none of its {seen:,} row(s) is valid; nothing loaded", error_problems)
         _report(progress, 0.9, f"writing {loaded:,} rows to the database")
         batch_id, duplicates = out.commit(loaded, rejected)
     finally:

@@ -157,3 +157,33 @@ def allocation_checks(report: AllocationReport) -> pl.DataFrame:
             "known_weakness": pl.String,
         },
     )
+
+
+# --- the basis of modelled savings ---------------------------------------------------------------------------
+STATUS_WORDS: Mapping[str, str] = {
+    "optimal": "least cost found and proven",
+    "time_limit": "stopped at its time limit: the costs are upper bounds",
+    "infeasible": "no plan meets every district's demand and policy",
+    "unbounded": "no finite least cost (a price term lacks a limit)",
+    "error": "the solver failed: the figures are not usable",
+}
+
+
+def status_words(status: str) -> str:
+    """A solver status (`coop.optimize.status`) as a meeting would say it."""
+    return STATUS_WORDS.get(status, status.replace("_", " "))
+
+
+def quoted_terms(quotes: pl.DataFrame) -> tuple[int, int]:
+    """How many of the price terms are real quotes (not marked default assumptions), and how many there are."""
+    from coop.optimize.quotes import ASSUMED
+
+    notes = quotes[names.QUOTE_NOTE].fill_null("") if quotes.height else pl.Series([], dtype=pl.String)
+    return int((~notes.str.starts_with(ASSUMED)).sum()), quotes.height
+
+
+def price_basis(quotes: pl.DataFrame) -> str:
+    """What modelled savings rest on: 'assumed price terms (n of m offers quoted)' until every term is a quote."""
+    quoted, total = quoted_terms(quotes)
+    kind = "quoted" if total and quoted == total else "assumed"
+    return f"{kind} price terms ({quoted} of {total} offers quoted)"

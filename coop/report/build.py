@@ -6,8 +6,9 @@ Every figure comes from the library's own computations (`coop.metrics`, `coop.ru
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import altair as alt
@@ -17,7 +18,8 @@ import polars as pl
 from coop import calendar, names
 from coop.errors import CoopError
 from coop.metrics import compute, selection
-from coop.report import charts
+from coop.registry import districts as registry_districts
+from coop.report import charts, words
 
 Progress = Callable[[float, str], None]
 TOP_N = 10
@@ -37,11 +39,81 @@ class Table:
 
 @dataclass(frozen=True)
 class Kpi:
-    """One headline figure with its formatted value and what it means."""
+    """One headline figure with its formatted value and what it means (and the number, for a workbook)."""
 
     label: str
     value: str
     note: str
+    number: float | None = None  # the value as a number (a share as a fraction); None when it is not one
+    number_format: str = ""  # its Excel number format, e.g. '$#,##0.00' or '0.0%'
+
+
+MONEY_FORMAT = "$#,##0.00"
+SHARE_FORMAT = "0.0%"
+POINTS_FORMAT = '+0.0" points";-0.0" points"'
+# what a packet table's columns are called where people read them (the unit is added by `render.column_title`)
+HEADERS: dict[str, str] = {
+    names.DISTRICT_ID: "District",
+    names.VENDOR_NAME: "Vendor",
+    names.VENDOR_TYPE: "Vendor type",
+    names.PRODUCT: "Commodity",
+    names.CATEGORY: "Category",
+    names.BASE_UNIT: "Base unit",
+    names.ROUTE: "Supply-chain route",
+    compute.SCOPE: "District or co-op",
+    "total_spend": "Food spend",
+    "local_spend": "Local spend",
+    "local_share": "Local share",
+    "unknown_origin_spend": "Unknown-origin spend",
+    "allocated_spend": "Allocated from period totals",
+    "ytd_total_spend": "Food spend, school year to date",
+    "ytd_local_share": "Local share, school year to date",
+    "spend": "Spend",
+    "share": "Share of spend",
+    "districts": "Districts buying",
+    "local_unit_price": "Local price per base unit",
+    "nonlocal_unit_price": "Non-local price per base unit",
+    "premium": "Local price premium",
+    "products": "Commodities compared",
+    "required_method": "Method the spend requires",
+    "recorded_method": "Method on record",
+    "micro_threshold": "Micro-purchase threshold",
+    "small_threshold": "Small-purchase threshold",
+    "reason": "Why it is flagged",
+    "invoices": "Invoices",
+    "first_date": "First invoice",
+    "last_date": "Last invoice",
+    "split_total": "Invoices together",
+    "standalone_cost": "Cost buying alone",
+    "pooled_cost": "Cost of its pooled purchases",
+    "proportional": "Proportional split",
+    "shapley": "Shapley value",
+    "nucleolus": "Nucleolus",
+    "note": "Note",
+}
+_METHOD_WORDS = {"micro": "micro-purchase", "small": "small purchase", "formal": "formal procurement"}
+
+
+def header(column: str) -> str:
+    """A packet column's name in words (its own name, sentence case, when it has none)."""
+    return HEADERS.get(column) or column.replace("_", " ").capitalize()
+
+
+def readable(frame: pl.DataFrame, district_names: dict[str, str]) -> pl.DataFrame:
+    """A packet table's values in words: district names for ids, route and vendor-type names, methods spelled out."""
+    words = {compute.COOP: "Co-op", **district_names}
+    out = frame
+    for column in (names.DISTRICT_ID, compute.SCOPE, "district"):
+        if column in out.columns and out.schema[column] == pl.String:
+            out = out.with_columns(pl.col(column).replace(words))
+    if names.ROUTE in out.columns:
+        out = out.with_columns(pl.col(names.ROUTE).replace(charts.ROUTE_LABELS))
+    if names.VENDOR_TYPE in out.columns:
+        out = out.with_columns(pl.col(names.VENDOR_TYPE).str.replace_all("_", " ").str.to_titlecase())
+    for column in ("required_method", "recorded_method"):
+        if column in out.columns:
+            out = out.with_columns(pl.col(column).replace(_METHOD_WORDS))
+    return out
 
 
 @dataclass(frozen=True)
@@ -92,26 +164,58 @@ def _kpis(month: compute.Metrics, previous: compute.Metrics, ytd: compute.Metric
     spend_detail = "sum of extended price, all member districts"
     if now["allocated_spend"]:
         spend_detail += f"; {format_money(now['allocated_spend'])} of it allocated from period totals"
+    points = None if share is None or prev_share is None else (share - prev_share) * 100
     return (
-        Kpi("Co-op food spend", format_money(now["total_spend"]), spend_detail),
+        Kpi(
+            "Co-op food spend",
+            format_money(now["total_spend"]),
+            spend_detail,
+            _number(now["total_spend"]),
+            MONEY_FORMAT,
+        ),
         Kpi(
             "Co-op local share",
             format_share(share),
             f"local spend / total spend; goal {format_share(month.goal_local_share)} by {month.goal_date:%d %b %Y}",
+            _number(share),
+            SHARE_FORMAT,
         ),
-        Kpi("Change vs previous month", delta, f"previous month {format_share(prev_share)}"),
-        Kpi("School year to date", format_share(year["local_share"]), f"local share since {ytd.date_from:%d %b %Y}"),
+        Kpi("Change vs previous month", delta, f"previous month {format_share(prev_share)}", points, POINTS_FORMAT),
+        Kpi(
+            "School year to date",
+            format_share(year["local_share"]),
+            f"local share since {ytd.date_from:%d %b %Y}",
+            _number(year["local_share"]),
+            SHARE_FORMAT,
+        ),
         Kpi(
             "Local price premium",
             "n/a" if weighted is None else f"{weighted * 100:+.1f}%",
             "local vs non-local unit price per commodity, weighted by local spend",
+            weighted,
+            "+0.0%;-0.0%",
         ),
         Kpi(
             "Districts reporting",
             f"{reporting} of {total_districts}",
             "districts with purchase lines this month, or spend allocated to it from period totals",
+            float(reporting),
+            f'0" of {total_districts}"',
         ),
     )
+
+
+def _in_words(frame: pl.DataFrame, district_names: dict[str, str]) -> pl.DataFrame:
+    """A table as the packet shows it: `readable` values, and rule reasons citing their documents."""
+    out = readable(frame, district_names)
+    if names.REASON in out.columns:
+        out = out.with_columns(pl.col(names.REASON).map_elements(words.cite, return_dtype=pl.String))
+    return out
+
+
+def _number(value: object) -> float | None:
+    """A figure as a float for a workbook cell (DECIMAL money included); None stays None."""
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def _district_table(month: compute.Metrics, ytd: compute.Metrics) -> pl.DataFrame:
@@ -153,8 +257,9 @@ def _top_local_commodities(month: compute.Metrics) -> pl.DataFrame:
     )
 
 
-def _notes(month: compute.Metrics, first: date) -> tuple[str, ...]:
+def _notes(month: compute.Metrics, first: date, district_names: dict[str, str]) -> tuple[str, ...]:
     """Data-quality notes: districts with no lines this month, unknown-origin spend, lines without base units."""
+    month = dataclasses.replace(month, districts=readable(month.districts, district_names))
     notes = []
     silent = (pl.col(compute.LINES) == 0) & (pl.col("total_spend") == 0)
     missing = month.districts.filter(silent)[names.DISTRICT_ID].to_list()
@@ -248,7 +353,7 @@ def build(
             shares=("share",),
         ),
     ]
-    tables.extend(_rules_tables(con, first))
+    tables.extend(_rules_tables(con, first, last))
     tables.append(buy_american_table(con, first))
     tell(0.3, "charts")
     trajectory = ytd.by_month.filter(pl.col(compute.SCOPE) == compute.COOP).with_columns(series=pl.lit("Co-op"))
@@ -272,14 +377,15 @@ def build(
             tables.append(savings_table)
             chart_map["allocation"] = savings_chart
     tell(1.0, "packet ready")
+    district_names = dict(registry_districts.load(con).select(names.DISTRICT_ID, names.NAME).iter_rows())
     return Packet(
         month=first,
         month_end=last,
         year_start=year_first,
         kpis=_kpis(m, prev, ytd, reporting),
-        tables=tuple(tables),
+        tables=tuple(replace(t, frame=_in_words(t.frame, district_names)) for t in tables),
         charts=chart_map,
-        notes=_notes(m, first),
+        notes=_notes(m, first, district_names),
         coop_local_share=coop_share,
     )
 
@@ -321,14 +427,25 @@ def buy_american_table(con: duckdb.DuckDBPyConnection, first: date) -> Table:
     )
 
 
-def _rules_tables(con: duckdb.DuckDBPyConnection, first: date) -> list[Table]:
-    """Threshold and split-purchase flags for the school year of the month (coop.rules)."""
+def _rules_tables(con: duckdb.DuckDBPyConnection, first: date, last: date) -> list[Table]:
+    """Threshold and split-purchase flags for the purchases of the school year to date, up to the month's end."""
+    from coop.metrics import local
+    from coop.registry import contracts, districts
     from coop.rules import splits, thresholds
 
-    year = calendar.school_year_start(first).year
-    label = f"school year {year}-{(year + 1) % 100:02d} (1 Jul {year} - 30 Jun {year + 1})"
+    year_first = calendar.school_year_start(first)
+    year = year_first.year
+    label = (
+        f"purchases from {year_first:%-d %b %Y} to {last:%-d %b %Y} (school year {year}-{(year + 1) % 100:02d} to date)"
+    )
+    registered, agreed, table = districts.load(con), contracts.load(con), thresholds.load_thresholds(con)
+    in_year = (pl.col(names.INVOICE_DATE) >= year_first) & (pl.col(names.INVOICE_DATE) <= last)
+    purchases = thresholds.load_purchases(con).filter(in_year)
     flags = (
-        thresholds.thresholds_from_db(con, year)
+        thresholds.thresholds(
+            local.localize(purchases, registered.lazy()), registered, year, contracts=agreed, table=table
+        )
+        .collect()
         .filter(pl.col("flag"))
         .select(
             names.DISTRICT_ID,
@@ -342,7 +459,8 @@ def _rules_tables(con: duckdb.DuckDBPyConnection, first: date) -> list[Table]:
         )
     )
     splits = (
-        splits.split_purchases_from_db(con, year)
+        splits.split_purchases(purchases, registered, contracts=agreed, table=table)
+        .collect()
         .group_by("split_id", names.DISTRICT_ID, names.VENDOR_NAME)
         .agg(
             pl.col(names.INVOICE_NO).n_unique().alias("invoices"),
@@ -368,7 +486,8 @@ def _rules_tables(con: duckdb.DuckDBPyConnection, first: date) -> list[Table]:
             "split_purchases",
             "Possible split purchases",
             f"Dollars, {label}. Invoices from one vendor within 30 days, each under the micro-purchase threshold, "
-            "that together exceed it (seed 004, Q8); deliveries under a formal contract are not flagged.",
+            "that together exceed it (USDA, Geographic Preference Q&A, Q8); deliveries under a formal contract are not "
+            "flagged.",
             splits,
             money=("split_total", "micro_threshold"),
         ),
@@ -379,7 +498,7 @@ def _savings(
     con: duckdb.DuckDBPyConnection, *, progress: Progress | None = None
 ) -> tuple[Table | None, alt.TopLevelMixin | None]:
     """The latest co-op savings estimate from the pooled model on the database, and its allocations."""
-    from coop.optimize import allocate, quotes  # the pooled MILP is only imported when a packet asks for it
+    from coop.optimize import allocate, explain, quotes  # the pooled MILP is only imported when a packet asks
 
     try:
         spec = quotes.spec_from_db(con)
@@ -392,12 +511,16 @@ def _savings(
     table = result.table().rename({"district": names.DISTRICT_ID})
     pool = result.pool
     verdicts = {True: "in the core", False: "outside the core", None: "core not checked"}
+    offers = explain.price_basis(quotes.load_quotes(con))
+    span = compute.date_range(con)
+    spec_period = "no purchases" if span is None else f"{span[0]:%-d %b %Y} – {span[1]:%-d %b %Y}"
     caption = (
-        f"Dollars per year. Pooled optimum {format_money(pool.coop_cost)} vs "
+        f"Dollars per year, modelled on one year of demand: the purchases of {spec_period} scaled to a year, at "
+        f"{offers}; solver: {explain.status_words(pool.status)}. Pooled optimum {format_money(pool.coop_cost)} vs "
         f"{format_money(pool.coop_cost + pool.savings)} buying alone: savings {format_money(pool.savings)}. "
         "Each column after the standalone cost is one way to split the pooled cost; "
         + "; ".join(f"{a.method}: {verdicts[a.in_core]}" for a in result.allocations)
-        + ". Default price terms are the quotes table's labelled assumptions."
+        + "."
     )
     money = tuple(c for c in table.columns if c != names.DISTRICT_ID)
     long = table.unpivot(
@@ -405,7 +528,7 @@ def _savings(
     )
     chart = charts.allocation_methods(
         long,
-        period="one year of demand at the database's current prices",
+        period=f"one year of demand (purchases of {spec_period}), {offers}",
         definition="Each district's share of the pooled cost under each allocation method.",
     )
     return Table("savings", "Co-op savings estimate and its allocation", caption, table, money=money), chart

@@ -336,3 +336,35 @@ def allocation_methods(frame: pl.DataFrame, *, period: str, definition: str) -> 
         )
         .properties(title=_title("Allocation methods side by side", period, definition), width=WIDTH, height=HEIGHT)
     )
+
+
+COMPLETENESS_COLORS: tuple[str, ...] = ("#2e7d32", "#f9a825", "#e0e0e0")  # lines, allocated, missing
+
+
+def completeness_grid(frame: pl.DataFrame, *, statuses: tuple[str, ...], period: str, definition: str) -> alt.Chart:
+    """What is on file per district and month, as a grid of coloured cells.
+
+    Columns: `name` (district), `district_id`, `month` (date), `status` (one of `statuses`), `lines`.
+    """
+    return (
+        alt.Chart(frame)
+        .mark_rect(stroke="white", strokeWidth=1)
+        .encode(
+            x=alt.X(MONTH_FIELD, title="Month", axis=alt.Axis(format="%b %Y", tickCount="month", labelOverlap=True)),
+            y=alt.Y(f"{names.NAME}:N", title="District", axis=alt.Axis(labelLimit=220)),
+            color=alt.Color(
+                "status:N",
+                title="On file",
+                scale=alt.Scale(domain=list(statuses), range=list(COMPLETENESS_COLORS)),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip(f"{names.NAME}:N", title="District"),
+                alt.Tooltip(f"{names.DISTRICT_ID}:N", title="District id"),
+                alt.Tooltip(MONTH_FIELD, title="Month", format="%B %Y"),
+                alt.Tooltip("status:N", title="On file"),
+                alt.Tooltip("lines:Q", title="Dated lines", format=",.0f"),
+            ],
+        )
+        .properties(title=_title("Data on file by district and month", period, definition), width=WIDTH)
+    )

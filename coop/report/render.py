@@ -21,7 +21,7 @@ import vl_convert
 import xlsxwriter
 
 from coop.errors import CoopError, describe
-from coop.report.build import Packet, Table, format_money, format_share
+from coop.report.build import Packet, Table, format_money, format_share, header
 
 CHART_WIDTH = 640
 
@@ -86,12 +86,12 @@ def _table_html(table: Table) -> str:
 
 
 def column_title(column: str, table: Table) -> str:
-    """A column header stating its unit."""
+    """A column header in words, stating its unit."""
     if column in table.money:
-        return f"{column} ($)"
+        return f"{header(column)} ($)"
     if column in table.shares:
-        return f"{column} (%)"
-    return column
+        return f"{header(column)} (%)"
+    return header(column)
 
 
 def to_html(packet: Packet) -> str:
@@ -131,8 +131,14 @@ def to_xlsx(packet: Packet) -> bytes:
         wrap = book.add_format({"italic": True, "font_color": "#5f6b5f"})
         sheet = book.add_worksheet("KPIs")
         sheet.write_row(0, 0, ["Figure", "Value", "Definition"], bold)
+        sheet.freeze_panes(1, 0)
         for i, k in enumerate(packet.kpis, start=1):
-            sheet.write_row(i, 0, [k.label, k.value, k.note])
+            sheet.write_string(i, 0, k.label)
+            if k.number is None:  # not known: the words, not a number
+                sheet.write_string(i, 1, k.value)
+            else:
+                sheet.write_number(i, 1, k.number, book.add_format({"num_format": k.number_format or "General"}))
+            sheet.write_string(i, 2, k.note)
         sheet.set_column(0, 0, 28)
         sheet.set_column(1, 1, 18)
         sheet.set_column(2, 2, 80)
@@ -147,7 +153,9 @@ def to_xlsx(packet: Packet) -> bytes:
                 autofit=True,
                 table_style="Table Style Light 9",
             )
-            book.get_worksheet_by_name(table.key[:31]).write(frame.height + 2, 0, table.caption, wrap)
+            table_sheet = book.get_worksheet_by_name(table.key[:31])
+            table_sheet.freeze_panes(1, 0)
+            table_sheet.write(frame.height + 2, 0, table.caption, wrap)
         notes = book.add_worksheet("Notes")
         notes.write(0, 0, "Data-quality notes", bold)
         for i, note in enumerate(packet.notes, start=1):

@@ -79,10 +79,21 @@ def test_workbook_has_a_sheet_per_table_with_units(packet_files):
     assert book.sheetnames == ["KPIs", *[t.key for t in packet.tables], "Notes"]
     sheet = book["districts"]
     headers = [c.value for c in sheet[1]]
-    assert "total_spend ($)" in headers and "local_share (%)" in headers
-    col = headers.index("local_share (%)") + 1
+    assert "Food spend ($)" in headers and "Local share (%)" in headers  # words, not column names
+    assert not [h for h in headers if "_" in h]
+    col = headers.index("Local share (%)") + 1
     assert sheet.cell(row=2, column=col).number_format == "0.0%"
     assert sheet.max_row == packet.tables[0].frame.height + 3  # header, rows, blank, caption
+    assert sheet.freeze_panes == "A2"  # the header row stays in view
+    kpis = book["KPIs"]
+    assert kpis.freeze_panes == "A2"
+    values = {kpis.cell(row=r, column=1).value: kpis.cell(row=r, column=2) for r in range(2, kpis.max_row + 1)}
+    spend = values["Co-op food spend"]
+    assert isinstance(spend.value, float) and spend.number_format == "$#,##0.00"  # a number, not text
+    shown = next(k for k in packet.kpis if k.label == "Co-op food spend").value
+    assert f"${spend.value:,.2f}" == shown
+    share = values["Co-op local share"]
+    assert 0 < share.value < 1 and share.number_format == "0.0%"
 
 
 def test_packet_sections_cover_the_meeting(packet_files):
@@ -106,12 +117,13 @@ def test_buy_american_section_flags_the_district_over_the_cap(sample_db_file):
     finally:
         con.close()
     buy = next(t for t in packet.tables if t.key == "buy_american")
-    rows = {r["district_id"]: r for r in buy.frame.iter_rows(named=True)}
+    rows = {r["district_id"]: r for r in buy.frame.iter_rows(named=True)}  # the packet names the districts
     # the sample's planted imports put big_stone over SY 2025-26's 10% cap (data/sample/README.md)
-    assert rows["big_stone"]["status"] == "over cap" and rows["big_stone"]["non_domestic_share"] > 0.10
-    assert rows["riverbend"]["status"] == "could be over (unknown origin)"
+    big_stone = rows["Big Stone Lakes School"]
+    assert big_stone["status"] == "over cap" and big_stone["non_domestic_share"] > 0.10
+    assert rows[next(n for n in rows if n.startswith("Riverbend"))]["status"] == "could be over (unknown origin)"
     assert "cap 10%" in buy.caption and "1 district(s) over the cap, 6 could be over" in buy.caption
-    assert "bananas: not produced in the US" in rows["big_stone"]["exceptions"]
+    assert "bananas: not produced in the US" in big_stone["exceptions"]
     page = render.to_html(packet)
     assert "Buy American: non-domestic share of commercial food cost" in page and "over cap" in page
 
@@ -174,3 +186,32 @@ def test_packet_for_a_month_inside_a_period_counts_its_days(con, tmp_path):
     assert districts["allocated_spend"].to_list() == [115.94]
     # school year to date (July-October: 123 days): $123.00 + $336.99
     assert districts["ytd_total_spend"].to_list() == [pytest.approx(459.99)]
+
+
+def test_packet_reads_in_words_and_covers_its_month(packet_files, sample_db_file):
+    """Names, not ids; flags only for purchases up to the month's end; the savings say their period and basis."""
+    from coop import names
+    from coop.registry import districts
+    from coop.rules import thresholds
+
+    packet, paths = packet_files
+    con = db.connect(sample_db_file, read_only=True)
+    try:
+        registered = districts.load(con)
+        whole_year = thresholds.thresholds_from_db(con, 2024).filter("flag")
+    finally:
+        con.close()
+    html = paths["html"].read_text()
+    tables = {t.key: t for t in packet.tables}
+    shown = set(tables["districts"].frame[names.DISTRICT_ID])
+    assert shown == set(registered[names.NAME])  # names, not ids
+    assert not re.search(r"\b(None|NaN|nan)\b", html)
+    assert not any(r in html for r in names.ROUTES)  # route names in words
+    assert "seed 0" not in html and "Geographic Preference Q&amp;A, Q8" in html
+    flags = tables["threshold_flags"]
+    assert "1 Jul 2024 to 28 Feb 2025" in flags.caption
+    # the whole school year flags more district-vendor pairs, or larger spend, than July to February does
+    assert whole_year["spend"].sum() > flags.frame["spend"].sum()
+    savings = tables["savings"].caption
+    assert re.search(r"assumed price terms \(\d+ of \d+ offers quoted\)", savings)
+    assert "scaled to a year" in savings and "solver: least cost found and proven" in savings

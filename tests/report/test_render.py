@@ -70,11 +70,13 @@ def test_the_packet_workbook_holds_no_formula_and_keeps_the_text(hostile_db, tmp
 
 def test_the_packet_html_escapes_every_name(hostile_db):
     hostile_db.execute(
-        f"UPDATE {names.DISTRICTS} SET district_id = '<img src=x onerror=alert(1)>' WHERE district_id = 'D0'"
+        f"UPDATE {names.DISTRICTS} SET district_id = '<img src=x onerror=alert(1)>', name = '<b>D0</b>' "
+        "WHERE district_id = 'D0'"
     )
     packet = build.build(hostile_db, "2024-09", include_savings=False)
     page = render.to_html(packet)
-    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<img src=x" not in page and "<b>D0" not in page
+    assert "&lt;b&gt;D0&lt;/b&gt;" in page  # the packet names districts; the name is text
 
 
 def test_a_csv_download_neutralises_every_formula_start():

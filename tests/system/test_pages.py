@@ -7,6 +7,7 @@ The session fixture starts the app on an EMPTY database, so the first run exerci
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
 from coop import names
@@ -315,14 +317,29 @@ def test_packet_census_export(app_db: FirstStart) -> None:
         assert total == pytest.approx(expected[district_id], abs=0.005)
 
 
-def test_packet_month_switch(app_db: FirstStart) -> None:
+def packet_preview(at: AppTest) -> str:
+    """The HTML the packet page previews (its iframe's document)."""
+    frames = [e for e in at.main if e.type == "iframe"]
+    assert frames, "the packet page shows no preview"
+    return frames[0].proto.srcdoc
+
+
+def test_packet_preview_is_the_packet_and_follows_the_month(app_db: FirstStart) -> None:
+    from coop.report import build, render
+
     at = open_page("pages/packet.py")
-    first = metric(at, "Co-op food spend")
     shown = at.selectbox(key="packet_month").value
+    first = packet_preview(at)
+    con = db.connect(app_db.path)
+    try:
+        expected = render.to_html(build.build(con, shown, include_savings=False))
+    finally:
+        con.close()
+    assert first == expected  # the preview is the file the download gives
     earlier = date(shown.year - 1 if shown.month <= 3 else shown.year, (shown.month - 4) % 12 + 1, 1)
     at.selectbox(key="packet_month").set_value(earlier).run()
     assert not at.exception
-    assert metric(at, "Co-op food spend") != first
+    assert packet_preview(at) != first and f"{earlier:%B %Y}" in packet_preview(at)
     assert {b.label for b in at.download_button} >= {"Download HTML", "Download Excel (XLSX)"}
 
 
@@ -341,7 +358,7 @@ def test_intake_strict_load_names_rows_then_skip_then_undo(app_db: FirstStart) -
     preview = frame_with(at, "commodity (inferred)")
     assert preview["commodity (inferred)"].to_list() == ["apples", "carrots"]
     assert preview["category (inferred)"].to_list() == ["fruit", "vegetable"]
-    at.selectbox(key="intake_district").set_value(district)
+    at.selectbox(key="intake_district").set_value(district).run()
     at.button(key="intake_load").click().run()
     assert not at.exception
     assert any("nothing loaded" in e.value for e in at.error)
@@ -427,7 +444,7 @@ def test_intake_shows_one_problem_for_unregistered_vendors_and_offers_a_vendors_
     csv = b"Invoice Date,Vendor,Item Description,Qty,UOM,Unit Price,Ext Price\n" + rows
     at = open_page("pages/intake.py")
     at.file_uploader[0].set_value(("orchard.csv", csv, "text/csv")).run()
-    at.selectbox(key="intake_district").set_value(district)
+    at.selectbox(key="intake_district").set_value(district).run()
     at.button(key="intake_load").click().run()
     assert not at.exception
     grouped = frame_with(at, "problem")
@@ -435,3 +452,130 @@ def test_intake_shows_one_problem_for_unregistered_vendors_and_offers_a_vendors_
     assert "'Nowhere Orchard'; register all of them" in grouped["problem"][0]
     assert frame_with(at, "reason").height == 40  # every row's problem, as the CSV download has them
     assert "Download the unregistered vendors as a vendors file" in {b.label for b in at.download_button}
+
+
+def batch_frame(at: AppTest) -> pl.DataFrame:
+    """The Batches (undo) tab's table."""
+    return frame_with(at, names.ROWS_REJECTED)
+
+
+def upload(at: AppTest, name: str, content: bytes) -> AppTest:
+    """Put a file in the intake page's uploader and run."""
+    at.file_uploader[0].set_value((name, content, "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_intake_undo_disarms_after_use_and_the_picker_follows_the_newest_batch(app_db: FirstStart) -> None:
+    district = sorted(library_metrics(app_db.path).districts[names.DISTRICT_ID].to_list())[0]
+    csv = (
+        b"Invoice Date,Vendor,Item Description,Qty,UOM,Unit Price,Ext Price,Origin State,Vendor Type\n"
+        b"2025-03-05,Undo Test Farm,Carrots whole,20,LB,0.80,16.00,MN,producer\n"
+    )
+    at = upload(open_page("pages/intake.py"), "undo-test.csv", csv)
+    before = batch_frame(at)[names.BATCH_ID].to_list()
+    assert at.selectbox(key="undo_batch").value == before[0]
+    at.selectbox(key="undo_batch").set_value(before[-1]).run()  # the picker left on an old batch
+    at.selectbox(key="intake_district").set_value(district).run()
+    at.button(key="intake_load").click().run()
+    assert any("loaded 1 line(s)" in s.value for s in at.success), [s.value for s in at.success]
+    newest = batch_frame(at)[names.BATCH_ID][0]
+    assert newest not in before
+    assert at.selectbox(key="undo_batch").value == newest  # follows the batch just loaded
+    at.checkbox(key="undo_confirm").check().run()
+    assert not at.button(key="undo_run").disabled
+    at.button(key="undo_run").click().run()
+    assert not at.exception
+    assert any(f"Batch {newest} removed (1 purchase line(s))" in s.value for s in at.success)
+    assert batch_frame(at)[names.BATCH_ID].to_list() == before
+    assert at.checkbox(key="undo_confirm").value is False  # disarmed: one more click removes nothing
+    assert at.button(key="undo_run").disabled
+    assert at.selectbox(key="undo_batch").value == before[0]
+
+
+def test_intake_file_with_its_own_district_column_loads_without_choosing(app_db: FirstStart) -> None:
+    ids = sorted(library_metrics(app_db.path).districts[names.DISTRICT_ID].to_list())
+    csv = (
+        "district_id,Invoice Date,Vendor,Item Description,Qty,UOM,Unit Price,Ext Price,Origin State,Vendor Type\n"
+        f"{ids[-1]},2025-03-06,Column Test Farm,Carrots whole,20,LB,0.80,16.00,MN,producer\n"
+        f"{ids[-2]},2025-03-06,Column Test Farm,Apples,10,LB,1.50,15.00,MN,producer\n"
+    ).encode()
+    at = upload(open_page("pages/intake.py"), "district-column.csv", csv)
+    from ui import intake
+
+    assert at.selectbox(key="intake_district").value == intake.FROM_FILE  # the default: the file's own column
+    at.button(key="intake_load").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert any("loaded 2 line(s)" in s.value and "0 row(s) rejected" in s.value for s in at.success)
+    newest = batch_frame(at).row(0, named=True)
+    assert newest[names.FILE_NAME] == "district-column.csv"
+    at.checkbox(key="undo_confirm").check().run()
+    at.button(key="undo_run").click().run()
+    assert newest[names.BATCH_ID] not in batch_frame(at)[names.BATCH_ID].to_list()
+
+
+def test_intake_file_without_a_district_waits_for_one(app_db: FirstStart) -> None:
+    csv = b"Invoice Date,Vendor,Item Description,Qty,UOM,Unit Price,Ext Price\n2025-03-06,F,Carrots,1,LB,1,1\n"
+    at = upload(open_page("pages/intake.py"), "no-district.csv", csv)
+    assert at.selectbox(key="intake_district").value is None  # no district is guessed
+    assert at.button(key="intake_load").disabled
+
+
+def test_intake_all_invalid_file_creates_no_batch_and_the_corrected_file_loads(app_db: FirstStart) -> None:
+    district = sorted(library_metrics(app_db.path).districts[names.DISTRICT_ID].to_list())[0]
+    header = b"Invoice Date,Vendor,Item Description,Qty,UOM,Unit Price,Ext Price,Origin State,Vendor Type\n"
+    bad = header + b"2025-03-07,Fix Test Farm,Carrots whole,-20,LB,0.80,16.00,MN,producer\n"
+    at = upload(open_page("pages/intake.py"), "fix-test.csv", bad)
+    before = batch_frame(at)[names.BATCH_ID].to_list()
+    at.selectbox(key="intake_district").set_value(district).run()
+    at.toggle(key="intake_skip").set_value(True)
+    at.button(key="intake_load").click().run()
+    assert not at.exception
+    assert any("nothing loaded" in e.value for e in at.error), [e.value for e in at.error]
+    assert batch_frame(at)[names.BATCH_ID].to_list() == before  # no empty batch
+    good = header + b"2025-03-07,Fix Test Farm,Carrots whole,20,LB,0.80,16.00,MN,producer\n"
+    at = upload(at, "fix-test.csv", good)
+    at.selectbox(key="intake_district").set_value(district).run()
+    at.button(key="intake_load").click().run()
+    assert any("loaded 1 line(s)" in s.value for s in at.success), [s.value for s in at.success]
+    newest = batch_frame(at).row(0, named=True)
+    assert newest[names.FILE_NAME] == "fix-test.csv" and newest[names.BATCH_ID] not in before
+    at.checkbox(key="undo_confirm").check().run()
+    at.button(key="undo_run").click().run()
+    assert batch_frame(at)[names.BATCH_ID].to_list() == before
+
+
+def test_intake_reasons_are_for_web_users(app_db: FirstStart) -> None:
+    ids = sorted(library_metrics(app_db.path).districts[names.DISTRICT_ID].to_list())
+    csv = (
+        b"district_id,Invoice Date,Vendor,Item Description,Qty,UOM,Unit Price,Ext Price,Origin State,Vendor Type\n"
+        b"nowhere,2025-03-06,Web Test Farm,Carrots whole,20,LB,0.80,16.00,MN,producer\n"
+    )
+    at = upload(open_page("pages/intake.py"), "web-words.csv", csv)
+    at.selectbox(key="intake_district").set_value(ids[0]).run()
+    at.button(key="intake_load").click().run()
+    words = " ".join(e.value for e in at.error) + " " + " ".join(frame_with(at, "reason")["reason"].to_list())
+    assert "unknown district" in words or "differs" in words, words
+    assert "python -m coop" not in words and "--district" not in words, words
+
+
+def test_buying_power_savings_carry_their_basis_and_what_if_arrows_follow_the_sign(app_db: FirstStart) -> None:
+    ids = sorted(library_metrics(app_db.path).districts[names.DISTRICT_ID].to_list())[:3]
+    at = open_page("pages/buying_power.py")
+    at.multiselect(key="_w_districts").set_value(ids).run()
+    assert not at.exception
+    beside = " ".join(c.value for c in at.caption)
+    assert re.search(r"Modelled on assumed price terms \(0 of \d+ offers quoted\)", beside), beside
+    assert "Least cost found and proven" in beside
+    savings = next(m for m in at.metric if m.label == "Savings")
+    assert "assumed price terms" in savings.proto.help
+    at.radio(key="pool_whatif").set_value("leave").run()
+    at.selectbox(key="pool_whatif_district").set_value(ids[0])
+    at.button(key="pool_whatif_run").click().run()
+    assert not at.exception
+    for label in ("Pooled cost", "Savings vs buying alone"):
+        shown = next(m for m in at.metric if m.label == label).proto
+        change = shown.delta
+        assert re.fullmatch(r"[+-]\$[\d,]+", change), change
+        up = Metric.MetricDirection.UP
+        assert (shown.direction == up) == change.startswith("+"), (label, change, shown.direction)
