@@ -168,3 +168,48 @@ def test_every_page_in_chromium(tmp_path: Path) -> None:
     assert not wrong, "\n".join(wrong)
     slow = {t: s for t, s in timings.items() if s > RENDER_LIMIT_S}
     assert not slow, f"pages slower than {RENDER_LIMIT_S} s after first load: {slow}"
+
+
+HOSTILE_HOST = "198.51.100.7"  # TEST-NET-2: never a real host; a request to it means a name became markup
+HOSTILE_NAME = f"![x](http://{HOSTILE_HOST}/pixel.png) <img src=http://{HOSTILE_HOST}/tag.png>"
+
+
+def test_a_markdown_image_district_name_is_drawn_as_text_and_fetches_nothing(tmp_path: Path) -> None:
+    """A district whose id and name are a Markdown image and an HTML tag: every page draws them, none fetches."""
+    require_chromium()
+    from fixtures_metrics import DISTRICTS, LINES, districts_frame, insert, lines_frame
+    from playwright.sync_api import sync_playwright
+
+    db_path = tmp_path / "coop.duckdb"
+    con = db.connect(db_path)
+    try:
+        hostile_id = f"![d](http://{HOSTILE_HOST}/id.png)"
+        districts = districts_frame([*DISTRICTS, (hostile_id, "80202", "CO", 150.0, None, None)])
+        insert(con, names.DISTRICTS, districts.with_columns(districts[names.NAME].scatter(-1, HOSTILE_NAME)))
+        hostile_lines = [(100 + r[0], hostile_id, *r[2:]) for r in LINES if r[1] == "wide"]
+        insert(con, names.PURCHASES, lines_frame([*LINES, *hostile_lines]))
+    finally:
+        con.close()
+    requested: set[str] = set()
+    drawn: list[str] = []
+    with streamlit_server(db_path, tmp_path / "streamlit.log") as url, sync_playwright() as p:
+        app_host = urlsplit(url).netloc
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": WIDTH, "height": 900})
+        page.on("request", lambda r: requested.add(urlsplit(r.url).netloc or urlsplit(r.url).scheme))
+        page.set_default_timeout(PAGE_MS)
+        try:
+            for path in ("", "local_spend", "premiums", "packet"):
+                page.goto(f"{url}/{path}", timeout=PAGE_MS)
+                settle_drawn(page, FIRST_LOAD_MS)
+                no_exception(page, f"/{path} with a hostile district name")
+                text = page_text(page)
+                if path == "packet":
+                    text += page.frame_locator("iframe").first.locator("body").inner_text()
+                drawn.append(text)
+                assert page.locator(f'img[src*="{HOSTILE_HOST}"]').count() == 0, f"/{path}: the name became an image"
+        finally:
+            browser.close()
+    others = requested - {app_host, "data", "blob", "about"}
+    assert not others, f"requests to hosts other than the app's ({app_host}): {sorted(others)}"
+    assert any(f"{HOSTILE_HOST}/pixel.png" in text for text in drawn)  # the name is shown, as characters
