@@ -23,6 +23,7 @@ def write_period_report(
     end: date,
     lines: tuple[tuple[str, str, str, float, float], ...] = LINES,
     bill_to: str = "7777",
+    block: str = "VALLEY SCHOOLS",
 ) -> Path:
     """A one-block "District Usage by Item" report for `start`..`end`: a title, the period, header, block, items."""
     wb = openpyxl.Workbook()
@@ -30,7 +31,7 @@ def write_period_report(
     ws.append(["Broadline Foods Inc."])
     ws.append([f"Start Date: {start:%m/%d/%Y}  End Date: {end:%m/%d/%Y}  Bill-To: {bill_to}"])
     ws.append(HEADER)
-    ws.append([f"VALLEY SCHOOLS ({bill_to})"])
+    ws.append([f"{block} ({bill_to})"])
     for k, (desc, uom, pack, qty, total) in enumerate(lines):
         ws.append([round(total / qty, 4), desc, f"A{k}", "ACME", uom, pack, total, qty])
     wb.save(path)

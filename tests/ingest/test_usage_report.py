@@ -621,6 +621,8 @@ def test_real_report_dod_fresh_and_usda_foods_lines(real_loaded: tuple[Path, obj
         ("dod_fresh", 197, Decimal("81864.90")),  # brand 'DOD FRESH PRODUCE', descriptions 'DOD ...'
         ("usda_foods", 706, Decimal("97371.00")),  # brand 'USDA', $2.25 a case
     ]
+
+
 def test_a_country_of_origin_column_gives_origin_country(tmp_path: Path) -> None:
     path = tmp_path / "coo.csv"
     path.write_text(
@@ -634,3 +636,30 @@ def test_a_country_of_origin_column_gives_origin_country(tmp_path: Path) -> None
     )
     report = usage_report.parse(path)
     assert report.lines[names.ORIGIN_COUNTRY].to_list() == ["Guatemala", None]
+
+
+def test_bill_to_id_matches_the_same_district_across_two_years(db_path: Path, tmp_path: Path) -> None:
+    """Two school years' reports name the district differently; its bill-to id puts both under it."""
+    from fixtures_periods import write_period_report
+
+    from coop.metrics import compute
+
+    con = db.connect(db_path)
+    try:
+        add_district(con, "valley", "Valley Unified School District", "7777")
+        years = [
+            write_period_report(tmp_path / "2020.xlsx", date(2020, 7, 1), date(2021, 6, 30), block="VALLEY SCHOOLS"),
+            write_period_report(
+                tmp_path / "2021.xlsx", date(2021, 7, 1), date(2022, 6, 30), block="VALLEY USD FOOD SVC"
+            ),
+        ]
+        for path in years:
+            assert ingest_file(con, path, vendor_name=VENDOR, vendor_type=BROADLINE).rows_loaded == 2
+        assert counts(con) == (4, 2, 1)  # four lines, two batches, still one district
+        first = compute.compute(con, date(2020, 7, 1), date(2021, 6, 30))
+        second = compute.compute(con, date(2021, 7, 1), date(2022, 6, 30))
+        assert first.districts[names.DISTRICT_ID].to_list() == ["valley"]
+        assert (first.coop["total_spend"][0], second.coop["total_spend"][0]) == (1365.0, 1365.0)
+        assert first.coop["allocated_spend"][0] == 0.0  # each year covers its report's whole period
+    finally:
+        con.close()
