@@ -7,8 +7,8 @@ from ui import rules as rl
 start, end, chosen = filters.setup(
     "Procurement rules",
     "Purchase thresholds and the method each purchase needs, split purchases, geographic-preference bid scoring, "
-    "Buy American against the cap, procurement records (quotes and seed 002's worksheets), and whether a product "
-    "counts as unprocessed (7 CFR 210.21(g)).",
+    "Buy American against the cap, procurement records (quotes and the Alabama handbook's worksheets), and whether "
+    "a product counts as unprocessed (7 CFR 210.21(g)).",
 )
 
 thresholds_tab, split_tab, bids_tab, buy_tab, records_tab, classify_tab = st.tabs(
@@ -206,7 +206,8 @@ with buy_tab:
 
 with records_tab:
     st.caption(
-        "Quotes of micro and small purchases (seed 002: Micro-Purchase and Small Purchase Procedures Worksheets). "
+        "Quotes of micro and small purchases (the Alabama handbook, Procuring Local Fruits and Vegetables: "
+        "Micro-Purchase and Small Purchase Procedures Worksheets). "
         "One row a vendor contacted; rows with one procurement id are one procurement. Load a file, or edit here."
     )
     upload_q = st.file_uploader("Quotes (CSV or XLSX, the columns below)", type=["csv", "xlsx"], key="quotes_upload")

@@ -81,7 +81,7 @@ _NUMBERS: Final = (names.QUANTITY, names.ESTIMATED_VALUE, names.QUOTE)
 _DATE_FORMATS: Final = ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y")
 MIN_SMALL_QUOTES: Final = 2  # seed 002: "At least two price quotes are required"
 RECOMMENDED_QUOTES: Final = 3  # "... and the USDA recommends receiving three quotes"
-SEED002: Final = "seed 002 (Alabama, Procuring Local Fruits and Vegetables), 2 CFR 200.320"
+SEED002: Final = "Alabama, Procuring Local Fruits and Vegetables; 2 CFR 200.320"
 _SAFE_NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
 
 MICRO_WORKSHEET: Final = "Micro-Purchase Procedures Worksheet"
@@ -409,7 +409,7 @@ def check(quotes: pl.DataFrame, districts: pl.DataFrame, *, table: pl.DataFrame 
         priced = sum(1 for r in rows if r[names.QUOTE] is not None)
         if method == thresholds.MICRO and priced > 1:
             notes.append(
-                f"{priced} vendors quoted: the purchase is now under small purchase procedures (seed 002), "
+                f"{priced} vendors quoted: the purchase is now under small purchase procedures (Alabama handbook), "
                 f"documented on the {SMALL_WORKSHEET}"
             )
         award: dict[str, Any] | None = None

@@ -50,7 +50,7 @@ TOTAL_LABEL = "Total food spend"
 # sidebar link -> (the page's title, a text the page always draws)
 PAGE_TEXT = {
     "Overview": (OVERVIEW_TITLE, TOTAL_LABEL),
-    "Meeting packet": ("Meeting packet", "Packet:"),
+    "Meeting packet": ("Meeting packet", "Preview: the packet for"),
     "Co-op buying power": ("Co-op buying power", "Where the savings come from"),
     "Route optimizer": ("Route optimizer", "All six scenarios on this model"),
     "Local spend": ("Local spend", "Drill into lines"),
@@ -190,6 +190,11 @@ async def _loader(browser: object, url: str, upload: Path, load: Load, visits: l
         uploaded = time.perf_counter() - started
         while sum(v.session != "loader" for v in visits) < VIEWERS:  # every viewer has its first Overview
             await asyncio.sleep(0.1)
+        picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="District these purchases")
+        await picker.locator("input").first.click()  # a file without a district column: choose its district
+        await page.keyboard.press("ArrowDown")
+        await page.keyboard.press("Enter")
+        await _settled(page, "Data intake")
         load.clock = time.perf_counter()
         await page.get_by_role("button", name="Check and load").click()
         load.pressed.set()
