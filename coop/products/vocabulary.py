@@ -84,6 +84,12 @@ LAYOUTS: Final[dict[str, Layout]] = {
     "counted_containers.csv": Layout(("word",), ("word",)),
     "container_units.csv": Layout(("word",), ("word",)),
     "evidence.csv": Layout(("token", "where", "evidence", "why", "source"), ("token", "where")),
+    "pack_shapes.csv": Layout(
+        ("shape", "unit", "count_min", "count_max", "size_min", "size_max", "only", "why", "source"),
+        ("shape", "unit"),
+        frozenset({"count_min", "count_max", "size_min", "size_max"}),
+    ),
+    "stated_states.csv": Layout(("word",), ("word",)),
 }
 
 
