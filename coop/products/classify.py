@@ -77,6 +77,7 @@ class Term:
     why: str
     source: str
     head_only: bool = False  # names the product only at the head of a line; elsewhere it is a processing marker
+    names_line: bool = False  # a supply that names the line whatever food it also names ("LEMON DISH SOAP")
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,8 @@ def _build_terms() -> dict[str, Term]:
         )
         add(row, term)
     for row in vocabulary.table("nonfood.csv"):
-        add(row, Term(row["product"], OTHER, NONFOOD, 0, _NONFOOD_WHY, COOP))
+        names_line = row.choice("names_line", _YES_NO)
+        add(row, Term(row["product"], OTHER, NONFOOD, 0, _NONFOOD_WHY, COOP, names_line=names_line))
     return terms
 
 
@@ -515,6 +517,9 @@ def _head(terms: list[_Hit], words: list[str]) -> tuple[_Hit | None, list[_Hit]]
     """The hit that names the product, and the sauce-like hits that act as 'sauce added' markers."""
     candidates: list[_Hit] = []
     as_marker: list[_Hit] = []
+    supply = next((h for h in terms if TERMS[h.key].names_line), None)
+    if supply is not None:
+        return supply, as_marker  # a food word on a supply is its scent or use ("LEMON DISH SOAP", "FOOD GLOVES")
     food = [h for h in terms if TERMS[h.key].nature != NONFOOD]
     for pos, hit in enumerate(food):
         term = TERMS[hit.key]

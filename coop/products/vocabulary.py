@@ -71,7 +71,7 @@ LAYOUTS: Final[dict[str, Layout]] = {
     "products.csv": Layout(
         ("keyword", "product", "category", "nature", "rank", "head_only", "why", "source"), ("keyword",)
     ),
-    "nonfood.csv": _KEYWORDS,
+    "nonfood.csv": Layout(("keyword", "product", "names_line"), ("keyword",)),
     "product_groups.csv": Layout(("group", "product"), ("group", "product")),
     "markers.csv": Layout(
         ("word", "effect", "why", "source", "only", "unless"), ("word", "only", "unless"), frozenset({"only", "unless"})

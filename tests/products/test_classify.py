@@ -327,3 +327,33 @@ def test_a_pack_shape_decides_what_the_words_leave_open(text: str, pack: str, un
 def test_a_pack_shape_never_overrules_canning_and_needs_a_pack() -> None:
     assert classify("PEARS DICED", "6/#10").source == Q17
     assert classify("APPLE").unprocessed and classify("APPLE", "not a pack").unprocessed
+
+
+# flavour, shape and brand-line words on distributor text: (text, category, unprocessed)
+FLAVOURS_AND_LINES = [
+    ("GOLD STAR LEMON DISH SOAP", "other", False),  # a cleaning supply names the line; lemon is its scent
+    ("SANITIZER LEMON", "other", False),
+    ("LEMONS 165CT", "fruit", True),
+    ("CRYBABY SOUR APPLE", "other", False),
+    ("SNOWPAL TUBE MANGO IW", "fruit", False),
+    ("SNACKS MIXED BERRY FRUIT", "fruit", False),
+    ("CARROTS BABY SNACK PACK", "vegetable", True),  # Q16: portion bags are still unprocessed
+    ("CRAZY HOT POTATO", "vegetable", False),
+    ("PEPPERS HOT", "vegetable", True),
+    ("POTATO EMOTICONS", "vegetable", False),
+    ("POTATO SMILES", "vegetable", False),
+    ("POTATOES RUSSET 70CT", "vegetable", True),
+    ("TRAY BRUSSEL SPRTS HALVED 4#", "vegetable", True),
+    ("TWISTED STIX BLUEBERRY", "grain", False),
+    ("YOGURT COOKIES & CREAM", "dairy", False),
+    ("APPLE JACKS", "grain", False),
+    ("YOGURT TRIX RASP RAIN", "dairy", False),
+    ("CMDY TROPICAL BLEND", "fruit", True),
+    ("NACHO CHEESE SAUCE", "other", False),
+]
+
+
+@pytest.mark.parametrize(("text", "category", "unprocessed"), FLAVOURS_AND_LINES)
+def test_flavour_shape_and_line_words(text: str, category: str, unprocessed: bool) -> None:
+    result = classify(text)
+    assert (result.category, result.unprocessed) == (category, unprocessed), result

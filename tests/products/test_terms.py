@@ -135,7 +135,7 @@ def test_a_bad_category_or_rank_is_named(terms_copy: Path) -> None:
 
 
 def test_a_keyword_in_two_files_is_named(terms_copy: Path) -> None:
-    row = _replace(terms_copy / "nonfood.csv", "tray,", "apple,trays")
+    row = _replace(terms_copy / "nonfood.csv", "tray,", "apple,trays,no")
     message = rf"nonfood\.csv row {row} column keyword: 'apple' is already a keyword in \S*fruits\.csv row 2"
     with pytest.raises(SpecError, match=message):
         classify._build_terms()
