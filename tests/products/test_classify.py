@@ -304,6 +304,8 @@ PACK_SHAPES = [
     ("DICED GREEN CHILIES", "12/27OZ", False),  # cans: dicing does not make them fresh
     ("ALBACORE TUNA", "6/43OZ", False),  # pouches
     ("LEMON JUICE", "12/32FLOZ", False),
+    ("JALAPENO", "24/1.5OZ", False),  # a case of 24 small retail packs
+    ("APPLES SLICED", "100/2OZ", True),
     ("APPLES FUJI 113CT", "113CT", True),  # fresh produce by count, by the pound, in portion bags
     ("GRAPES RED SEEDLESS", "18LB", True),
     ("CARROT BABY IW 100/3OZ", "100/3OZ", True),  # Q16 portion bags
@@ -350,6 +352,11 @@ FLAVOURS_AND_LINES = [
     ("YOGURT TRIX RASP RAIN", "dairy", False),
     ("CMDY TROPICAL BLEND", "fruit", True),
     ("NACHO CHEESE SAUCE", "other", False),
+    ("CMDY ALL AMERICAN BURGER IW", "protein", False),  # individually wrapped meat: a ready-to-eat portion
+    ("BEEF STEAK BURGER", "protein", False),  # a burger may carry seasoning
+    ("BEEF PATTY 100% GROUND", "protein", True),  # Q14: forming ground beef into patties keeps it unprocessed
+    ("APPLES SLICED IW", "fruit", True),  # IW on produce: a portion bag (Q16)
+    ("TOMATOES HOT HOUSE", "vegetable", True),
 ]
 
 
