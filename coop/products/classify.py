@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process
 
 from coop import names
 from coop.parsing import FALSE_WORDS, TRUE_WORDS
-from coop.products import vocabulary
+from coop.products import units, vocabulary
 
 # --- sources ------------------------------------------------------------------------------
 CFR: Final = "7 CFR 210.21(g)(2)"
@@ -77,6 +77,7 @@ class Term:
     why: str
     source: str
     head_only: bool = False  # names the product only at the head of a line; elsewhere it is a processing marker
+    names_line: bool = False  # a supply that names the line whatever food it also names ("LEMON DISH SOAP")
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,13 @@ _RAW_TABLES: Final = (
 )
 _PRODUCE_TABLES: Final = ("fruits.csv", "vegetables.csv")
 _PRODUCE_GROUP: Final = "@produce"
+# built-in groups: each the products of some product tables (`@produce`: fruit and vegetables; `@raw`: every
+# commodity as grown or raised; `@grains`: whole-form and ground grains)
+_BUILT_IN_GROUPS: Final = {
+    _PRODUCE_GROUP: _PRODUCE_TABLES,
+    "@raw": tuple(name for name, _, nature, *_ in _RAW_TABLES if nature == RAW),
+    "@grains": ("grains.csv",),
+}
 _NONFOOD_WHY: Final = "not a food"
 _NONFOOD_RULE: Final = f"{COOP}: not food"
 
@@ -190,19 +198,22 @@ def _build_terms() -> dict[str, Term]:
         )
         add(row, term)
     for row in vocabulary.table("nonfood.csv"):
-        add(row, Term(row["product"], OTHER, NONFOOD, 0, _NONFOOD_WHY, COOP))
+        names_line = row.choice("names_line", _YES_NO)
+        add(row, Term(row["product"], OTHER, NONFOOD, 0, _NONFOOD_WHY, COOP, names_line=names_line))
     return terms
 
 
 def _build_groups() -> dict[str, frozenset[str]]:
-    """Named product sets for markers' scopes: `@produce` (fruit and vegetable products) and product_groups.csv's."""
+    """Named product sets for markers' and pack shapes' scopes: the built-in groups and product_groups.csv's."""
     groups: dict[str, set[str]] = {
-        _PRODUCE_GROUP: {row["product"] for name in _PRODUCE_TABLES for row in vocabulary.table(name)}
+        group: {row["product"] for name in tables for row in vocabulary.table(name)}
+        for group, tables in _BUILT_IN_GROUPS.items()
     }
     for row in vocabulary.table("product_groups.csv"):
         group = "@" + row["group"]
-        if group == _PRODUCE_GROUP:
-            raise row.error("group", f"{row['group']!r} is built in (the products of {', '.join(_PRODUCE_TABLES)})")
+        if group in _BUILT_IN_GROUPS:
+            tables = ", ".join(_BUILT_IN_GROUPS[group])
+            raise row.error("group", f"{row['group']!r} is built in (the products of {tables})")
         groups.setdefault(group, set()).add(row["product"])
     return {k: frozenset(v) for k, v in groups.items()}
 
@@ -327,6 +338,57 @@ def _build_evidence() -> tuple[dict[str, Marker], dict[str, Marker]]:
 
 
 PACK_EVIDENCE, GRAIN_MARKS = _build_evidence()
+
+
+@dataclass(frozen=True)
+class PackShape:
+    """A pack-size shape (`count` containers of `size` `unit` each, within bounds) that says a line is processed."""
+
+    name: str
+    unit: str
+    count: tuple[float, float]
+    size: tuple[float, float]
+    marker: Marker
+
+    def fits(self, pack: units.PackSize) -> bool:
+        """True when the parsed pack has this shape's unit and its count and size are within bounds."""
+        return (
+            pack.unit == self.unit
+            and self.count[0] <= pack.count <= self.count[1]
+            and self.size[0] <= pack.size <= self.size[1]
+        )
+
+
+def _bound(row: vocabulary.Row, column: str, default: float) -> float:
+    """A number cell of pack_shapes.csv (empty: `default`, no bound); a named SpecError when not a number >= 0."""
+    value = row[column]
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise row.error(column, f"{value!r} is not a number") from None
+    if not number >= 0:
+        raise row.error(column, f"{value!r} is not a number >= 0")
+    return number
+
+
+def _build_shapes(groups: dict[str, frozenset[str]]) -> tuple[PackShape, ...]:
+    """The pack shapes of pack_shapes.csv, each changing the inherent character of the products in its scope."""
+    shapes: list[PackShape] = []
+    for row in vocabulary.table("pack_shapes.csv"):
+        count = (_bound(row, "count_min", 0.0), _bound(row, "count_max", float("inf")))
+        size = (_bound(row, "size_min", 0.0), _bound(row, "size_max", float("inf")))
+        if count[0] > count[1] or size[0] > size[1]:
+            raise row.error("count_min" if count[0] > count[1] else "size_min", "the least is above the most")
+        marker = Marker(False, row["why"], row["source"], only=_scope(row, "only", groups))
+        shapes.append(PackShape(row["shape"], row["unit"], count, size, marker))
+    return tuple(shapes)
+
+
+PACK_SHAPES: Final = _build_shapes(_GROUPS)
+# words that say how a raw product is kept (fresh, frozen, dried): a pack shape does not overrule them
+STATED_STATES: Final = _words_of("stated_states.csv", "word")
 # a grain marking (WG, WW) on an item whose named product is one of these categories makes it a grain product
 GRAIN_MARKED: Final = frozenset({FRUIT, VEGETABLE, OTHER})
 GRAIN_MARK_PRODUCT: Final = "grain products"
@@ -455,6 +517,9 @@ def _head(terms: list[_Hit], words: list[str]) -> tuple[_Hit | None, list[_Hit]]
     """The hit that names the product, and the sauce-like hits that act as 'sauce added' markers."""
     candidates: list[_Hit] = []
     as_marker: list[_Hit] = []
+    supply = next((h for h in terms if TERMS[h.key].names_line), None)
+    if supply is not None:
+        return supply, as_marker  # a food word on a supply is its scent or use ("LEMON DISH SOAP", "FOOD GLOVES")
     food = [h for h in terms if TERMS[h.key].nature != NONFOOD]
     for pos, hit in enumerate(food):
         term = TERMS[hit.key]
@@ -500,6 +565,25 @@ def _pack_marker(pack_size: str | None) -> tuple[str, Marker] | None:
     for token in _PACK_TOKEN.findall(pack_size.upper()):
         if token in PACK_EVIDENCE:
             return token, PACK_EVIDENCE[token]
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _pack(pack_size: str) -> units.PackSize | None:
+    """A pack size parsed once (`units.parse_pack`)."""
+    return units.parse_pack(pack_size)
+
+
+def _shape_marker(pack_size: str | None, product: str, words: list[str]) -> tuple[str, Marker] | None:
+    """The pack shape of a pack size that says the product is processed, unless the words state how it is kept."""
+    if not pack_size or any(w in STATED_STATES for w in words):
+        return None
+    pack = _pack(pack_size)
+    if pack is None:
+        return None
+    for shape in PACK_SHAPES:
+        if shape.fits(pack) and _marker_applies(shape.marker, product):
+            return shape.name, shape.marker
     return None
 
 
@@ -572,6 +656,9 @@ def _classify(text: str, pack_size: str | None) -> Classification:
     canned = _pack_marker(pack_size)
     if canned is not None:
         decisive.append((f"pack {pack_size}", canned[1]))
+    shaped = _shape_marker(pack_size, product, words) if canned is None else None
+    if shaped is not None:
+        decisive.append((f"pack {pack_size} ({shaped[0]})", shaped[1]))
     for hit in sauce_hits:
         sauce = TERMS[hit.key]
         decisive.append((hit.key, Marker(False, f"{hit.key} added", sauce.source)))

@@ -71,7 +71,7 @@ LAYOUTS: Final[dict[str, Layout]] = {
     "products.csv": Layout(
         ("keyword", "product", "category", "nature", "rank", "head_only", "why", "source"), ("keyword",)
     ),
-    "nonfood.csv": _KEYWORDS,
+    "nonfood.csv": Layout(("keyword", "product", "names_line"), ("keyword",)),
     "product_groups.csv": Layout(("group", "product"), ("group", "product")),
     "markers.csv": Layout(
         ("word", "effect", "why", "source", "only", "unless"), ("word", "only", "unless"), frozenset({"only", "unless"})
@@ -84,6 +84,12 @@ LAYOUTS: Final[dict[str, Layout]] = {
     "counted_containers.csv": Layout(("word",), ("word",)),
     "container_units.csv": Layout(("word",), ("word",)),
     "evidence.csv": Layout(("token", "where", "evidence", "why", "source"), ("token", "where")),
+    "pack_shapes.csv": Layout(
+        ("shape", "unit", "count_min", "count_max", "size_min", "size_max", "only", "why", "source"),
+        ("shape", "unit"),
+        frozenset({"count_min", "count_max", "size_min", "size_max"}),
+    ),
+    "stated_states.csv": Layout(("word",), ("word",)),
 }
 
 

@@ -663,3 +663,21 @@ def test_bill_to_id_matches_the_same_district_across_two_years(db_path: Path, tm
         assert first.coop["allocated_spend"][0] == 0.0  # each year covers its report's whole period
     finally:
         con.close()
+
+
+@needs_real
+def test_real_report_no_line_packed_in_10_cans_is_unprocessed(real_loaded: tuple[Path, object]) -> None:
+    # issue 17: canning heats the product (seed 004 Q17); the classification the load stored says so on every line
+    path, _ = real_loaded
+    con = db.connect(path, read_only=True)
+    try:
+        ((lines, unprocessed, categories, rules),) = con.execute(
+            f"""SELECT count(*), count(*) FILTER (WHERE {names.UNPROCESSED}), list(DISTINCT {names.CATEGORY}),
+                       count(*) FILTER (WHERE {names.UNPROCESSED_RULE} LIKE '%canning heats the product%')
+                FROM {names.PURCHASES} WHERE {names.PACK_SIZE} LIKE '%#10%'"""
+        ).fetchall()
+    finally:
+        con.close()
+    assert lines >= 77 and unprocessed == 0
+    assert {"fruit", "vegetable"} <= set(categories)
+    assert rules > 0  # decided by the can, not by chance

@@ -295,3 +295,72 @@ def test_classify_many_weighs_the_pack_size_per_distinct_pair() -> None:
     assert out.height == 2
     by_pack = dict(zip(out[names.PACK_SIZE], out[names.UNPROCESSED], strict=True))
     assert by_pack == {"6/#10": False, "4/5LB": True}
+
+
+# a pack shape decides what the words leave open (terms/pack_shapes.csv): (text, pack, unprocessed)
+PACK_SHAPES = [
+    ("APPLE", "24/12OZ", False),  # a case of bottles named by their flavour
+    ("KIWI STRAWBERRY", "24/16.9OZ", False),
+    ("DICED GREEN CHILIES", "12/27OZ", False),  # cans: dicing does not make them fresh
+    ("ALBACORE TUNA", "6/43OZ", False),  # pouches
+    ("LEMON JUICE", "12/32FLOZ", False),
+    ("JALAPENO", "24/1.5OZ", False),  # a case of 24 small retail packs
+    ("APPLES SLICED", "100/2OZ", True),
+    ("APPLES FUJI 113CT", "113CT", True),  # fresh produce by count, by the pound, in portion bags
+    ("GRAPES RED SEEDLESS", "18LB", True),
+    ("CARROT BABY IW 100/3OZ", "100/3OZ", True),  # Q16 portion bags
+    ("DOD BLUEBERRIES 12/6 OZ", "12/6OZ", True),  # DoD Fresh: the words state fresh
+    ("BLUEBERRIES FRESH", "12/6OZ", True),
+    ("STRAWBERRIES FROZEN", "12/16OZ", True),
+    ("OLD FASHIONED OATS", "12/42OZ", True),  # a bulk grain
+    ("OATMEAL", "60/7OZ", False),  # portions of a grain: a prepared product
+    ("OATMEAL", "25LB", True),
+]
+
+
+@pytest.mark.parametrize(("text", "pack", "unprocessed"), PACK_SHAPES)
+def test_a_pack_shape_decides_what_the_words_leave_open(text: str, pack: str, unprocessed: bool) -> None:
+    result = classify(text, pack)
+    assert result.unprocessed is unprocessed, result
+    if not unprocessed and "JUICE" not in text:
+        assert pack in result.reason and result.confidence > 0.2
+
+
+def test_a_pack_shape_never_overrules_canning_and_needs_a_pack() -> None:
+    assert classify("PEARS DICED", "6/#10").source == Q17
+    assert classify("APPLE").unprocessed and classify("APPLE", "not a pack").unprocessed
+
+
+# flavour, shape and brand-line words on distributor text: (text, category, unprocessed)
+FLAVOURS_AND_LINES = [
+    ("GOLD STAR LEMON DISH SOAP", "other", False),  # a cleaning supply names the line; lemon is its scent
+    ("SANITIZER LEMON", "other", False),
+    ("LEMONS 165CT", "fruit", True),
+    ("CRYBABY SOUR APPLE", "other", False),
+    ("SNOWPAL TUBE MANGO IW", "fruit", False),
+    ("SNACKS MIXED BERRY FRUIT", "fruit", False),
+    ("CARROTS BABY SNACK PACK", "vegetable", True),  # Q16: portion bags are still unprocessed
+    ("CRAZY HOT POTATO", "vegetable", False),
+    ("PEPPERS HOT", "vegetable", True),
+    ("POTATO EMOTICONS", "vegetable", False),
+    ("POTATO SMILES", "vegetable", False),
+    ("POTATOES RUSSET 70CT", "vegetable", True),
+    ("TRAY BRUSSEL SPRTS HALVED 4#", "vegetable", True),
+    ("TWISTED STIX BLUEBERRY", "grain", False),
+    ("YOGURT COOKIES & CREAM", "dairy", False),
+    ("APPLE JACKS", "grain", False),
+    ("YOGURT TRIX RASP RAIN", "dairy", False),
+    ("CMDY TROPICAL BLEND", "fruit", True),
+    ("NACHO CHEESE SAUCE", "other", False),
+    ("CMDY ALL AMERICAN BURGER IW", "protein", False),  # individually wrapped meat: a ready-to-eat portion
+    ("BEEF STEAK BURGER", "protein", False),  # a burger may carry seasoning
+    ("BEEF PATTY 100% GROUND", "protein", True),  # Q14: forming ground beef into patties keeps it unprocessed
+    ("APPLES SLICED IW", "fruit", True),  # IW on produce: a portion bag (Q16)
+    ("TOMATOES HOT HOUSE", "vegetable", True),
+]
+
+
+@pytest.mark.parametrize(("text", "category", "unprocessed"), FLAVOURS_AND_LINES)
+def test_flavour_shape_and_line_words(text: str, category: str, unprocessed: bool) -> None:
+    result = classify(text)
+    assert (result.category, result.unprocessed) == (category, unprocessed), result

@@ -16,8 +16,8 @@ from coop.store import summary
 
 HEADER = "district_id,invoice_date,vendor_name,vendor_type,product,quantity,unit,pack_size,unit_price,extended_price\n"
 LINES = (
-    "D1,2024-09-03,Acme,broadline_distributor,GOLD STAR LEMON DISH SOAP,2,CS,4/1GL,20.00,40.00\n"
-    "D1,2024-09-04,Acme,broadline_distributor,GOLD STAR LEMON DISH SOAP,1,CS,4/1GL,20.00,20.00\n"
+    "D1,2024-09-03,Acme,broadline_distributor,ASSORTED JELLY PACKETS IW,2,CS,200/.5OZ,20.00,40.00\n"
+    "D1,2024-09-04,Acme,broadline_distributor,ASSORTED JELLY PACKETS IW,1,CS,200/.5OZ,20.00,20.00\n"
     "D1,2024-09-05,Acme,broadline_distributor,APPLES GALA 138CT,3,CS,40LB,41.10,123.30\n"
 )
 
@@ -60,12 +60,12 @@ def test_a_correction_reclassifies_stored_lines_applies_to_the_next_load_and_und
     ingest_file(con, _file(tmp_path, "a.csv", LINES))
     before = spend_by_category(con)
     assert summary_by_category(con) == before
-    soap_category = con.execute(
-        f"SELECT DISTINCT {names.CATEGORY} FROM {names.PURCHASES} WHERE {names.DESCRIPTION} LIKE '%SOAP%'"
+    jelly_category = con.execute(
+        f"SELECT DISTINCT {names.CATEGORY} FROM {names.PURCHASES} WHERE {names.DESCRIPTION} LIKE '%JELLY%'"
     ).fetchall()
-    assert soap_category == [("fruit",)]  # "lemon" misleads the classifier: the case for a correction
+    assert jelly_category == [("fruit",)]  # jelly packets are a condiment (other), not fruit: the case for a correction
 
-    done = corrections.set_correction(con, "gold star lemon  dish soap", "other", False, "dish soap", made_by="ana")
+    done = corrections.set_correction(con, "assorted jelly  packets iw", "other", False, "jelly packets", made_by="ana")
     assert done["lines_reclassified"] == 2 and done["batches"] == [1]
     after = spend_by_category(con)
     assert after["other"] == Decimal("60.00")
@@ -74,10 +74,10 @@ def test_a_correction_reclassifies_stored_lines_applies_to_the_next_load_and_und
     assert summary.is_current(con)
     ((rule, product, confidence, unprocessed),) = con.execute(
         f"SELECT DISTINCT {names.UNPROCESSED_RULE}, {names.PRODUCT}, {names.PRODUCT_CONFIDENCE}, {names.UNPROCESSED} "
-        f"FROM {names.PURCHASES} WHERE {names.DESCRIPTION} LIKE '%SOAP%'"
+        f"FROM {names.PURCHASES} WHERE {names.DESCRIPTION} LIKE '%JELLY%'"
     ).fetchall()
     assert rule.startswith(f"correction #{done['correction_id']} by ana at ")
-    assert (product, confidence, unprocessed) == ("dish soap", 1.0, False)
+    assert (product, confidence, unprocessed) == ("jelly packets", 1.0, False)
 
     # the next load applies it
     ingest_file(con, _file(tmp_path, "b.csv", LINES.splitlines(keepends=True)[1].replace("09-04", "09-20")))

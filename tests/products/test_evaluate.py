@@ -12,12 +12,11 @@ from coop.products import classify, evaluate
 from tests.conftest import DATA
 
 LABELS = DATA / "classify" / "sgv_2019_2020_items.csv"
-# issue 17's floors; the held-out unprocessed figure (0.967 at the time of writing) is below the issue's 0.97 and
-# is held at what it measures, so a regression shows
+# issue 17's floors (category, unprocessed), on the whole set and on each part
 FLOORS = {
     None: (0.95, 0.97),
     "tuned": (0.95, 0.97),
-    "held_out": (0.95, 0.965),
+    "held_out": (0.95, 0.97),
 }
 
 

@@ -55,7 +55,7 @@ def test_every_terms_file_says_where_its_terms_come_from_and_when(name: str) -> 
     assert f"`{name}`" in (TERMS / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", ["products.csv", "markers.csv"])
+@pytest.mark.parametrize("name", ["products.csv", "markers.csv", "pack_shapes.csv"])
 def test_rows_that_decide_cite_a_rule_source(name: str) -> None:
     for row in vocabulary.table(name):
         assert row["source"].startswith(CITATIONS), (row.line, row["source"])
@@ -135,7 +135,7 @@ def test_a_bad_category_or_rank_is_named(terms_copy: Path) -> None:
 
 
 def test_a_keyword_in_two_files_is_named(terms_copy: Path) -> None:
-    row = _replace(terms_copy / "nonfood.csv", "tray,", "apple,trays")
+    row = _replace(terms_copy / "nonfood.csv", "tray,", "apple,trays,no")
     message = rf"nonfood\.csv row {row} column keyword: 'apple' is already a keyword in \S*fruits\.csv row 2"
     with pytest.raises(SpecError, match=message):
         classify._build_terms()
@@ -155,3 +155,18 @@ def test_a_bad_unit_label_is_named(terms_copy: Path) -> None:
     row = _replace(terms_copy / "unit_aliases.csv", "LBS,", "lbs,lb,")
     with pytest.raises(SpecError, match=rf"unit_aliases\.csv row {row} column spelling: 'lbs' is not upper case"):
         units._aliases()
+
+
+def test_a_bad_pack_shape_bound_or_scope_is_named(terms_copy: Path) -> None:
+    groups = classify._build_groups()
+    row = _replace(terms_copy / "pack_shapes.csv", "grain portions,", "grain portions,oz,many,,,8,@grains,why,seed 002")
+    with pytest.raises(SpecError, match=rf"pack_shapes\.csv row {row} column count_min: 'many' is not a number"):
+        classify._build_shapes(groups)
+    vocabulary.table.cache_clear()
+    row = _replace(terms_copy / "pack_shapes.csv", "grain portions,", "grain portions,oz,24,2,,8,@grains,why,seed 002")
+    with pytest.raises(SpecError, match=rf"pack_shapes\.csv row {row} column count_min: the least is above the most"):
+        classify._build_shapes(groups)
+    vocabulary.table.cache_clear()
+    row = _replace(terms_copy / "pack_shapes.csv", "grain portions,", "grain portions,oz,24,,,8,@grain,why,seed 002")
+    with pytest.raises(SpecError, match=rf"pack_shapes\.csv row {row} column only: unknown group '@grain'"):
+        classify._build_shapes(groups)
