@@ -51,7 +51,7 @@ _START, _END = f"coalesce({names.PERIOD_START}, {names.INVOICE_DATE})", periods.
 # per district: the spend of period lines that the range cuts (counted by their share in it, `coop.store.periods`)
 _ALLOCATED_SQL = f"""
 SELECT {names.DISTRICT_ID}, CAST(sum({periods.CENTS}) AS BIGINT) AS allocated_cents
-FROM ({periods.slices_sql([(None, None)])})
+FROM ({periods.slices_sql([(None, None)], f"(l.{names.PERIOD_START} < ? OR {periods.END} > ?)")})
 WHERE {periods.CUT}
 GROUP BY {names.DISTRICT_ID}"""
 # per district: the first and last day its lines cover in the range (a dated line covers its calendar month)
@@ -109,7 +109,8 @@ def _load_grains(
 
 def load_allocated(con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None) -> pl.LazyFrame:
     """Per district, the cents of its period lines' spend that the range cuts (spread by days: not a whole period)."""
-    return con.sql(_ALLOCATED_SQL, params=periods.range_params([(date_from, date_to)])).pl().lazy()
+    bounds = periods.range_params([(date_from, date_to)])  # only the lines the range cuts: start before or end after
+    return con.sql(_ALLOCATED_SQL, params=[*bounds, *bounds]).pl().lazy()
 
 
 def coverage(con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None) -> pl.DataFrame:

@@ -73,11 +73,26 @@ lines AS (
     WHERE l.{p} IS NOT NULL AND ({where})
       AND l.{p} <= (SELECT max(hi) FROM b) AND {END} >= (SELECT min(lo) FROM b)
 ),
+-- by days (the default): each line cut straight into the months of each range it overlaps; weights are days
+days_cut AS (
+    SELECT *, greatest({p}, lo, m) AS _a, least(_end, hi, last_day(m)) AS _z
+    FROM (SELECT l.*, b.{RANGE}, b.lo, b.hi,
+                 CAST(unnest(generate_series(date_trunc('month', greatest(l.{p}, b.lo)), least(l._end, b.hi),
+                                             INTERVAL 1 MONTH)) AS DATE) AS m
+          FROM lines l JOIN b ON l.{p} <= b.hi AND l._end >= b.lo
+          WHERE NOT l._by_meals)
+),
+by_days AS (
+    SELECT *, CAST(datediff('day', {p}, _a) AS HUGEINT) AS wa, CAST(datediff('day', {p}, _z) + 1 AS HUGEINT) AS wz,
+           CAST(datediff('day', {p}, _end) + 1 AS HUGEINT) AS total
+    FROM days_cut
+),
+-- by meals: every month of the period weighed by its meals (by its days where the counts miss a month)
 months AS (
     SELECT *, greatest({p}, m) AS _m_lo, least(_end, last_day(m)) AS _m_hi,
            datediff('day', greatest({p}, m), least(_end, last_day(m))) + 1 AS _m_days
     FROM (SELECT *, CAST(unnest(generate_series(date_trunc('month', {p}), _end, INTERVAL 1 MONTH)) AS DATE) AS m
-          FROM lines)
+          FROM lines WHERE _by_meals)
 ),
 meals AS (
     SELECT x.*, mc.{names.MEALS} AS _meals,
@@ -88,23 +103,24 @@ meals AS (
 weighed AS (
     SELECT *, coalesce(sum(w) OVER (line ORDER BY m ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS w0,
            sum(w) OVER line AS total
-    FROM (SELECT *, CASE WHEN _by_meals AND _covered
+    FROM (SELECT *, CASE WHEN _covered
                          THEN CAST(round(_meals * _m_days * {_MEAL_SCALE}.0 / dayofmonth(last_day(m))) AS HUGEINT)
                          ELSE CAST(_m_days AS HUGEINT) END AS w
           FROM meals)
     WINDOW line AS (PARTITION BY {names.BATCH_ID}, {names.SOURCE_ROW})
 ),
-cut AS (
+meals_cut AS (
     SELECT x.*, b.{RANGE}, b.lo, b.hi, greatest(x._m_lo, b.lo) AS _a, least(x._m_hi, b.hi) AS _z
     FROM weighed x JOIN b ON x._m_lo <= b.hi AND x._m_hi >= b.lo
 ),
-pointed AS (
-    SELECT *, w0 + (w * datediff('day', _m_lo, _a)) // _m_days AS wa,
+by_meals AS (
+    SELECT * EXCLUDE (_m_lo, _m_hi, _m_days, _meals, _covered, w, w0),
+           w0 + (w * datediff('day', _m_lo, _a)) // _m_days AS wa,
            CASE WHEN _z = _m_hi THEN w0 + w ELSE w0 + (w * (datediff('day', _m_lo, _z) + 1)) // _m_days END AS wz
-    FROM cut
-)
-SELECT * EXCLUDE (_end, c, _by_meals, m, _m_lo, _m_hi, _m_days, _meals, _covered, w, w0, total, lo, hi, _a, _z,
-                  wa, wz),
+    FROM meals_cut
+),
+pointed AS (SELECT * FROM by_days UNION ALL BY NAME SELECT * FROM by_meals)
+SELECT * EXCLUDE (_end, c, _by_meals, m, total, lo, hi, _a, _z, wa, wz),
        m AS {MONTH}, {_f("wz")} - {_f("wa")} AS {CENTS},
        CASE WHEN total > 0 THEN CAST(wz - wa AS DOUBLE) / CAST(total AS DOUBLE) ELSE 0.0 END AS {SHARE},
        (_end BETWEEN lo AND hi AND _z = _end) AS {COUNTED},
