@@ -393,20 +393,29 @@ def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
     arg("--month", required=True, help="YYYY-MM"),
     arg("--out", type=Path, required=True, help="folder for packet-YYYY-MM.html and .xlsx"),
     arg("--no-savings", action="store_true", help="skip the pooled-savings section (faster)"),
+    arg("--district", default=None, metavar="ID", help="one district's packet: its figures beside peer aggregates"),
+    arg("--as", dest="as_email", default=None, metavar="EMAIL", help="write exactly the packet this user may see"),
     reads_only=True,
 )
 def _report(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Write the month's partner-meeting packet (HTML and XLSX) into a folder."""
+    """Write the month's partner-meeting packet (HTML and XLSX) into a folder, as a user or district may see it."""
+    from coop.registry import users
     from coop.report import build, render
 
-    packet = build.build(con, args.month, include_savings=not args.no_savings)
+    viewer = users.get(con, args.as_email) if args.as_email is not None else users.LOCAL
+    if args.district is not None:
+        viewer = users.district_view(con, viewer, args.district)
+    packet = build.build(con, args.month, viewer=viewer, include_savings=not args.no_savings)
     paths = render.write(packet, args.out)
     return {
         "month": args.month,
+        "as": viewer.email,
+        "role": viewer.role,
+        "districts": list(viewer.districts),
         "html": paths["html"],
         "xlsx": paths["xlsx"],
         "coop_local_share": packet.coop_local_share,
-        "coop_local_share_text": build.format_share(packet.coop_local_share),
+        "coop_local_share_text": packet.coop_withheld or build.format_share(packet.coop_local_share),
     }
 
 

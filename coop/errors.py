@@ -63,6 +63,10 @@ class UnknownUserError(CoopError):
     """An email that is not in the users table."""
 
 
+class AccessDeniedError(CoopError):
+    """A user asking for what its role may not see or change (another member's district, a coordinator's page)."""
+
+
 class UnknownBatchError(CoopError):
     """A batch id that does not exist."""
 

@@ -31,7 +31,7 @@ from coop import names
 from coop.errors import CoopError, InputFileError
 from coop.ingest import ingest_file, pipeline
 from coop.optimize.paper import PAPER_COST_PER_MEAL, PAPER_RATIO
-from coop.registry import districts, meals, vendors
+from coop.registry import districts, meals, users, vendors
 
 DEFAULT_SEED: Final = 2025
 DEFAULT_ROWS: Final = 24_000
@@ -561,6 +561,21 @@ IMPORTED_DELIVERIES: Final = (
 IMPORTED_MONTHS: Final = ((2025, 9), (2025, 10), (2025, 11), (2025, 12), (2026, 1), (2026, 2), (2026, 3), (2026, 4),
                           (2026, 5))  # fmt: skip
 EXCEPTIONS_FILE: Final = "buy_american_exceptions.csv"
+USERS_FILE: Final = "users.csv"
+# one user per role, for `--as EMAIL` and sign-in (README "Sign-in and roles"); example.org addresses only
+USERS: Final = (
+    ("coordinator@coop.example.org", names.COORDINATOR, None),
+    ("director@bigstone.example.org", names.DISTRICT_ROLE, "big_stone"),
+    ("partner@foodhub.example.org", names.PARTNER, "driftless;loess_hills"),
+    ("board@coop.example.org", names.VIEWER, None),
+)
+
+
+def users_frame() -> pl.DataFrame:
+    """The sample's users as the users file holds them."""
+    return pl.DataFrame(USERS, schema=[names.EMAIL, names.ROLE, names.USER_DISTRICTS], orient="row")
+
+
 # documented Buy American exceptions of the sample districts (7 CFR 210.21(d)(2))
 SAMPLE_EXCEPTIONS: Final = (
     ("big_stone", "bananas", "not produced in the US in sufficient and reasonably available quantities of "
@@ -1200,6 +1215,7 @@ def write(sample: SampleCoop, out_dir: Path) -> list[Path]:
         (sample.vendors, VENDORS_FILE),
         (sample.contracts, CONTRACTS_FILE),
         (exception_frame(), EXCEPTIONS_FILE),
+        (users_frame(), USERS_FILE),
     ):
         _write_csv(frame, out_dir / name)
         written.append(out_dir / name)
@@ -1272,6 +1288,8 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
         from coop.rules import buy_american
 
         n_exceptions = buy_american.exceptions_from_csv(con, exceptions_csv)
+    users_csv = Path(sample_dir) / USERS_FILE
+    n_users = users.upsert_from_csv(con, users_csv) if users_csv.exists() else 0
     batches = []
     for district_id, path in purchase_files:
         result = ingest_file(con, path, district_id=district_id)
@@ -1284,6 +1302,7 @@ def load(con: duckdb.DuckDBPyConnection, sample_dir: Path = DEFAULT_DIR) -> dict
         "meal_counts": n_meals,
         "contracts": n_contracts,
         "buy_american_exceptions": n_exceptions,
+        "users": n_users,
         "rows_loaded": sum(b["rows_loaded"] for b in batches),
         "rows_rejected": sum(b["rows_rejected"] for b in batches),
         "batches": batches,

@@ -1,8 +1,10 @@
 import streamlit as st
 
+from ui import access, charts, feedback, filters
 from ui import buying_power as bp
-from ui import charts, feedback, filters
 from ui import labels as lb
+
+user = access.require("buying_power")
 
 start, end, chosen = filters.setup(
     "Co-op buying power",

@@ -1,8 +1,10 @@
 import streamlit as st
 
-from ui import feedback, filters
+from ui import access, feedback, filters
 from ui import intake as ix
 from ui import labels as lb
+
+user = access.require("intake")
 
 start, end, chosen = filters.setup(
     "Data intake",
@@ -18,8 +20,9 @@ st.download_button(
     help="One purchase line per row, canonical headers. Rules per column are in the README's 'Data template'.",
 )
 
-load_tab, review_tab, batch_tab, vendor_tab, district_tab = st.tabs(
-    ["Load a file", "Review classification", "Batches (undo)", "Vendor registry", "Districts and meal counts"]
+# a partner loads and undoes for its own districts; reviewing, the registries and settings are the coordinator's
+load_tab, review_tab, batch_tab, vendor_tab, district_tab = access.intake_tabs(
+    user, ["Load a file", "Review classification", "Batches (undo)", "Vendor registry", "Districts and meal counts"]
 )
 
 
@@ -186,6 +189,27 @@ with load_tab:
                     )
                 _show_outcome()
 
+with batch_tab:
+    undone = ix.last_undo()
+    if isinstance(undone, str):
+        st.success(undone, icon=":material/undo:")
+    elif undone is not None:
+        feedback.show(undone)
+    batches = ix.batch_table()
+    if batches.height == 0:
+        st.info("No batches loaded yet.")
+    else:
+        st.dataframe(batches, hide_index=True, width="stretch")
+        st.caption(
+            "One batch = one loaded file (or the sample co-op). Rows loaded and rejected are purchase lines; "
+            "loaded_at is the server's time."
+        )
+        target = st.selectbox("Batch to undo", ix.batch_ids(batches), key="undo_batch")
+        confirm = st.checkbox(f"Yes, remove batch {target} and every line it loaded", key="undo_confirm")
+        st.button("Undo batch", disabled=not confirm, key="undo_run", on_click=ix.undo_batch, args=(int(target),))
+
+access.stop_unless_coordinator(user)  # a partner's intake ends with its batches
+
 with review_tab:
     review = ix.review_lines()
     st.subheader("Lines to review")
@@ -234,25 +258,6 @@ with review_tab:
                     feedback.show(exc)
                 else:
                     st.success(f"Correction {chosen_id} undone: {undone['lines_reclassified']:,} line(s) restored.")
-
-with batch_tab:
-    undone = ix.last_undo()
-    if isinstance(undone, str):
-        st.success(undone, icon=":material/undo:")
-    elif undone is not None:
-        feedback.show(undone)
-    batches = ix.batch_table()
-    if batches.height == 0:
-        st.info("No batches loaded yet.")
-    else:
-        st.dataframe(batches, hide_index=True, width="stretch")
-        st.caption(
-            "One batch = one loaded file (or the sample co-op). Rows loaded and rejected are purchase lines; "
-            "loaded_at is the server's time."
-        )
-        target = st.selectbox("Batch to undo", ix.batch_ids(batches), key="undo_batch")
-        confirm = st.checkbox(f"Yes, remove batch {target} and every line it loaded", key="undo_confirm")
-        st.button("Undo batch", disabled=not confirm, key="undo_run", on_click=ix.undo_batch, args=(int(target),))
 
 with vendor_tab:
     st.caption(
@@ -305,3 +310,15 @@ with district_tab:
         with feedback.shown():
             count = ix.save_meals(meal_counts)
             st.success(f"Saved {count:,} meal count(s).")
+    st.markdown("**Users and roles**")
+    st.caption(
+        "Who may see what when sign-in is on: email, role (coordinator, partner, district, viewer) and, for a partner "
+        "or district user, its district ids separated by ';'. Emails match ignoring case."
+    )
+    edited_users = st.data_editor(
+        ix.user_table(), num_rows="dynamic", hide_index=True, width="stretch", key="users-editor"
+    )
+    if st.button("Save users", key="users_save"):
+        with feedback.shown():
+            count = ix.save_users(edited_users)
+            st.success(f"Saved {count:,} user(s).")

@@ -1,8 +1,10 @@
 import streamlit as st
 
-from ui import charts, feedback, filters, metrics
+from ui import access, charts, feedback, filters, metrics
 from ui import labels as lb
 from ui import local_spend as ls
+
+user = access.require("local_spend")
 
 start, end, chosen = filters.setup(
     "Local spend",

@@ -1,8 +1,10 @@
 import streamlit as st
 
-from ui import charts, feedback, filters
+from ui import access, charts, feedback, filters
 from ui import labels as lb
 from ui import optimizer as op
+
+user = access.require("optimizer")
 
 start, end, chosen = filters.setup(
     "Route optimizer",

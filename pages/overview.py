@@ -1,8 +1,10 @@
 import streamlit as st
 
-from ui import charts, feedback, filters, metrics
+from ui import access, charts, feedback, filters, metrics
 from ui import labels as lb
 from ui import overview as ov
+
+user = access.require("overview")
 
 start, end, chosen = filters.setup(
     "Co-op overview",
@@ -12,6 +14,8 @@ st.caption(
     "New here? The sample co-op (fictional districts) is loaded so every page has figures; load your own "
     "districts' files on **Data intake**, then read them here, month by month, on **Meeting packet**.",
 )
+if access.is_local():
+    st.info(access.who_line(user), icon=":material/person:")
 m = feedback.call(metrics.metrics_for, start, end, chosen)
 period = filters.period_label(start, end)
 who = filters.coop_label(chosen)
@@ -103,6 +107,12 @@ else:
         f"Pace = the share the {pace['months_left']} month(s) left need, counting from the period's spend so far."
     )
 
+if not user.sees_everything and access.sees_districts(user):
+    st.subheader("Your peers and the co-op")
+    for label, part in access.peer_lines(feedback.call(metrics.peers_for, start, end)):
+        st.markdown(label + ": " + part)
+if not access.sees_districts(user):  # a viewer: co-op totals only, no district's rows
+    st.stop()
 st.subheader("Districts")
 table = ov.district_table(m)
 st.dataframe(

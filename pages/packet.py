@@ -1,7 +1,9 @@
 import streamlit as st
 
-from ui import feedback, filters
+from ui import access, feedback, filters
 from ui import packet as pk
+
+user = access.require("packet")
 
 start, end, chosen = filters.setup(
     "Meeting packet",
@@ -18,7 +20,13 @@ savings = c2.toggle(
     help="Solves the pooled model for every group of districts: about a minute for seven districts.",
     key="packet_savings",
 )
-st.caption("The packet covers every member district (the sidebar's district filter does not apply to it).")
+st.caption(
+    "The packet covers every member district (the sidebar's district filter does not apply to it)."
+    if user.sees_everything
+    else f"Your packet: {built_for}. Other members appear only as aggregates that are safe to share."
+    if (built_for := access.packet_audience(user))
+    else "Your packet."
+)
 
 bar = st.progress(0.0, text=f"Building the packet for {month:%B %Y}…")
 built = feedback.call(pk.packet, month, savings, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
@@ -26,7 +34,7 @@ html = pk.packet_html(month, savings, built)
 bar.empty()
 
 d1, d2 = st.columns(2)
-stem = f"coop-packet-{month:%Y-%m}"
+stem = f"coop-packet-{month:%Y-%m}" + (f"-{built.tag}" if built.tag else "")
 d1.download_button(
     "Download HTML",
     data=html.encode("utf-8"),
@@ -47,6 +55,8 @@ st.subheader(f"Preview: the packet for {month:%B %Y}")
 st.caption("Exactly the HTML file the download gives: what the meeting sees when it is projected or printed.")
 st.iframe(html, height="content")
 
+if not user.sees_everything:  # the Census export is every district's own figures: a coordinator's
+    st.stop()
 st.subheader("Farm to School Census export")
 census_year = st.selectbox(
     "School year", pk.census_years(start, end), format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="census_year"

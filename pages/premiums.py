@@ -1,8 +1,10 @@
 import streamlit as st
 
-from ui import charts, feedback, filters, metrics
+from ui import access, charts, feedback, filters, metrics
 from ui import labels as lb
 from ui import premiums as pr
+
+user = access.require("premiums")
 
 start, end, chosen = filters.setup(
     "Price premiums",

@@ -1,8 +1,10 @@
 import streamlit as st
 
-from ui import feedback, filters
+from ui import access, feedback, filters
 from ui import labels as lb
 from ui import rules as rl
+
+user = access.require("rules")
 
 start, end, chosen = filters.setup(
     "Procurement rules",

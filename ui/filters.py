@@ -12,8 +12,8 @@ from coop import names
 from coop.metrics import compute
 from coop.registry import districts
 from coop.store import db
+from ui import access, session
 from ui import labels as lb
-from ui import session
 
 PERIOD_KEY = "filter_period"
 DISTRICTS_KEY = "filter_districts"
@@ -26,8 +26,10 @@ def _districts(_con: duckdb.DuckDBPyConnection, version: str) -> pl.DataFrame:
 
 
 def district_table() -> pl.DataFrame:
-    """All registered districts (cached until the data changes)."""
-    return _districts(session.connection(), session.data_version())
+    """The registered districts the signed-in user may see (all for a coordinator; cached until the data changes)."""
+    table = _districts(session.connection(), session.data_version())
+    ids = access.visible_ids(access.current_user(), table[names.DISTRICT_ID].to_list())
+    return table if len(ids) == table.height else table.filter(pl.col(names.DISTRICT_ID).is_in(ids))
 
 
 def district_ids() -> list[str]:
@@ -114,6 +116,12 @@ def period_label(start: date, end: date) -> str:
 
 def coop_label(ids: list[str]) -> str:
     """What the 'coop' scope means for this selection: the whole co-op or the chosen districts."""
+    user = access.current_user()
+    if not user.sees_everything:
+        if user.role == access.VIEWER:
+            return "Co-op"
+        labels = district_names()
+        return labels.get(ids[0], ids[0]) if len(ids) == 1 else f"Your districts ({len(ids)})"
     total = district_table().height
     return "Co-op" if len(ids) >= total else f"Selected districts ({len(ids)} of {total})"
 
@@ -123,5 +131,7 @@ def setup(title: str, intro: str) -> tuple[date, date, list[str]]:
     session.ensure_data()
     st.title(title)
     st.caption(intro)
+    st.sidebar.caption(access.who_line(access.current_user()))
+    access.sign_out_button()
     session.first_start_notice()
     return filters()

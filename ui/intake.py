@@ -11,19 +11,20 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import streamlit as st
 
 from coop import names
-from coop.errors import CoopError, ValidationError
+from coop.errors import AccessDeniedError, CoopError, ValidationError
 from coop.ingest import ingest_file, readers, usage_report
 from coop.ingest import mapping as header_map
 from coop.ingest.mapping import list_mappings, load_mapping, resolve_mapping
 from coop.ingest.pipeline import IngestResult
 from coop.products import corrections
-from coop.registry import districts, meals, vendors
-from coop.store import batches, settings
-from ui import feedback, filters, session
+from coop.registry import districts, meals, users, vendors
+from coop.store import audit, batches, settings
+from ui import access, feedback, filters, session
 
 Progress = Callable[[float, str], None]
 UPLOAD_TYPES = ("csv", "txt", "tsv", "xlsx", "xlsm", "parquet")
@@ -136,14 +137,18 @@ def ingest_upload(
 ) -> IngestResult:
     """Validate and load the file as one batch under the edited mapping, saved only when the load succeeds."""
     with session.writing() as cur:
-        return ingest_file(
+        return _kept(
             cur,
-            path,
-            district_id=district_id,
-            mapping_overrides=mapping_from_table(table),
-            save_mapping=mapping_name or None,
-            skip_invalid=skip_invalid,
-            progress=progress,
+            ingest_file(
+                cur,
+                path,
+                district_id=district_id,
+                mapping_overrides=mapping_from_table(table),
+                save_mapping=mapping_name or None,
+                skip_invalid=skip_invalid,
+                progress=progress,
+            ),
+            path.name,
         )
 
 
@@ -158,19 +163,41 @@ def ingest_usage(
     skip_invalid: bool,
     progress: Progress,
 ) -> IngestResult:
-    """Load a distributor usage report (one block per district) as one batch."""
+    """Load a distributor usage report (one block per district) as one batch (a partner may add no district)."""
     with session.writing() as cur:
-        return ingest_file(
+        return _kept(
             cur,
-            path,
-            vendor_name=vendor_name,
-            vendor_type=vendor_type,
-            add_districts=add_districts,
-            skip_invalid=skip_invalid,
-            progress=progress,
-            state=state or None,
-            zip_code=zip_code or None,
+            ingest_file(
+                cur,
+                path,
+                vendor_name=vendor_name,
+                vendor_type=vendor_type,
+                add_districts=add_districts and access.current_user().sees_everything,
+                skip_invalid=skip_invalid,
+                progress=progress,
+                state=state or None,
+                zip_code=zip_code or None,
+            ),
+            path.name,
         )
+
+
+def _kept(cur: duckdb.DuckDBPyConnection, result: IngestResult, file_name: str) -> IngestResult:
+    """A load kept only when the signed-in user may load for every district it touched (else undone), and audited."""
+    user = access.current_user()
+    if result.batch_id is None:
+        return result
+    touched = batches.districts_of(cur, result.batch_id)
+    others = [d for d in touched if not user.may_see(d)]
+    if others:
+        batches.undo(cur, result.batch_id)
+        raise AccessDeniedError(
+            f"{file_name}: not loaded: it has lines for {', '.join(others)}, and {user.email} loads only for "
+            f"{', '.join(user.districts)}"
+        )
+    done = f"{file_name}; batch_id {result.batch_id}, rows_loaded {result.rows_loaded}"
+    audit.record(cur, user.email, "ingest", done)
+    return result
 
 
 def unregistered_vendors_csv(error: CoopError) -> bytes | None:
@@ -188,8 +215,11 @@ def template_csv() -> bytes:
 
 # --- batches --------------------------------------------------------------------------------------
 def batch_table() -> pl.DataFrame:
-    """Every loaded batch, newest first."""
+    """Every loaded batch the signed-in user may undo (a partner: its districts' batches), newest first."""
     frame = batches.list_batches(session.cursor())
+    user = access.current_user()
+    if not user.sees_everything:
+        frame = frame.filter(pl.col(names.DISTRICT_ID).is_in(list(user.districts)))
     return frame.sort(names.BATCH_ID, descending=True) if frame.height else frame
 
 
@@ -210,9 +240,15 @@ def undo_batch(batch_id: int) -> None:
     Run as the button's `on_click`, before the page is drawn again, so the confirmation box can be unticked and
     the picker moved to the newest batch left: one more click never removes another batch.
     """
+    user = access.current_user()
     try:
         with session.writing() as cur:
+            others = [d for d in batches.districts_of(cur, batch_id) if not user.may_see(d)]
+            if others:
+                held = ", ".join(others)
+                raise AccessDeniedError(f"batch {batch_id} holds lines of {held}: {user.email} may not undo it")
             removed = int(batches.undo(cur, batch_id))
+            audit.record(cur, user.email, "undo", f"batch_id {batch_id}; rows_removed {removed}")
     except CoopError as exc:
         st.session_state[_UNDONE] = exc
     else:
@@ -265,9 +301,8 @@ def undo_correction(correction_id: int) -> dict[str, object]:
 
 def _who() -> str:
     """Who is making the correction: the signed-in user's email, else the local coordinator (the OS user)."""
-    user = getattr(st, "user", None)
-    email = user.get("email") if user is not None and getattr(user, "is_logged_in", False) else None
-    return str(email) if email else f"{corrections.who()} (app)"
+    user = access.current_user()
+    return f"{corrections.who()} (app)" if access.is_local() else user.email
 
 
 # --- registries and settings ------------------------------------------------------------------
@@ -325,3 +360,18 @@ def save_goal(share: float, when: date) -> None:
     """Store the co-op's local-share goal (a fraction in (0, 1]) and the date it should be met by."""
     with session.writing() as cur:
         settings.save_goal(cur, share, when)
+
+
+def user_table() -> pl.DataFrame:
+    """The users table for editing: email, role, district ids joined with ';'."""
+    return users.load(session.cursor()).with_columns(pl.col(names.USER_DISTRICTS).list.join(";"))
+
+
+def save_users(edited: pl.DataFrame) -> int:
+    """Validate the edited users (as a users CSV would be), upsert them and record it in the audit log."""
+    path = session.upload_dir() / "users (edited in the app).csv"
+    edited.select(users.COLUMNS).write_csv(path)
+    with session.writing() as cur:
+        count = users.upsert_from_csv(cur, path)
+        audit.record(cur, access.current_user().email, "users", f"{path.name}; users_upserted {count}")
+    return count

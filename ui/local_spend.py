@@ -8,8 +8,9 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from coop.errors import AccessDeniedError
 from coop.metrics import lines
-from ui import session
+from ui import access, session
 
 WHICH = lines.WHICH  # the drill-down's choice of lines: all, local, not local, unknown origin
 
@@ -22,4 +23,6 @@ def _drill(_con: duckdb.DuckDBPyConnection, version: str, district_id: str, star
 
 def drill_lines(district_id: str, start: date, end: date, category: str | None, which: str) -> pl.DataFrame:
     """A district's purchase lines, of one category (None = all) and `which` of WHICH (cached per district)."""
+    if not access.current_user().may_see(district_id):
+        raise AccessDeniedError(f"{district_id}: not one of your districts, so its lines are not shown")
     return lines.pick(_drill(session.connection(), session.data_version(), district_id, start, end), category, which)

@@ -9,22 +9,40 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from coop.metrics import compute, selection
+from coop.metrics import compute, privacy, selection
 from coop.metrics.compute import Metrics
-from ui import filters, session
+from coop.registry.users import User
+from ui import access, filters, session
 
 COOP = compute.COOP
 
 
 @st.cache_data(show_spinner="Computing the co-op's figures…", max_entries=32)
-def _metrics(_con: duckdb.DuckDBPyConnection, version: str, start: date, end: date, ids: tuple[str, ...]) -> Metrics:
-    """Every metric for the period, narrowed to the chosen districts."""
-    return selection.narrow(compute.compute(_con.cursor(), start, end), ids)
+def _metrics(
+    _con: duckdb.DuckDBPyConnection, version: str, start: date, end: date, ids: tuple[str, ...], user: User
+) -> Metrics:
+    """Every metric for the period that the user may see (`privacy.visible`), narrowed to the chosen districts."""
+    seen = privacy.visible(_con.cursor(), start, end, user)
+    return seen if user.role == access.VIEWER else selection.narrow(seen, ids)
 
 
 def metrics_for(start: date, end: date, ids: list[str]) -> Metrics:
-    """Every metric for the period and districts chosen (cached until the data changes)."""
-    return _metrics(session.connection(), session.data_version(), start, end, tuple(sorted(ids)))
+    """Every metric for the period and districts chosen, as the signed-in user may see it (cached per data version)."""
+    user = access.current_user()
+    return _metrics(session.connection(), session.data_version(), start, end, tuple(sorted(ids)), user)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _peers(_con: duckdb.DuckDBPyConnection, version: str, start: date, end: date, user: User) -> dict[str, Any]:
+    """The user's peers and the co-op as safe aggregates (`privacy.view`), each the figures or why withheld."""
+    cur = _con.cursor()
+    doc = privacy.view(compute.compute(cur, start, end), user, privacy.peer_rule(cur))
+    return {"peers": doc.get("peers"), "coop": doc["coop"], "rule": privacy.peer_rule(cur)}
+
+
+def peers_for(start: date, end: date) -> dict[str, Any]:
+    """What the signed-in partner or district user may see of its peers and the co-op for the period."""
+    return _peers(session.connection(), session.data_version(), start, end, access.current_user())
 
 
 def coop_row(m: Metrics) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from coop.report import build, census, render
 from coop.report.build import Packet
 from coop.report.census import Census
 from coop.store import db
-from ui import session
+from ui import access, session
 
 
 def packet_months(start: date, end: date) -> list[date]:
@@ -21,16 +21,17 @@ def packet_months(start: date, end: date) -> list[date]:
 
 
 def _key(month: date, include_savings: bool) -> tuple[object, ...]:
-    """What a month's packet depends on: the database, its data version, the month and the savings switch."""
-    return (str(db.resolve_path()), session.data_version(), month, include_savings)
+    """What a month's packet depends on: the database, its data version, the month, the savings switch and who asks."""
+    return (str(db.resolve_path()), session.data_version(), month, include_savings, access.current_user())
 
 
 def packet(month: date, include_savings: bool, progress: Callable[[float, str], None]) -> Packet:
-    """The meeting packet for one month (kept until the data changes)."""
+    """The meeting packet for one month as the signed-in user may see it (kept until the data changes)."""
+    viewer = access.current_user()
     return session.memo(
         "packet",
         _key(month, include_savings),
-        lambda: build.build(session.cursor(), month, include_savings=include_savings, progress=progress),
+        lambda: build.build(session.cursor(), month, viewer=viewer, include_savings=include_savings, progress=progress),
     )
 
 

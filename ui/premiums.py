@@ -10,7 +10,7 @@ import streamlit as st
 
 from coop import names
 from coop.metrics import lines
-from ui import session
+from ui import access, session
 
 
 @st.cache_data(show_spinner="Computing unit prices…", max_entries=16)
@@ -22,8 +22,9 @@ def _unit_prices(
 
 
 def unit_prices(start: date, end: date, ids: list[str], product: str) -> pl.DataFrame:
-    """Average price per base unit per month, local vs non-local, for one product (cached)."""
-    return _unit_prices(session.connection(), session.data_version(), start, end, tuple(sorted(ids)), product)
+    """Average price per base unit per month, local vs non-local, for one product, of the user's districts (cached)."""
+    mine = tuple(sorted(access.visible_ids(access.current_user(), ids)))
+    return _unit_prices(session.connection(), session.data_version(), start, end, mine, product)
 
 
 def products(commodity_premiums: pl.DataFrame) -> list[str]:

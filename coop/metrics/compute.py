@@ -20,6 +20,7 @@ only the part months the range cuts are read line by line, so the figures are th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -473,18 +474,24 @@ def compute(
     date_to: date | None = None,
     *,
     use_summary: bool = True,
+    district_ids: Sequence[str] | None = None,
 ) -> Metrics:
     """Compute every metric over the inclusive date range (None = unbounded) from the database.
 
     Whole months are read from the purchase summary when it is current (`use_summary=False` reads every line).
+    With `district_ids`, only those districts' lines are read: every figure, 'coop' scope included, is theirs alone
+    (what a district user's own view is computed from, `coop.metrics.privacy`).
     """
     goal_share, goal_date = settings.goal(con)
     districts = registry_districts.load(con).lazy()
     grains, from_summary = _load_grains(con, date_from, date_to, use_summary)
+    allocated = load_allocated(con, date_from, date_to).collect().lazy()
+    if district_ids is not None:
+        mine = pl.col(names.DISTRICT_ID).is_in(list(district_ids))
+        districts, grains, allocated = districts.filter(mine), grains.filter(mine), allocated.filter(mine)
     classified = local.localize(grains.lazy(), districts).collect().lazy()
     shares, prices = grain(classified, GRAIN_SHARES), grain(classified, GRAIN_PRICES)
     commodity = premiums(prices)
-    allocated = load_allocated(con, date_from, date_to).collect().lazy()
     frames = pl.collect_all(
         [
             with_allocated(district_shares(shares, districts), allocated),

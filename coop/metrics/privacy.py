@@ -14,14 +14,17 @@ more than ``max_share`` (default 25%) of it; otherwise it is withheld and the vi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 import polars as pl
 
 from coop import names
 from coop.errors import SpecError
+from coop.metrics import compute
 from coop.metrics.compute import COOP, SCOPE, Metrics
 from coop.registry.users import User
 from coop.store import settings
@@ -94,3 +97,35 @@ def view(m: Metrics, user: User, rule: PeerRule) -> dict[str, object]:
         "coop": {"withheld": True, "reason": reason} if reason else full["coop"],
         "premiums": [p for p in full["premiums"] if p[SCOPE] in user.districts and p[SCOPE] != COOP],
     }
+
+
+def coop_only(m: Metrics) -> Metrics:
+    """A viewer's metrics: the co-op's own rows only; no district's rows, no vendors, no prices (premiums emptied)."""
+    coop = pl.col(SCOPE) == COOP
+    return dataclasses.replace(
+        m,
+        districts=m.districts.clear(),
+        by_month=m.by_month.filter(coop),
+        by_category=m.by_category.filter(coop),
+        by_route=m.by_route.filter(coop),
+        premiums=m.premiums.clear(),
+        category_premiums=m.category_premiums.clear(),
+        route_premiums=m.route_premiums.clear(),
+        unpriced=m.unpriced.filter(coop),
+        vendors=m.vendors.clear(),
+        trajectory=m.trajectory.filter(coop),
+        goal=m.goal.filter(coop),
+    )
+
+
+def visible(con: duckdb.DuckDBPyConnection, date_from: date | None, date_to: date | None, user: User) -> Metrics:
+    """The metrics this user may see (peers come only through `view`).
+
+    All for a coordinator; for a partner or district user its own districts' lines only, the 'coop' scope being
+    their sum; for a viewer the co-op's rows only (`coop_only`).
+    """
+    if user.sees_everything:
+        return compute.compute(con, date_from, date_to)
+    if user.role == names.VIEWER:
+        return coop_only(compute.compute(con, date_from, date_to))
+    return compute.compute(con, date_from, date_to, district_ids=user.districts)

@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from coop import names
-from coop.errors import UnknownUserError, ValidationError
+from coop.errors import AccessDeniedError, UnknownDistrictError, UnknownUserError, ValidationError
 from coop.registry import districts
 from coop.registry.vendors import find_problems, read_raw_csv
 from coop.store import db
@@ -123,3 +123,16 @@ def get(con: duckdb.DuckDBPyConnection, email: str) -> User:
     if user is None:
         raise UnknownUserError(f"{email}: not a user of this co-op (add it with `python -m coop users FILE`)")
     return user
+
+
+def district_view(con: duckdb.DuckDBPyConnection, viewer: User, district_id: str) -> User:
+    """One district's view (as its own district user sees it), for a viewer who may see that district.
+
+    AccessDeniedError when the viewer may not (a viewer, or another member's district); UnknownDistrictError when no
+    such district is registered.
+    """
+    if district_id not in districts.load(con)[names.DISTRICT_ID].to_list():
+        raise UnknownDistrictError(f"{district_id}: not a registered district (--district)")
+    if not viewer.may_see(district_id):
+        raise AccessDeniedError(f"{viewer.email} ({viewer.role}) may not see district {district_id}")
+    return User(viewer.email, names.DISTRICT_ROLE, (district_id,))

@@ -17,8 +17,9 @@ import polars as pl
 
 from coop import calendar, names
 from coop.errors import CoopError
-from coop.metrics import compute, selection
+from coop.metrics import compute, privacy, selection
 from coop.registry import districts as registry_districts
+from coop.registry import users
 from coop.report import charts, words
 
 Progress = Callable[[float, str], None]
@@ -129,6 +130,9 @@ class Packet:
     notes: tuple[str, ...]
     coop_local_share: float | None
     sections: dict[str, str] = field(default_factory=dict)
+    audience: str = "the co-op coordinator: every member's figures"  # whose packet it is, said on its first line
+    coop_withheld: str | None = None  # why the co-op local share is withheld from this packet's reader, if it is
+    tag: str = ""  # added to the file names of a member's or viewer's packet (`packet-2025-02-big_stone.html`)
 
     @property
     def label(self) -> str:
@@ -292,12 +296,19 @@ def build(
     con: duckdb.DuckDBPyConnection,
     month: str | date,
     *,
+    viewer: users.User = users.LOCAL,
     include_savings: bool = True,
     progress: Progress | None = None,
 ) -> Packet:
-    """Compute the packet for a month (`YYYY-MM`): the month, the previous month and the school year to date."""
+    """Compute the packet for a month (`YYYY-MM`) as `viewer` may see it: month, previous month, school year to date.
+
+    A coordinator gets every member's figures; a district or partner user its own districts beside peer aggregates
+    that are safe to share (`coop.metrics.privacy`); a viewer co-op aggregates only (no district, no prices).
+    """
     tell = progress or (lambda _f, _m: None)
     first = calendar.parse_month(month) if isinstance(month, str) else month.replace(day=1)
+    if not viewer.sees_everything:
+        return _scoped_packet(con, first, viewer, include_savings=include_savings, tell=tell)
     last = calendar.month_end(first)
     prev_first = (first - timedelta(days=1)).replace(day=1)
     year_first = calendar.school_year_start(first)
@@ -495,9 +506,12 @@ def _rules_tables(con: duckdb.DuckDBPyConnection, first: date, last: date) -> li
 
 
 def _savings(
-    con: duckdb.DuckDBPyConnection, *, progress: Progress | None = None
+    con: duckdb.DuckDBPyConnection, *, progress: Progress | None = None, keep: tuple[str, ...] | None = None
 ) -> tuple[Table | None, alt.TopLevelMixin | None]:
-    """The latest co-op savings estimate from the pooled model on the database, and its allocations."""
+    """The latest co-op savings estimate from the pooled model on the database, and its allocations.
+
+    With `keep`, only those districts' rows and a co-op total row (a member sees its own share and the total).
+    """
     from coop.optimize import allocate, explain, quotes  # the pooled MILP is only imported when a packet asks
 
     try:
@@ -523,12 +537,218 @@ def _savings(
         + "."
     )
     money = tuple(c for c in table.columns if c != names.DISTRICT_ID)
+    if keep is not None:
+        total = table.select(pl.lit(compute.COOP).alias(names.DISTRICT_ID), pl.col(money).sum())
+        table = pl.concat([table.filter(pl.col(names.DISTRICT_ID).is_in(list(keep))), total.select(table.columns)])
+        caption += (
+            " Rows: your districts' own shares and the co-op total (other members' shares are not shown)."
+            if keep
+            else " Row: the co-op total only."
+        )
+        if not keep:
+            return Table("savings", "Co-op savings estimate", caption, table, money=money), None
     long = table.unpivot(
         index=names.DISTRICT_ID, on=[a.method for a in result.allocations], variable_name="method", value_name="cost"
     )
     chart = charts.allocation_methods(
-        long,
+        long.filter(pl.col(names.DISTRICT_ID) != compute.COOP),
         period=f"one year of demand (purchases of {spec_period}), {offers}",
         definition="Each district's share of the pooled cost under each allocation method.",
     )
     return Table("savings", "Co-op savings estimate and its allocation", caption, table, money=money), chart
+
+
+# --- a member's or a viewer's packet: what that user may see (DESIGN "Users and roles") ---------------------------
+_PEERS = "Other members (together)"
+
+
+def _safe_kpi(label: str, part: dict[str, object], note: str) -> Kpi:
+    """A peer or co-op local share as a KPI: the figure when the aggregate is safe, else 'withheld' and why."""
+    if part.get("withheld"):
+        return Kpi(label, "withheld", f"{part['reason']}; {note}")
+    share = part["local_share"]
+    return Kpi(label, format_share(share), note, _number(share), SHARE_FORMAT)  # type: ignore[arg-type]
+
+
+def _aggregates_table(
+    month: dict[str, object], ytd: dict[str, object], period: str, ytd_period: str, rule: privacy.PeerRule
+) -> Table:
+    """The peers and the co-op as aggregates, this month and school year to date, or why each is withheld."""
+    rows = []
+    for scope, key in ((_PEERS, "peers"), ("Co-op", "coop")):
+        for when, doc in ((period, month), (f"school year to date ({ytd_period})", ytd)):
+            part: dict[str, object] = doc[key]  # type: ignore[assignment]
+            withheld = bool(part.get("withheld"))
+            rows.append(
+                {
+                    compute.SCOPE: scope,
+                    "period": when,
+                    **{k: None if withheld else part[k] for k in ("total_spend", "local_spend", "local_share")},
+                    "note": str(part["reason"]) if withheld else "",
+                }
+            )
+    shown = f"shown only when at least {rule.min_districts} districts contribute and none is over {rule.max_share:.0%}"
+    return Table(
+        "aggregates",
+        "Your peers and the co-op, as aggregates",
+        f"Dollars and shares of food spend. Other members = every member but your districts, summed; {shown} "
+        "(otherwise withheld, and the note says why). The co-op total includes your districts.",
+        pl.DataFrame(
+            rows,
+            schema={
+                compute.SCOPE: pl.String,
+                "period": pl.String,
+                "total_spend": pl.Float64,
+                "local_spend": pl.Float64,
+                "local_share": pl.Float64,
+                "note": pl.String,
+            },
+        ),
+        money=("total_spend", "local_spend"),
+        shares=("local_share",),
+    )
+
+
+def _mine(frame: pl.DataFrame, ids: tuple[str, ...]) -> pl.DataFrame:
+    """A district-level table's rows of these districts only."""
+    return frame.filter(pl.col(names.DISTRICT_ID).is_in(list(ids)))
+
+
+def _scoped_packet(
+    con: duckdb.DuckDBPyConnection, first: date, viewer: users.User, *, include_savings: bool, tell: Progress
+) -> Packet:
+    """The packet a district, partner or viewer user may see (`build` with a viewer who does not see everything)."""
+    last, year_first = calendar.month_end(first), calendar.school_year_start(first)
+    prev_first = (first - timedelta(days=1)).replace(day=1)
+    period, ytd_period = f"{first:%B %Y}", f"{year_first:%d %b %Y} - {last:%d %b %Y}"
+    district_names = dict(registry_districts.load(con).select(names.DISTRICT_ID, names.NAME).iter_rows())
+    is_viewer = viewer.role == names.VIEWER
+    ids: tuple[str, ...] = () if is_viewer else tuple(d for d in viewer.districts if d in district_names)
+    only = None if is_viewer else ids  # a district user's figures are computed from its own lines alone
+    tell(0.05, "metrics for the month")
+    m = compute.compute(con, first, last, district_ids=only)
+    prev = compute.compute(con, prev_first, calendar.month_end(prev_first), district_ids=only)
+    ytd = compute.compute(con, year_first, last, district_ids=only)
+    whose = (
+        "the co-op as a whole"
+        if is_viewer
+        else district_names[ids[0]]
+        if len(ids) == 1
+        else f"your {len(ids)} districts"
+    )
+    trajectory = ytd.by_month.filter(pl.col(compute.SCOPE) == compute.COOP).with_columns(
+        series=pl.lit("Co-op" if is_viewer else whose)
+    )
+    chart_map: dict[str, alt.TopLevelMixin] = {
+        "local_share_by_month": charts.local_share_by_month(
+            trajectory,
+            goal=ytd.goal_local_share,
+            period=ytd_period,
+            definition=f"Local spend / total food spend per month, {whose}; dashed line = co-op goal.",
+        ),
+        "spend_by_route": charts.spend_by_route(
+            m.by_route.filter(pl.col(compute.SCOPE) == compute.COOP),
+            period=period,
+            definition=f"Food spend (dollars) by supply-chain route, {whose}.",
+        ),
+    }
+    route_mix = Table(
+        "route_mix",
+        "Spend by supply-chain route",
+        f"Dollars and share of spend, {period}. Routes of Love et al. (2025) from vendor type and locality.",
+        m.by_route.filter((pl.col(compute.SCOPE) == compute.COOP) == is_viewer),
+        money=("spend",),
+        shares=("share",),
+    )
+    if is_viewer:
+        kpis = tuple(k for k in _kpis(m, prev, ytd, selection.reporting(m)) if k.label != "Local price premium")
+        tables = [route_mix]
+        missing = m.districts.filter((pl.col(compute.LINES) == 0) & (pl.col("total_spend") == 0)).height
+        unknown = _coop_row(m)["unknown_origin_spend"]
+        notes: tuple[str, ...] = (
+            f"{missing} member district(s) have no purchase lines for {period}.",
+            f"{format_money(unknown)} of the co-op's spend has no origin (counted as not local).",
+            "This packet shows co-op totals only: no district's figures, lines or prices.",
+        )
+        audience, tag = "a viewer: co-op aggregates only", "coop"
+    else:
+        rule = privacy.peer_rule(con)
+        seen_month = privacy.view(compute.compute(con, first, last), viewer, rule)
+        seen_ytd = privacy.view(compute.compute(con, year_first, last), viewer, rule)
+        own = _kpis(m, prev, ytd, selection.reporting(m))
+        mine_kpis = tuple(
+            replace(k, label=k.label.replace("Co-op", whose), note=k.note.replace("all member districts", whose))
+            for k in own
+        )
+        kpis = (
+            *mine_kpis[:3],
+            _safe_kpi("Other members' local share", seen_month["peers"], f"every member but yours, {period}"),
+            _safe_kpi("Co-op local share", seen_month["coop"], f"all members, yours included, {period}"),
+            *mine_kpis[3:5],
+        )
+        flags = [replace(t, frame=_mine(t.frame, ids)) for t in _rules_tables(con, first, last)]
+        buy = buy_american_table(con, first)
+        tables = [
+            Table(
+                "districts",
+                "Your local share",
+                f"Dollars and shares of food spend, {whose}. Month: {period}; school year to date: {ytd_period}. "
+                "Local by each district's own definition; unknown origin counts as not local.",
+                _district_table(m, ytd),
+                money=("total_spend", "local_spend", "unknown_origin_spend", "allocated_spend", "ytd_total_spend"),
+                shares=("local_share", "ytd_local_share"),
+            ),
+            _aggregates_table(seen_month, seen_ytd, period, ytd_period, rule),
+            Table(
+                "local_vendors",
+                "Your top local vendors",
+                f"Dollars, {period}, your districts' purchases only. Districts buying = of your districts.",
+                _top_local_vendors(m),
+                money=("local_spend", "spend"),
+            ),
+            Table(
+                "local_commodities",
+                "Your top local commodities",
+                f"Dollars and dollars per base unit, {period}, your districts' prices only. Premium = local / "
+                "non-local unit price - 1.",
+                _top_local_commodities(m),
+                money=("local_spend", "local_unit_price", "nonlocal_unit_price"),
+                shares=("premium",),
+            ),
+            Table(
+                "premiums",
+                "Your local price premium by category",
+                f"{period}. Commodity premiums weighted by local spend, per district of yours.",
+                m.category_premiums.filter(pl.col(compute.SCOPE) != compute.COOP).select(
+                    compute.SCOPE, names.CATEGORY, "premium", "local_spend", "products"
+                ),
+                money=("local_spend",),
+                shares=("premium",),
+            ),
+            route_mix,
+            *flags,
+            replace(buy, frame=_mine(buy.frame, ids)),
+        ]
+        notes = _notes(m, first, district_names)
+        audience, tag = f"{whose} (its own figures; other members only as safe aggregates)", "-".join(ids)
+    if include_savings:
+        tell(0.4, "co-op savings (pooled model, all coalitions)")
+        savings_table, savings_chart = _savings(con, progress=lambda f, msg: tell(0.4 + 0.55 * f, msg), keep=ids)
+        if savings_table is not None:
+            tables.append(savings_table)
+            if savings_chart is not None:
+                chart_map["allocation"] = savings_chart
+    tell(1.0, "packet ready")
+    return Packet(
+        month=first,
+        month_end=last,
+        year_start=year_first,
+        kpis=kpis,
+        tables=tuple(replace(t, frame=_in_words(t.frame, district_names)) for t in tables),
+        charts=chart_map,
+        notes=notes,
+        coop_local_share=_coop_row(m)["local_share"] if is_viewer else seen_month["coop"].get("local_share"),
+        audience=audience,
+        coop_withheld=None if is_viewer else seen_month["coop"].get("reason"),  # type: ignore[arg-type]
+        tag=tag,
+    )

@@ -114,6 +114,7 @@ def to_html(packet: Packet) -> str:
         f"<h1>Partner meeting packet: {packet.label}</h1>"
         f'<p class="sub">Month {packet.month:%d %b %Y} - {packet.month_end:%d %b %Y}; school year to date from '
         f"{packet.year_start:%d %b %Y}. Money in US dollars; shares of food spend.</p>"
+        f'<p class="sub" id="audience">Packet for {html.escape(packet.audience)}.</p>'
         f'<h2>Headlines</h2><div class="kpis" id="kpis">{kpis}</div>'
         f"<h2>Charts</h2>{figures}{tables}<h2>Data-quality notes</h2><ul>{notes}</ul>"
         '<p class="sub">Made with coop. Local = each district\'s own definition of local; routes per Love, '
@@ -132,6 +133,7 @@ def to_xlsx(packet: Packet) -> bytes:
         sheet = book.add_worksheet("KPIs")
         sheet.write_row(0, 0, ["Figure", "Value", "Definition"], bold)
         sheet.freeze_panes(1, 0)
+        sheet.write_string(len(packet.kpis) + 2, 0, f"Packet for {packet.audience}.")
         for i, k in enumerate(packet.kpis, start=1):
             sheet.write_string(i, 0, k.label)
             if k.number is None:  # not known: the words, not a number
@@ -178,7 +180,7 @@ def output_folder(out_dir: str | Path) -> Path:
 def write(packet: Packet, out_dir: str | Path) -> dict[str, Path]:
     """Write `packet-YYYY-MM.html` and `.xlsx` into `out_dir`; return their paths."""
     out = output_folder(out_dir)
-    stem = f"packet-{packet.month:%Y-%m}"
+    stem = f"packet-{packet.month:%Y-%m}" + (f"-{packet.tag}" if packet.tag else "")
     paths = {"html": out / f"{stem}.html", "xlsx": out / f"{stem}.xlsx"}
     html_text, xlsx_bytes = to_html(packet), to_xlsx(packet)
     try:

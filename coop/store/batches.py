@@ -17,6 +17,15 @@ ORDER BY {names.BATCH_ID}
 """
 
 
+_DISTRICTS_OF_SQL = f"""
+SELECT DISTINCT {names.DISTRICT_ID} FROM {names.PURCHASE_LINES} WHERE {names.BATCH_ID} = ? ORDER BY 1"""
+
+
+def districts_of(con: duckdb.DuckDBPyConnection, batch_id: int) -> list[str]:
+    """The districts a batch loaded lines for (its own district, or every district its file or report named)."""
+    return [row[0] for row in con.execute(_DISTRICTS_OF_SQL, [batch_id]).fetchall()]
+
+
 def list_batches(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every batch (id, file, sha256, district, kind, rows loaded/rejected, time), oldest first."""
     return con.sql(_LIST_SQL).pl()

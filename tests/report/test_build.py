@@ -215,3 +215,124 @@ def test_packet_reads_in_words_and_covers_its_month(packet_files, sample_db_file
     savings = tables["savings"].caption
     assert re.search(r"assumed price terms \(\d+ of \d+ offers quoted\)", savings)
     assert "scaled to a year" in savings and "solver: least cost found and proven" in savings
+
+
+# --- packets by role (DESIGN "Users and roles"): the sample's users.csv has one user per role ---------------------
+BIG_STONE, VIEWER, PARTNER = "director@bigstone.example.org", "board@coop.example.org", "partner@foodhub.example.org"
+
+
+def _districts() -> dict[str, str]:
+    import csv
+
+    with open(Path(__file__).parents[2] / "data/sample/districts.csv", encoding="utf-8") as fh:
+        return {row["district_id"]: row["name"] for row in csv.DictReader(fh)}
+
+
+def _packet_text(paths: dict[str, str]) -> tuple[str, str]:
+    """The HTML without its embedded images, and every cell of the workbook, as text."""
+    html = re.sub(r'src="data:[^"]*"', "", Path(paths["html"]).read_text())
+    book = openpyxl.load_workbook(paths["xlsx"])
+    cells = "\n".join(str(c.value) for ws in book for row in ws.iter_rows() for c in row if c.value is not None)
+    return html, cells
+
+
+def _report_as(db_path, out, *args):
+    from coop import cli
+
+    code = cli.main(["report", "--db", str(db_path), "--month", MONTH, "--out", str(out), "--json", *args])
+    return code
+
+
+def _leaks(texts: tuple[str, ...], mine: set[str]) -> list[str]:
+    """Every other member's id or name found in the texts."""
+    return [w for d, n in _districts().items() if d not in mine for w in (d, n) for t in texts if w in t]
+
+
+def test_a_big_stone_packet_shows_big_stone_only_and_withholds_the_coop(sample_db_file, tmp_path, capsys):
+    assert _report_as(sample_db_file, tmp_path, "--as", BIG_STONE) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["districts"] == ["big_stone"] and doc["coop_local_share"] is None
+    assert doc["coop_local_share_text"] == "withheld: one district is over 25% of it"  # Riverbend, ~60% of its peers
+    texts = _packet_text(doc)
+    assert _leaks(texts, {"big_stone"}) == []
+    html, cells = texts
+    assert "Big Stone Lakes School" in html and "Big Stone Lakes School" in cells
+    # its own figure is exactly what `metrics --as` shows it; the peers' and co-op's figures are withheld and why
+    from coop import cli
+
+    assert cli.main(["metrics", "--db", str(sample_db_file), "--json", "--as", BIG_STONE,
+                     "--from", "2025-02-01", "--to", "2025-02-28"]) == 0  # fmt: skip
+    mine = json.loads(capsys.readouterr().out)["districts"][0]
+    assert f'local share</div><div class="v">{build.format_share(mine["local_share"])}</div>' in html
+    assert build.format_money(mine["total_spend"]) in html
+    assert 'Co-op local share</div><div class="v">withheld</div>' in html
+    aggregates = openpyxl.load_workbook(doc["xlsx"])["aggregates"]
+    notes = [r[-1] for r in aggregates.iter_rows(min_row=2, max_row=5, values_only=True)]
+    assert notes == ["withheld: one district is over 25% of it"] * 4
+    # the savings split: its own share and the co-op total, no other member's row
+    savings = [r[0] for r in openpyxl.load_workbook(doc["xlsx"])["savings"].iter_rows(min_row=2, values_only=True)]
+    assert savings[:2] == ["Big Stone Lakes School", "Co-op"]
+
+
+def test_a_viewer_packet_has_coop_totals_and_no_district_or_price(sample_db_file, tmp_path, capsys):
+    assert _report_as(sample_db_file, tmp_path, "--as", VIEWER, "--no-savings") == 0
+    doc = json.loads(capsys.readouterr().out)
+    texts = _packet_text(doc)
+    assert _leaks(texts, set()) == []
+    con = db.connect(sample_db_file, read_only=True)
+    try:
+        full = build.build(con, MONTH, include_savings=False)
+    finally:
+        con.close()
+    assert doc["coop_local_share"] == pytest.approx(full.coop_local_share, abs=1e-12)
+    assert f'Co-op local share</div><div class="v">{build.format_share(full.coop_local_share)}</div>' in texts[0]
+    sheets = openpyxl.load_workbook(doc["xlsx"]).sheetnames
+    assert sheets == ["KPIs", "route_mix", "Notes"]  # no district table, vendors, commodity prices or rule flags
+    assert "Local price premium" not in texts[0] and "price per base unit" not in texts[0]
+
+
+def test_a_partner_packet_shows_its_districts_and_no_other(sample_db_file, tmp_path, capsys):
+    assert _report_as(sample_db_file, tmp_path, "--as", PARTNER, "--no-savings") == 0
+    doc = json.loads(capsys.readouterr().out)
+    texts = _packet_text(doc)
+    assert _leaks(texts, {"driftless", "loess_hills"}) == []
+    rows = openpyxl.load_workbook(doc["xlsx"])["districts"].iter_rows(min_row=2, values_only=True)
+    assert [r[0] for r in rows if r[0]][:2] == ["Driftless Valley School District", "Loess Hills Community Schools"]
+
+
+def test_report_as_refuses_an_unknown_email_and_another_members_district(sample_db_file, tmp_path, capsys):
+    assert _report_as(sample_db_file, tmp_path / "a", "--as", "stranger@example.org") == 1
+    assert "stranger@example.org: not a user" in capsys.readouterr().err
+    assert _report_as(sample_db_file, tmp_path / "b", "--as", BIG_STONE, "--district", "riverbend") == 1
+    assert "may not see district riverbend" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_coordinators_district_packet_is_that_districts_own(sample_db_file, tmp_path, capsys):
+    assert _report_as(sample_db_file, tmp_path / "c", "--district", "big_stone", "--no-savings") == 0
+    by_coordinator = _packet_text(json.loads(capsys.readouterr().out))
+    assert _report_as(sample_db_file, tmp_path / "d", "--as", BIG_STONE, "--no-savings") == 0
+    by_district = _packet_text(json.loads(capsys.readouterr().out))
+    assert by_coordinator[1] == by_district[1]
+
+
+def test_a_safe_peer_aggregate_is_shown_in_the_packet(sample_copy, tmp_path, capsys):
+    from coop import calendar, names
+    from coop.metrics import compute
+    from coop.store import settings
+
+    con = db.connect(sample_copy)
+    try:
+        settings.put(con, names.PEER_MAX_SHARE, "0.7")  # Riverbend is about 60% of Big Stone's peers
+        first = calendar.parse_month(MONTH)
+        m = compute.compute(con, first, calendar.month_end(first))
+    finally:
+        con.close()
+    assert _report_as(sample_copy, tmp_path, "--as", BIG_STONE, "--no-savings") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert _leaks(_packet_text(doc), {"big_stone"}) == []
+    peers = m.districts.filter(m.districts["district_id"] != "big_stone")["total_spend"].sum()
+    sheet = openpyxl.load_workbook(doc["xlsx"])["aggregates"]
+    first = next(sheet.iter_rows(min_row=2, max_row=2, values_only=True))
+    assert first[0] == "Other members (together)" and first[2] == pytest.approx(peers, abs=0.01)
+    assert doc["coop_local_share"] == pytest.approx(m.coop["local_share"][0], abs=1e-12)

@@ -33,6 +33,7 @@ PAGES = (
     "pages/buying_power.py",
     "pages/rules.py",
     "pages/packet.py",
+    "pages/audit.py",
 )
 TIMEOUT = 240
 
