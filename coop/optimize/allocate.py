@@ -388,8 +388,11 @@ def shapley_sampled(
         tally["chains"] += 1
         pairs_now = samples.shape[0] + tally["chains"] / 2
         by_time = (time.monotonic() - start) / time_budget if time_budget else 0.0
+        by_precision = min(0.99, pairs_now / tally["needed"])
+        if samples.shape[0] == 0:  # no spread measured yet: the pairs needed are a guess
+            by_precision = min(0.25, by_precision)
         report(
-            max(by_time, min(0.99, pairs_now / tally["needed"])),
+            max(by_time, by_precision),
             f"{tally['chains']} permutations solved, about {tally['needed']:.0f} pairs needed for the precision target",
         )
 
