@@ -14,7 +14,7 @@ import streamlit as st
 
 from coop.errors import SpecError
 from coop.optimize import allocate as alloc
-from coop.optimize import explain, pool, pool_spec, quotes
+from coop.optimize import execution, explain, pool, pool_spec, quotes
 from coop.optimize.allocate import AllocationReport
 from coop.optimize.pool import PoolResult
 from coop.optimize.pool_spec import PoolSpec
@@ -79,10 +79,76 @@ def exact_shapley_limit() -> int:
     return alloc.DEFAULT_EXACT
 
 
-def allocate(spec: PoolSpec, progress: Callable[[float, str], None] | None = None) -> AllocationReport:
-    """Standalone and pooled optima, every coalition, and each allocation method (kept for the server's life)."""
-    key = hashlib.sha256(pickle.dumps(spec)).hexdigest()
-    return session.memo("allocate", key, lambda: alloc.allocate(spec, progress=progress))
+DEFAULT_TOLERANCE = alloc.DEFAULT_TOLERANCE
+DEFAULT_TIME_BUDGET = alloc.DEFAULT_TIME_BUDGET
+
+
+def where_solves_run() -> str:
+    """Where large co-ops' coalition solves run: the COOP_DASK_SCHEDULER cluster or a LocalCluster here."""
+    address = execution.scheduler_address()
+    return f"the dask cluster at {address}" if address else f"a LocalCluster of {execution.default_workers()} worker(s)"
+
+
+def allocate(
+    spec: PoolSpec,
+    progress: Callable[[float, str], None] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    time_budget: float = DEFAULT_TIME_BUDGET,
+) -> AllocationReport:
+    """Standalone and pooled optima, every coalition (or a sample to the stated precision), and each allocation.
+
+    Kept for the server's life. Large co-ops' coalition solves run on COOP_DASK_SCHEDULER when set, else on a
+    LocalCluster on this machine.
+    """
+    key = hashlib.sha256(pickle.dumps((spec, tolerance, time_budget))).hexdigest()
+    return session.memo(
+        "allocate",
+        key,
+        lambda: alloc.allocate(spec, progress=progress, tolerance=tolerance, time_budget=time_budget),
+    )
+
+
+def precision_table(report: AllocationReport) -> pl.DataFrame:
+    """Per district: Shapley share and its 95% half-width ($ and share of standalone cost), within tolerance."""
+    return report.precision()
+
+
+def precision_summary(report: AllocationReport) -> str:
+    """One sentence: exact, or sampled with its permutations, largest half-width and whether the target was met."""
+    if report.games.exhaustive:
+        return f"Shapley value exact: every one of the {len(report.games.values) - 1:,} coalitions solved."
+    table = report.precision()
+    worst = float(table["half_width_share"].max() or 0.0)
+    verdict = "met" if report.precision_target_met else "NOT met (the time budget ended first)"
+    return (
+        f"Shapley value sampled: {report.permutations:,} permutations, {report.coalition_solves:,} coalition solves on "
+        f"{report.execution}. Largest 95% half-width {worst:.2%} of a district's standalone cost; target "
+        f"{report.tolerance:.2%}: {verdict}."
+    )
+
+
+def core_verdict(report: AllocationReport) -> str:
+    """The Shapley split's core verdict in words: in the core, or which group would save how much by leaving."""
+    check = report.core_check
+    if check is None:
+        return "The core was not checked."
+    how = (
+        "every coalition checked"
+        if check.method == alloc.ENUMERATION
+        else f"one MILP over membership (separation), gap {check.mip_gap:.1e} of the pooled cost, {check.seconds:.1f} s"
+    )
+    if check.in_core is True:
+        return f"The Shapley split is in the core: no group of districts would pay less on its own ({how})."
+    if check.in_core is False:
+        return (
+            f"The Shapley split is outside the core: a group of {len(check.members)} district(s) "
+            f"({', '.join(check.members[:8])}{', …' if len(check.members) > 8 else ''}) would save "
+            f"${check.excess:,.2f} a year by leaving ({how})."
+        )
+    return (
+        f"Core check undecided within its time limit: no group found saving more than ${max(check.excess, 0):,.2f}, "
+        f"but up to ${check.excess_bound:,.2f} is not ruled out ({how})."
+    )
 
 
 def standalone_total(result: PoolResult) -> float:

@@ -192,6 +192,24 @@ class AllocationReport:
             out = out.join(a.costs.select("district", pl.col("cost").alias(a.method)), on="district", how="left")
         return out
 
+    def precision(self) -> pl.DataFrame:
+        """Per district: standalone cost, Shapley share, its 95% half-width (dollars and share of standalone)."""
+        shapley = self.allocation(SHAPLEY).costs
+        n = shapley.height
+        widths = self.half_width if self.half_width is not None else np.zeros(n)
+        return (
+            shapley.select("district", "standalone_cost", shapley="cost")
+            .with_columns(
+                half_width=pl.Series(widths, dtype=pl.Float64),
+            )
+            .with_columns(
+                half_width_share=pl.when(pl.col("standalone_cost") > 0)
+                .then(pl.col("half_width") / pl.col("standalone_cost"))
+                .otherwise(0.0),
+                within_tolerance=pl.col("half_width") <= self.tolerance * pl.col("standalone_cost").abs() + 1e-9,
+            )
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The CLI's JSON form (DESIGN.md `pool --json`)."""
         pool = self.pool
