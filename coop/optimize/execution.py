@@ -32,6 +32,7 @@ from coop.optimize.status import INFEASIBLE, TIME_LIMIT
 
 SCHEDULER_ENV = "COOP_DASK_SCHEDULER"  # tcp://HOST:8786 of a running `dask scheduler`; unset: a LocalCluster
 IN_PROCESS = "in-process"
+CONNECT_TIMEOUT = "10s"  # how long to wait for a dask scheduler to answer
 MODELS_KEPT = 2  # pooled models a process keeps (one per spec and settings)
 
 _MODELS: OrderedDict[str, PoolModel] = OrderedDict()  # this process's models: a worker builds each spec's once
@@ -222,7 +223,7 @@ def open_runner(
     with contextlib.ExitStack() as stack:
         if address is not None:
             try:
-                client = stack.enter_context(Client(address, timeout="10s"))
+                client = stack.enter_context(Client(address, timeout=CONNECT_TIMEOUT))
             except (OSError, TimeoutError) as exc:
                 raise ModelError(f"cannot reach the dask scheduler at {address}: {exc}") from exc
             where = address

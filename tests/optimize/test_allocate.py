@@ -13,6 +13,7 @@ import pytest
 
 from coop import cli
 from coop.optimize import allocate as al
+from coop.optimize import execution
 from coop.optimize.allocate import CoalitionValues, allocate
 from coop.optimize.execution import ChainValues
 from coop.optimize.pool import CoreSeparation, PoolModel
@@ -463,3 +464,32 @@ def test_cli_module_entry_point(tmp_path):
     result = json.loads(out.stdout)
     assert result["core_empty"] is True
     assert result["least_core_epsilon"] == pytest.approx(10 / 3)
+
+
+def test_cli_pool_large_co_op_options_and_fields(tmp_path, capsys):
+    spec = tmp_path / "five.json"
+    spec.write_text(json.dumps(generated(5)))
+    argv = ["pool", "--spec", str(spec), "--exact-limit", "3", "--workers", "0", "--tolerance", "0.02"]
+    assert cli.main([*argv, "--time-budget", "120", "--json", "--db", str(tmp_path / "c.duckdb")]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)  # stdout is the JSON alone; progress goes to stderr
+    assert out["exact"] is False and out["tolerance"] == 0.02
+    assert out["precision_target_met"] is (
+        all(out["shapley_half_width"][d] <= 0.02 * out["standalone"][d] for d in out["standalone"])
+    )
+    assert out["core_check"]["method"] == "separation" and out["core_check"]["in_core"] in (True, False)
+    assert set(out["core_check"]["most_violated"]) == {"members", "excess"}
+    assert out["execution"] == {"where": "in-process", "workers": 0}
+
+
+def test_cli_pool_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(execution, "CONNECT_TIMEOUT", "1s")
+    spec = tmp_path / "five.json"
+    spec.write_text(json.dumps(generated(5)))
+    argv = ["pool", "--spec", str(spec), "--exact-limit", "3", "--scheduler", "tcp://127.0.0.1:9", "--json"]
+    assert cli.main([*argv, "--db", str(tmp_path / "c.duckdb")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        captured.err.strip().splitlines()[-1].startswith("error: cannot reach the dask scheduler at tcp://127.0.0.1:9")
+    )
