@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from coop.errors import ModelError
+from coop.errors import CoopError, ModelError
 from coop.optimize.pool import PoolModel, SolverSettings
 from coop.optimize.pool_spec import PoolSpec
 from coop.optimize.status import INFEASIBLE, TIME_LIMIT
@@ -174,6 +174,21 @@ class Runner:
         self, chains: Sequence[Sequence[int]], on_done: OnChain | None, deadline: float | None
     ) -> list[ChainValues | None]:
         """Chains submitted as tasks; results gathered as workers finish them."""
+        try:
+            return self._gather(chains, on_done, deadline)
+        except CoopError:
+            raise
+        except Exception as exc:  # anything a remote worker raises (a missing package, a lost worker) is one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(
+                f"dask cluster {self.where}: {first} (each worker needs requirements.txt installed and the "
+                "repository on PYTHONPATH)"
+            ) from exc
+
+    def _gather(
+        self, chains: Sequence[Sequence[int]], on_done: OnChain | None, deadline: float | None
+    ) -> list[ChainValues | None]:
+        """Submit the chains and collect them as they finish, cancelling what is left at the deadline."""
         from distributed import wait
 
         if self._spec_ref is None:  # sent once to every worker, not with each task
