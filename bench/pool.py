@@ -141,6 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _every(seconds: float, label: str):  # noqa: ANN202
+    """A progress callback printing at most once every `seconds`."""
+    last = [time.monotonic()]
+
+    def show(fraction: float, message: str) -> None:
+        if time.monotonic() - last[0] >= seconds:
+            last[0] = time.monotonic()
+            print(f"{label} {fraction:.0%} {message}", flush=True)
+
+    return show
+
+
 def _rate(spec: PoolSpec, workers: int, chains: list[list[int]]) -> tuple[float, list[tuple[float, ...]]]:
     """Coalition solves per second on a LocalCluster of `workers` (after start-up and the models' builds)."""
     settings = execution.sampling_settings(SolverSettings())
@@ -182,6 +194,7 @@ def measure_large(args: argparse.Namespace) -> dict:
             time_budget=args.budget,
             workers=2,
             seed=args.seed,
+            progress=_every(60.0, f"[{n}]"),
         )
         out = report.to_json()
         standalone = out["standalone"]

@@ -512,22 +512,40 @@ def least_core(
         return 0.0, np.full(n, games.grand / n)
     member = _membership(n, masks)
     v = np.array([games.values[m] for m in masks])
+    try:
+        return _least_core_lp(member, v, games.grand, anchor, 1.0)
+    except ModelError:
+        # HiGHS can stall on thousands of cuts in dollars: the same LPs in units of the co-op's cost
+        return _least_core_lp(member, v, games.grand, anchor, max(1.0, abs(games.grand)))
+
+
+def _least_core_lp(
+    member: np.ndarray, v: np.ndarray, grand: float, anchor: np.ndarray | None, scale: float
+) -> tuple[float, np.ndarray]:
+    """The two least-core LPs (min epsilon, then nearest `anchor`) with money divided by `scale`."""
+    n = member.shape[1]
     a = cp.Variable(n)
     eps = cp.Variable()
-    base = [cp.sum(a) == games.grand, member @ a <= v + eps]
+    base = [cp.sum(a) == grand / scale, member @ a <= v / scale + eps]
     first = cp.Problem(cp.Minimize(eps), base)
-    first.solve(solver=cp.HIGHS)
-    if first.status != cp.OPTIMAL:
-        raise ModelError(f"least-core LP: solver status {first.status}")
+    _solve_lp(first, "least-core LP")
     eps_star = float(eps.value)
     if anchor is None:
-        return eps_star, np.asarray(a.value, dtype=float)
-    slack = 1e-9 * max(1.0, abs(games.grand))
-    second = cp.Problem(cp.Minimize(cp.norm1(a - anchor)), [*base, eps <= eps_star + slack])
-    second.solve(solver=cp.HIGHS)
-    if second.status != cp.OPTIMAL:
-        raise ModelError(f"least-core tie-break LP: solver status {second.status}")
-    return eps_star, np.asarray(a.value, dtype=float)
+        return eps_star * scale, np.asarray(a.value, dtype=float) * scale
+    slack = 1e-9 * max(1.0, abs(grand) / scale)
+    second = cp.Problem(cp.Minimize(cp.norm1(a - anchor / scale)), [*base, eps <= eps_star + slack])
+    _solve_lp(second, "least-core tie-break LP")
+    return eps_star * scale, np.asarray(a.value, dtype=float) * scale
+
+
+def _solve_lp(prob: cp.Problem, what: str) -> None:
+    """Solve an LP with HiGHS, or a ModelError saying what failed."""
+    try:
+        prob.solve(solver=cp.HIGHS)
+    except (cp.SolverError, ValueError) as exc:  # cvxpy raises ValueError when HiGHS returns no solution
+        raise ModelError(f"{what}: HiGHS returned no solution ({exc.__class__.__name__})") from exc
+    if prob.status != cp.OPTIMAL:
+        raise ModelError(f"{what}: solver status {prob.status}")
 
 
 @dataclass(frozen=True)
@@ -779,29 +797,37 @@ def allocate(
     elif shapley_check.in_core is True:
         core_empty = False  # the Shapley split is a core allocation
     else:
-        generated = least_core_generated(games, separation, anchor=phi, tol=tol, progress=part(0.93, 0.99))
-        verdict = generated.converged and generated.epsilon <= tol
-        lc_check = CoreCheck(
-            SEPARATION,
-            True if verdict else (False if generated.check.excess > tol else None),
-            generated.check.members,
-            generated.check.excess,
-            generated.check.excess_bound,
-            generated.check.mip_gap,
-            generated.check.seconds,
-        )
-        allocs.append(_allocation(LEAST_CORE, ids, standalone, generated.allocation, games, tol, check=lc_check))
-        if generated.converged:
-            epsilon, core_empty = generated.epsilon, generated.epsilon > tol
-        else:
-            notes.append(
-                f"least core: constraint generation stopped after {generated.rounds} rounds without closing the "
-                f"separation bound; epsilon is at least ${generated.epsilon:,.2f}"
+        deadline = None if time_budget is None else time.monotonic() + time_budget
+        try:
+            generated = least_core_generated(
+                games, separation, anchor=phi, tol=tol, deadline=deadline, progress=part(0.93, 0.99)
             )
-            core_empty = True if generated.epsilon > tol else None
-        notes.append(f"least core: {generated.rounds} rounds of constraint generation with the separation MILP")
-    if core_empty:
-        notes.append(f"the core is empty: any split leaves some subgroup ${epsilon or 0:,.2f} better off alone")
+        except ModelError as exc:
+            generated = None
+            notes.append(f"least core not computed: {exc}")
+        if generated is not None:
+            verdict = generated.converged and generated.epsilon <= tol
+            lc_check = CoreCheck(
+                SEPARATION,
+                True if verdict else (False if generated.check.excess > tol else None),
+                generated.check.members,
+                generated.check.excess,
+                generated.check.excess_bound,
+                generated.check.mip_gap,
+                generated.check.seconds,
+            )
+            allocs.append(_allocation(LEAST_CORE, ids, standalone, generated.allocation, games, tol, check=lc_check))
+            if generated.converged:
+                epsilon, core_empty = generated.epsilon, generated.epsilon > tol
+            else:
+                notes.append(
+                    f"least core: constraint generation stopped after {generated.rounds} rounds without closing the "
+                    f"separation bound; epsilon is at least ${generated.epsilon:,.2f}"
+                )
+                core_empty = True if generated.epsilon > tol else None
+            notes.append(f"least core: {generated.rounds} rounds of constraint generation with the separation MILP")
+    if core_empty and epsilon is not None:
+        notes.append(f"the core is empty: any split leaves some subgroup ${epsilon:,.2f} better off alone")
     if spec.pure_lp:
         owen_cost = owen(pool)
         owen_check = None if exact else separated_check(separation, owen_cost, tol)
