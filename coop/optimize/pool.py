@@ -183,6 +183,18 @@ class PoolModel:
                 self.cap_additive[r] = spec.capacity_basis == CAPACITY_DEMAND_SHARE
         self.incidence = incidence
         self.local_flags = local
+        # every member's route-LP rows in ">=" form: row r belongs to member row_owner[r]
+        route_rows = [(i, row) for i, d in enumerate(spec.districts) for row in d.policy.route_rows]
+        self.row_owner = np.array([i for i, _ in route_rows], dtype=int)
+        self.row_names = [f"{spec.districts[i].id}:{row.name}" for i, row in route_rows]
+        row_sign = np.array([1.0 if row.sense == ">=" else -1.0 for _, row in route_rows])
+        self.row_coef = (
+            np.array(
+                [[row.coefficients.get(o.route, 0.0) for o in spec.offers] for _, row in route_rows], dtype=float
+            ).reshape(len(route_rows), n_off)
+            * row_sign[:, None]
+        )
+        self.row_rhs = np.array([row.rhs for _, row in route_rows], dtype=float) * row_sign
         self.D = cp.Parameter((n, n_cat), nonneg=True, name="demand")
         self.local_rhs = cp.Parameter(n, nonneg=True, name="local_units_min")
         self.cap = cp.Parameter(self.cap_idx.size, nonneg=True, name="capacity") if self.cap_idx.size else None
@@ -190,7 +202,8 @@ class PoolModel:
         if self.seg_offer.size:
             self.seg_lb = cp.Parameter(self.seg_offer.size, nonneg=True, name="segment_min")
             self.seg_ub = cp.Parameter(self.seg_offer.size, nonneg=True, name="segment_max")
-        plan = self.formulate(self.D, self.local_rhs, self.cap, self.seg_lb, self.seg_ub)
+        self.route_rhs = cp.Parameter(self.row_owner.size, name="route_rows_rhs") if self.row_owner.size else None
+        plan = self.formulate(self.D, self.local_rhs, self.cap, self.seg_lb, self.seg_ub, self.route_rhs)
         self.x, self.v, self.y, cost, cons = plan.x, plan.v, plan.y, plan.cost, plan.constraints
         self.policy_rows = {
             label: [i for i, d in enumerate(spec.districts) if getattr(d.policy, attr) is not None]
@@ -214,6 +227,7 @@ class PoolModel:
         capacity: cp.Expression | None,
         seg_lb: cp.Expression | np.ndarray | None,
         seg_ub: cp.Expression | np.ndarray | None,
+        route_rhs: cp.Expression | None = None,
     ) -> Formulation:
         """The purchase plan's variables, cost and named constraints for a coalition's demand, local and capacity rows.
 
@@ -236,6 +250,8 @@ class PoolModel:
                 coef = np.array([[getattr(spec.districts[i].policy, attr)[o.route] for o in spec.offers] for i in rows])
                 mix = cp.sum(cp.multiply(sense * coef, x[rows, :]), axis=1)
                 cons[label] = mix >= 0
+        if self.row_owner.size and route_rhs is not None:
+            cons["route_rows"] = cp.sum(cp.multiply(self.row_coef, x[self.row_owner, :]), axis=1) >= route_rhs
         cost: cp.Expression | float = 0.0
         if self.lin_idx.size:
             cost = cost + self.base_cost[self.lin_idx] @ volume[self.lin_idx]
@@ -287,6 +303,8 @@ class PoolModel:
         demand = self.demand * mask[:, None]
         self.D.value = demand
         self.local_rhs.value = self.local_share * demand.sum(axis=1)
+        if self.route_rhs is not None:
+            self.route_rhs.value = self.row_rhs * mask[self.row_owner]
         cat_demand = demand.sum(axis=0)
         cap_now = None
         if self.cap_idx.size:
@@ -523,7 +541,8 @@ class CoreSeparation:
             most = np.minimum(model.grand_cat_demand[model.offer_cat], grand_cap)
             seg_lb = model.seg_low
             seg_ub = np.maximum(np.minimum(model.seg_high, most[model.seg_offer]), 0.0)
-        plan = model.formulate(demand, local_rhs, capacity, seg_lb, seg_ub)
+        route_rhs = cp.multiply(model.row_rhs, self.z[model.row_owner]) if model.row_owner.size else None
+        plan = model.formulate(demand, local_rhs, capacity, seg_lb, seg_ub, route_rhs)
         self.plan = plan
         # minimise c(plan) - a(S): HiGHS sees exactly minus the excess, and stops at an absolute gap in dollars
         cons = [*plan.constraints.values(), cp.sum(self.z) >= 1, cp.sum(self.z) <= n - 1]
