@@ -117,12 +117,12 @@ def test_route_lp_as_a_pool_member_costs_what_optimize_says(sample_db_file):
     from coop.optimize import lp
     from coop.optimize.pool import PoolModel, solve_pool
     from coop.optimize.scenarios import SCENARIOS
+    from coop.registry import districts
     from coop.store import db
 
     con = db.connect(sample_db_file, read_only=True)
     try:
-        query = f"SELECT {names.DISTRICT_ID} FROM {names.DISTRICTS} ORDER BY 1"
-        district_ids = [r[0] for r in con.execute(query).fetchall()]
+        district_ids = districts.load(con)[names.DISTRICT_ID].to_list()
         models = {d: lp.district_model(con, d)[0] for d in district_ids[:2]}
     finally:
         con.close()
