@@ -90,6 +90,24 @@ k4.metric(
     f"reached {pool.worst_gap:.2g}; solved in {pool.solve_seconds:.1f} s.",
 )
 
+if source == bp.DB_SPEC:
+    with st.expander("Alone, at each district's route-LP optimum (the Route optimizer's model)"):
+        choices = bp.scenario_choices()
+        lp_scenario = st.selectbox("Scenario", list(choices), format_func=lambda k: choices[k], key="pool_lp_scenario")
+        alone_lp = feedback.call(bp.route_lp_alone, list(spec.ids), lp_scenario)
+        st.dataframe(
+            alone_lp,
+            hide_index=True,
+            width="stretch",
+            column_config={"route_lp_cost": st.column_config.NumberColumn("Route-LP cost ($)", format="dollar")},
+        )
+        st.caption(
+            f"{period}. Each district alone at its own route-LP optimum (calibrated cost per meal by route and annual "
+            "meals, the scenario's constraints; US dollars per year), as `optimize --district D --scenario S` solves "
+            "it, beside buying alone and pooled above. A pool spec made from these route LPs "
+            "(`pool_spec.spec_from_route_lp`) gives exactly these standalone costs."
+        )
+
 charts.show(
     charts.standalone_vs_pooled(
         bp.pool_costs(pool),

@@ -14,7 +14,7 @@ import streamlit as st
 
 from coop.errors import SpecError
 from coop.optimize import allocate as alloc
-from coop.optimize import execution, explain, pool, pool_spec, quotes
+from coop.optimize import execution, explain, lp, pool, pool_spec, quotes, scenarios
 from coop.optimize.allocate import AllocationReport
 from coop.optimize.pool import PoolResult
 from coop.optimize.pool_spec import PoolSpec
@@ -189,3 +189,24 @@ def what_if(spec: PoolSpec, change: str, district_id: str | None, factor: float)
     else:
         _changed, after = pool.what_if(spec, lambda s: pool.with_local_capacity(s, factor))
     return solve_pool(spec), after
+
+
+def scenario_choices() -> dict[str, str]:
+    """Shipped route-LP scenario name -> its label."""
+    return {name: sc.label or name for name, sc in scenarios.SCENARIOS.items()}
+
+
+@st.cache_data(show_spinner="Solving each district's own route LP…", max_entries=16)
+def _route_lp_alone(_con: duckdb.DuckDBPyConnection, version: str, ids: tuple[str, ...], scenario: str) -> pl.DataFrame:
+    """Per district: status and total cost of its own route LP (calibrated costs and meals) under a scenario."""
+    rows = []
+    for district_id in ids:
+        model, _notes = lp.district_model(_con.cursor(), district_id)
+        result = lp.solve(scenario, model)
+        rows.append({"district": district_id, "route_lp_status": result.status, "route_lp_cost": result.total_cost})
+    return pl.DataFrame(rows, schema={"district": pl.String, "route_lp_status": pl.String, "route_lp_cost": pl.Float64})
+
+
+def route_lp_alone(ids: list[str], scenario: str) -> pl.DataFrame:
+    """Each district alone at its own route-LP optimum (US dollars per year), as `optimize --district D` solves it."""
+    return _route_lp_alone(session.connection(), session.data_version(), tuple(sorted(ids)), scenario)
