@@ -557,6 +557,7 @@ class GeneratedLeastCore:
     converged: bool  # the separation found no coalition with excess above epsilon (within its gap)
     rounds: int
     check: Separation  # the last separation, on `allocation`
+    stopped: str = ""  # why generation ended
 
 
 def least_core_generated(
@@ -587,12 +588,16 @@ def least_core_generated(
         # converged when no coalition can exceed epsilon by more than the tolerance plus the MILP's stated gap
         gap = check.excess_bound - check.excess if check.excess_bound >= check.excess else 0.0
         if check.excess_bound <= eps + tol or (check.excess <= eps + tol and gap <= tol):
-            return GeneratedLeastCore(eps, a, True, k, check)
-        if check.mask in values or check.excess <= eps + tol or (deadline is not None and time.monotonic() > deadline):
-            return GeneratedLeastCore(eps, a, False, k, check)  # the bound not closed within the gap, or out of time
+            return GeneratedLeastCore(eps, a, True, k, check, "no coalition exceeds epsilon")
+        if check.mask in values:
+            return GeneratedLeastCore(eps, a, False, k, check, "the coalition found is already a cut")
+        if check.excess <= eps + tol:
+            return GeneratedLeastCore(eps, a, False, k, check, "the separation bound is not closed within its gap")
+        if deadline is not None and time.monotonic() > deadline:
+            return GeneratedLeastCore(eps, a, False, k, check, "time budget")
         values[check.mask] = float(a @ _membership(n, [check.mask])[0]) - check.excess
         cuts.append(check.mask)
-    return GeneratedLeastCore(eps, a, False, rounds, check)
+    return GeneratedLeastCore(eps, a, False, rounds, check, f"{rounds} rounds")
 
 
 def enumerated_check(games: CoalitionValues, allocation: np.ndarray, tol: float) -> CoreCheck:
@@ -825,8 +830,8 @@ def allocate(
                 epsilon, core_empty = generated.epsilon, generated.epsilon > tol
             else:
                 notes.append(
-                    f"least core: constraint generation stopped after {generated.rounds} rounds without closing the "
-                    f"separation bound; epsilon is at least ${generated.epsilon:,.2f}"
+                    f"least core: constraint generation stopped after {generated.rounds} rounds ({generated.stopped}); "
+                    f"epsilon is at least ${generated.epsilon:,.2f}"
                 )
                 core_empty = True if generated.epsilon > tol else None
             notes.append(f"least core: {generated.rounds} rounds of constraint generation with the separation MILP")
