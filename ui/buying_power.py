@@ -121,9 +121,9 @@ def precision_summary(report: AllocationReport) -> str:
     worst = float(table["half_width_share"].max() or 0.0)
     verdict = "met" if report.precision_target_met else "NOT met (the time budget ended first)"
     return (
-        f"Shapley value sampled: {report.permutations:,} permutations, {report.coalition_solves:,} coalition solves on "
-        f"{report.execution}. Largest 95% half-width {worst:.2%} of a district's standalone cost; target "
-        f"{report.tolerance:.2%}: {verdict}."
+        f"Shapley value sampled: {report.permutations:,} permutations, {report.coalition_solves:,} coalition "
+        f"solves (on {report.execution} beyond the standalone and pooled optima). Largest 95% half-width "
+        f"{worst:.2%} of a district's standalone cost; target {report.tolerance:.2%}: {verdict}."
     )
 
 

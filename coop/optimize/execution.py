@@ -19,7 +19,9 @@ import logging
 import math
 import os
 import pickle
+import sys
 import time
+import types
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -219,6 +221,22 @@ class Runner:
 
 
 @contextlib.contextmanager
+def _plain_main() -> Iterator[None]:
+    """Hide the __main__ module while worker processes spawn, so they do not re-run it.
+
+    multiprocessing's spawn re-executes the parent's main script in each child; under Streamlit that script is the
+    page (it would open the database and draw the page in every worker), under a bench it is the bench.
+    """
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
+@contextlib.contextmanager
 def open_runner(
     spec: PoolSpec, settings: SolverSettings, *, scheduler: str | None = None, workers: int | None = None
 ) -> Iterator[Runner]:
@@ -246,15 +264,16 @@ def open_runner(
             n = workers if workers is not None else default_workers()
             if n < 1:
                 raise ModelError(f"workers must be 0 (this process) or at least 1, got {n}")
-            cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=n,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
+            with _plain_main():
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=n,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                    )
                 )
-            )
             client = stack.enter_context(Client(cluster))
             where = f"LocalCluster({n} workers)"
         yield Runner(spec, settings, client, where)
