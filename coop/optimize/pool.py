@@ -503,7 +503,7 @@ class Separation:
 
     members: tuple[str, ...]  # the most-violated coalition found (the tightest one when none is violated)
     mask: int  # the same coalition as a bit mask (bit i = member i)
-    excess: float  # allocated cost of S minus c(S), with c(S) re-solved alone: > 0 means S would rather leave
+    excess: float  # allocated cost of S minus c(S) (the cheaper of the MILP plan and a re-solve): > 0, S leaves
     excess_bound: float  # no proper coalition's excess exceeds this (the MILP's dual bound)
     mip_gap: float  # HiGHS's relative gap at the end (relative to the co-op's cost scale)
     status: PoolStatus  # optimal | time_limit (a coalition found, the bound not closed) | error
@@ -583,14 +583,16 @@ class CoreSeparation:
             bound = found + self.mip_gap * scale if status == OPTIMAL else math.inf
         chosen = [i for i in range(n) if self.z.value[i] > 0.5]
         mask = sum(1 << i for i in chosen)
-        alone = model.solve(chosen, detail=False)  # c(S) re-solved on its own: the excess stated is exact
+        alone = model.solve(chosen, detail=False)  # c(S) re-solved on its own
         cost = _require(alone, "coalition found by the core separation")
+        # both plans are feasible for S, so the cheaper one bounds c(S) from above and the excess from below
+        excess = max(float(a[chosen].sum()) - cost, found)
         return Separation(
             members=tuple(model.ids[i] for i in chosen),
             mask=mask,
-            excess=float(a[chosen].sum()) - cost,
-            excess_bound=bound,
-            mip_gap=(bound - found) / scale,
+            excess=excess,
+            excess_bound=max(bound, excess),
+            mip_gap=max(bound - excess, 0.0) / scale,
             status=status,
             seconds=time.perf_counter() - start,
         )
