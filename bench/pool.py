@@ -5,6 +5,12 @@ hub a fixed cost and a tier, farms a fixed cost; local routes have capacities (e
 each member has a local-share goal. Prints one line per measurement and a JSON summary at the end.
 
     python bench/pool.py [--max-districts 1000] [--categories 20] [--seed 0] [--ten] [--json]
+    python bench/pool.py --large [--large-sizes 50 200] [--core-sizes 200 1000] [--budget 600] [--json]
+
+`--large` measures the fair split of large co-ops instead (issue 22): coalition solves per second on 1 and 2
+LocalCluster workers (the same chains, so also whether they give identical values), the time sampled Shapley takes
+to bring every member's 95% half-width within 1% of its standalone cost (2 workers), and the core check (one
+separation MILP) on the Shapley split, or on a list-price split for the sizes in --core-sizes only.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from coop import names
-from coop.optimize import quotes
+from coop.optimize import execution, quotes
 from coop.optimize.allocate import AllocationReport, allocate
-from coop.optimize.pool import PoolModel, SolverSettings, without_district
+from coop.optimize.pool import CoreSeparation, PoolModel, SolverSettings, without_district
 from coop.optimize.pool_spec import PoolSpec, parse_spec
 from coop.optimize.status import OPTIMAL
 from coop.store import db
@@ -119,14 +125,196 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per grand-coalition solve")
     parser.add_argument("--ten", action="store_true", help="also the full run for 10 districts (1,023 coalitions)")
     parser.add_argument("--json", action="store_true", help="progress to stderr; one JSON object (figures) on stdout")
+    parser.add_argument("--large", action="store_true", help="the large-co-op fair split instead (issue 22)")
+    parser.add_argument("--large-sizes", type=int, nargs="*", default=[50, 200], help="co-ops for the sampled split")
+    parser.add_argument("--core-sizes", type=int, nargs="*", default=[1000], help="co-ops for the core check alone")
+    parser.add_argument("--budget", type=float, default=600.0, help="seconds of sampling per co-op (default 600)")
+    parser.add_argument("--rate-permutations", type=int, default=4, help="permutations timed for solves per second")
     args = parser.parse_args(argv)
+    run, make = (measure_large, large_figures) if args.large else (measure, figures)
     if not args.json:
-        measure(args)
+        run(args)
         return 0
     with contextlib.redirect_stdout(sys.stderr):
-        summary = measure(args)
-    print(json.dumps({"figures": figures(summary), **summary}))
+        summary = run(args)
+    print(json.dumps({"figures": make(summary), **summary}, default=str))
     return 0
+
+
+def _every(seconds: float, label: str):  # noqa: ANN202
+    """A progress callback printing at most once every `seconds`."""
+    last = [time.monotonic()]
+
+    def show(fraction: float, message: str) -> None:
+        if time.monotonic() - last[0] >= seconds:
+            last[0] = time.monotonic()
+            print(f"{label} {fraction:.0%} {message}", flush=True)
+
+    return show
+
+
+def _rate(spec: PoolSpec, workers: int, chains: list[list[int]]) -> tuple[float, list[tuple[float, ...]]]:
+    """Coalition solves per second on a LocalCluster of `workers` (after start-up and the models' builds)."""
+    settings = execution.sampling_settings(SolverSettings())
+    with execution.open_runner(spec, settings, workers=workers) as runner:
+        runner.solve_chains([c[:1] for c in chains[:workers]])  # every worker builds its model first
+        start = time.perf_counter()
+        out = runner.solve_chains(chains)
+        seconds = time.perf_counter() - start
+    assert all(c is not None for c in out)
+    return sum(len(c) for c in chains) / seconds, [c.costs for c in out if c is not None]
+
+
+def measure_large(args: argparse.Namespace) -> dict:
+    """Solves per second on 1 and 2 workers, time to a 1% half-width, and the core checks, per co-op size."""
+    summary: dict[str, object] = {"categories": args.categories, "budget_s": args.budget, "sizes": {}}
+    for n in args.large_sizes:
+        spec = generate(n, args.categories, args.seed)
+        rng = np.random.default_rng(args.seed)
+        chains = []
+        for _ in range(args.rate_permutations):
+            order, mask, chain = rng.permutation(n), 0, []
+            for i in order[:-1]:  # every prefix but the grand coalition, as sampling solves them
+                mask |= 1 << int(i)
+                chain.append(mask)
+            chains.append(chain)
+        one, costs1 = _rate(spec, 1, chains)
+        two, costs2 = _rate(spec, 2, chains)
+        same = costs1 == costs2
+        print(
+            f"[{n}] coalition solves per second: 1 worker {one:.2f}, 2 workers {two:.2f} (ratio {two / one:.2f}); "
+            f"the same {sum(map(len, chains))} coalitions on 1 and 2 workers give identical values: {same}",
+            flush=True,
+        )
+        report, seconds = timed(
+            f"[{n}] sampled Shapley to a 1% half-width (2 workers, budget {args.budget:g} s) + core check",
+            allocate,
+            spec,
+            tolerance=0.01,
+            time_budget=args.budget,
+            workers=2,
+            seed=args.seed,
+            progress=_every(60.0, f"[{n}]"),
+        )
+        out = report.to_json()
+        standalone = out["standalone"]
+        worst = max(out["shapley_half_width"][d] / standalone[d] for d in standalone)
+        check = out["core_check"]
+        sampling_s = report.games.seconds
+        print(
+            f"[{n}] {report.permutations} permutations, {report.coalition_solves:,} coalition solves, sampling "
+            f"{sampling_s:.0f} s: largest half-width {worst:.2%} of standalone, target 1% met: "
+            f"{report.precision_target_met}; core check ({check['method']}) {check['seconds']:.1f} s: in core "
+            f"{check['in_core']}, most violated {len(check['most_violated']['members'])} members, excess "
+            f"${check['most_violated']['excess']:,.2f}, bound ${check['excess_bound']:,.2f}, "
+            f"gap {check['mip_gap']:.1e}",
+            flush=True,
+        )
+        for note in report.notes:
+            print(f"[{n}] note: {note}")
+        summary["sizes"][n] = {
+            "solves_per_s_1": one,
+            "solves_per_s_2": two,
+            "identical_1_vs_2": same,
+            "permutations": report.permutations,
+            "coalition_solves": report.coalition_solves,
+            "sampling_s": sampling_s,
+            "total_s": seconds,
+            "worst_half_width": worst,
+            "target_met": report.precision_target_met,
+            "core_check": check,
+            "core_empty": out["core_empty"],
+        }
+    for n in args.core_sizes:
+        spec = generate(n, args.categories, args.seed)
+        model, _build_s = timed(f"[{n}] pooled model build", PoolModel, spec, SolverSettings(mip_gap=1e-4))
+        grand, grand_s = timed(f"[{n}] grand coalition solve", model.solve, range(n), detail=False)
+        # the pooled cost split in proportion to each member's demand at list prices (its n standalone solves would
+        # take longer than the check itself at 1,000 members)
+        listed = [o for o in spec.offers if o.route == names.TRADITIONAL_NONLOCAL]  # the distributor's base prices
+        value = np.array([sum(d.demand[o.category] * o.unit_cost for o in listed) for d in spec.districts])
+        split = grand.cost * value / value.sum()
+        separation, sep_build_s = timed(f"[{n}] separation MILP build", CoreSeparation, model, time_limit=args.budget)
+        found, sep_s = timed(f"[{n}] core check of a list-price split", separation.most_violated, split)
+        tol = 4 * 1e-4 * grand.cost
+        verdict = True if found.excess_bound <= tol else (False if found.excess > tol else None)
+        print(
+            f"[{n}] core check: in core {verdict}, most violated {len(found.members)} members, excess "
+            f"${found.excess:,.2f}, bound ${found.excess_bound:,.2f}, gap {found.mip_gap:.1e}, status {found.status}",
+            flush=True,
+        )
+        summary["sizes"].setdefault(n, {})["core_list_price"] = {
+            "seconds": sep_s,
+            "build_s": sep_build_s,
+            "grand_s": grand_s,
+            "in_core": verdict,
+            "members": len(found.members),
+            "excess": found.excess,
+            "excess_bound": found.excess_bound,
+            "mip_gap": found.mip_gap,
+            "status": found.status,
+        }
+    return summary
+
+
+def large_figures(summary: dict) -> list[dict[str, object]]:
+    """The large-co-op figures, each against a baseline measured in the same run."""
+    out = []
+    for n, size in summary["sizes"].items():
+        if "solves_per_s_1" in size:
+            out.append(
+                {
+                    "name": f"pool: coalition solves per second, {n} districts, 2 LocalCluster workers",
+                    "value": size["solves_per_s_2"],
+                    "unit": "solves/s",
+                    "baseline": "the same coalitions on 1 worker",
+                    "baseline_value": size["solves_per_s_1"],
+                    "ratio": size["solves_per_s_2"] / size["solves_per_s_1"],
+                    "goal": "identical values on 1 and 2 workers",
+                    "met": bool(size["identical_1_vs_2"]),
+                }
+            )
+            serial = size["coalition_solves"] / size["solves_per_s_1"]
+            out.append(
+                {
+                    "name": f"pool: sampled Shapley to a 1% half-width for every member, {n} districts, 2 workers",
+                    "value": size["sampling_s"],
+                    "unit": "s",
+                    "baseline": "the same solves at the 1-worker rate",
+                    "baseline_value": serial,
+                    "ratio": size["sampling_s"] / serial,
+                    "goal": f"1% reached within the {summary['budget_s']:g} s budget",
+                    "met": bool(size["target_met"]),
+                }
+            )
+            check = size["core_check"]
+            out.append(
+                {
+                    "name": f"pool: core check of the Shapley split, {n} districts ({check['method']})",
+                    "value": check["seconds"],
+                    "unit": "s",
+                    "baseline": "sampling time",
+                    "baseline_value": size["sampling_s"],
+                    "ratio": check["seconds"] / size["sampling_s"],
+                    "goal": "a verdict (in the core or a blocking group) within the MIP gap",
+                    "met": check["in_core"] is not None,
+                }
+            )
+        if "core_list_price" in size:
+            core = size["core_list_price"]
+            out.append(
+                {
+                    "name": f"pool: core check of a list-price split, {n} districts (separation MILP)",
+                    "value": core["seconds"],
+                    "unit": "s",
+                    "baseline": "one grand-coalition solve",
+                    "baseline_value": core["grand_s"],
+                    "ratio": core["seconds"] / core["grand_s"],
+                    "goal": "a verdict within the MIP gap",
+                    "met": core["in_core"] is not None,
+                }
+            )
+    return out
 
 
 def figures(summary: dict) -> list[dict[str, object]]:

@@ -368,7 +368,39 @@ def _incentive(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
         help="sampled Shapley permutations beyond the exact limit" + LIBRARY_DEFAULT,
     ),
     arg("--seed", type=int, default=None, help="random seed of the sampled Shapley" + LIBRARY_DEFAULT),
-    arg("--max-seconds", type=float, default=None, help="time budget of the sampled Shapley" + LIBRARY_DEFAULT),
+    arg(
+        "--tolerance",
+        type=float,
+        default=None,
+        help="sampled Shapley stops once every member's 95%% half-width is within this fraction of its standalone "
+        "cost" + LIBRARY_DEFAULT,
+    ),
+    arg(
+        "--time-budget",
+        "--max-seconds",
+        dest="time_budget",
+        type=float,
+        default=None,
+        help="seconds the sampled Shapley may run if the tolerance is not met sooner" + LIBRARY_DEFAULT,
+    ),
+    arg(
+        "--scheduler",
+        default=None,
+        help="dask scheduler for the coalition solves, tcp://HOST:8786 (default: $COOP_DASK_SCHEDULER, else a "
+        "LocalCluster on this machine)",
+    ),
+    arg(
+        "--workers",
+        type=int,
+        default=None,
+        help="LocalCluster worker processes (default: the cores available; 0: solve in this process)",
+    ),
+    arg(
+        "--core-time-limit",
+        type=float,
+        default=None,
+        help="seconds for each core-separation MILP beyond the exact limit" + LIBRARY_DEFAULT,
+    ),
     arg("--mip-gap", type=float, default=None, help="relative MIP gap of every coalition solve" + LIBRARY_DEFAULT),
     arg("--time-limit", type=float, default=None, help="seconds per coalition solve" + LIBRARY_DEFAULT),
 )
@@ -383,8 +415,32 @@ def _pool(args: argparse.Namespace, con: duckdb.DuckDBPyConnection) -> Any:
             con, local_share_min=args.local_share, date_from=args.date_from, date_to=args.date_to
         )
     settings = pool.SolverSettings(**_given(args, "mip_gap", "time_limit"))
-    report = allocate.allocate(spec, settings, **_given(args, "exact_limit", "permutations", "seed", "max_seconds"))
-    return report.to_json() if args.json else str(report.table())
+    options = _given(
+        args, "exact_limit", "permutations", "seed", "tolerance", "time_budget", "scheduler", "workers",
+        "core_time_limit",
+    )  # fmt: skip
+    sampled = len(spec.districts) > min(options.get("exact_limit", allocate.DEFAULT_EXACT), allocate.EXACT_LIMIT)
+    if sampled or sys.stderr.isatty():  # long runs say how far they are, on stderr (stdout stays JSON)
+        options["progress"] = _progress_to_stderr()
+    report = allocate.allocate(spec, settings, **options)
+    return report.to_json() if args.json else str(report.table()) + "\n" + "\n".join(report.notes)
+
+
+def _progress_to_stderr(quiet_for: float = 2.0, every: float = 5.0) -> Callable[[float, str], None]:
+    """A progress callback printing to stderr (stdout stays JSON): silent for quick runs, then every few seconds."""
+    import time
+
+    start = time.monotonic()
+    last = [start]
+
+    def show(fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - start < quiet_for or (now - last[0] < every and fraction < 1.0):
+            return
+        last[0] = now
+        print(f"pool: {fraction:4.0%} {message} ({now - start:,.0f} s)", file=sys.stderr, flush=True)
+
+    return show
 
 
 @command(

@@ -71,7 +71,11 @@ else:
 
 members = len(spec.districts)
 exact = bp.exact_shapley_limit()
-st.caption(f"{members} district(s), {len(spec.offers)} offer(s).")
+st.caption(
+    f"{members} district(s), {len(spec.offers)} offer(s). Exact Shapley value and core check solve all "
+    f"{2**members:,} coalitions up to {exact} members; beyond that Shapley is sampled to a stated precision on "
+    f"{bp.where_solves_run()} and the core is checked exactly by one MILP over membership."
+)
 pool = feedback.call(bp.solve_pool, spec)
 standalone_total = bp.standalone_total(pool)
 terms_basis = bp.price_basis(terms)
@@ -95,6 +99,24 @@ k4.metric(
 )
 k3.caption(f"Modelled on {terms_basis}.")
 k4.caption(status.capitalize() + ".")
+
+if source == bp.DB_SPEC:
+    with st.expander("Alone, at each district's route-LP optimum (the Route optimizer's model)"):
+        choices = bp.scenario_choices()
+        lp_scenario = st.selectbox("Scenario", list(choices), format_func=lambda k: choices[k], key="pool_lp_scenario")
+        alone_lp = feedback.call(bp.route_lp_alone, list(spec.ids), lp_scenario)
+        st.dataframe(
+            alone_lp,
+            hide_index=True,
+            width="stretch",
+            column_config={"route_lp_cost": st.column_config.NumberColumn("Route-LP cost ($)", format="dollar")},
+        )
+        st.caption(
+            f"{period}. Each district alone at its own route-LP optimum (calibrated cost per meal by route and annual "
+            "meals, the scenario's constraints; US dollars per year), as `optimize --district D --scenario S` solves "
+            "it, beside buying alone and pooled above. A pool spec made from these route LPs "
+            "(`pool_spec.spec_from_route_lp`) gives exactly these standalone costs."
+        )
 
 charts.show(
     charts.standalone_vs_pooled(
@@ -133,14 +155,35 @@ with right:
 
 st.subheader("Splitting the cost: allocation methods side by side")
 st.caption(f"Fair splits need the least cost of every group of districts: {bp.shapley_note(members, exact)}.")
+tolerance, budget = bp.DEFAULT_TOLERANCE, bp.DEFAULT_TIME_BUDGET
+if members > exact:
+    p1, p2 = st.columns(2)
+    tolerance = (
+        p1.number_input(
+            "Precision: 95% half-width within (% of each district's standalone cost)",
+            min_value=0.1,
+            max_value=20.0,
+            value=bp.DEFAULT_TOLERANCE * 100,
+            step=0.1,
+            key="pool_tolerance",
+        )
+        / 100
+    )
+    budget = p2.number_input(
+        "Time budget (seconds)", min_value=10.0, value=bp.DEFAULT_TIME_BUDGET, step=30.0, key="pool_time_budget"
+    )
 if st.button("Compute the fair split", key="pool_split_run", type="primary"):
     st.session_state["pool_split_requested"] = True
 if not st.session_state.get("pool_split_requested"):
     st.info("Press **Compute the fair split** to solve every coalition (progress is shown).")
 else:
     bar = st.progress(0.0, text="Solving every coalition…")
-    report = feedback.call(bp.allocate, spec, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+    report = feedback.call(
+        bp.allocate, spec, lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m), tolerance, budget
+    )
     bar.empty()
+    (st.success if report.precision_target_met else st.warning)(bp.precision_summary(report))
+    (st.success if report.core_check is not None and report.core_check.in_core else st.warning)(bp.core_verdict(report))
     for note in report.notes:
         st.warning(lb.md(note))
     charts.show(
@@ -152,6 +195,23 @@ else:
     )
     st.dataframe(report.table(), hide_index=True, width="stretch")
     st.caption("US dollars per year per district: standalone cost, cost of its own pooled purchases, and each method.")
+    if not report.games.exhaustive:
+        st.dataframe(
+            bp.precision_table(report),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "standalone_cost": st.column_config.NumberColumn("Alone ($)", format="dollar"),
+                "shapley": st.column_config.NumberColumn("Shapley share ($)", format="dollar"),
+                "half_width": st.column_config.NumberColumn("95% half-width ($)", format="dollar"),
+                "half_width_share": st.column_config.NumberColumn("Half-width / alone", format="percent"),
+                "within_tolerance": st.column_config.CheckboxColumn("Within the precision target"),
+            },
+        )
+        st.caption(
+            "Sampled Shapley share per district with its 95% confidence half-width (US dollars per year): the exact "
+            "value lies within share ± half-width with 95% confidence."
+        )
     core = (
         "not checked exhaustively"
         if report.core_empty is None

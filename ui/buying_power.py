@@ -14,7 +14,7 @@ import streamlit as st
 
 from coop.errors import SpecError
 from coop.optimize import allocate as alloc
-from coop.optimize import explain, pool, pool_spec, quotes
+from coop.optimize import execution, explain, lp, pool, pool_spec, quotes, scenarios
 from coop.optimize.allocate import AllocationReport
 from coop.optimize.pool import PoolResult
 from coop.optimize.pool_spec import PoolSpec
@@ -107,10 +107,76 @@ def exact_shapley_limit() -> int:
     return alloc.DEFAULT_EXACT
 
 
-def allocate(spec: PoolSpec, progress: Callable[[float, str], None] | None = None) -> AllocationReport:
-    """Standalone and pooled optima, every coalition, and each allocation method (kept for the server's life)."""
-    key = hashlib.sha256(pickle.dumps(spec)).hexdigest()
-    return session.memo("allocate", key, lambda: alloc.allocate(spec, progress=progress))
+DEFAULT_TOLERANCE = alloc.DEFAULT_TOLERANCE
+DEFAULT_TIME_BUDGET = alloc.DEFAULT_TIME_BUDGET
+
+
+def where_solves_run() -> str:
+    """Where large co-ops' coalition solves run: the COOP_DASK_SCHEDULER cluster or a LocalCluster here."""
+    address = execution.scheduler_address()
+    return f"the dask cluster at {address}" if address else f"a LocalCluster of {execution.default_workers()} worker(s)"
+
+
+def allocate(
+    spec: PoolSpec,
+    progress: Callable[[float, str], None] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    time_budget: float = DEFAULT_TIME_BUDGET,
+) -> AllocationReport:
+    """Standalone and pooled optima, every coalition (or a sample to the stated precision), and each allocation.
+
+    Kept for the server's life. Large co-ops' coalition solves run on COOP_DASK_SCHEDULER when set, else on a
+    LocalCluster on this machine.
+    """
+    key = hashlib.sha256(pickle.dumps((spec, tolerance, time_budget))).hexdigest()
+    return session.memo(
+        "allocate",
+        key,
+        lambda: alloc.allocate(spec, progress=progress, tolerance=tolerance, time_budget=time_budget),
+    )
+
+
+def precision_table(report: AllocationReport) -> pl.DataFrame:
+    """Per district: Shapley share and its 95% half-width ($ and share of standalone cost), within tolerance."""
+    return report.precision()
+
+
+def precision_summary(report: AllocationReport) -> str:
+    """One sentence: exact, or sampled with its permutations, largest half-width and whether the target was met."""
+    if report.games.exhaustive:
+        return f"Shapley value exact: every one of the {len(report.games.values) - 1:,} coalitions solved."
+    table = report.precision()
+    worst = float(table["half_width_share"].max() or 0.0)
+    verdict = "met" if report.precision_target_met else "NOT met (the time budget ended first)"
+    return (
+        f"Shapley value sampled: {report.permutations:,} permutations, {report.coalition_solves:,} coalition "
+        f"solves (on {report.execution} beyond the standalone and pooled optima). Largest 95% half-width "
+        f"{worst:.2%} of a district's standalone cost; target {report.tolerance:.2%}: {verdict}."
+    )
+
+
+def core_verdict(report: AllocationReport) -> str:
+    """The Shapley split's core verdict in words: in the core, or which group would save how much by leaving."""
+    check = report.core_check
+    if check is None:
+        return "The core was not checked."
+    how = (
+        "every coalition checked"
+        if check.method == alloc.ENUMERATION
+        else f"one MILP over membership (separation), gap {check.mip_gap:.1e} of the pooled cost, {check.seconds:.1f} s"
+    )
+    if check.in_core is True:
+        return f"The Shapley split is in the core: no group of districts would pay less on its own ({how})."
+    if check.in_core is False:
+        return (
+            f"The Shapley split is outside the core: a group of {len(check.members)} district(s) "
+            f"({', '.join(check.members[:8])}{', …' if len(check.members) > 8 else ''}) would save "
+            f"${check.excess:,.2f} a year by leaving ({how})."
+        )
+    return (
+        f"Core check undecided within its time limit: no group found saving more than ${max(check.excess, 0):,.2f}, "
+        f"but up to ${check.excess_bound:,.2f} is not ruled out ({how})."
+    )
 
 
 def standalone_total(result: PoolResult) -> float:
@@ -151,3 +217,24 @@ def what_if(spec: PoolSpec, change: str, district_id: str | None, factor: float)
     else:
         _changed, after = pool.what_if(spec, lambda s: pool.with_local_capacity(s, factor))
     return solve_pool(spec), after
+
+
+def scenario_choices() -> dict[str, str]:
+    """Shipped route-LP scenario name -> its label."""
+    return {name: sc.label or name for name, sc in scenarios.SCENARIOS.items()}
+
+
+@st.cache_data(show_spinner="Solving each district's own route LP…", max_entries=16)
+def _route_lp_alone(_con: duckdb.DuckDBPyConnection, version: str, ids: tuple[str, ...], scenario: str) -> pl.DataFrame:
+    """Per district: status and total cost of its own route LP (calibrated costs and meals) under a scenario."""
+    rows = []
+    for district_id in ids:
+        model, _notes = lp.district_model(_con.cursor(), district_id)
+        result = lp.solve(scenario, model)
+        rows.append({"district": district_id, "route_lp_status": result.status, "route_lp_cost": result.total_cost})
+    return pl.DataFrame(rows, schema={"district": pl.String, "route_lp_status": pl.String, "route_lp_cost": pl.Float64})
+
+
+def route_lp_alone(ids: list[str], scenario: str) -> pl.DataFrame:
+    """Each district alone at its own route-LP optimum (US dollars per year), as `optimize --district D` solves it."""
+    return _route_lp_alone(session.connection(), session.data_version(), tuple(sorted(ids)), scenario)

@@ -110,6 +110,17 @@ class PoolResult:
 
 
 # --- the model ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Formulation:
+    """A purchase plan's variables, cost expression and named constraints (see `PoolModel.formulate`)."""
+
+    x: cp.Variable  # units per member x offer
+    v: cp.Variable | None  # units per price segment of offers with tiers or fixed costs
+    y: cp.Variable | None  # 1 when a price segment is in use
+    cost: cp.Expression | float
+    constraints: dict[str, cp.Constraint]
+
+
 def _status(prob: cp.Problem) -> tuple[PoolStatus, float]:
     """Our status word (`coop.optimize.status`) and the achieved MIP gap for a solved problem."""
     info = (prob.solver_stats.extra_stats if prob.solver_stats is not None else None) if prob.status else None
@@ -170,59 +181,34 @@ class PoolModel:
                 total = units.sum()
                 self.capacity_share[:, r] = float(o.capacity or 0.0) * units / total if total > 0 else 0.0
                 self.cap_additive[r] = spec.capacity_basis == CAPACITY_DEMAND_SHARE
+        self.incidence = incidence
+        self.local_flags = local
+        # every member's route-LP rows in ">=" form: row r belongs to member row_owner[r]
+        route_rows = [(i, row) for i, d in enumerate(spec.districts) for row in d.policy.route_rows]
+        self.row_owner = np.array([i for i, _ in route_rows], dtype=int)
+        self.row_names = [f"{spec.districts[i].id}:{row.name}" for i, row in route_rows]
+        row_sign = np.array([1.0 if row.sense == ">=" else -1.0 for _, row in route_rows])
+        self.row_coef = (
+            np.array(
+                [[row.coefficients.get(o.route, 0.0) for o in spec.offers] for _, row in route_rows], dtype=float
+            ).reshape(len(route_rows), n_off)
+            * row_sign[:, None]
+        )
+        self.row_rhs = np.array([row.rhs for _, row in route_rows], dtype=float) * row_sign
         self.D = cp.Parameter((n, n_cat), nonneg=True, name="demand")
         self.local_rhs = cp.Parameter(n, nonneg=True, name="local_units_min")
-        self.x = cp.Variable((n, n_off), nonneg=True, name="units")
-        volume = cp.sum(self.x, axis=0)
-        cons: dict[str, cp.Constraint] = {}
-        cons["demand"] = self.x @ incidence == self.D
-        cons["local_share"] = self.x @ local >= self.local_rhs
-        for label, attr, sense in (
-            (names.ECONOMIC_IMPACT, "economic_impact", 1.0),
-            (names.PRICE_RISK, "price_risk", -1.0),
-        ):
-            rows = [i for i, d in enumerate(spec.districts) if getattr(d.policy, attr) is not None]
-            if rows:
-                coef = np.array([[getattr(spec.districts[i].policy, attr)[o.route] for o in spec.offers] for i in rows])
-                mix = cp.sum(cp.multiply(sense * coef, self.x[rows, :]), axis=1)
-                cons[label] = mix >= 0
+        self.cap = cp.Parameter(self.cap_idx.size, nonneg=True, name="capacity") if self.cap_idx.size else None
+        self.seg_lb = self.seg_ub = None
+        if self.seg_offer.size:
+            self.seg_lb = cp.Parameter(self.seg_offer.size, nonneg=True, name="segment_min")
+            self.seg_ub = cp.Parameter(self.seg_offer.size, nonneg=True, name="segment_max")
+        self.route_rhs = cp.Parameter(self.row_owner.size, name="route_rows_rhs") if self.row_owner.size else None
+        plan = self.formulate(self.D, self.local_rhs, self.cap, self.seg_lb, self.seg_ub, self.route_rhs)
+        self.x, self.v, self.y, cost, cons = plan.x, plan.v, plan.y, plan.cost, plan.constraints
         self.policy_rows = {
             label: [i for i, d in enumerate(spec.districts) if getattr(d.policy, attr) is not None]
             for label, attr in ((names.ECONOMIC_IMPACT, "economic_impact"), (names.PRICE_RISK, "price_risk"))
         }
-        cost = 0
-        if self.lin_idx.size:
-            cost = cost + self.base_cost[self.lin_idx] @ volume[self.lin_idx]
-        if self.cap_idx.size:
-            self.cap = cp.Parameter(self.cap_idx.size, nonneg=True, name="capacity")
-            cons["capacity"] = volume[self.cap_idx] <= self.cap
-        self.v = self.y = None
-        if self.seg_offer.size:
-            n_seg = self.seg_offer.size
-            self.seg_lb = cp.Parameter(n_seg, nonneg=True, name="segment_min")
-            self.seg_ub = cp.Parameter(n_seg, nonneg=True, name="segment_max")
-            self.v = cp.Variable(n_seg, nonneg=True, name="segment_volume")
-            self.y = cp.Variable(n_seg, boolean=True, name="segment_on")
-            seg_map = np.zeros((self.bin_idx.size, n_seg))
-            pos = {k: r for r, k in enumerate(self.bin_idx)}
-            seg_map[[pos[k] for k in self.seg_offer], np.arange(n_seg)] = 1.0
-            self.seg_map = seg_map
-            fixed = np.array([spec.offers[k].fixed_cost for k in self.bin_idx])
-            cons["segment_volume"] = volume[self.bin_idx] == seg_map @ self.v
-            cons["segment_min"] = self.v >= cp.multiply(self.seg_lb, self.y)
-            cons["segment_max"] = self.v <= cp.multiply(self.seg_ub, self.y)
-            cons["one_segment"] = seg_map @ self.y <= 1
-            cost = cost + self.seg_cost @ self.v + fixed @ (seg_map @ self.y)
-            rows = np.flatnonzero(fixed > 0)
-            if rows.size:
-                # disaggregated bound (as in facility location): a member buys from an offer with a fixed cost only
-                # if the coalition opens it, x[d, o] <= demand[d, c(o)] * open[o]; tightens the LP relaxation. The
-                # full demand is a constant here (a non-member buys nothing anyway), which keeps compilation cheap.
-                opened = cp.reshape(seg_map[rows] @ self.y, (1, rows.size), order="C")
-                cols = self.bin_idx[rows]
-                cons["open_offer"] = self.x[:, cols] <= cp.multiply(
-                    self.demand[:, self.offer_cat[cols]], np.ones((n, 1)) @ opened
-                )
         self.cons = cons
         self.prob = cp.Problem(cp.Minimize(cost), list(cons.values()))
         if not self.prob.is_dpp():
@@ -233,6 +219,70 @@ class PoolModel:
             raise ModelError(f"heuristics must be auto, light or full, got {self.settings.heuristics!r}")
         self.highs_options: dict[str, Any] = dict(LIGHT_HEURISTICS) if light else {}
         self.heuristics = "light" if light else "full"
+
+    def formulate(
+        self,
+        demand: cp.Expression,
+        local_rhs: cp.Expression,
+        capacity: cp.Expression | None,
+        seg_lb: cp.Expression | np.ndarray | None,
+        seg_ub: cp.Expression | np.ndarray | None,
+        route_rhs: cp.Expression | None = None,
+    ) -> Formulation:
+        """The purchase plan's variables, cost and named constraints for a coalition's demand, local and capacity rows.
+
+        The coalition model passes parameters; the core separation (`CoreSeparation`) passes expressions of its
+        membership binaries, so both solve the same purchase plan.
+        """
+        spec = self.spec
+        n, n_off = len(spec.districts), len(spec.offers)
+        x = cp.Variable((n, n_off), nonneg=True, name="units")
+        volume = cp.sum(x, axis=0)
+        cons: dict[str, cp.Constraint] = {}
+        cons["demand"] = x @ self.incidence == demand
+        cons["local_share"] = x @ self.local_flags >= local_rhs
+        for label, attr, sense in (
+            (names.ECONOMIC_IMPACT, "economic_impact", 1.0),
+            (names.PRICE_RISK, "price_risk", -1.0),
+        ):
+            rows = [i for i, d in enumerate(spec.districts) if getattr(d.policy, attr) is not None]
+            if rows:
+                coef = np.array([[getattr(spec.districts[i].policy, attr)[o.route] for o in spec.offers] for i in rows])
+                mix = cp.sum(cp.multiply(sense * coef, x[rows, :]), axis=1)
+                cons[label] = mix >= 0
+        if self.row_owner.size and route_rhs is not None:
+            cons["route_rows"] = cp.sum(cp.multiply(self.row_coef, x[self.row_owner, :]), axis=1) >= route_rhs
+        cost: cp.Expression | float = 0.0
+        if self.lin_idx.size:
+            cost = cost + self.base_cost[self.lin_idx] @ volume[self.lin_idx]
+        if self.cap_idx.size and capacity is not None:
+            cons["capacity"] = volume[self.cap_idx] <= capacity
+        v = y = None
+        if self.seg_offer.size:
+            n_seg = self.seg_offer.size
+            v = cp.Variable(n_seg, nonneg=True, name="segment_volume")
+            y = cp.Variable(n_seg, boolean=True, name="segment_on")
+            seg_map = np.zeros((self.bin_idx.size, n_seg))
+            pos = {k: r for r, k in enumerate(self.bin_idx)}
+            seg_map[[pos[k] for k in self.seg_offer], np.arange(n_seg)] = 1.0
+            self.seg_map = seg_map
+            fixed = np.array([spec.offers[k].fixed_cost for k in self.bin_idx])
+            cons["segment_volume"] = volume[self.bin_idx] == seg_map @ v
+            cons["segment_min"] = v >= cp.multiply(seg_lb, y)
+            cons["segment_max"] = v <= cp.multiply(seg_ub, y)
+            cons["one_segment"] = seg_map @ y <= 1
+            cost = cost + self.seg_cost @ v + fixed @ (seg_map @ y)
+            rows = np.flatnonzero(fixed > 0)
+            if rows.size:
+                # disaggregated bound (as in facility location): a member buys from an offer with a fixed cost only
+                # if the coalition opens it, x[d, o] <= demand[d, c(o)] * open[o]; tightens the LP relaxation. The
+                # full demand is a constant here (a non-member buys nothing anyway), which keeps compilation cheap.
+                opened = cp.reshape(seg_map[rows] @ y, (1, rows.size), order="C")
+                cols = self.bin_idx[rows]
+                cons["open_offer"] = x[:, cols] <= cp.multiply(
+                    self.demand[:, self.offer_cat[cols]], np.ones((n, 1)) @ opened
+                )
+        return Formulation(x=x, v=v, y=y, cost=cost, constraints=cons)
 
     # -- parameters for a coalition ----------------------------------------------------------------
     def _mask(self, members: Iterable[str | int]) -> np.ndarray:
@@ -253,6 +303,8 @@ class PoolModel:
         demand = self.demand * mask[:, None]
         self.D.value = demand
         self.local_rhs.value = self.local_share * demand.sum(axis=1)
+        if self.route_rhs is not None:
+            self.route_rhs.value = self.row_rhs * mask[self.row_owner]
         cat_demand = demand.sum(axis=0)
         cap_now = None
         if self.cap_idx.size:
@@ -274,6 +326,10 @@ class PoolModel:
             self.seg_ub.value = np.where(reachable, np.maximum(high, 0.0), 0.0)
 
     # -- solving -------------------------------------------------------------------------------------
+    def cold_start(self) -> None:
+        """Forget the previous solution, so the next solve starts cold (a chain of solves then depends on it alone)."""
+        self.prob._solver_cache.pop(cp.HIGHS, None)  # cvxpy keeps HiGHS's last solution here for warm starts
+
     def solve(self, members: Iterable[str | int], *, detail: bool = True) -> CoalitionSolve:
         """The optimum for one coalition (ids or indices); with `detail`, its plan as tables."""
         mask = self._mask(members)
@@ -435,6 +491,111 @@ def _require(solve: CoalitionSolve, what: str) -> float:
     if solve.cost is None:
         raise ModelError(f"{what} ({', '.join(solve.members)}): no plan, solver status {solve.status}")
     return solve.cost
+
+
+# --- the core separation: the most-violated coalition, one MILP over membership binaries --------------
+CORE_TIME_LIMIT = 300.0  # seconds for one separation MILP
+
+
+@dataclass(frozen=True)
+class Separation:
+    """The coalition S maximising (allocated cost of S - c(S)) over proper coalitions, within the MILP's gap."""
+
+    members: tuple[str, ...]  # the most-violated coalition found (the tightest one when none is violated)
+    mask: int  # the same coalition as a bit mask (bit i = member i)
+    excess: float  # allocated cost of S minus c(S) (the cheaper of the MILP plan and a re-solve): > 0, S leaves
+    excess_bound: float  # no proper coalition's excess exceeds this (the MILP's dual bound)
+    mip_gap: float  # HiGHS's relative gap at the end (relative to the co-op's cost scale)
+    status: PoolStatus  # optimal | time_limit (a coalition found, the bound not closed) | error
+    seconds: float
+
+
+class CoreSeparation:
+    """One MILP over membership binaries z: minimise c(plan of z) + sum_{i not in z} a_i, i.e. maximise excess.
+
+    The purchase plan is the pooled model's (`PoolModel.formulate`) with each member's demand, local-share rows and
+    capacity entitlements scaled by its z_i, so the plan is exactly coalition z's; the allocation `a` is a
+    parameter, re-set for each split checked (the least core's constraint generation re-solves it many times).
+    """
+
+    def __init__(self, model: PoolModel, *, time_limit: float = CORE_TIME_LIMIT, mip_gap: float | None = None) -> None:
+        self.model = model
+        self.time_limit = float(time_limit)
+        self.mip_gap = float(model.settings.mip_gap if mip_gap is None else mip_gap)
+        n, n_cat = len(model.ids), len(model.categories)
+        self.z = cp.Variable(n, boolean=True, name="member")
+        self.a = cp.Parameter(n, name="allocation")
+        spread = cp.reshape(self.z, (n, 1), order="C") @ np.ones((1, n_cat))
+        demand = cp.multiply(model.demand, spread)
+        local_rhs = cp.multiply(model.local_share * model.demand.sum(axis=1), self.z)
+        capacity = None
+        grand_cap = np.full(len(model.spec.offers), math.inf)
+        if model.cap_idx.size:
+            whole = np.array([model.spec.offers[k].capacity for k in model.cap_idx], dtype=float)
+            additive = model.cap_additive.astype(float)
+            capacity = cp.multiply(additive, model.capacity_share.T @ self.z) + (1.0 - additive) * whole
+            grand_cap[model.cap_idx] = np.where(model.cap_additive, model.capacity_share.sum(axis=0), whole)
+        seg_lb = seg_ub = None
+        if model.seg_offer.size:
+            # the grand coalition's most on each offer bounds every coalition's (demand and entitlements only grow)
+            most = np.minimum(model.grand_cat_demand[model.offer_cat], grand_cap)
+            seg_lb = model.seg_low
+            seg_ub = np.maximum(np.minimum(model.seg_high, most[model.seg_offer]), 0.0)
+        route_rhs = cp.multiply(model.row_rhs, self.z[model.row_owner]) if model.row_owner.size else None
+        plan = model.formulate(demand, local_rhs, capacity, seg_lb, seg_ub, route_rhs)
+        self.plan = plan
+        # minimise c(plan) - a(S): HiGHS sees exactly minus the excess, and stops at an absolute gap in dollars
+        cons = [*plan.constraints.values(), cp.sum(self.z) >= 1, cp.sum(self.z) <= n - 1]
+        self.prob = cp.Problem(cp.Minimize(plan.cost - self.a @ self.z), cons)
+        if not self.prob.is_dpp():
+            raise ModelError("core separation MILP is not DPP; cannot re-solve by parameters")
+
+    def most_violated(self, allocation: Sequence[float] | np.ndarray) -> Separation:
+        """The proper coalition whose allocated cost most exceeds its own optimum, with the bound on any excess."""
+        model = self.model
+        a = np.asarray(allocation, dtype=float)
+        n = len(model.ids)
+        if n < 2:
+            raise ModelError("the core check needs at least two members")
+        self.a.value = a
+        total = float(a.sum())
+        scale = max(1.0, abs(total))
+        start = time.perf_counter()
+        try:
+            self.prob.solve(
+                solver=cp.HIGHS,
+                time_limit=self.time_limit,
+                mip_rel_gap=0.0,
+                mip_abs_gap=self.mip_gap * scale,
+                warm_start=False,
+            )
+        except cp.SolverError as exc:
+            raise ModelError(f"HiGHS failed on the core separation MILP: {exc}") from exc
+        status, _gap = _status(self.prob)
+        if status not in (OPTIMAL, TIME_LIMIT) or self.z.value is None:
+            raise ModelError(f"core separation MILP: no coalition found, solver status {status}")
+        info = self.prob.solver_stats.extra_stats if self.prob.solver_stats is not None else None
+        found = -float(self.prob.value)  # the MILP's excess for its coalition
+        dual = float(getattr(info, "mip_dual_bound", math.nan))  # HiGHS's lower bound on c(plan) - a(S)
+        if math.isfinite(dual):
+            bound = max(found, -dual)
+        else:
+            bound = found + self.mip_gap * scale if status == OPTIMAL else math.inf
+        chosen = [i for i in range(n) if self.z.value[i] > 0.5]
+        mask = sum(1 << i for i in chosen)
+        alone = model.solve(chosen, detail=False)  # c(S) re-solved on its own
+        cost = _require(alone, "coalition found by the core separation")
+        # both plans are feasible for S, so the cheaper one bounds c(S) from above and the excess from below
+        excess = max(float(a[chosen].sum()) - cost, found)
+        return Separation(
+            members=tuple(model.ids[i] for i in chosen),
+            mask=mask,
+            excess=excess,
+            excess_bound=max(bound, excess),
+            mip_gap=max(bound - excess, 0.0) / scale,
+            status=status,
+            seconds=time.perf_counter() - start,
+        )
 
 
 def solve_pool(

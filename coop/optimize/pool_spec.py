@@ -17,7 +17,9 @@ from typing import Any
 
 from coop import names, parsing
 from coop.errors import SpecError
+from coop.optimize.model import Model
 from coop.optimize.paper import PAPER_ECONOMIC_IMPACT, PAPER_PRICE_RISK
+from coop.optimize.scenarios import Scenario
 
 PAPER = "paper"  # a policy's economic_impact / price_risk may name the paper's route-mix form (Table 3)
 
@@ -76,6 +78,24 @@ class Offer:
         return cost
 
 
+SENSES = (">=", "<=")
+
+
+@dataclass(frozen=True)
+class RouteRow:
+    """A route-LP constraint row on a member's own purchases: sum_route coef x units (sense) rhs.
+
+    Any row of the route LP (quantity, labour, assortment breadth and depth, local intensity, economic impact,
+    price risk) can be a member's policy in the pool; a route without a coefficient counts 0. The row holds only
+    while the member is in the coalition (its right-hand side goes with it).
+    """
+
+    name: str
+    sense: str  # ">=" | "<="
+    coefficients: Mapping[str, float]
+    rhs: float = 0.0
+
+
 @dataclass(frozen=True)
 class Policy:
     """A district's own policy constraints on its purchases."""
@@ -83,6 +103,7 @@ class Policy:
     local_share_min: float = 0.0
     economic_impact: Mapping[str, float] | None = None  # route -> coefficient; sum coef x units >= 0
     price_risk: Mapping[str, float] | None = None  # route -> coefficient; sum coef x units <= 0
+    route_rows: tuple[RouteRow, ...] = ()  # the route LP's rows, e.g. a district's calibrated scenario
 
 
 @dataclass(frozen=True)
@@ -178,13 +199,39 @@ def _parse_policy(raw: object, source: str, where: str) -> Policy:
         return Policy()
     if not isinstance(raw, Mapping):
         raise _fail(source, where, "must be an object")
-    _check_keys(raw, ("local_share_min", names.ECONOMIC_IMPACT, names.PRICE_RISK), source, where)
+    _check_keys(raw, ("local_share_min", names.ECONOMIC_IMPACT, names.PRICE_RISK, "route_rows"), source, where)
     share = _number(raw.get("local_share_min", 0.0), source, f"{where}.local_share_min")
     if share > 1:
         raise _fail(source, f"{where}.local_share_min", f"must be a fraction in [0, 1], got {share:g}")
     econ = raw.get(names.ECONOMIC_IMPACT)
     risk = raw.get(names.PRICE_RISK)
+    rows: list[RouteRow] = []
+    raw_rows = raw.get("route_rows") or []
+    if not isinstance(raw_rows, list):
+        raise _fail(source, f"{where}.route_rows", "must be a list of {name, sense, coefficients, rhs}")
+    for j, row in enumerate(raw_rows):
+        rw = f"{where}.route_rows[{j}]"
+        if not isinstance(row, Mapping):
+            raise _fail(source, rw, "must be an object {name, sense, coefficients, rhs}")
+        _check_keys(row, ("name", "sense", "coefficients", "rhs"), source, rw)
+        sense = row.get("sense")
+        if sense not in SENSES:
+            raise _fail(source, f"{rw}.sense", f"must be '>=' or '<=', got {sense!r}")
+        coefs = row.get("coefficients")
+        if not isinstance(coefs, Mapping) or not coefs:
+            raise _fail(source, f"{rw}.coefficients", "must be a non-empty {route: coefficient} object")
+        rows.append(
+            RouteRow(
+                name=_text(row.get("name"), source, f"{rw}.name"),
+                sense=str(sense),
+                coefficients={
+                    str(r): _number(v, source, f"{rw}.coefficients.{r}", minimum=None) for r, v in coefs.items()
+                },
+                rhs=_number(row.get("rhs", 0.0), source, f"{rw}.rhs", minimum=None),
+            )
+        )
     return Policy(
+        route_rows=tuple(rows),
         local_share_min=share,
         economic_impact=None
         if econ is None
@@ -370,5 +417,47 @@ def spec_to_dict(spec: PoolSpec) -> dict[str, Any]:
             policy[names.ECONOMIC_IMPACT] = dict(d.policy.economic_impact)
         if d.policy.price_risk is not None:
             policy[names.PRICE_RISK] = dict(d.policy.price_risk)
+        if d.policy.route_rows:
+            policy["route_rows"] = [
+                {"name": r.name, "sense": r.sense, "coefficients": dict(r.coefficients), "rhs": r.rhs}
+                for r in d.policy.route_rows
+            ]
         districts.append({"id": d.id, "demand": dict(d.demand), "policy": policy})
     return {"districts": districts, "offers": offers, "capacity_basis": spec.capacity_basis}
+
+
+def spec_from_route_lp(model: Model, scenario: Scenario, district_id: str, category: str = "meals") -> PoolSpec:
+    """A one-member pool spec that is the route LP: its meals, net route costs and the scenario's rows.
+
+    One category (meals), one offer per route at its cost per meal less the scenario's incentive, demand = the
+    quantity row's meals, and every other switched-on row as the member's route rows, so the member's standalone
+    cost in the pool equals `optimize --district D --scenario S`; pool several such members to test buying power
+    against each district's own route-LP optimum.
+    """
+    applied = scenario.apply(model)
+    routes = applied.route_names
+    incentives = dict(zip(routes, scenario.incentives(routes), strict=True))
+    offers = [
+        {
+            "id": route,
+            "route": route,
+            "category": category,
+            "unit_cost": max(0.0, cost - incentives[route]),
+            "local": route in names.LOCAL_ROUTES,
+        }
+        for route, cost in zip(routes, applied.costs, strict=True)
+    ]
+    rows = [
+        {
+            "name": row.name,
+            "sense": row.sense,
+            "coefficients": dict(zip(routes, row.coefficients, strict=True)),
+            "rhs": row.rhs,
+        }
+        for row in applied.constraints
+        if row.name in scenario.on and row.name != names.QUANTITY_CONSTRAINT
+    ]
+    district = {"id": district_id, "demand": {category: applied.meals}, "policy": {"route_rows": rows}}
+    return parse_spec(
+        {"districts": [district], "offers": offers}, source=f"route LP of {district_id} ({scenario.name})"
+    )

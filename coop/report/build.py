@@ -505,6 +505,9 @@ def _rules_tables(con: duckdb.DuckDBPyConnection, first: date, last: date) -> li
     ]
 
 
+PACKET_SPLIT_SECONDS = 60.0  # a packet's sampled Shapley split (co-ops beyond the exact limit) stops after this
+
+
 def _savings(
     con: duckdb.DuckDBPyConnection, *, progress: Progress | None = None, keep: tuple[str, ...] | None = None
 ) -> tuple[Table | None, alt.TopLevelMixin | None]:
@@ -516,7 +519,7 @@ def _savings(
 
     try:
         spec = quotes.spec_from_db(con)
-        result = allocate.allocate(spec, progress=progress)
+        result = allocate.allocate(spec, progress=progress, time_budget=PACKET_SPLIT_SECONDS)
     except CoopError as exc:
         return (
             Table("savings", "Co-op savings estimate", f"Not available: {exc}", pl.DataFrame({"note": [str(exc)]})),
@@ -536,6 +539,14 @@ def _savings(
         + "; ".join(f"{a.method}: {verdicts[a.in_core]}" for a in result.allocations)
         + "."
     )
+    if result.permutations:  # a large co-op: Shapley sampled for the packet within its time budget
+        widest = float(result.half_width.max()) if result.half_width is not None else 0.0
+        caption += (
+            f" Shapley sampled ({result.permutations} orderings, at most {PACKET_SPLIT_SECONDS:.0f} s for the packet): "
+            f"each district's share is within {format_money(widest)} or less at 95% confidence"
+            + ("" if result.precision_target_met else f", short of the {result.tolerance:.0%} precision target")
+            + "; the Co-op buying power page runs it to a chosen precision."
+        )
     money = tuple(c for c in table.columns if c != names.DISTRICT_ID)
     if keep is not None:
         total = table.select(pl.lit(compute.COOP).alias(names.DISTRICT_ID), pl.col(money).sum())

@@ -13,8 +13,10 @@ import pytest
 
 from coop import cli
 from coop.optimize import allocate as al
+from coop.optimize import execution
 from coop.optimize.allocate import CoalitionValues, allocate
-from coop.optimize.pool import PoolModel
+from coop.optimize.execution import ChainValues
+from coop.optimize.pool import CoreSeparation, PoolModel
 from coop.optimize.pool_spec import load_spec, parse_spec
 
 POOL = Path(__file__).resolve().parents[1] / "data" / "pool"
@@ -175,28 +177,207 @@ def test_proportional_split():
 
 
 # --- sampled Shapley beyond the exact limit ---------------------------------------------------------------
+class FormulaGame:
+    """A hand-checkable cost game solved by formula: a volume discount and a shared delivery run.
+
+    c(S) = 100 (one delivery run, shared) + unit(V_S) x V_S, V_S = the members' volumes, unit = $2.00, $1.80 from
+    600 units, $1.70 from 1,200 (all-units tiers). Chains come back in order like a runner's.
+    """
+
+    def __init__(self, volumes):
+        self.volumes = np.asarray(volumes, dtype=float)
+        self.ids = tuple(f"m{i}" for i in range(self.volumes.size))
+        self.solves = 0
+
+    def value(self, mask):
+        v = sum(self.volumes[i] for i in range(self.volumes.size) if mask >> i & 1)
+        unit = 1.7 if v >= 1200 else 1.8 if v >= 600 else 2.0
+        return 0.0 if mask == 0 else 100.0 + unit * v
+
+    def solve_chains(self, chains, on_done=None, deadline=None):
+        out = []
+        for k, chain in enumerate(chains):
+            self.solves += len(chain)
+            values = ChainValues(tuple(chain), tuple(self.value(m) for m in chain), 0.0, 0, 0.0)
+            out.append(values)
+            if on_done is not None:
+                on_done(k, values)
+        return out
+
+    def games(self):
+        n = self.volumes.size
+        return CoalitionValues(self.ids, {m: self.value(m) for m in range(1 << n)}, True, 0.0, 0, 0.0)
+
+
+def test_formula_game_shapley_by_hand_for_three_members():
+    game = FormulaGame([300, 300, 600])
+    # c(A) = c(B) = 100 + 2 x 300 = 700; C's 600 units reach $1.80: c(C) = 1180; AB 600 units: 1180;
+    # AC, BC 900 units: 1720; ABC 1,200 units at $1.70: 2140
+    assert game.value(0b100) == pytest.approx(1180) and game.value(0b011) == pytest.approx(1180)
+    assert game.value(0b101) == pytest.approx(1720) and game.value(0b111) == pytest.approx(2140)
+    phi = al.shapley_exact(game.games())
+    # A: 1/3 x 700 + 1/6 x (1180 - 700) + 1/6 x (1720 - 1180) + 1/3 x (2140 - 1720) = 543.33
+    assert phi[0] == pytest.approx(700 / 3 + 480 / 6 + 540 / 6 + 420 / 3)
+    assert phi[2] == pytest.approx(1180 / 3 + (1720 - 700) / 3 + (2140 - 1180) / 3)
+    assert phi.sum() == pytest.approx(2140)
+
+
+def test_sampled_shapley_on_a_12_member_game_converges_within_its_half_widths():
+    game = FormulaGame([40, 60, 80, 90, 110, 120, 150, 170, 190, 210, 260, 300])
+    exact = al.shapley_exact(game.games())
+    n = len(game.ids)
+    standalone = np.array([game.value(1 << i) for i in range(n)])
+    inside = []
+    for seed in range(8):
+        seeded = {0: 0.0, (1 << n) - 1: game.value((1 << n) - 1)} | {1 << i: standalone[i] for i in range(n)}
+        before, known = game.solves, len(seeded)
+        result = al.shapley_sampled(game, standalone, values=seeded, tolerance=0.01, time_budget=None, seed=seed)
+        assert result.target_met and result.stopped == "precision target met" and result.pairs >= al.MIN_PAIRS
+        assert np.all(result.half_width <= 0.01 * standalone + 1e-9)
+        error = np.abs(result.estimate - exact)
+        assert np.all(error <= 1.5 * result.half_width)  # never far outside its interval
+        inside += list(error <= result.half_width)
+        assert result.estimate.sum() == pytest.approx(game.value((1 << n) - 1))  # each permutation adds up to c(N)
+        # coalition values are cached: one solve per distinct coalition, far fewer than n per permutation
+        assert game.solves - before == result.solves == len(result.games.values) - known
+        assert result.solves < result.permutations * n / 4
+    assert np.mean(inside) >= 0.9  # 95% intervals: about 95 of 96 member-runs hold the exact value
+
+
+def test_sampled_shapley_same_seed_same_split_and_a_looser_tolerance_stops_sooner():
+    game = FormulaGame([40, 60, 80, 90, 110, 120, 150, 170, 190, 210, 260, 300])
+    n = len(game.ids)
+    standalone = np.array([game.value(1 << i) for i in range(n)])
+
+    def run(tolerance, seed=3):
+        seeded = {0: 0.0, (1 << n) - 1: game.value((1 << n) - 1)} | {1 << i: standalone[i] for i in range(n)}
+        return al.shapley_sampled(game, standalone, values=seeded, tolerance=tolerance, time_budget=None, seed=seed)
+
+    a, b = run(0.01), run(0.01)
+    assert np.array_equal(a.estimate, b.estimate) and a.pairs == b.pairs
+    assert run(0.05).pairs <= a.pairs < run(0.004).pairs
+
+
 def test_sampled_shapley_is_close_to_exact_with_a_standard_error():
     spec = parse_spec(generated(6))
     exact = allocate(spec).allocation(al.SHAPLEY).as_dict()
-    sampled = allocate(spec, exact_limit=3, permutations=40, seed=1)
+    sampled = allocate(spec, exact_limit=3, permutations=40, seed=1, workers=0, tolerance=0.001)
     shapley = sampled.allocation(al.SHAPLEY)
     assert not sampled.games.exhaustive
-    assert sampled.core_empty is None and sampled.least_core_epsilon is None
-    assert shapley.in_core in (None, False)
     se = dict(zip(shapley.costs["district"], shapley.costs["std_error"], strict=True))
     for d, value in exact.items():
         assert abs(shapley.as_dict()[d] - value) <= 4 * se[d] + 1e-6
     # antithetic pairs keep the efficiency: estimates add up to the co-op cost
     assert sum(shapley.as_dict().values()) == pytest.approx(sampled.pool.coop_cost)
-    assert sampled.permutations == 40
-    assert "shapley_std_error" in sampled.to_json()
-    json.dumps(sampled.to_json(), allow_nan=False)
+    assert sampled.permutations == 40  # the cap: a 0.1% target is not met on this game
+    out = sampled.to_json()
+    assert out["precision_target_met"] is False and out["tolerance"] == 0.001
+    assert set(out["shapley_half_width"]) == set(exact) and all(w > 0 for w in out["shapley_half_width"].values())
+    assert out["core_check"]["method"] == "separation"
+    assert out["execution"] == {"where": "in-process", "workers": 0}
+    json.dumps(out, allow_nan=False)
+
+
+def test_sampled_shapley_reaches_a_stated_precision_and_says_so():
+    spec = parse_spec(generated(6))
+    report = allocate(spec, exact_limit=3, seed=2, workers=0, tolerance=0.02, time_budget=None)
+    out = report.to_json()
+    assert out["precision_target_met"] is True
+    for d, width in out["shapley_half_width"].items():
+        assert width <= 0.02 * out["standalone"][d]
+    assert "precision target met" in report.notes[0]
 
 
 def test_sampled_shapley_stops_at_its_time_budget():
-    report = allocate(parse_spec(generated(5)), exact_limit=3, permutations=400, max_seconds=0.0)
-    assert report.permutations == 4  # two antithetic pairs, the minimum for a standard error
-    assert "4 sampled permutations" in report.notes[0]
+    report = allocate(parse_spec(generated(5)), exact_limit=3, time_budget=0.0, workers=0, tolerance=0.001)
+    # two antithetic pairs solved whatever the budget (the least for a standard error); of the batch's other pairs,
+    # only those whose coalitions all happen to be known already count
+    assert 4 <= report.permutations < 2 * al.MIN_PAIRS
+    assert f"{report.permutations} sampled permutations" in report.notes[0] and "time budget" in report.notes[0]
+    assert report.precision_target_met is False
+
+
+@pytest.mark.slow  # two LocalClusters (worker processes importing cvxpy): several seconds on 2 cores
+def test_same_seed_same_split_on_one_and_two_dask_workers():
+    spec = parse_spec(generated(6))
+    runs = {w: allocate(spec, exact_limit=3, permutations=24, seed=5, workers=w, tolerance=0.001) for w in (0, 1, 2)}
+    split = {w: r.allocation(al.SHAPLEY).as_dict() for w, r in runs.items()}
+    assert split[1] == split[2] == split[0]  # identical, not merely close
+    assert runs[2].workers == 2 and runs[2].execution.startswith("LocalCluster")
+    assert runs[1].games.values == runs[2].games.values
+
+
+# --- the exact core check at any size: the separation MILP ---------------------------------------------------
+SMALL_GAMES = [
+    *(load_spec(POOL / f"{name}.json") for name in ("two_tier", "fixed_cost", "empty_core", "shared_capacity")),
+    *(parse_spec(generated(n, seed)) for n, seed in ((4, 1), (5, 3), (6, 1), (8, 2))),
+]
+
+
+@pytest.mark.parametrize("spec", SMALL_GAMES, ids=lambda s: f"{len(s.ids)}-members-{s.offers[0].id}")
+def test_separation_finds_the_brute_force_most_violated_coalition(spec):
+    report = allocate(spec)
+    separation = CoreSeparation(PoolModel(spec))
+    rng = np.random.default_rng(len(spec.ids))
+    standalone = report.pool.standalone["standalone_cost"].to_numpy()
+    splits = [a.costs["cost"].to_numpy() for a in report.allocations]
+    # and some splits far from the core: a random share of the pooled cost
+    for _ in range(2):
+        w = rng.dirichlet(np.ones(standalone.size))
+        splits.append(w * report.pool.coop_cost)
+    for split in splits:
+        brute, _mask = al.core_excess(report.games, split)
+        found = separation.most_violated(split)
+        assert found.excess == pytest.approx(brute, abs=1e-6 * report.pool.coop_cost)
+        assert found.excess_bound >= found.excess - 1e-9 and found.mip_gap <= 1e-5
+        members = sum(1 << spec.ids.index(d) for d in found.members)
+        assert split[[spec.ids.index(d) for d in found.members]].sum() - report.games.values[members] == pytest.approx(
+            brute, abs=1e-6 * report.pool.coop_cost
+        )
+
+
+def test_separation_on_the_empty_core_names_a_pair_and_the_least_core_by_generation():
+    spec = load_spec(POOL / "empty_core.json")
+    exact = allocate(spec)
+    sampled = allocate(spec, exact_limit=2, permutations=40, workers=0, tolerance=0.001)
+    check = sampled.core_check
+    assert check.method == "separation" and check.in_core is False
+    assert len(check.members) == 2  # a pair pays more than its own 10 under any split near 20/3 each
+    assert sampled.core_empty is True
+    assert sampled.least_core_epsilon == pytest.approx(exact.least_core_epsilon) == pytest.approx(10 / 3)
+    least = sampled.allocation(al.LEAST_CORE).as_dict()
+    assert sum(least.values()) == pytest.approx(20.0)
+    assert all(v == pytest.approx(20 / 3, abs=1e-6) for v in least.values())
+
+
+def test_least_core_by_constraint_generation_matches_enumeration():
+    for spec in SMALL_GAMES[4:7]:  # 4 to 6 members
+        report = allocate(spec)
+        phi = report.allocation(al.SHAPLEY).costs["cost"].to_numpy()
+        seeded = {m: v for m, v in report.games.values.items() if m == 0 or m.bit_count() in (1, len(spec.ids))}
+        start = CoalitionValues(spec.ids, seeded, False, 0.0, 0, 0.0)
+        tol = 1e-5 * report.pool.coop_cost  # above the separation MILP's absolute gap (1e-6 of the co-op's cost)
+        generated_lc = al.least_core_generated(start, CoreSeparation(PoolModel(spec)), anchor=phi, tol=tol)
+        assert generated_lc.converged
+        assert generated_lc.epsilon == pytest.approx(report.least_core_epsilon, abs=tol)
+        excess, _ = al.core_excess(report.games, generated_lc.allocation)
+        assert excess <= report.least_core_epsilon + tol
+        assert generated_lc.rounds < 2 ** len(spec.ids) / 4  # far fewer coalitions than enumeration needs
+
+
+def test_exact_runs_report_an_enumerated_core_check():
+    out = allocate(load_spec(POOL / "two_tier.json")).to_json()
+    assert out["core_check"] == {
+        "method": "enumeration",
+        "in_core": True,
+        "most_violated": {"members": out["core_check"]["most_violated"]["members"], "excess": pytest.approx(-27.5)},
+        "mip_gap": 0.0,
+        "excess_bound": pytest.approx(72.5 - 100),
+        "seconds": out["core_check"]["seconds"],
+    }
+    # X pays 92.5 against 120 alone, Y 72.5 against 100: both 27.50 below, the tightest coalitions
+    assert out["core_check"]["most_violated"]["members"] in (["X"], ["Y"])
+    assert out["shapley_half_width"] == {"X": 0.0, "Y": 0.0} and out["precision_target_met"] is True
 
 
 def test_exact_run_solves_every_coalition_once_and_reports_progress():
@@ -283,3 +464,32 @@ def test_cli_module_entry_point(tmp_path):
     result = json.loads(out.stdout)
     assert result["core_empty"] is True
     assert result["least_core_epsilon"] == pytest.approx(10 / 3)
+
+
+def test_cli_pool_large_co_op_options_and_fields(tmp_path, capsys):
+    spec = tmp_path / "five.json"
+    spec.write_text(json.dumps(generated(5)))
+    argv = ["pool", "--spec", str(spec), "--exact-limit", "3", "--workers", "0", "--tolerance", "0.02"]
+    assert cli.main([*argv, "--time-budget", "120", "--json", "--db", str(tmp_path / "c.duckdb")]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)  # stdout is the JSON alone; progress goes to stderr
+    assert out["exact"] is False and out["tolerance"] == 0.02
+    assert out["precision_target_met"] is (
+        all(out["shapley_half_width"][d] <= 0.02 * out["standalone"][d] for d in out["standalone"])
+    )
+    assert out["core_check"]["method"] == "separation" and out["core_check"]["in_core"] in (True, False)
+    assert set(out["core_check"]["most_violated"]) == {"members", "excess"}
+    assert out["execution"] == {"where": "in-process", "workers": 0}
+
+
+def test_cli_pool_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(execution, "CONNECT_TIMEOUT", "1s")
+    spec = tmp_path / "five.json"
+    spec.write_text(json.dumps(generated(5)))
+    argv = ["pool", "--spec", str(spec), "--exact-limit", "3", "--scheduler", "tcp://127.0.0.1:9", "--json"]
+    assert cli.main([*argv, "--db", str(tmp_path / "c.duckdb")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        captured.err.strip().splitlines()[-1].startswith("error: cannot reach the dask scheduler at tcp://127.0.0.1:9")
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from coop import names
@@ -109,3 +110,46 @@ def test_offer_segments_and_all_units_price():
     assert offer.unit_cost_at(500.0) == 2.0
     from_zero = Offer("z", names.DIRECT_LOCAL, "apples", 3.0, tiers=(Tier(0.0, 2.8),))
     assert from_zero.segments() == [(0.0, float("inf"), 2.8)]
+
+
+# --- one model, alone and pooled: a district's route LP as a pool member --------------------------------------
+def test_route_lp_as_a_pool_member_costs_what_optimize_says(sample_db_file):
+    from coop.optimize import lp
+    from coop.optimize.pool import PoolModel, solve_pool
+    from coop.optimize.scenarios import SCENARIOS
+    from coop.registry import districts
+    from coop.store import db
+
+    con = db.connect(sample_db_file, read_only=True)
+    try:
+        district_ids = districts.load(con)[names.DISTRICT_ID].to_list()
+        models = {d: lp.district_model(con, d)[0] for d in district_ids[:2]}
+    finally:
+        con.close()
+    for district_id, model in models.items():
+        for name, scenario in SCENARIOS.items():
+            alone = lp.solve(scenario, model)
+            spec = pool_spec.spec_from_route_lp(model, scenario, district_id)
+            assert {o.route for o in spec.offers} == set(model.route_names)
+            if alone.status != "optimal":
+                assert PoolModel(spec).solve([0], detail=False).cost is None, (district_id, name)
+                continue
+            result = solve_pool(spec)
+            assert result.coop_cost == pytest.approx(alone.total_cost, rel=1e-7), (district_id, name)
+            standalone = result.purchases.filter(pl.col("scope") == "standalone")
+            meals = standalone.group_by("route").agg(pl.col("units").sum())
+            by_route = dict(meals.iter_rows())
+            for route, value in alone.meals.items():
+                assert by_route.get(route, 0.0) == pytest.approx(value, rel=1e-6, abs=1e-3), (district_id, name, route)
+
+
+def test_route_rows_round_trip_and_name_the_field_at_fault():
+    data = spec_data("two_tier")
+    row = {"name": "labor", "sense": "<=", "coefficients": {"traditional_nonlocal": 0.5}, "rhs": 80}
+    data["districts"][0]["policy"] = {"route_rows": [row]}
+    spec = parse_spec(data)
+    assert spec.districts[0].policy.route_rows[0].rhs == 80
+    assert parse_spec(spec_to_dict(spec)) == spec
+    data["districts"][0]["policy"]["route_rows"][0]["sense"] = "=="
+    with pytest.raises(SpecError, match=r"districts\[0\]\.policy\.route_rows\[0\]\.sense: must be '>=' or '<='"):
+        parse_spec(data)
