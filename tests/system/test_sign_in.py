@@ -33,6 +33,24 @@ from coop.store import db
 
 pytestmark = pytest.mark.xdist_group("browser")
 TIMEOUT_MS = 120_000
+
+
+def download_path(page: object, label: str) -> str:
+    """Click a download button and return the file's path; a click that lands while the page redraws is retried."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(3):
+        try:
+            with page.expect_download(timeout=20_000) as download:  # type: ignore[attr-defined]
+                page.get_by_role("button", name=label).click()  # type: ignore[attr-defined]
+            return str(download.value.path())
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            settle_drawn(page, TIMEOUT_MS)
+    raise AssertionError("unreachable")
+
+
 BIG_STONE, COORDINATOR = "director@bigstone.example.org", "coordinator@coop.example.org"
 with open(ROOT / "data/sample/districts.csv", encoding="utf-8") as fh:
     import csv
@@ -143,15 +161,12 @@ def test_a_district_user_signs_in_and_sees_only_its_own_district(signed_app) -> 
                 settle_drawn(page, TIMEOUT_MS)
                 no_exception(page, f"{path} as Big Stone")
                 seen[path] = page_text(page) + page.locator('[data-testid="stSidebar"]').inner_text()
-            with page.expect_download() as download:
-                page.get_by_role("button", name="Download HTML").click()
-            packet = Path(download.value.path()).read_text(encoding="utf-8")
+            page.frame_locator("iframe").first.locator("h1").first.wait_for(timeout=TIMEOUT_MS)  # the packet is built
+            packet = Path(download_path(page, "Download HTML")).read_text(encoding="utf-8")
             seen["packet download"] = re.sub(r'src="data:[^"]*"', "", packet)
-            with page.expect_download() as download:
-                page.get_by_role("button", name="Download Excel (XLSX)").click()
             import openpyxl
 
-            book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+            book = openpyxl.load_workbook(io.BytesIO(Path(download_path(page, "Download Excel (XLSX)")).read_bytes()))
             cells = [str(c.value) for ws in book for row in ws.iter_rows() for c in row if c.value is not None]
             seen["packet workbook"] = "\n".join(cells)
             assert "Big Stone Lakes School" in seen["packet workbook"]
