@@ -24,7 +24,7 @@ st.caption(
     "The packet covers every member district (the sidebar's district filter does not apply to it)."
     if user.sees_everything
     else f"Your packet: {built_for}. Other members appear only as aggregates that are safe to share."
-    if (built_for := access.packet_audience(user))
+    if (built_for := access.packet_audience(user, filters.district_names()))
     else "Your packet."
 )
 

@@ -170,11 +170,11 @@ def sign_out_button() -> None:
         st.sidebar.button("Sign out", on_click=st.logout, key="access_sign_out")
 
 
-def packet_audience(user: User) -> str:
-    """Whose figures a non-coordinator's packet holds, in words."""
+def packet_audience(user: User, district_names: dict[str, str]) -> str:
+    """Whose figures a non-coordinator's packet holds, in words (districts by name)."""
     if user.role == names.VIEWER:
         return "co-op totals only, no district's figures or prices"
-    return f"the figures of {', '.join(user.districts)}"
+    return f"the figures of {', '.join(district_names.get(d, d) for d in user.districts)}"
 
 
 def sees_districts(user: User) -> bool:
