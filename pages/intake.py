@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import feedback, filters
+from ui import feedback, filters, tables
 from ui import intake as ix
 from ui import labels as lb
 
@@ -139,7 +139,7 @@ with load_tab:
                 )
                 st.subheader("Preview")
                 preview = ix.mapped_preview(head, table)
-                st.dataframe(preview, hide_index=True, width="stretch", height=260)
+                st.dataframe(preview, hide_index=True, width="stretch", height=260, placeholder="")
                 st.caption(
                     f"First {preview.height} row(s) under this mapping, canonical column names, values as in the "
                     "file; `source_row` is the spreadsheet row (header = row 1). The inferred commodity, category "
@@ -192,7 +192,7 @@ with review_tab:
     if review.height == 0:
         st.info(f"No stored line was classified with confidence under {ix.REVIEW_BELOW:.2f}.")
     else:
-        st.dataframe(review, hide_index=True, width="stretch", height=260)
+        st.dataframe(review, hide_index=True, width="stretch", height=260, placeholder="")
     st.caption(
         f"Stored lines whose product was recognised with confidence under {ix.REVIEW_BELOW:.2f} (a misspelling "
         "guessed at, or no rule matched), per description and pack size, largest spend (dollars, all dates) "
@@ -223,7 +223,7 @@ with review_tab:
     history = ix.correction_history()
     if history.height:
         st.subheader("Corrections")
-        st.dataframe(history, hide_index=True, width="stretch")
+        tables.show(history)
         open_ids = ix.open_corrections(history)
         if open_ids:
             chosen_id = st.selectbox("Undo correction", open_ids, key="correct_undo_id")
@@ -245,7 +245,7 @@ with batch_tab:
     if batches.height == 0:
         st.info("No batches loaded yet.")
     else:
-        st.dataframe(batches, hide_index=True, width="stretch")
+        tables.show(batches, {"sha256": st.column_config.TextColumn("File fingerprint (SHA-256)", width="small")})
         st.caption(
             "One batch = one loaded file (or the sample co-op). Rows loaded and rejected are purchase lines; "
             "loaded_at is the server's time."

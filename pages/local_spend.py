@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import charts, feedback, filters, metrics
+from ui import charts, feedback, filters, metrics, tables
 from ui import labels as lb
 from ui import local_spend as ls
 
@@ -59,11 +59,9 @@ else:
         charts.share_bars(table, by=lb.DISTRICT_ID, by_title="District", period=period, definition=definition),
         table.height,
     )
-st.dataframe(
+tables.show(
     table,
-    hide_index=True,
-    width="stretch",
-    column_config={
+    {
         "total_spend": st.column_config.NumberColumn("Total spend ($)", format="dollar"),
         "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
         "spend": st.column_config.NumberColumn("Spend ($)", format="dollar"),
@@ -85,16 +83,19 @@ category = c2.selectbox(
 which = c3.radio("Lines", list(ls.WHICH), horizontal=True, key="drill_which")
 if district:
     lines = feedback.call(ls.drill_lines, district, start, end, category, which)
-    st.dataframe(
+    tables.show(
         lines.head(5000),
-        hide_index=True,
-        width="stretch",
-        column_config={
+        {
             lb.EXTENDED_PRICE: st.column_config.NumberColumn("Extended price ($)", format="dollar"),
             lb.SPEND_IN_PERIOD: st.column_config.NumberColumn("Spend in the period shown ($)", format="dollar"),
             lb.PERIOD_START: st.column_config.DateColumn("Report period from", format="YYYY-MM-DD"),
             lb.PERIOD_END: st.column_config.DateColumn("Report period to", format="YYYY-MM-DD"),
-            lb.UNIT_PRICE: st.column_config.NumberColumn("Unit price ($ per unit)", format="%.4f"),
+            lb.UNIT_PRICE: st.column_config.NumberColumn("Unit price ($ per unit)", format="$%.4f"),
+            "unit": st.column_config.TextColumn("Unit (file's)"),
+            "origin_state": st.column_config.TextColumn("Origin state"),
+            "origin_zip": st.column_config.TextColumn("Origin ZIP"),
+            "invoice_no": st.column_config.TextColumn("Invoice"),
+            "vendor_type_rule": st.column_config.TextColumn("Vendor type from"),
             "distance_miles": st.column_config.NumberColumn("Distance (miles)", format="%.0f"),
         },
     )

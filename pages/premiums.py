@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import charts, feedback, filters, metrics
+from ui import charts, feedback, filters, metrics, tables
 from ui import labels as lb
 from ui import premiums as pr
 
@@ -62,11 +62,9 @@ with right:
         )
 
 st.subheader("By commodity")
-st.dataframe(
+tables.show(
     commodity,
-    hide_index=True,
-    width="stretch",
-    column_config={
+    {
         "local_unit_price": st.column_config.NumberColumn("Local $ per base unit", format="$%.3f"),
         "nonlocal_unit_price": st.column_config.NumberColumn("Non-local $ per base unit", format="$%.3f"),
         "premium": st.column_config.NumberColumn("Premium", format="percent"),
@@ -79,11 +77,9 @@ st.dataframe(
 st.caption(f"{period}; {'whole selection' if scope == metrics.COOP else 'district ' + lb.md(scope)}. {definition}")
 
 st.subheader("By route, against traditional non-local")
-st.dataframe(
+tables.show(
     route,
-    hide_index=True,
-    width="stretch",
-    column_config={
+    {
         "premium": st.column_config.NumberColumn("Premium vs traditional non-local", format="percent"),
         "spend": st.column_config.NumberColumn("Spend compared ($)", format="dollar"),
         "products": st.column_config.NumberColumn("Commodities compared"),

@@ -1,13 +1,14 @@
 import streamlit as st
 
-from ui import feedback, filters
+from ui import feedback, filters, tables
 from ui import labels as lb
 from ui import rules as rl
 
 start, end, chosen = filters.setup(
     "Procurement rules",
     "Purchase thresholds and the method each purchase needs, split purchases, geographic-preference bid scoring, "
-    "Buy American against the cap, procurement records (quotes and seed 002's worksheets), and whether a product "
+    "Buy American against the cap, procurement records (quotes and the Alabama procurement worksheets), and "
+    "whether a product "
     "counts as unprocessed (7 CFR 210.21(g)).",
 )
 
@@ -19,35 +20,33 @@ years = rl.school_years(start, end)
 
 with thresholds_tab:
     st.markdown("**Thresholds in force** (most restrictive of federal, state and district applies)")
-    st.dataframe(
+    tables.show(
         feedback.call(rl.threshold_rules),
-        hide_index=True,
-        width="stretch",
-        column_config={
+        {
             "effective_date": st.column_config.DateColumn("In force from", format="YYYY-MM-DD"),
             "value": st.column_config.NumberColumn("Threshold ($)", format="dollar"),
             "local_unprocessed_value": st.column_config.NumberColumn(
                 "For local unprocessed products ($)", format="dollar"
             ),
+            "kind": st.column_config.TextColumn("Threshold"),
+            "scope": st.column_config.TextColumn("State or district"),
             "source": st.column_config.TextColumn("Source", width="large"),
         },
+        wrap=True,
     )
     st.caption(
-        "US dollars. A purchase is judged by the values in force on its date; micro-purchase up to the micro "
+        "Federal thresholds and those of the co-op's own states and districts only. US dollars. A purchase is "
+        "judged by the values in force on its date; micro-purchase up to the micro "
         "threshold, small purchase up to the small (simplified acquisition) threshold, formal above."
     )
     c1, c2 = st.columns(2)
-    year = c1.selectbox(
-        "School year", years, index=len(years) - 1, format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="rules_year"
-    )
+    year = c1.selectbox("School year", years, index=len(years) - 1, format_func=tables.school_year, key="rules_year")
     flagged_only = c2.toggle("Only flagged district-vendor years", value=True, key="rules_flagged")
     checked = feedback.call(rl.threshold_check, year, chosen, flagged_only)
     st.metric("Flagged district-vendor years", f"{rl.flagged(checked):,}")
-    st.dataframe(
+    tables.show(
         checked,
-        hide_index=True,
-        width="stretch",
-        column_config={
+        {
             "spend": st.column_config.NumberColumn("Spend ($)", format="dollar"),
             "first_date": st.column_config.DateColumn("First purchase", format="YYYY-MM-DD"),
             "last_date": st.column_config.DateColumn("Last purchase", format="YYYY-MM-DD"),
@@ -55,7 +54,9 @@ with thresholds_tab:
             "micro_threshold": st.column_config.NumberColumn("Micro threshold ($)", format="dollar"),
             "small_threshold": st.column_config.NumberColumn("Small threshold ($)", format="dollar"),
             lb.REASON: st.column_config.TextColumn("Reason", width="large"),
+            "source": st.column_config.TextColumn("Source", width="large"),
         },
+        wrap=True,
     )
     st.caption(
         f"School year {year}-{(year + 1) % 100:02d} (1 July to 30 June), chosen districts: aggregate spend per "
@@ -65,17 +66,13 @@ with thresholds_tab:
     )
 
 with split_tab:
-    year = st.selectbox(
-        "School year", years, index=len(years) - 1, format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="split_year"
-    )
+    year = st.selectbox("School year", years, index=len(years) - 1, format_func=tables.school_year, key="split_year")
     splits = feedback.call(rl.split_purchases, year, chosen)
     groups = rl.split_groups(splits)
     st.metric("Possible split purchases", f"{groups:,}")
-    st.dataframe(
+    tables.show(
         splits,
-        hide_index=True,
-        width="stretch",
-        column_config={
+        {
             lb.EXTENDED_PRICE: st.column_config.NumberColumn("Line ($)", format="dollar"),
             lb.INVOICE_DATE: st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
             "invoice_total": st.column_config.NumberColumn("Invoice total ($)", format="dollar"),
@@ -83,6 +80,7 @@ with split_tab:
             "micro_threshold": st.column_config.NumberColumn("Micro threshold ($)", format="dollar"),
             lb.REASON: st.column_config.TextColumn("Reason", width="large"),
         },
+        wrap=True,
     )
     st.caption(
         "USDA, Geographic Preference Q&A, Q8: two or more invoices from one vendor to one district within 30 days, "
@@ -99,7 +97,11 @@ with bids_tab:
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
-        column_config={"price": st.column_config.NumberColumn("price ($ per unit)", min_value=0.0, format="$%.2f")},
+        column_config={
+            "bidder": st.column_config.TextColumn("Bidder"),
+            "price": st.column_config.NumberColumn("Price ($ per unit)", min_value=0.0, format="$%.2f"),
+            "meets_preference": st.column_config.CheckboxColumn("Meets the geographic preference"),
+        },
         key=f"bids-editor-{upload.name if upload else 'example'}",
     )
     b1, b2, b3 = st.columns(3)
@@ -123,11 +125,9 @@ with bids_tab:
             item=item,
         )
         st.metric("Winner (pays its own bid)", result.winner or "tie: see warnings")
-        st.dataframe(
+        tables.show(
             result.ranking,
-            hide_index=True,
-            width="stretch",
-            column_config={
+            {
                 "price": st.column_config.NumberColumn("Bid ($)", format="$%.2f"),
                 "evaluated_price": st.column_config.NumberColumn("Evaluated ($)", format="$%.2f"),
             },
@@ -161,11 +161,9 @@ with buy_tab:
             else:
                 st.warning(f"{row['district_id']}: {share:.1%} non-domestic, but {row['worst_case_share']:.1%} if "
                            "every unknown-origin dollar were imported: record where that food was grown.")  # fmt: skip
-        st.dataframe(
+        tables.show(
             figures.districts,
-            hide_index=True,
-            width="stretch",
-            column_config={
+            {
                 c: st.column_config.NumberColumn(c.replace("_", " ").capitalize() + " ($)", format="dollar")
                 for c in ("commercial_food_cost", "domestic_cost", "non_domestic_cost", "unknown_origin_cost")
             }
@@ -180,15 +178,16 @@ with buy_tab:
             "non-domestic: another origin_country; unknown: neither. Cap source: " + figures.source
         )
         st.markdown("**Non-domestic products** (exception on record: a documented exception names the product)")
-        st.dataframe(
+        tables.show(
             figures.products,
-            hide_index=True,
-            width="stretch",
-            column_config={"cost": st.column_config.NumberColumn("Cost ($)", format="dollar")},
+            {
+                "origin_country": st.column_config.TextColumn("Origin (country code)"),
+                "cost": st.column_config.NumberColumn("Cost ($)", format="dollar"),
+            },
         )
         st.markdown("**Documented exceptions** (7 CFR 210.21(d)(2): not produced in the US in sufficient quantity "
                     "and quality, or the US product costs significantly more)")  # fmt: skip
-        st.dataframe(figures.exceptions, hide_index=True, width="stretch")
+        tables.show(figures.exceptions, {"reason": st.column_config.TextColumn("Reason", width="large")}, wrap=True)
     with st.form("ba_exception", clear_on_submit=True):
         st.markdown("**Record an exception**")
         e1, e2 = st.columns(2)
@@ -206,7 +205,8 @@ with buy_tab:
 
 with records_tab:
     st.caption(
-        "Quotes of micro and small purchases (seed 002: Micro-Purchase and Small Purchase Procedures Worksheets). "
+        "Quotes of micro and small purchases (the Micro-Purchase and Small Purchase Procedures Worksheets of "
+        "Procuring Local Fruits and Vegetables). "
         "One row a vendor contacted; rows with one procurement id are one procurement. Load a file, or edit here."
     )
     upload_q = st.file_uploader("Quotes (CSV or XLSX, the columns below)", type=["csv", "xlsx"], key="quotes_upload")
@@ -235,15 +235,14 @@ with records_tab:
         r1, r2 = st.columns(2)
         r1.metric("Procurements", f"{table.height:,}")
         r2.metric("Incomplete records", f"{table.height - int(table['complete'].sum()):,}")
-        st.dataframe(
+        tables.show(
             table,
-            hide_index=True,
-            width="stretch",
-            column_config={
+            {
                 "estimated_value": st.column_config.NumberColumn("Estimated value ($)", format="dollar"),
                 "linked_spend": st.column_config.NumberColumn("Purchases that followed ($)", format="dollar"),
                 "problems": st.column_config.TextColumn("Problems", width="large"),
             },
+            wrap=True,
         )
         st.caption(
             "Method from the estimated value and the thresholds in force on the date (the district's own first). "
@@ -262,11 +261,9 @@ with records_tab:
                                key="ws_xlsx")  # fmt: skip
     year_r = st.selectbox("School year", years, index=len(years) - 1, format_func=rl.school_year_label, key="rec_year")
     st.markdown("**Spend with no procurement record behind it** (no saved procurement and no contract on record)")
-    st.dataframe(
+    tables.show(
         feedback.call(rl.unrecorded_spend, year_r, chosen),
-        hide_index=True,
-        width="stretch",
-        column_config={"spend": st.column_config.NumberColumn("Spend ($)", format="dollar")},
+        {"spend": st.column_config.NumberColumn("Spend ($)", format="dollar")},
     )
     st.caption(f"{rl.school_year_label(year_r)}, US dollars; USDA Foods and DoD Fresh are not procurements.")
 
@@ -278,8 +275,9 @@ with classify_tab:
         c1.metric("Product", found.product)
         c2.metric("Category", found.category)
         c3.metric("Unprocessed?", "yes" if found.unprocessed else "no", help=f"confidence {found.confidence:.0%}")
-        st.markdown(f"**Why**: {found.reason}")
-        st.caption(f"Rule: {found.rule}. Source: {found.source}.")
+        why, rule, source = rl.classification_words(found)
+        st.markdown(f"**Why**: {lb.md(why)}")
+        st.caption(f"Rule: {lb.md(rule)}. Source: {lb.md(source)}.")
         st.caption(
             "Unprocessed locally grown or raised agricultural products may receive a geographic preference "
             "(7 CFR 210.21(g)): they keep their inherent character after washing, cutting, chopping, freezing or "

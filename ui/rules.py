@@ -8,10 +8,11 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from coop import calendar
+from coop import calendar, names
 from coop.products import classify
 from coop.products.classify import Classification
 from coop.registry import districts
+from coop.report import words
 from coop.rules import bids, buy_american, procurement, splits, thresholds
 from coop.rules.bids import BidResult
 from coop.rules.buy_american import BuyAmerican
@@ -31,8 +32,23 @@ def school_years(start: date, end: date) -> list[int]:
 
 
 def threshold_rules() -> pl.DataFrame:
-    """The dated purchase thresholds (federal, state, district) with their sources."""
-    return thresholds.load_thresholds(session.cursor())
+    """The dated purchase thresholds that apply to the co-op: federal, its districts' states' and its districts'."""
+    cur = session.cursor()
+    registered = districts.load(cur)
+    states = registered[names.STATE].drop_nulls().unique().to_list()
+    ids = registered[names.DISTRICT_ID].to_list()
+    table = thresholds.load_thresholds(cur)
+    applies = (
+        (pl.col(names.JURISDICTION) == thresholds.FEDERAL)
+        | ((pl.col(names.JURISDICTION) == thresholds.STATE) & pl.col(names.SCOPE).is_in(states))
+        | ((pl.col(names.JURISDICTION) == thresholds.DISTRICT) & pl.col(names.SCOPE).is_in(ids))
+    )
+    return table.filter(applies)
+
+
+def classification_words(found: Classification) -> tuple[str, str, str]:
+    """A classification's reason, rule and source as a page shows them: documents cited by their titles."""
+    return words.cite(found.reason), words.cite(found.rule), words.cite(found.source)
 
 
 @st.cache_data(show_spinner="Checking every district-vendor year against the thresholds…", max_entries=16)

@@ -349,7 +349,7 @@ def build(
             f"Dollars and share of each scope's spend, {period}. Routes of Love et al. (2025) from vendor type "
             "and locality.",
             m.by_route,
-            money=("spend",),
+            money=("spend", "unknown_origin_spend"),
             shares=("share",),
         ),
     ]
