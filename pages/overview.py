@@ -160,7 +160,7 @@ with st.expander("Co-op spend by vendor (the volume the co-op can negotiate with
         {
             "spend": st.column_config.NumberColumn("Spend ($)", format="dollar"),
             "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
-            "districts": st.column_config.NumberColumn("Districts buying"),
+            "districts": st.column_config.NumberColumn("Districts buying", format="localized"),
             "lines": st.column_config.NumberColumn("Lines", format="localized"),
         },
     )

@@ -82,7 +82,7 @@ tables.show(
     {
         "premium": st.column_config.NumberColumn("Premium vs traditional non-local", format="percent"),
         "spend": st.column_config.NumberColumn("Spend compared ($)", format="dollar"),
-        "products": st.column_config.NumberColumn("Commodities compared"),
+        "products": st.column_config.NumberColumn("Commodities compared", format="localized"),
     },
 )
 st.caption(

@@ -139,8 +139,8 @@ with bids_tab:
         for warning in result.warnings:
             st.warning(warning)
         with st.expander("Rules applied, with their sources and dates"):
-            for rule in result.rules:
-                st.markdown(f"- {rule}")
+            for rule in rl.cited(result.rules):
+                st.markdown(f"- {lb.md(rule)}")
 
 with buy_tab:
     year = st.selectbox("School year", years, index=len(years) - 1, format_func=rl.school_year_label, key="ba_year")
@@ -223,9 +223,15 @@ with records_tab:
         hide_index=True,
         width="stretch",
         column_config={
-            "date": st.column_config.DateColumn("date", format="YYYY-MM-DD"),
-            "estimated_value": st.column_config.NumberColumn("estimated_value ($)", format="dollar"),
-            "quote": st.column_config.NumberColumn("quote ($)", format="dollar"),
+            c: st.column_config.Column(tables.header(c), help=f"Column {c} of a quotes file")
+            for c in start_quotes.columns
+        }
+        | {
+            "date": st.column_config.DateColumn("Date", format="YYYY-MM-DD", help="Column date of a quotes file"),
+            "estimated_value": st.column_config.NumberColumn(
+                "Estimated value ($)", format="dollar", help="Column estimated_value of a quotes file"
+            ),
+            "quote": st.column_config.NumberColumn("Quote ($)", format="dollar", help="Column quote of a quotes file"),
         },
         key=f"quotes-editor-{upload_q.name if upload_q else 'stored'}",
     )

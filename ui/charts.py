@@ -37,6 +37,7 @@ __all__ = [
 
 CHART_HEIGHT = 280  # px of plot: the title, subtitle, axes and legend are added above and below it
 ROW_HEIGHT = 26  # px of plot per bar of a chart with `rows` bars
+AUTOSIZE = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 def show(figure: alt.TopLevelMixin, rows: int = 0) -> None:
@@ -47,4 +48,6 @@ def show(figure: alt.TopLevelMixin, rows: int = 0) -> None:
     """
     if rows:
         figure = figure.properties(height=max(160, ROW_HEIGHT * rows))
+    # fit the width only: Streamlit's default ('fit') squeezes title, subtitle and legend into the plot's height
+    figure = figure.properties(autosize=AUTOSIZE)
     st.altair_chart(figure, width="stretch", height="content")

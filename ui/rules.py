@@ -46,6 +46,11 @@ def threshold_rules() -> pl.DataFrame:
     return table.filter(applies)
 
 
+def cited(texts: tuple[str, ...] | list[str]) -> list[str]:
+    """Rule texts as a page shows them: documents cited by their titles."""
+    return [words.cite(t) for t in texts]
+
+
 def classification_words(found: Classification) -> tuple[str, str, str]:
     """A classification's reason, rule and source as a page shows them: documents cited by their titles."""
     return words.cite(found.reason), words.cite(found.rule), words.cite(found.source)

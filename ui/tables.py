@@ -53,6 +53,7 @@ EXTRA_HEADERS = {
     "unknown_origin": "Unknown origin",
     "local": "Local",
     "offer": "Offer",
+    "quantity": "Quantity",
 }
 
 
@@ -78,8 +79,6 @@ def header(column: str) -> str:
     """A column's name in words: the packet's header, a route's or constraint's English name, else sentence case."""
     if route := _route_column(column):
         return f"Meals: {ROUTE_LABELS[route]}" if column.startswith("meals_") else ROUTE_LABELS[route]
-    if column in CONSTRAINT_LABELS and column not in HEADERS:
-        return CONSTRAINT_LABELS[column]
     return EXTRA_HEADERS.get(column) or HEADERS.get(column) or column.replace("_", " ").capitalize()
 
 

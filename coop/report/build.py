@@ -129,6 +129,7 @@ class Packet:
     notes: tuple[str, ...]
     coop_local_share: float | None
     sections: dict[str, str] = field(default_factory=dict)
+    district_ids: dict[str, str] = field(default_factory=dict)  # district name -> id, shown on hover
 
     @property
     def label(self) -> str:
@@ -387,6 +388,7 @@ def build(
         charts=chart_map,
         notes=_notes(m, first, district_names),
         coop_local_share=coop_share,
+        district_ids={name: district_id for district_id, name in district_names.items()},
     )
 
 

@@ -48,6 +48,10 @@ _COLUMNS = re.compile(r"\s*\(districts\.[a-z_]+(?: / [a-z_]+)*\)")
 _COLUMNS_WORDS = " (the district's own thresholds, set in its registry on Data intake)"
 
 
+# the project's own issue numbers, which mean nothing to a reader
+_ISSUE = re.compile(r",\s*issue \d+\b|\s*\(issue \d+\)")
+
+
 def cite(text: str) -> str:
     """`text` with each 'seed 004 Q8'-style reference written as its document, e.g. 'USDA, ..., Q8'."""
-    return _COLUMNS.sub(_COLUMNS_WORDS, _SEED.sub(_document, text))
+    return _ISSUE.sub("", _COLUMNS.sub(_COLUMNS_WORDS, _SEED.sub(_document, text)))
