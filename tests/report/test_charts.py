@@ -186,4 +186,3 @@ def test_unknown_origin_spend_has_its_own_colour_in_share_and_route_charts() -> 
     assert split[("Traditional non-local", "Traditional non-local")] == 30.0
     assert split[("Traditional non-local", charts.UNKNOWN_ORIGIN_LABEL)] == 20.0
     assert "<svg" in _rendered(chart)
-
