@@ -130,10 +130,12 @@ tables.show(
     {
         "offer": st.column_config.TextColumn("Offer (route: category/unit)"),
         "category": st.column_config.TextColumn("Category / base unit"),
-        "tier": st.column_config.NumberColumn("Tier reached (-1 = none)", format="%d"),
-        "unit_cost": st.column_config.NumberColumn("Unit cost ($ per unit)", format="$%.3f"),
-        "base_unit_cost": st.column_config.NumberColumn("List unit cost ($ per unit)", format="$%.3f"),
+        "tier": st.column_config.NumberColumn("Tier", format="%d", help="The volume tier reached (-1 = none)"),
+        "unit_cost": st.column_config.NumberColumn("Unit cost ($)", format="$%.3f", help="US dollars per base unit"),
+        "base_unit_cost": st.column_config.NumberColumn("List cost ($)", format="$%.3f", help="Before any tier"),
+        "fixed_cost_paid": st.column_config.NumberColumn("Fixed cost ($)", format="dollar"),
     },
+    column_order=bp.TIER_COLUMNS,
 )
 st.caption("Pooled annual volume per offer (base units), the tier it reaches and the unit cost ($ per unit).")
 binding = bp.binding_capacities(pool)

@@ -112,7 +112,9 @@ tables.show(
         lb.NAME: st.column_config.TextColumn("District", pinned=True),
         "total_spend": st.column_config.NumberColumn("Total spend ($)", format="dollar"),
         "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
-        "allocated_spend": st.column_config.NumberColumn("Allocated from period totals ($)", format="dollar"),
+        "allocated_spend": st.column_config.NumberColumn(
+            "Allocated ($)", format="dollar", help="Spend allocated from period totals (usage reports)"
+        ),
         "local_share": st.column_config.ProgressColumn("Local share", format="percent", min_value=0.0, max_value=1.0),
         "goal_met": st.column_config.CheckboxColumn("At goal"),
         "unknown_origin_spend": st.column_config.NumberColumn("Unknown origin ($)", format="dollar"),
@@ -143,10 +145,10 @@ tables.show(
     {
         "name": st.column_config.TextColumn("District", pinned=True),
         "district_id": st.column_config.TextColumn("Id", help="The district's id in the registry and its files."),
-        "last_invoice_date": st.column_config.DateColumn("Latest invoice on file", format="D MMM YYYY"),
-        "days_since_last_invoice": st.column_config.NumberColumn("Days since latest invoice", format="%d"),
-        "last_loaded_at": st.column_config.DatetimeColumn("Last loaded", format="D MMM YYYY, HH:mm"),
-        "days_since_last_file": st.column_config.NumberColumn("Days since its last file", format="%d"),
+        "last_invoice_date": st.column_config.DateColumn("Latest invoice", format="D MMM YYYY"),
+        "days_since_last_invoice": st.column_config.NumberColumn("Invoice age (days)", format="%d"),
+        "last_loaded_at": st.column_config.DatetimeColumn("Last file loaded", format="D MMM YYYY, HH:mm"),
+        "days_since_last_file": st.column_config.NumberColumn("File age (days)", format="%d"),
     },
 )
 st.caption(

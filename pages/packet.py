@@ -58,20 +58,26 @@ st.caption(
     f"Edition: {pk.census_edition()}."
 )
 census_columns = exported.districts.columns
-tables.show(
-    exported.districts,
-    {
-        c: st.column_config.NumberColumn(c.replace("category: ", "").replace("source: ", "") + " ($)", format="dollar")
-        for c in census_columns
-        if c.startswith(("category: ", "source: "))
-    }
-    | {
-        "name": st.column_config.TextColumn("District", pinned=True),
-        "district_id": st.column_config.TextColumn("Id"),
-        "local_share": st.column_config.NumberColumn("Local share", format="percent"),
-    },
-    column_order=["name", *(c for c in census_columns if c not in ("name", "district_id")), "district_id"],
-)
+census_config = {
+    c: st.column_config.NumberColumn(c.replace("category: ", "").replace("source: ", "") + " ($)", format="dollar")
+    for c in census_columns
+    if c.startswith(("category: ", "source: "))
+} | {
+    "name": st.column_config.TextColumn("District", pinned=True),
+    "district_id": st.column_config.TextColumn("Id"),
+    "local_share": st.column_config.NumberColumn("Local share", format="percent"),
+    "total_food_cost": st.column_config.NumberColumn("Total ($)", format="dollar", help="Total food cost"),
+    "local_food_cost": st.column_config.NumberColumn("Local ($)", format="dollar", help="Local food cost"),
+    "unknown_origin_cost": st.column_config.NumberColumn("Unknown origin ($)", format="dollar"),
+}
+tables.show(exported.districts, census_config, column_order=pk.CENSUS_HEADLINE)
+with st.expander("Every Census column (category and source breakdown; scrolls sideways)"):
+    tables.show(
+        exported.districts,
+        census_config,
+        column_order=["name", *(c for c in census_columns if c not in ("name", "district_id")), "district_id"],
+        fit=None,
+    )
 files = pk.census_files(exported)
 c1, c2, c3 = st.columns(3)
 stem_census = f"census-SY{census_year}-{(census_year + 1) % 100:02d}"

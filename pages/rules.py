@@ -26,7 +26,7 @@ with thresholds_tab:
             "effective_date": st.column_config.DateColumn("In force from", format="YYYY-MM-DD"),
             "value": st.column_config.NumberColumn("Threshold ($)", format="dollar"),
             "local_unprocessed_value": st.column_config.NumberColumn(
-                "For local unprocessed products ($)", format="dollar"
+                "Local unprocessed ($)", format="dollar", help="For local unprocessed agricultural products"
             ),
             "kind": st.column_config.TextColumn("Threshold"),
             "scope": st.column_config.TextColumn("State or district"),
@@ -57,6 +57,7 @@ with thresholds_tab:
             "source": st.column_config.TextColumn("Source", width="large"),
         },
         wrap=True,
+        column_order=rl.CHECK_COLUMNS,
     )
     st.caption(
         f"School year {year}-{(year + 1) % 100:02d} (1 July to 30 June), chosen districts: aggregate spend per "
@@ -81,6 +82,7 @@ with split_tab:
             lb.REASON: st.column_config.TextColumn("Reason", width="large"),
         },
         wrap=True,
+        column_order=rl.SPLIT_COLUMNS,
     )
     st.caption(
         "USDA, Geographic Preference Q&A, Q8: two or more invoices from one vendor to one district within 30 days, "

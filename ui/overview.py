@@ -34,11 +34,10 @@ def district_table(m: Metrics) -> pl.DataFrame:
 
 
 def district_columns(table: pl.DataFrame) -> list[str]:
-    """The district table's columns as shown: name first, id last, the allocated column only when it is not all 0."""
-    shown = [names.NAME, "total_spend", "local_spend", "local_share", "goal_met", "unknown_origin_spend"]
-    if table.height and table["allocated_spend"].fill_null(0).abs().sum() > 0:
-        shown.append("allocated_spend")
-    return [*shown, "lines", names.DISTRICT_ID]
+    """The district table's columns as shown: name first (`table` is the district table)."""
+    # ids: in the Data on file table; the allocated column only when not all 0 (ui.tables.OPTIONAL_COLUMNS)
+    return [names.NAME, "total_spend", "local_spend", "local_share", "goal_met", "unknown_origin_spend",
+            "allocated_spend", "lines"]  # fmt: skip
 
 
 def reporting(m: Metrics) -> int:

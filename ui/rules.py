@@ -56,6 +56,27 @@ def classification_words(found: Classification) -> tuple[str, str, str]:
     return words.cite(found.reason), words.cite(found.rule), words.cite(found.source)
 
 
+# the columns the threshold check and the split purchases show (the reason states the thresholds and dates)
+CHECK_COLUMNS = [
+    names.DISTRICT_ID,
+    names.VENDOR_NAME,
+    "spend",
+    "required_method",
+    "recorded_method",
+    "reason",
+    "source",
+]
+SPLIT_COLUMNS = [
+    names.DISTRICT_ID,
+    names.VENDOR_NAME,
+    names.INVOICE_NO,
+    names.INVOICE_DATE,
+    names.EXTENDED_PRICE,
+    "split_total",
+    "reason",
+]
+
+
 @st.cache_data(show_spinner="Checking every district-vendor year against the thresholds…", max_entries=16)
 def _thresholds(_con: duckdb.DuckDBPyConnection, version: str, school_year: int) -> pl.DataFrame:
     """Per district x vendor x school year: spend, thresholds in force, required vs recorded method, flag."""

@@ -67,6 +67,12 @@ def in_words(value: str) -> str:
     return ", ".join(ID_LABELS.get(part, part) for part in value.split(", "))
 
 
+def _offer(value: str) -> str:
+    """A pooled-model offer 'route:category/unit' with its route in words."""
+    route, _, rest = value.partition(":")
+    return f"{ROUTE_LABELS.get(route, route)}: {rest}" if rest else in_words(value)
+
+
 def _route_column(column: str) -> str | None:
     """The route a column is about when its name is a route id (`direct_local`, `meals_direct_local`)."""
     for route in names.ROUTES:
@@ -91,6 +97,8 @@ def readable(frame: pl.DataFrame) -> pl.DataFrame:
                 out = out.with_columns(pl.col(column).map_elements(in_words, return_dtype=pl.String))
             elif column == names.VENDOR_TYPE:
                 out = out.with_columns(pl.col(column).replace(VENDOR_TYPE_WORDS))
+            elif column == "offer":  # 'route:category/unit'
+                out = out.with_columns(pl.col(column).map_elements(_offer, return_dtype=pl.String))
             elif column in ("local_basis", "method"):
                 out = out.with_columns(pl.col(column).str.replace_all("_", " "))
             elif column in CITED_COLUMNS:
@@ -147,17 +155,103 @@ def config(frame: pl.DataFrame, given: dict[str, Any] | None = None) -> dict[str
     return {c: given[c] if c in given else default_config(c, t) for c, t in frame.schema.items()}
 
 
+TABLE_WIDTH = 790  # px a table may take: the main area at a 1280 px wide screen (818 px, measured in Chromium)
+CHAR_PX = 6.8  # px per character of the table font (14 px Source Sans: 6.3 text, 7.0 digits, in Chromium)
+CELL_PAD = 20  # px of padding in a cell
+HEADER_PAD = 36  # px of padding and sort icon in a header
+MIN_TEXT = 90  # px: a text column is never made narrower (it wraps instead)
+NAMED_WIDTHS = {"small": 75, "medium": 200, "large": 400}
+_SAMPLE = 200  # rows looked at to size a column
+
+
+def _cell_text(value: object, conf: dict[str, Any]) -> str:
+    """A cell about as the table shows it, to size its column."""
+    form = (conf.get("type_config") or {}).get("format")
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return "xx"
+    if isinstance(value, (int, float)):
+        number = float(value)
+        if form == "percent":
+            return f"{number * 100:.2f}%"
+        if form in ("dollar", "accounting"):
+            return f"${number:,.2f}"
+        if form == "localized":
+            return f"{number:,.3f}".rstrip("0").rstrip(".")
+        return f"{number:.4f}"
+    return str(value)
+
+
+def natural_width(frame: pl.DataFrame, column: str, conf: dict[str, Any]) -> int:
+    """The px a column needs to show its header and its widest cell (sampled) on one line."""
+    label = str(conf.get("label") or column)
+    cells = frame[column].head(_SAMPLE).to_list() if frame.height else []
+    widest = max((len(_cell_text(v, conf)) for v in cells), default=0)
+    return int(max(len(label) * CHAR_PX + HEADER_PAD, widest * CHAR_PX + CELL_PAD))
+
+
+def fitted(frame: pl.DataFrame, configs: dict[str, Any], shown: list[str], budget: int) -> tuple[dict[str, Any], bool]:
+    """Column widths that fit the shown columns in `budget` px, and whether text must wrap to fit.
+
+    Columns that fit get the width they need; otherwise numbers, dates and ticks keep what they need and the
+    text columns share the rest (at least `MIN_TEXT` each), wrapping inside taller rows. Widths are always set:
+    the grid's own sizing of a column runs wider than the page allows.
+    """
+    need = {c: natural_width(frame, c, configs[c]) for c in shown}
+    given = {c: configs[c].get("width") for c in shown}
+    need |= {c: NAMED_WIDTHS.get(w, w) for c, w in given.items() if w is not None}  # type: ignore[misc]
+    if sum(need.values()) <= budget:  # explicit widths even so: the grid's own sizing runs wider than the page
+        return {c: configs[c] if c not in need else {**configs[c], "width": int(need[c])} for c in configs}, False
+    text = [c for c in shown if (configs[c].get("type_config") or {}).get("type") in ("text", None)]
+    text = [c for c in text if frame.schema[c] == pl.String]
+    fixed = sum(need[c] for c in shown if c not in text)
+    share = max(MIN_TEXT, int((budget - fixed) / max(len(text), 1)))
+    out = dict(configs)
+    for c in shown:
+        width = min(need[c], share) if c in text else need[c]
+        out[c] = {**configs[c], "width": int(width)}
+    if text:  # the narrowest fit: shorter text columns give what they do not need to the longer ones
+        spare = budget - fixed - sum(out[c]["width"] for c in text)
+        longer = [c for c in text if need[c] > out[c]["width"]]
+        for c in longer:
+            out[c]["width"] += max(0, spare // len(longer))
+    return out, any(need[c] > out[c]["width"] for c in text)
+
+
+OPTIONAL_COLUMNS = ("allocated_spend",)  # shown only when not all 0: spend allocated from usage reports' periods
+
+
+def _empty_optional(frame: pl.DataFrame, column: str) -> bool:
+    """Whether `column` is one of OPTIONAL_COLUMNS and holds nothing but 0 or blanks."""
+    if column not in OPTIONAL_COLUMNS or column not in frame.columns:
+        return False
+    return bool(frame[column].cast(pl.Float64).fill_null(0).abs().sum() == 0)
+
+
 def show(
     frame: pl.DataFrame,
     column_config: dict[str, Any] | None = None,
     *,
     wrap: bool = False,
+    fit: int | None = TABLE_WIDTH,
     **kwargs: Any,
 ) -> Any:
-    """Draw a read-only table in words, formatted for its units, missing values blank; `wrap` for long text."""
+    """Draw a read-only table in words, formatted for its units, missing values blank; `wrap` for long text.
+
+    With `fit` (px; None for a wide export that scrolls sideways) the columns are sized to fit that width, long
+    text wrapping inside taller rows, so no column is cut off.
+    """
     shown = readable(frame)
+    configs = config(shown, column_config)
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
+    order = [c for c in (kwargs.get("column_order") or shown.columns) if not _empty_optional(shown, c)]
+    kwargs["column_order"] = order
+    if fit:
+        columns = [c for c in order if configs[c] is not None]
+        configs, must_wrap = fitted(shown, configs, columns, fit)
+        wrap = wrap or must_wrap
     if wrap:
         kwargs.setdefault("row_height", WRAP_ROW_HEIGHT)
-    return st.dataframe(shown, column_config=config(shown, column_config), placeholder=BLANK, **kwargs)
+    return st.dataframe(shown, column_config=configs, placeholder=BLANK, **kwargs)
