@@ -245,7 +245,9 @@ with batch_tab:
     if batches.height == 0:
         st.info("No batches loaded yet.")
     else:
-        tables.show(batches, {"sha256": st.column_config.TextColumn("File fingerprint (SHA-256)", width="small")})
+        tables.show(
+            batches, {"sha256": st.column_config.TextColumn("Fingerprint", width="small", help="The file's SHA-256")}
+        )
         st.caption(
             "One batch = one loaded file (or the sample co-op). Rows loaded and rejected are purchase lines; "
             "loaded_at is the server's time."

@@ -94,6 +94,8 @@ if district:
         lb.UNIT_PRICE: st.column_config.NumberColumn("Unit price ($ per unit)", format="$%.4f"),
         "unit": st.column_config.TextColumn("Unit (file's)"),
         "origin_state": st.column_config.TextColumn("Origin"),
+        "local_basis": st.column_config.TextColumn("Local by"),
+        lb.ROUTE: st.column_config.TextColumn("Route"),
         "origin_zip": st.column_config.TextColumn("Origin ZIP"),
         "invoice_no": st.column_config.TextColumn("Invoice"),
         "vendor_type_rule": st.column_config.TextColumn("Vendor type from"),
@@ -105,7 +107,7 @@ if district:
     st.caption(
         f"{lines.height:,} purchase line(s) of {lb.md(district)}, {period} (first 5,000 shown); extended price in US "
         "dollars, quantity in the file's unit. A line of a usage report covers the report's whole period: its "
-        "spend in the period shown is the share of its days that fall in it. 'Why it is local' says which part of "
+        "spend in the period shown is the share of its days that fall in it. 'Local by' says which part of "
         "the district's definition made a line local (radius, states, counties, own state); distance = miles "
         "between ZIP centroids."
     )

@@ -115,10 +115,10 @@ with feedback.shown():
         tables.show(
             op.reduced_costs(result),
             {
-                lb.ROUTE: st.column_config.TextColumn("Route", width="medium"),
-                "meals": st.column_config.NumberColumn("Meals per year", format="localized", width="small"),
-                "share": st.column_config.NumberColumn("Share of meals", format="percent", width="small"),
-                "reduced_cost": st.column_config.NumberColumn("Reduced cost ($/meal)", format="$%.3f", width="small"),
+                lb.ROUTE: st.column_config.TextColumn("Route"),
+                "meals": st.column_config.NumberColumn("Meals per year", format="localized"),
+                "share": st.column_config.NumberColumn("Share of meals", format="percent"),
+                "reduced_cost": st.column_config.NumberColumn("Reduced cost ($/meal)", format="$%.3f"),
                 "meaning": st.column_config.TextColumn("What it means", width="large"),
             },
             wrap=True,
@@ -131,10 +131,10 @@ with feedback.shown():
         tables.show(
             op.shadow_prices(result, model),
             {
-                "constraint": st.column_config.TextColumn("Constraint", width="medium"),
-                "requirement": st.column_config.TextColumn("What it requires", width="medium"),
-                "shadow_price": st.column_config.NumberColumn("Shadow price ($)", format="$%.4f", width="small"),
-                "binding": st.column_config.CheckboxColumn("Binding", width="small"),
+                "constraint": st.column_config.TextColumn("Constraint"),
+                "requirement": st.column_config.TextColumn("What it requires"),
+                "shadow_price": st.column_config.NumberColumn("Shadow price ($)", format="$%.4f"),
+                "binding": st.column_config.CheckboxColumn("Binding"),
                 "meaning": st.column_config.TextColumn("What it means", width="large"),
             },
             wrap=True,

@@ -55,6 +55,8 @@ with thresholds_tab:
             "small_threshold": st.column_config.NumberColumn("Small threshold ($)", format="dollar"),
             lb.REASON: st.column_config.TextColumn("Reason", width="large"),
             "source": st.column_config.TextColumn("Source", width="large"),
+            "required_method": st.column_config.TextColumn("Method needed"),
+            "recorded_method": st.column_config.TextColumn("On record"),
         },
         wrap=True,
         column_order=rl.CHECK_COLUMNS,

@@ -183,12 +183,16 @@ def _cell_text(value: object, conf: dict[str, Any]) -> str:
     return str(value)
 
 
+def header_width(conf: dict[str, Any], column: str) -> int:
+    """The px a column's header needs on one line."""
+    return int(len(str(conf.get("label") or column)) * CHAR_PX + HEADER_PAD)
+
+
 def natural_width(frame: pl.DataFrame, column: str, conf: dict[str, Any]) -> int:
     """The px a column needs to show its header and its widest cell (sampled) on one line."""
-    label = str(conf.get("label") or column)
     cells = frame[column].head(_SAMPLE).to_list() if frame.height else []
     widest = max((len(_cell_text(v, conf)) for v in cells), default=0)
-    return int(max(len(label) * CHAR_PX + HEADER_PAD, widest * CHAR_PX + CELL_PAD))
+    return int(max(header_width(conf, column), widest * CHAR_PX + CELL_PAD))
 
 
 def fitted(frame: pl.DataFrame, configs: dict[str, Any], shown: list[str], budget: int) -> tuple[dict[str, Any], bool]:
@@ -199,23 +203,29 @@ def fitted(frame: pl.DataFrame, configs: dict[str, Any], shown: list[str], budge
     the grid's own sizing of a column runs wider than the page allows.
     """
     need = {c: natural_width(frame, c, configs[c]) for c in shown}
-    given = {c: configs[c].get("width") for c in shown}
-    need |= {c: NAMED_WIDTHS.get(w, w) for c, w in given.items() if w is not None}  # type: ignore[misc]
-    if sum(need.values()) <= budget:  # explicit widths even so: the grid's own sizing runs wider than the page
-        return {c: configs[c] if c not in need else {**configs[c], "width": int(need[c])} for c in configs}, False
     text = [c for c in shown if (configs[c].get("type_config") or {}).get("type") in ("text", None)]
     text = [c for c in text if frame.schema[c] == pl.String]
+    given = {c: configs[c].get("width") for c in text}  # a page's width for a text column: it wraps within it
+    need |= {c: max(header_width(configs[c], c), NAMED_WIDTHS.get(w, w)) for c, w in given.items() if w is not None}  # type: ignore[misc]
+    if sum(need.values()) <= budget:  # explicit widths even so: the grid's own sizing runs wider than the page
+        return {c: configs[c] if c not in need else {**configs[c], "width": int(need[c])} for c in configs}, False
     fixed = sum(need[c] for c in shown if c not in text)
     share = max(MIN_TEXT, int((budget - fixed) / max(len(text), 1)))
     out = dict(configs)
     for c in shown:
-        width = min(need[c], share) if c in text else need[c]
+        width = max(min(need[c], share), header_width(configs[c], c)) if c in text else need[c]
         out[c] = {**configs[c], "width": int(width)}
     if text:  # the narrowest fit: shorter text columns give what they do not need to the longer ones
         spare = budget - fixed - sum(out[c]["width"] for c in text)
         longer = [c for c in text if need[c] > out[c]["width"]]
         for c in longer:
             out[c]["width"] += max(0, spare // len(longer))
+    over = sum(out[c]["width"] for c in shown) - budget
+    if over > 0 and text:  # the last resort: text columns narrower than their header (its words wrap in no cell)
+        room = {c: out[c]["width"] - MIN_TEXT for c in text if out[c]["width"] > MIN_TEXT}
+        total = sum(room.values())
+        for c, r in room.items():
+            out[c]["width"] -= min(r, int(over * r / total) + 1)
     return out, any(need[c] > out[c]["width"] for c in text)
 
 

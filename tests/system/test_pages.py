@@ -717,3 +717,31 @@ def test_packet_names_carry_their_district_id_on_hover(app_db: FirstStart) -> No
         con.close()
     hovered = dict(re.findall(r'<td class="t" title="([^"]+)">([^<]+)</td>', html))
     assert hovered and all(registered.get(name) == district_id for district_id, name in hovered.items()), hovered
+
+
+def chart_rows(element: object) -> list[dict]:
+    """Every row a drawn chart's datasets hold (Streamlit sends them beside the spec, as Arrow)."""
+    from streamlit import dataframe_util
+
+    rows: list[dict] = []
+    for named in element.proto.datasets:  # type: ignore[attr-defined]
+        rows += dataframe_util.convert_arrow_bytes_to_pandas_df(named.data.data).to_dict("records")
+    return rows
+
+
+def test_overview_and_local_spend_draw_unknown_origin_spend_in_its_own_colour(app_db: FirstStart) -> None:
+    from coop.report import charts as charts_lib
+
+    unknown = library_metrics(app_db.path).coop["unknown_origin_spend"][0]
+    assert unknown > 0
+    at = open_page("pages/overview.py")
+    (route,) = [
+        e
+        for e in at.main.get("vega_lite_chart")
+        if json.loads(e.proto.spec)["title"]["text"] == "Spend by supply-chain route"
+    ]
+    rows = [r for r in chart_rows(route) if r.get("part") == charts_lib.UNKNOWN_ORIGIN_LABEL]
+    assert sum(r["spend"] for r in rows) == pytest.approx(float(unknown), abs=0.01)
+    at.switch_page("pages/local_spend.py").run()
+    (share,) = at.main.get("vega_lite_chart")
+    assert {r["part"] for r in chart_rows(share)} == {"Local", "Not local", charts_lib.UNKNOWN_ORIGIN_LABEL}
