@@ -62,11 +62,13 @@ with thresholds_tab:
         column_order=rl.CHECK_COLUMNS,
     )
     st.caption(
-        f"School year {year}-{(year + 1) % 100:02d} (1 July to 30 June), chosen districts: aggregate spend per "
-        "district and "
-        "vendor (US dollars), the method that spend requires, the method on record (contracts table; none = "
-        "micro-purchase) and a flag when spend exceeds what the recorded method allows."
+        f"School year {tables.school_year(year)} (1 July to 30 June), chosen districts: aggregate spend per "
+        "district and vendor (US dollars), the method that spend requires, the method on record (contracts table; "
+        "none = micro-purchase) and a flag when spend exceeds what the recorded method allows. Why each flagged "
+        "row is flagged, and the source of the threshold:"
     )
+    for why in rl.flag_reasons(checked):
+        st.markdown(f"- {lb.md(why)}")
 
 with split_tab:
     year = st.selectbox("School year", years, index=len(years) - 1, format_func=tables.school_year, key="split_year")

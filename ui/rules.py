@@ -56,16 +56,8 @@ def classification_words(found: Classification) -> tuple[str, str, str]:
     return words.cite(found.reason), words.cite(found.rule), words.cite(found.source)
 
 
-# the columns the threshold check and the split purchases show (the reason states the thresholds and dates)
-CHECK_COLUMNS = [
-    names.DISTRICT_ID,
-    names.VENDOR_NAME,
-    "spend",
-    "required_method",
-    "recorded_method",
-    "reason",
-    "source",
-]
+# the columns the threshold check (its reasons are listed under it) and the split purchases show
+CHECK_COLUMNS = [names.DISTRICT_ID, names.VENDOR_NAME, "spend", "required_method", "recorded_method", "flag"]
 SPLIT_COLUMNS = [
     names.DISTRICT_ID,
     names.VENDOR_NAME,
@@ -87,6 +79,16 @@ def threshold_check(school_year: int, ids: list[str], flagged_only: bool) -> pl.
     """The threshold check for one school year and the chosen districts (flagged rows only when asked)."""
     checked = _thresholds(session.connection(), session.data_version(), school_year)
     return thresholds.review(checked, ids, flagged_only=flagged_only)
+
+
+def flag_reasons(checked: pl.DataFrame) -> list[str]:
+    """Each flagged row's reason and the source of its threshold, in words ('district, vendor: reason (source)')."""
+    rows = checked.filter(pl.col("flag")).iter_rows(named=True) if checked.height else []
+    return [
+        f"{r[names.DISTRICT_ID]}, {r[names.VENDOR_NAME]}: {words.cite(r['reason'] or '')} "
+        f"(source: {words.cite(r['source'] or '')})"
+        for r in rows
+    ]
 
 
 def flagged(checked: pl.DataFrame) -> int:

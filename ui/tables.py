@@ -8,6 +8,7 @@ separators, dates without a time). Long text wraps inside taller rows instead of
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -160,6 +161,7 @@ CHAR_PX = 6.8  # px per character of the table font (14 px Source Sans: 6.3 text
 CELL_PAD = 20  # px of padding in a cell
 HEADER_PAD = 36  # px of padding and sort icon in a header
 MIN_TEXT = 90  # px: a text column is never made narrower (it wraps instead)
+SHORT_TEXT = 140  # px: a text column the page did not mark wide wraps at this width when space is short
 NAMED_WIDTHS = {"small": 75, "medium": 200, "large": 400}
 _SAMPLE = 200  # rows looked at to size a column
 
@@ -195,48 +197,73 @@ def natural_width(frame: pl.DataFrame, column: str, conf: dict[str, Any]) -> int
     return int(max(header_width(conf, column), widest * CHAR_PX + CELL_PAD))
 
 
+def _text_columns(frame: pl.DataFrame, configs: dict[str, Any], shown: list[str]) -> list[str]:
+    """The shown columns of text (they can wrap)."""
+    kinds = {c: (configs[c].get("type_config") or {}).get("type") for c in shown}
+    return [c for c in shown if kinds[c] in ("text", None) and frame.schema[c] == pl.String]
+
+
 def fitted(frame: pl.DataFrame, configs: dict[str, Any], shown: list[str], budget: int) -> tuple[dict[str, Any], bool]:
     """Column widths that fit the shown columns in `budget` px, and whether text must wrap to fit.
 
     Columns that fit get the width they need; otherwise numbers, dates and ticks keep what they need and the
-    text columns share the rest (at least `MIN_TEXT` each), wrapping inside taller rows. Widths are always set:
-    the grid's own sizing of a column runs wider than the page allows.
+    text columns share the rest, the shortest first getting what they need, the longest the remainder (at least
+    their header, or `MIN_TEXT`), wrapping inside taller rows. Widths are always set: the grid's own sizing of a
+    column runs wider than the page allows.
     """
     need = {c: natural_width(frame, c, configs[c]) for c in shown}
-    text = [c for c in shown if (configs[c].get("type_config") or {}).get("type") in ("text", None)]
-    text = [c for c in text if frame.schema[c] == pl.String]
+    text = _text_columns(frame, configs, shown)
     given = {c: configs[c].get("width") for c in text}  # a page's width for a text column: it wraps within it
-    need |= {c: max(header_width(configs[c], c), NAMED_WIDTHS.get(w, w)) for c, w in given.items() if w is not None}  # type: ignore[misc]
+    for c, w in given.items():
+        if w is not None:
+            need[c] = min(need[c], max(header_width(configs[c], c), NAMED_WIDTHS.get(w, w)))  # type: ignore[call-overload]
     if sum(need.values()) <= budget:  # explicit widths even so: the grid's own sizing runs wider than the page
         return {c: configs[c] if c not in need else {**configs[c], "width": int(need[c])} for c in configs}, False
-    fixed = sum(need[c] for c in shown if c not in text)
-    share = max(MIN_TEXT, int((budget - fixed) / max(len(text), 1)))
-    out = dict(configs)
-    for c in shown:
-        width = max(min(need[c], share), header_width(configs[c], c)) if c in text else need[c]
+    out = dict(configs) | {c: {**configs[c], "width": int(need[c])} for c in shown if c not in text}
+    for c in text:  # short text (names, kinds) wraps at SHORT_TEXT, leaving room to the long text a page marked
+        if given[c] is None and any(given[t] is not None for t in text):
+            need[c] = min(need[c], max(SHORT_TEXT, header_width(configs[c], c)))
+    left = budget - sum(need[c] for c in shown if c not in text)
+    for i, c in enumerate(sorted(text, key=lambda c: need[c])):  # water-filling: short text first
+        width = max(min(need[c], left // (len(text) - i)), min(header_width(configs[c], c), need[c]), MIN_TEXT)
         out[c] = {**configs[c], "width": int(width)}
-    if text:  # the narrowest fit: shorter text columns give what they do not need to the longer ones
-        spare = budget - fixed - sum(out[c]["width"] for c in text)
-        longer = [c for c in text if need[c] > out[c]["width"]]
-        for c in longer:
-            out[c]["width"] += max(0, spare // len(longer))
+        left -= int(width)
     over = sum(out[c]["width"] for c in shown) - budget
-    if over > 0 and text:  # the last resort: text columns narrower than their header (its words wrap in no cell)
+    if over > 0 and text:  # the last resort: text columns narrower than their header
         room = {c: out[c]["width"] - MIN_TEXT for c in text if out[c]["width"] > MIN_TEXT}
-        total = sum(room.values())
+        total = sum(room.values()) or 1
         for c, r in room.items():
             out[c]["width"] -= min(r, int(over * r / total) + 1)
     return out, any(need[c] > out[c]["width"] for c in text)
 
 
+LINE_PX = 21  # px a wrapped line of cell text takes
+MAX_LINES = 8  # a row is never taller than this many lines
+
+
+def row_height(frame: pl.DataFrame, configs: dict[str, Any], shown: list[str]) -> int:
+    """A row height that shows the longest wrapped text of the table whole (up to `MAX_LINES` lines)."""
+    lines = 1
+    for c in _text_columns(frame, configs, shown):
+        width = configs[c].get("width")
+        if not isinstance(width, int) or not frame.height:
+            continue
+        longest = max((len(v) for v in frame[c].head(_SAMPLE).drop_nulls().to_list()), default=0)
+        per_line = max(1.0, (width - CELL_PAD) / CHAR_PX) * 0.85  # words wrap before the edge
+        lines = max(lines, math.ceil(longest / per_line))
+    return max(WRAP_ROW_HEIGHT, LINE_PX * min(lines, MAX_LINES) + 14)
+
+
 OPTIONAL_COLUMNS = ("allocated_spend",)  # shown only when not all 0: spend allocated from usage reports' periods
 
 
-def _empty_optional(frame: pl.DataFrame, column: str) -> bool:
-    """Whether `column` is one of OPTIONAL_COLUMNS and holds nothing but 0 or blanks."""
-    if column not in OPTIONAL_COLUMNS or column not in frame.columns:
+def _empty(frame: pl.DataFrame, column: str) -> bool:
+    """Whether a column shows nothing: every cell blank, or one of OPTIONAL_COLUMNS holding only 0."""
+    if column not in frame.columns or not frame.height:
         return False
-    return bool(frame[column].cast(pl.Float64).fill_null(0).abs().sum() == 0)
+    if frame[column].null_count() == frame.height:
+        return True
+    return column in OPTIONAL_COLUMNS and bool(frame[column].cast(pl.Float64).fill_null(0).abs().sum() == 0)
 
 
 def show(
@@ -256,12 +283,12 @@ def show(
     configs = config(shown, column_config)
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
-    order = [c for c in (kwargs.get("column_order") or shown.columns) if not _empty_optional(shown, c)]
+    order = [c for c in (kwargs.get("column_order") or shown.columns) if not _empty(shown, c)]
     kwargs["column_order"] = order
+    columns = [c for c in order if configs[c] is not None]
     if fit:
-        columns = [c for c in order if configs[c] is not None]
         configs, must_wrap = fitted(shown, configs, columns, fit)
         wrap = wrap or must_wrap
     if wrap:
-        kwargs.setdefault("row_height", WRAP_ROW_HEIGHT)
+        kwargs.setdefault("row_height", row_height(shown, configs, columns))
     return st.dataframe(shown, column_config=configs, placeholder=BLANK, **kwargs)
