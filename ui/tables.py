@@ -32,7 +32,7 @@ PLAIN_INTEGERS = (names.BATCH_ID, names.SOURCE_ROW, "rank", "split_id", "tier", 
 _SHARE = re.compile(r"(^|_)(share|premium)($|_)")
 _MONEY = re.compile(r"spend|cost|price|saving|quote|excess|threshold|total|value|dollars")
 _COUNT = re.compile(r"(^|_)(meals|units|quantity|volume|capacity|used|lines|invoices|quotes|rows|districts)($|_)")
-_WHOLE = re.compile(r"(^|_)(meals|units)($|_)")  # counted things: rounded to whole numbers
+_WHOLE = re.compile(r"(^|_)(meals|units|volume|capacity|used)($|_)")  # counted things: rounded to whole numbers
 EXTRA_HEADERS = {
     "constraint": "Constraint",
     "requirement": "What it requires",
@@ -239,6 +239,7 @@ def fitted(frame: pl.DataFrame, configs: dict[str, Any], shown: list[str], budge
 
 LINE_PX = 21  # px a wrapped line of cell text takes
 MAX_LINES = 8  # a row is never taller than this many lines
+WRAP_MIN_HEIGHT = 66  # px: the lowest row Streamlit wraps text in (over 4rem)
 
 
 def row_height(frame: pl.DataFrame, configs: dict[str, Any], shown: list[str]) -> int:
@@ -251,7 +252,7 @@ def row_height(frame: pl.DataFrame, configs: dict[str, Any], shown: list[str]) -
         longest = max((len(v) for v in frame[c].head(_SAMPLE).drop_nulls().to_list()), default=0)
         per_line = max(1.0, (width - CELL_PAD) / CHAR_PX) * 0.85  # words wrap before the edge
         lines = max(lines, math.ceil(longest / per_line))
-    return max(WRAP_ROW_HEIGHT, LINE_PX * min(lines, MAX_LINES) + 14)
+    return max(WRAP_MIN_HEIGHT, LINE_PX * min(lines, MAX_LINES) + 14)
 
 
 OPTIONAL_COLUMNS = ("allocated_spend",)  # shown only when not all 0: spend allocated from usage reports' periods
