@@ -239,6 +239,7 @@ def fitted(frame: pl.DataFrame, configs: dict[str, Any], shown: list[str], budge
 
 LINE_PX = 21  # px a wrapped line of cell text takes
 MAX_LINES = 8  # a row is never taller than this many lines
+WHOLE_ROWS = 12  # a wrapping table of at most this many rows is shown whole
 WRAP_MIN_HEIGHT = 66  # px: the lowest row Streamlit wraps text in (over 4rem)
 
 
@@ -292,4 +293,6 @@ def show(
         wrap = wrap or must_wrap
     if wrap:
         kwargs.setdefault("row_height", row_height(shown, configs, columns))
+        if shown.height <= WHOLE_ROWS:  # tall rows: a short table is shown whole, not behind a scroll bar
+            kwargs.setdefault("height", "content")
     return st.dataframe(shown, column_config=configs, placeholder=BLANK, **kwargs)
