@@ -36,6 +36,7 @@ if source == bp.DB_SPEC:
                 "note": st.column_config.TextColumn("Note", width="large"),
             },
             hide_index=True,
+            placeholder="",
             width="stretch",
             key="pool-quotes",
         )

@@ -134,6 +134,7 @@ with load_tab:
                     },
                     disabled=["source column", "example value"],
                     hide_index=True,
+                    placeholder="",
                     width="stretch",
                     key=f"mapping-{path.parent.name}-{reuse}",
                 )
@@ -266,6 +267,7 @@ with vendor_tab:
         num_rows="dynamic",
         column_config={lb.VENDOR_TYPE: st.column_config.SelectboxColumn(lb.VENDOR_TYPE, options=list(lb.VENDOR_TYPES))},
         hide_index=True,
+        placeholder="",
         width="stretch",
         key="vendor-editor",
     )
@@ -281,7 +283,12 @@ with district_tab:
         "US dollars override the federal ones when lower. Annual meals = meals served per year."
     )
     edited = st.data_editor(
-        ix.districts_for_editing(), num_rows="dynamic", hide_index=True, width="stretch", key="district-editor"
+        ix.districts_for_editing(),
+        num_rows="dynamic",
+        hide_index=True,
+        placeholder="",
+        width="stretch",
+        key="district-editor",
     )
     if st.button("Save districts"):
         with feedback.shown():
@@ -301,7 +308,7 @@ with district_tab:
     st.markdown("**Monthly meal counts**")
     st.caption("Meals served per district and month (month = first day of the month).")
     meal_counts = st.data_editor(
-        ix.meal_table(), num_rows="dynamic", hide_index=True, width="stretch", key="meals-editor"
+        ix.meal_table(), num_rows="dynamic", hide_index=True, placeholder="", width="stretch", key="meals-editor"
     )
     if st.button("Save meal counts"):
         with feedback.shown():

@@ -43,6 +43,7 @@ with st.expander("Parameters (editable)", expanded=False):
             ),
         },
         hide_index=True,
+        placeholder="",
         width="stretch",
         key=f"opt-costs-{key}",
     )

@@ -102,6 +102,7 @@ with bids_tab:
         start_bids,
         num_rows="dynamic",
         hide_index=True,
+        placeholder="",
         width="stretch",
         column_config={
             "bidder": st.column_config.TextColumn("Bidder"),
@@ -227,6 +228,7 @@ with records_tab:
         start_quotes,
         num_rows="dynamic",
         hide_index=True,
+        placeholder="",
         width="stretch",
         column_config={
             c: st.column_config.Column(tables.header(c), help=f"Column {c} of a quotes file")
