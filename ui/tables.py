@@ -139,7 +139,7 @@ def default_config(column: str, dtype: pl.DataType) -> Any:
     kind = column_kind(column, dtype)
     label = header(column)
     if kind == "date":
-        return st.column_config.DateColumn(label, format="YYYY-MM-DD")
+        return st.column_config.DateColumn(label, format="MMM YYYY" if column == names.MONTH else "YYYY-MM-DD")
     if kind == "datetime":
         return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")
     if kind == "bool":
