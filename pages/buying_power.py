@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import access, charts, feedback, filters
+from ui import access, charts, feedback, filters, tables
 from ui import buying_power as bp
 from ui import labels as lb
 
@@ -26,19 +26,27 @@ if source == bp.DB_SPEC:
             feedback.call(bp.quotes_table),
             num_rows="dynamic",
             column_config={
-                lb.ROUTE: st.column_config.SelectboxColumn(lb.ROUTE, options=list(lb.ROUTES), required=True),
-                lb.QUOTE_KIND: st.column_config.SelectboxColumn(
-                    lb.QUOTE_KIND, options=["tier", "capacity", "fixed_cost"], required=True
+                lb.ROUTE: st.column_config.SelectboxColumn(
+                    "Route", options=list(lb.ROUTES), format_func=lambda r: lb.ROUTE_LABELS[r], required=True
                 ),
+                lb.QUOTE_KIND: st.column_config.SelectboxColumn(
+                    "Kind", options=["tier", "capacity", "fixed_cost"], format_func=lb.quote_kind, required=True
+                ),
+                "category": st.column_config.TextColumn("Category"),
+                "threshold": st.column_config.NumberColumn("Threshold (× median demand)", format="%.2f"),
+                "value": st.column_config.NumberColumn("Value", format="%.4g"),
+                "note": st.column_config.TextColumn("Note", width="large"),
             },
             hide_index=True,
+            placeholder="",
             width="stretch",
             key="pool-quotes",
         )
         st.caption(
-            "tier: threshold = pooled annual volume in multiples of the median member's demand, value = fraction "
-            "off the unit cost; capacity: value = multiple of today's co-op volume on that route and category; "
-            "fixed_cost: value = US dollars per year paid once by a group that uses the offer. category '*' = all. "
+            "Volume tier: threshold = pooled annual volume in multiples of the median member's demand, value = "
+            "fraction off the unit cost; capacity: value = multiple of today's co-op volume on that route and "
+            "category; fixed cost: value = US dollars per year paid once by a group that uses the offer. Category "
+            "'*' = all. "
             "Rows marked 'default assumption' are not real quotes: replace them with your vendors' terms."
         )
         if st.button("Save these price terms"):
@@ -105,17 +113,18 @@ if source == bp.DB_SPEC:
         choices = bp.scenario_choices()
         lp_scenario = st.selectbox("Scenario", list(choices), format_func=lambda k: choices[k], key="pool_lp_scenario")
         alone_lp = feedback.call(bp.route_lp_alone, list(spec.ids), lp_scenario)
-        st.dataframe(
+        tables.show(
             alone_lp,
-            hide_index=True,
-            width="stretch",
-            column_config={"route_lp_cost": st.column_config.NumberColumn("Route-LP cost ($)", format="dollar")},
+            {
+                "route_lp_cost": st.column_config.NumberColumn("Route-LP cost ($)", format="dollar"),
+                "route_lp_status": st.column_config.TextColumn("Solver"),
+            },
         )
         st.caption(
             f"{period}. Each district alone at its own route-LP optimum (calibrated cost per meal by route and annual "
-            "meals, the scenario's constraints; US dollars per year), as `optimize --district D --scenario S` solves "
-            "it, beside buying alone and pooled above. A pool spec made from these route LPs "
-            "(`pool_spec.spec_from_route_lp`) gives exactly these standalone costs."
+            "meals, the scenario's constraints; US dollars per year), as the Route optimizer solves it for that "
+            "district, beside buying alone and pooled above; a pool of these districts' own route models starts from "
+            "exactly these standalone costs."
         )
 
 charts.show(
@@ -126,32 +135,38 @@ charts.show(
     )
 )
 st.subheader("Where the savings come from")
-left, right = st.columns(2)
-with left:
-    st.dataframe(
-        bp.savings_by_route(pool),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            lb.ROUTE: st.column_config.TextColumn("Route"),
-            "units_standalone": st.column_config.NumberColumn("Units alone", format="localized"),
-            "units_coop": st.column_config.NumberColumn("Units pooled", format="localized"),
-            "cost_standalone": st.column_config.NumberColumn("Cost alone ($)", format="dollar"),
-            "cost_coop": st.column_config.NumberColumn("Cost pooled ($)", format="dollar"),
-            "saving": st.column_config.NumberColumn("Difference ($)", format="dollar"),
-        },
-    )
-    st.caption(
-        f"{basis}. Annual units (base units: lb, gal, each, dozen) and cost per route, all districts buying alone "
-        "vs pooled; savings come from volume tiers the pool reaches, fixed costs shared and capacity reassigned."
-    )
-with right:
-    st.markdown("**Volume tiers and fixed costs in the pooled plan**")
-    st.dataframe(pool.tiers, hide_index=True, width="stretch")
-    st.caption("Pooled annual volume per offer (base units), the tier it reaches and the unit cost ($ per unit).")
-    binding = bp.binding_capacities(pool)
-    st.markdown(f"**Capacities that bind: {binding.height}**")
-    st.dataframe(binding, hide_index=True, width="stretch")
+tables.show(
+    bp.savings_by_route(pool),
+    {
+        lb.ROUTE: st.column_config.TextColumn("Route"),
+        "units_standalone": st.column_config.NumberColumn("Units alone", format="localized"),
+        "units_coop": st.column_config.NumberColumn("Units pooled", format="localized"),
+        "cost_standalone": st.column_config.NumberColumn("Cost alone ($)", format="dollar"),
+        "cost_coop": st.column_config.NumberColumn("Cost pooled ($)", format="dollar"),
+        "saving": st.column_config.NumberColumn("Difference ($)", format="dollar"),
+    },
+)
+st.caption(
+    f"{basis}. Annual units (base units: lb, gal, each, dozen) and cost per route, all districts buying alone "
+    "vs pooled; savings come from volume tiers the pool reaches, fixed costs shared and capacity reassigned."
+)
+st.markdown("**Volume tiers and fixed costs in the pooled plan**")
+tables.show(
+    pool.tiers,
+    {
+        "offer": st.column_config.TextColumn("Offer (route: category/unit)"),
+        "category": st.column_config.TextColumn("Category / base unit"),
+        "tier": st.column_config.NumberColumn("Tier", format="%d", help="The volume tier reached (-1 = none)"),
+        "unit_cost": st.column_config.NumberColumn("Unit cost ($)", format="$%.3f", help="US dollars per base unit"),
+        "base_unit_cost": st.column_config.NumberColumn("List cost ($)", format="$%.3f", help="Before any tier"),
+        "fixed_cost_paid": st.column_config.NumberColumn("Fixed cost ($)", format="dollar"),
+    },
+    column_order=bp.TIER_COLUMNS,
+)
+st.caption("Pooled annual volume per offer (base units), the tier it reaches and the unit cost ($ per unit).")
+binding = bp.binding_capacities(pool)
+st.markdown(f"**Capacities that bind: {binding.height}**")
+tables.show(binding, {"offer": st.column_config.TextColumn("Offer (route: category/unit)")})
 
 st.subheader("Splitting the cost: allocation methods side by side")
 st.caption(f"Fair splits need the least cost of every group of districts: {bp.shapley_note(members, exact)}.")
@@ -193,7 +208,12 @@ else:
             definition="Each district's share of the pooled cost under each method (US dollars per year).",
         )
     )
-    st.dataframe(report.table(), hide_index=True, width="stretch")
+    split = report.table()
+    tables.show(
+        split,
+        {"district": st.column_config.TextColumn("District")}
+        | {c: st.column_config.NumberColumn(tables.header(c) + " ($)", format="dollar") for c in split.columns[1:]},
+    )
     st.caption("US dollars per year per district: standalone cost, cost of its own pooled purchases, and each method.")
     if not report.games.exhaustive:
         st.dataframe(
@@ -222,14 +242,13 @@ else:
         st.caption(
             f"Least-core ε = ${report.least_core_epsilon:,.2f}: the smallest amount some group still gains by leaving."
         )
-    st.dataframe(
+    tables.show(
         bp.allocation_checks(report),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "max_excess": st.column_config.NumberColumn("Largest group excess ($)", format="%.2f"),
+        {
+            "max_excess": st.column_config.NumberColumn("Largest group excess ($)", format="dollar"),
             "known_weakness": st.column_config.TextColumn("Known weakness", width="large"),
         },
+        wrap=True,
     )
     st.caption(
         "In the core = no group of districts would pay less on its own; individually rational = no district pays more "
@@ -266,5 +285,5 @@ if st.button("Solve the what-if", key="pool_whatif_run"):
             delta=bp.delta_dollars(after.savings - before.savings),
         )
         st.caption(f"Modelled on {terms_basis}; solver: {bp.status_words(after.status)}.")
-        st.dataframe(after.standalone, hide_index=True, width="stretch")
+        tables.show(after.standalone, {"district": st.column_config.TextColumn("District")})
         st.caption("After the change: each district's standalone and pooled cost and savings (US dollars per year).")

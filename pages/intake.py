@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import access, feedback, filters
+from ui import access, feedback, filters, tables
 from ui import intake as ix
 from ui import labels as lb
 
@@ -137,12 +137,13 @@ with load_tab:
                     },
                     disabled=["source column", "example value"],
                     hide_index=True,
+                    placeholder="",
                     width="stretch",
                     key=f"mapping-{path.parent.name}-{reuse}",
                 )
                 st.subheader("Preview")
                 preview = ix.mapped_preview(head, table)
-                st.dataframe(preview, hide_index=True, width="stretch", height=260)
+                st.dataframe(preview, hide_index=True, width="stretch", height=260, placeholder="")
                 st.caption(
                     f"First {preview.height} row(s) under this mapping, canonical column names, values as in the "
                     "file; `source_row` is the spreadsheet row (header = row 1). The inferred commodity, category "
@@ -199,7 +200,9 @@ with batch_tab:
     if batches.height == 0:
         st.info("No batches loaded yet.")
     else:
-        st.dataframe(batches, hide_index=True, width="stretch")
+        tables.show(
+            batches, {"sha256": st.column_config.TextColumn("Fingerprint", width="small", help="The file's SHA-256")}
+        )
         st.caption(
             "One batch = one loaded file (or the sample co-op). Rows loaded and rejected are purchase lines; "
             "loaded_at is the server's time."
@@ -216,7 +219,7 @@ with review_tab:
     if review.height == 0:
         st.info(f"No stored line was classified with confidence under {ix.REVIEW_BELOW:.2f}.")
     else:
-        st.dataframe(review, hide_index=True, width="stretch", height=260)
+        st.dataframe(review, hide_index=True, width="stretch", height=260, placeholder="")
     st.caption(
         f"Stored lines whose product was recognised with confidence under {ix.REVIEW_BELOW:.2f} (a misspelling "
         "guessed at, or no rule matched), per description and pack size, largest spend (dollars, all dates) "
@@ -247,7 +250,7 @@ with review_tab:
     history = ix.correction_history()
     if history.height:
         st.subheader("Corrections")
-        st.dataframe(history, hide_index=True, width="stretch")
+        tables.show(history)
         open_ids = ix.open_corrections(history)
         if open_ids:
             chosen_id = st.selectbox("Undo correction", open_ids, key="correct_undo_id")
@@ -269,6 +272,7 @@ with vendor_tab:
         num_rows="dynamic",
         column_config={lb.VENDOR_TYPE: st.column_config.SelectboxColumn(lb.VENDOR_TYPE, options=list(lb.VENDOR_TYPES))},
         hide_index=True,
+        placeholder="",
         width="stretch",
         key="vendor-editor",
     )
@@ -284,7 +288,12 @@ with district_tab:
         "US dollars override the federal ones when lower. Annual meals = meals served per year."
     )
     edited = st.data_editor(
-        ix.districts_for_editing(), num_rows="dynamic", hide_index=True, width="stretch", key="district-editor"
+        ix.districts_for_editing(),
+        num_rows="dynamic",
+        hide_index=True,
+        placeholder="",
+        width="stretch",
+        key="district-editor",
     )
     if st.button("Save districts"):
         with feedback.shown():
@@ -304,7 +313,7 @@ with district_tab:
     st.markdown("**Monthly meal counts**")
     st.caption("Meals served per district and month (month = first day of the month).")
     meal_counts = st.data_editor(
-        ix.meal_table(), num_rows="dynamic", hide_index=True, width="stretch", key="meals-editor"
+        ix.meal_table(), num_rows="dynamic", hide_index=True, placeholder="", width="stretch", key="meals-editor"
     )
     if st.button("Save meal counts"):
         with feedback.shown():
@@ -316,7 +325,7 @@ with district_tab:
         "or district user, its district ids separated by ';'. Emails match ignoring case."
     )
     edited_users = st.data_editor(
-        ix.user_table(), num_rows="dynamic", hide_index=True, width="stretch", key="users-editor"
+        ix.user_table(), num_rows="dynamic", hide_index=True, width="stretch", key="users-editor", placeholder=""
     )
     if st.button("Save users", key="users_save"):
         with feedback.shown():

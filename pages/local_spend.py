@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import access, charts, feedback, filters, metrics
+from ui import access, charts, feedback, filters, metrics, tables
 from ui import labels as lb
 from ui import local_spend as ls
 
@@ -61,18 +61,18 @@ else:
         charts.share_bars(table, by=lb.DISTRICT_ID, by_title="District", period=period, definition=definition),
         table.height,
     )
-st.dataframe(
+tables.show(
     table,
-    hide_index=True,
-    width="stretch",
-    column_config={
+    {
         "total_spend": st.column_config.NumberColumn("Total spend ($)", format="dollar"),
         "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
         "spend": st.column_config.NumberColumn("Spend ($)", format="dollar"),
         "local_share": st.column_config.NumberColumn("Local share", format="percent"),
         "share": st.column_config.NumberColumn("Share of spend", format="percent"),
-        "unknown_origin_spend": st.column_config.NumberColumn("Unknown-origin spend ($)", format="dollar"),
-        "allocated_spend": st.column_config.NumberColumn("Allocated from period totals ($)", format="dollar"),
+        "unknown_origin_spend": st.column_config.NumberColumn("Unknown origin ($)", format="dollar"),
+        "allocated_spend": st.column_config.NumberColumn(
+            "Allocated ($)", format="dollar", help="Spend allocated from period totals (usage reports)"
+        ),
         "lines": st.column_config.NumberColumn("Lines", format="localized"),
     },
 )
@@ -87,23 +87,29 @@ category = c2.selectbox(
 which = c3.radio("Lines", list(ls.WHICH), horizontal=True, key="drill_which")
 if district:
     lines = feedback.call(ls.drill_lines, district, start, end, category, which)
-    st.dataframe(
-        lines.head(5000),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            lb.EXTENDED_PRICE: st.column_config.NumberColumn("Extended price ($)", format="dollar"),
-            lb.SPEND_IN_PERIOD: st.column_config.NumberColumn("Spend in the period shown ($)", format="dollar"),
-            lb.PERIOD_START: st.column_config.DateColumn("Report period from", format="YYYY-MM-DD"),
-            lb.PERIOD_END: st.column_config.DateColumn("Report period to", format="YYYY-MM-DD"),
-            lb.UNIT_PRICE: st.column_config.NumberColumn("Unit price ($ per unit)", format="%.4f"),
-            "distance_miles": st.column_config.NumberColumn("Distance (miles)", format="%.0f"),
-        },
-    )
+    line_config = {
+        lb.INVOICE_DATE: st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+        lb.EXTENDED_PRICE: st.column_config.NumberColumn("Extended price ($)", format="dollar"),
+        lb.SPEND_IN_PERIOD: st.column_config.NumberColumn("Spend in the period shown ($)", format="dollar"),
+        lb.PERIOD_START: st.column_config.DateColumn("Report period from", format="YYYY-MM-DD"),
+        lb.PERIOD_END: st.column_config.DateColumn("Report period to", format="YYYY-MM-DD"),
+        lb.UNIT_PRICE: st.column_config.NumberColumn("Unit price ($ per unit)", format="$%.4f"),
+        "unit": st.column_config.TextColumn("Unit (file's)"),
+        "origin_state": st.column_config.TextColumn("Origin"),
+        "local_basis": st.column_config.TextColumn("Local by"),
+        lb.ROUTE: st.column_config.TextColumn("Route"),
+        "origin_zip": st.column_config.TextColumn("Origin ZIP"),
+        "invoice_no": st.column_config.TextColumn("Invoice"),
+        "vendor_type_rule": st.column_config.TextColumn("Vendor type from"),
+        "distance_miles": st.column_config.NumberColumn("Distance (miles)", format="%.0f"),
+    }
+    tables.show(lines.head(5000), line_config, column_order=ls.DRILL_COLUMNS)
+    with st.expander("Every column of these lines (scrolls sideways)"):
+        tables.show(lines.head(5000), line_config, fit=None)
     st.caption(
         f"{lines.height:,} purchase line(s) of {lb.md(district)}, {period} (first 5,000 shown); extended price in US "
         "dollars, quantity in the file's unit. A line of a usage report covers the report's whole period: its "
-        "spend in the period shown is the share of its days that fall in it. `local_basis` says which part of "
+        "spend in the period shown is the share of its days that fall in it. 'Local by' says which part of "
         "the district's definition made a line local (radius, states, counties, own state); distance = miles "
         "between ZIP centroids."
     )

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import access, charts, feedback, filters
+from ui import access, charts, feedback, filters, tables
 from ui import labels as lb
 from ui import optimizer as op
 
@@ -38,11 +38,14 @@ with st.expander("Parameters (editable)", expanded=False):
         routes,
         disabled=[lb.ROUTE, "label"],
         column_config={
+            lb.ROUTE: None,
+            "label": st.column_config.TextColumn("Route"),
             "cost_per_meal": st.column_config.NumberColumn(
                 "Cost per meal ($)", min_value=0.0, step=0.01, format="$%.2f", required=True
-            )
+            ),
         },
         hide_index=True,
+        placeholder="",
         width="stretch",
         key=f"opt-costs-{key}",
     )
@@ -81,9 +84,9 @@ with st.expander("Parameters (editable)", expanded=False):
         "Costs in US dollars per meal; targets are per-meal averages (local intensity: share of meals; economic "
         "impact: dollars of output per meal; price risk: standard deviation in dollars per meal)."
     )
-    st.dataframe(base.constraints_table(), hide_index=True, width="stretch")
+    tables.show(base.constraints_table())
     st.caption(
-        "The model's constraints, one row each: what each route's meal adds to the left-hand side (columns), "
+        "The model's constraints, one row each: what one meal through each route (columns) adds to the constraint, "
         "the comparison and the limit; a target row counts each meal's intensity above (+) or below (−) the target."
     )
 
@@ -104,42 +107,40 @@ with feedback.shown():
         k1.metric("Total cost", f"${result.total_cost:,.0f}", help="US dollars per year, net of any incentive.")
         k2.metric("Cost per meal", f"${result.cost_per_meal:,.3f}")
         k3.metric("Meals from local routes", f"{result.share():.0%}")
-        left, right = st.columns(2)
-        with left:
-            charts.show(
-                charts.meals_per_route(
-                    result.meals_table(),
-                    scenario=chosen_scenario.label or chosen_scenario.name,
-                    definition="Least-cost meals per year through each route (LP solution).",
-                )
+        charts.show(
+            charts.meals_per_route(
+                result.meals_table(),
+                scenario=chosen_scenario.label or chosen_scenario.name,
+                definition="Least-cost meals per year through each route (LP solution).",
             )
-        with right:
-            st.markdown("**Meals per route**")
-            st.dataframe(
-                op.reduced_costs(result),
-                hide_index=True,
-                width="stretch",
-                column_config={
-                    lb.ROUTE: st.column_config.TextColumn("Route"),
-                    "meals": st.column_config.NumberColumn("Meals per year", format="%.0f"),
-                    "share": st.column_config.NumberColumn("Share of meals", format="percent"),
-                    "reduced_cost": st.column_config.NumberColumn("Reduced cost ($ per meal)", format="%.3f"),
-                    "meaning": st.column_config.TextColumn("What it means", width="large"),
-                },
-            )
-            st.caption(
-                "Meals per year through each route in the least-cost plan. Reduced cost = how much a route's cost "
-                "per meal must fall before it enters the plan (the paper's activity duals, Table 6)."
-            )
-        st.markdown("**Constraints: shadow prices**")
-        st.dataframe(
-            op.shadow_prices(result, model),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "shadow_price": st.column_config.NumberColumn("Shadow price ($)", format="%.4f"),
+        )
+        st.markdown("**Meals per route**")
+        tables.show(
+            op.reduced_costs(result),
+            {
+                lb.ROUTE: st.column_config.TextColumn("Route"),
+                "meals": st.column_config.NumberColumn("Meals per year", format="localized"),
+                "share": st.column_config.NumberColumn("Share of meals", format="percent"),
+                "reduced_cost": st.column_config.NumberColumn("Reduced cost ($/meal)", format="$%.3f"),
                 "meaning": st.column_config.TextColumn("What it means", width="large"),
             },
+            wrap=True,
+        )
+        st.caption(
+            "Meals per year through each route in the least-cost plan. Reduced cost = how much a route's cost "
+            "per meal must fall before it enters the plan (the paper's activity duals, Table 6)."
+        )
+        st.markdown("**Constraints: shadow prices**")
+        tables.show(
+            op.shadow_prices(result, model),
+            {
+                "constraint": st.column_config.TextColumn("Constraint"),
+                "requirement": st.column_config.TextColumn("What it requires"),
+                "shadow_price": st.column_config.NumberColumn("Shadow price ($)", format="$%.4f"),
+                "binding": st.column_config.CheckboxColumn("Binding"),
+                "meaning": st.column_config.TextColumn("What it means", width="large"),
+            },
+            wrap=True,
         )
         st.caption(
             "Shadow price = change in total cost (US dollars per year) per one-unit increase of the constraint's "
@@ -150,10 +151,11 @@ st.subheader("All six scenarios on this model")
 with feedback.shown():
     compared = op.compare_scenarios(model)
     charts.show(
-        charts.meals_per_route(
+        charts.scenario_meals(
             compared,
             scenario="the paper's six scenarios",
-            definition="Least-cost meals per year by route under each scenario, with the parameters above.",
+            definition="Least-cost meals per year by route under each scenario, with the parameters above; a "
+            "scenario whose constraints no plan can meet is labelled infeasible.",
         )
     )
 
@@ -173,13 +175,13 @@ if st.button("Run the sensitivity analysis", key="opt_run_sensitivity"):
 stored = st.session_state.get("opt_sensitivity")
 if stored and stored[0] == f"{source}-{name}":
     sens = stored[1]
-    st.dataframe(sens.table(), hide_index=True, width="stretch")
+    tables.show(sens.table(), {"factor": st.column_config.NumberColumn("Cost factor", format="percent")})
     st.caption(
         "One row per run: cost factor, route varied (or all), solver status, total cost (US dollars per year), "
         "meals per year "
         "per route; infeasible runs name the constraints in conflict."
     )
-    st.dataframe(op.ranges_table(sens), hide_index=True, width="stretch")
+    tables.show(op.ranges_table(sens))
     st.caption(
         "Range over the optimal runs: meals per year, shadow prices (US dollars) and reduced costs (dollars per meal)."
     )
@@ -214,9 +216,15 @@ if target_routes:
                 f"of meals on {label} (target {goal:.0%})."
             )
         elif found.reachable and found.incentive is not None:
+            at = op.share_at(found)
             st.success(
-                f"An extra **${found.incentive:,.3f} per meal** on {label} moves at least {goal:.0%} of meals "
-                f"there (without it: {(found.share_without or 0):.0%})."
+                f"The least-cost plan buys {(found.share_without or 0):.0%} of meals on {label} without an extra "
+                f"incentive. From **${found.incentive:,.3f} per meal** extra it buys {at:.0%} there (the curve's "
+                f"step), which meets the {goal:.0%} target; a smaller payment does not move any meals."
+                if at is not None and (found.share_without or 0) < 1e-9
+                else f"The smallest extra incentive that reaches {goal:.0%} of meals on {label} is **"
+                f"${found.incentive:,.3f} per meal**: the least-cost plan then buys "
+                f"{'–' if at is None else f'{at:.0%}'} there (without it: {(found.share_without or 0):.0%})."
             )
         else:
             st.warning(found.message or f"No incentive reaches {goal:.0%} on {label}.")

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import access, charts, feedback, filters, metrics
+from ui import access, charts, feedback, filters, metrics, tables
 from ui import labels as lb
 from ui import overview as ov
 
@@ -115,29 +115,27 @@ if not access.sees_districts(user):  # a viewer: co-op totals only, no district'
     st.stop()
 st.subheader("Districts")
 table = ov.district_table(m)
-st.dataframe(
+tables.show(
     table,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        lb.DISTRICT_ID: st.column_config.TextColumn("District"),
-        lb.NAME: st.column_config.TextColumn("Name"),
+    {
+        lb.DISTRICT_ID: st.column_config.TextColumn("Id", help="The district's id in the registry and its files."),
+        lb.NAME: st.column_config.TextColumn("District", pinned=True),
         "total_spend": st.column_config.NumberColumn("Total spend ($)", format="dollar"),
         "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
-        "allocated_spend": st.column_config.NumberColumn("Allocated from period totals ($)", format="dollar"),
+        "allocated_spend": st.column_config.NumberColumn(
+            "Allocated ($)", format="dollar", help="Spend allocated from period totals (usage reports)"
+        ),
         "local_share": st.column_config.ProgressColumn("Local share", format="percent", min_value=0.0, max_value=1.0),
-        "goal_met": st.column_config.CheckboxColumn("At goal (cumulative)"),
-        "unknown_origin_spend": st.column_config.NumberColumn("Unknown-origin spend ($)", format="dollar"),
-        "lines": st.column_config.NumberColumn("Lines in period", format="localized"),
-        "last_invoice_date": st.column_config.DateColumn("Latest invoice on file"),
-        "days_since_last_invoice": st.column_config.NumberColumn("Days since latest invoice"),
-        "last_loaded_at": st.column_config.DatetimeColumn("Last loaded"),
+        "goal_met": st.column_config.CheckboxColumn("At goal"),
+        "unknown_origin_spend": st.column_config.NumberColumn("Unknown origin ($)", format="dollar"),
+        "lines": st.column_config.NumberColumn("Lines", format="localized"),
     },
+    column_order=ov.district_columns(table),
 )
 st.caption(
     f"One row per district, {period}. Spend and share as defined above, by each district's own definition of "
-    "local; 'at goal' = the cumulative local share over the period is at or above the co-op goal; 'latest invoice on "
-    "file' and 'last loaded' cover all data loaded (freshness), not just the period."
+    "local; 'at goal' = the cumulative local share over the period is at or above the co-op goal; lines = purchase "
+    "lines in the period. How fresh each district's data is: under Data on file."
 )
 
 st.subheader("Data on file")
@@ -152,27 +150,29 @@ charts.show(
     ),
     grid["district_id"].n_unique(),
 )
-ages = ov.file_age(chosen)
-st.dataframe(
-    ages.select("name", "district_id", "days_since_last_file"),
-    hide_index=True,
-    column_config={
-        "name": st.column_config.TextColumn("District"),
-        "district_id": st.column_config.TextColumn("Id"),
-        "days_since_last_file": st.column_config.NumberColumn("Days since its last file", format="%d"),
+tables.show(
+    ov.file_age(chosen),
+    {
+        "name": st.column_config.TextColumn("District", pinned=True),
+        "district_id": st.column_config.TextColumn("Id", help="The district's id in the registry and its files."),
+        "last_invoice_date": st.column_config.DateColumn("Latest invoice", format="D MMM YYYY"),
+        "days_since_last_invoice": st.column_config.NumberColumn("Invoice age (days)", format="%d"),
+        "last_loaded_at": st.column_config.DatetimeColumn("Last file loaded", format="D MMM YYYY, HH:mm"),
+        "days_since_last_file": st.column_config.NumberColumn("File age (days)", format="%d"),
     },
 )
-st.caption("Days since each district's last file was loaded (today's date; the sample counts as one file).")
+st.caption(
+    "Freshness of all data loaded, not just the period: each district's latest invoice date and when its last "
+    "file was loaded, counted in days to today (the sample counts as one file); blank = nothing on file."
+)
 
 with st.expander("Co-op spend by vendor (the volume the co-op can negotiate with)"):
-    st.dataframe(
+    tables.show(
         m.vendors,
-        hide_index=True,
-        width="stretch",
-        column_config={
+        {
             "spend": st.column_config.NumberColumn("Spend ($)", format="dollar"),
             "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
-            "districts": st.column_config.NumberColumn("Districts buying"),
+            "districts": st.column_config.NumberColumn("Districts buying", format="localized"),
             "lines": st.column_config.NumberColumn("Lines", format="localized"),
         },
     )

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import access, feedback, filters
+from ui import access, feedback, filters, tables
 from ui import packet as pk
 
 user = access.require("packet")
@@ -59,7 +59,7 @@ if not user.sees_everything:  # the Census export is every district's own figure
     st.stop()
 st.subheader("Farm to School Census export")
 census_year = st.selectbox(
-    "School year", pk.census_years(start, end), format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="census_year"
+    "School year", pk.census_years(start, end), format_func=tables.school_year, key="census_year"
 )
 exported = feedback.call(pk.census_export, census_year)
 st.caption(
@@ -67,7 +67,27 @@ st.caption(
     f"June) in the Census's own terms, US dollars; totals equal the Overview's figures for the same dates. "
     f"Edition: {pk.census_edition()}."
 )
-st.dataframe(exported.districts, hide_index=True, width="stretch")
+census_columns = exported.districts.columns
+census_config = {
+    c: st.column_config.NumberColumn(c.replace("category: ", "").replace("source: ", "") + " ($)", format="dollar")
+    for c in census_columns
+    if c.startswith(("category: ", "source: "))
+} | {
+    "name": st.column_config.TextColumn("District", pinned=True),
+    "district_id": st.column_config.TextColumn("Id"),
+    "local_share": st.column_config.NumberColumn("Local share", format="percent"),
+    "total_food_cost": st.column_config.NumberColumn("Total ($)", format="dollar", help="Total food cost"),
+    "local_food_cost": st.column_config.NumberColumn("Local ($)", format="dollar", help="Local food cost"),
+    "unknown_origin_cost": st.column_config.NumberColumn("Unknown origin ($)", format="dollar"),
+}
+tables.show(exported.districts, census_config, column_order=pk.CENSUS_HEADLINE)
+with st.expander("Every Census column (category and source breakdown; scrolls sideways)"):
+    tables.show(
+        exported.districts,
+        census_config,
+        column_order=["name", *(c for c in census_columns if c not in ("name", "district_id")), "district_id"],
+        fit=None,
+    )
 files = pk.census_files(exported)
 c1, c2, c3 = st.columns(3)
 stem_census = f"census-SY{census_year}-{(census_year + 1) % 100:02d}"
@@ -83,4 +103,11 @@ c2.download_button(
 c3.download_button("Mapping (CSV)", data=files["mapping"], file_name=f"{stem_census}-mapping.csv", mime="text/csv",
                    key="census_mapping")  # fmt: skip
 with st.expander("How our categories and vendor types map to the Census's"):
-    st.dataframe(exported.mapping, hide_index=True, width="stretch")
+    tables.show(
+        exported.mapping,
+        {
+            "ours": st.column_config.TextColumn("Ours"),
+            "census": st.column_config.TextColumn("Census"),
+            "note": st.column_config.TextColumn("Note", width="large"),
+        },
+    )

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import access, charts, feedback, filters, metrics
+from ui import access, charts, feedback, filters, metrics, tables
 from ui import labels as lb
 from ui import premiums as pr
 
@@ -64,31 +64,32 @@ with right:
         )
 
 st.subheader("By commodity")
-st.dataframe(
+tables.show(
     commodity,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "local_unit_price": st.column_config.NumberColumn("Local $ per base unit", format="$%.3f"),
-        "nonlocal_unit_price": st.column_config.NumberColumn("Non-local $ per base unit", format="$%.3f"),
+    {
+        "base_unit": st.column_config.TextColumn("Unit"),
+        "local_unit_price": st.column_config.NumberColumn("Local $/unit", format="$%.3f"),
+        "nonlocal_unit_price": st.column_config.NumberColumn("Non-local $/unit", format="$%.3f"),
         "premium": st.column_config.NumberColumn("Premium", format="percent"),
-        "local_spend": st.column_config.NumberColumn("Local spend ($)", format="dollar"),
-        "nonlocal_spend": st.column_config.NumberColumn("Non-local spend ($)", format="dollar"),
-        "local_quantity": st.column_config.NumberColumn("Local quantity (base units)", format="localized"),
-        "nonlocal_quantity": st.column_config.NumberColumn("Non-local quantity (base units)", format="localized"),
+        "local_spend": st.column_config.NumberColumn("Local ($)", format="dollar", help="Local spend"),
+        "nonlocal_spend": st.column_config.NumberColumn("Non-local ($)", format="dollar", help="Non-local spend"),
+        "local_quantity": st.column_config.NumberColumn("Local quantity", format="localized"),
+        "nonlocal_quantity": st.column_config.NumberColumn("Non-local quantity", format="localized"),
     },
+    column_order=pr.COMMODITY_COLUMNS,
 )
-st.caption(f"{period}; {'whole selection' if scope == metrics.COOP else 'district ' + lb.md(scope)}. {definition}")
+st.caption(
+    "Prices in US dollars per base unit (lb, gal, each, dozen). "
+    f"{period}; {'whole selection' if scope == metrics.COOP else 'district ' + lb.md(scope)}. {definition}"
+)
 
 st.subheader("By route, against traditional non-local")
-st.dataframe(
+tables.show(
     route,
-    hide_index=True,
-    width="stretch",
-    column_config={
+    {
         "premium": st.column_config.NumberColumn("Premium vs traditional non-local", format="percent"),
         "spend": st.column_config.NumberColumn("Spend compared ($)", format="dollar"),
-        "products": st.column_config.NumberColumn("Commodities compared"),
+        "products": st.column_config.NumberColumn("Commodities compared", format="localized"),
     },
 )
 st.caption(

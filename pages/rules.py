@@ -1,6 +1,6 @@
 import streamlit as st
 
-from ui import access, feedback, filters
+from ui import access, feedback, filters, tables
 from ui import labels as lb
 from ui import rules as rl
 
@@ -21,35 +21,33 @@ years = rl.school_years(start, end)
 
 with thresholds_tab:
     st.markdown("**Thresholds in force** (most restrictive of federal, state and district applies)")
-    st.dataframe(
+    tables.show(
         feedback.call(rl.threshold_rules),
-        hide_index=True,
-        width="stretch",
-        column_config={
+        {
             "effective_date": st.column_config.DateColumn("In force from", format="YYYY-MM-DD"),
             "value": st.column_config.NumberColumn("Threshold ($)", format="dollar"),
             "local_unprocessed_value": st.column_config.NumberColumn(
-                "For local unprocessed products ($)", format="dollar"
+                "Local unprocessed ($)", format="dollar", help="For local unprocessed agricultural products"
             ),
+            "kind": st.column_config.TextColumn("Threshold"),
+            "scope": st.column_config.TextColumn("State or district"),
             "source": st.column_config.TextColumn("Source", width="large"),
         },
+        wrap=True,
     )
     st.caption(
-        "US dollars. A purchase is judged by the values in force on its date; micro-purchase up to the micro "
+        "Federal thresholds and those of the co-op's own states and districts only. US dollars. A purchase is "
+        "judged by the values in force on its date; micro-purchase up to the micro "
         "threshold, small purchase up to the small (simplified acquisition) threshold, formal above."
     )
     c1, c2 = st.columns(2)
-    year = c1.selectbox(
-        "School year", years, index=len(years) - 1, format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="rules_year"
-    )
+    year = c1.selectbox("School year", years, index=len(years) - 1, format_func=tables.school_year, key="rules_year")
     flagged_only = c2.toggle("Only flagged district-vendor years", value=True, key="rules_flagged")
     checked = feedback.call(rl.threshold_check, year, chosen, flagged_only)
     st.metric("Flagged district-vendor years", f"{rl.flagged(checked):,}")
-    st.dataframe(
+    tables.show(
         checked,
-        hide_index=True,
-        width="stretch",
-        column_config={
+        {
             "spend": st.column_config.NumberColumn("Spend ($)", format="dollar"),
             "first_date": st.column_config.DateColumn("First purchase", format="YYYY-MM-DD"),
             "last_date": st.column_config.DateColumn("Last purchase", format="YYYY-MM-DD"),
@@ -57,27 +55,30 @@ with thresholds_tab:
             "micro_threshold": st.column_config.NumberColumn("Micro threshold ($)", format="dollar"),
             "small_threshold": st.column_config.NumberColumn("Small threshold ($)", format="dollar"),
             lb.REASON: st.column_config.TextColumn("Reason", width="large"),
+            "source": st.column_config.TextColumn("Source", width="large"),
+            "required_method": st.column_config.TextColumn("Method needed"),
+            "recorded_method": st.column_config.TextColumn("On record"),
         },
+        wrap=True,
+        column_order=rl.CHECK_COLUMNS,
     )
     st.caption(
-        f"School year {year}-{(year + 1) % 100:02d} (1 July to 30 June), chosen districts: aggregate spend per "
-        "district and "
-        "vendor (US dollars), the method that spend requires, the method on record (contracts table; none = "
-        "micro-purchase) and a flag when spend exceeds what the recorded method allows."
+        f"School year {tables.school_year(year)} (1 July to 30 June), chosen districts: aggregate spend per "
+        "district and vendor (US dollars), the method that spend requires, the method on record (contracts table; "
+        "none = micro-purchase) and a flag when spend exceeds what the recorded method allows. Why each flagged "
+        "row is flagged, and the source of the threshold:"
     )
+    for why in rl.flag_reasons(checked):
+        st.markdown(f"- {lb.md(why)}")
 
 with split_tab:
-    year = st.selectbox(
-        "School year", years, index=len(years) - 1, format_func=lambda y: f"{y}-{(y + 1) % 100:02d}", key="split_year"
-    )
+    year = st.selectbox("School year", years, index=len(years) - 1, format_func=tables.school_year, key="split_year")
     splits = feedback.call(rl.split_purchases, year, chosen)
     groups = rl.split_groups(splits)
     st.metric("Possible split purchases", f"{groups:,}")
-    st.dataframe(
+    tables.show(
         splits,
-        hide_index=True,
-        width="stretch",
-        column_config={
+        {
             lb.EXTENDED_PRICE: st.column_config.NumberColumn("Line ($)", format="dollar"),
             lb.INVOICE_DATE: st.column_config.DateColumn("Invoice date", format="YYYY-MM-DD"),
             "invoice_total": st.column_config.NumberColumn("Invoice total ($)", format="dollar"),
@@ -85,6 +86,8 @@ with split_tab:
             "micro_threshold": st.column_config.NumberColumn("Micro threshold ($)", format="dollar"),
             lb.REASON: st.column_config.TextColumn("Reason", width="large"),
         },
+        wrap=True,
+        column_order=rl.SPLIT_COLUMNS,
     )
     st.caption(
         "USDA, Geographic Preference Q&A, Q8: two or more invoices from one vendor to one district within 30 days, "
@@ -100,8 +103,13 @@ with bids_tab:
         start_bids,
         num_rows="dynamic",
         hide_index=True,
+        placeholder="",
         width="stretch",
-        column_config={"price": st.column_config.NumberColumn("price ($ per unit)", min_value=0.0, format="$%.2f")},
+        column_config={
+            "bidder": st.column_config.TextColumn("Bidder"),
+            "price": st.column_config.NumberColumn("Price ($ per unit)", min_value=0.0, format="$%.2f"),
+            "meets_preference": st.column_config.CheckboxColumn("Meets the geographic preference"),
+        },
         key=f"bids-editor-{upload.name if upload else 'example'}",
     )
     b1, b2, b3 = st.columns(3)
@@ -125,11 +133,9 @@ with bids_tab:
             item=item,
         )
         st.metric("Winner (pays its own bid)", result.winner or "tie: see warnings")
-        st.dataframe(
+        tables.show(
             result.ranking,
-            hide_index=True,
-            width="stretch",
-            column_config={
+            {
                 "price": st.column_config.NumberColumn("Bid ($)", format="$%.2f"),
                 "evaluated_price": st.column_config.NumberColumn("Evaluated ($)", format="$%.2f"),
             },
@@ -141,8 +147,8 @@ with bids_tab:
         for warning in result.warnings:
             st.warning(warning)
         with st.expander("Rules applied, with their sources and dates"):
-            for rule in result.rules:
-                st.markdown(f"- {rule}")
+            for rule in rl.cited(result.rules):
+                st.markdown(f"- {lb.md(rule)}")
 
 with buy_tab:
     year = st.selectbox("School year", years, index=len(years) - 1, format_func=rl.school_year_label, key="ba_year")
@@ -163,11 +169,9 @@ with buy_tab:
             else:
                 st.warning(f"{row['district_id']}: {share:.1%} non-domestic, but {row['worst_case_share']:.1%} if "
                            "every unknown-origin dollar were imported: record where that food was grown.")  # fmt: skip
-        st.dataframe(
+        tables.show(
             figures.districts,
-            hide_index=True,
-            width="stretch",
-            column_config={
+            {
                 c: st.column_config.NumberColumn(c.replace("_", " ").capitalize() + " ($)", format="dollar")
                 for c in ("commercial_food_cost", "domestic_cost", "non_domestic_cost", "unknown_origin_cost")
             }
@@ -182,15 +186,16 @@ with buy_tab:
             "non-domestic: another origin_country; unknown: neither. Cap source: " + figures.source
         )
         st.markdown("**Non-domestic products** (exception on record: a documented exception names the product)")
-        st.dataframe(
+        tables.show(
             figures.products,
-            hide_index=True,
-            width="stretch",
-            column_config={"cost": st.column_config.NumberColumn("Cost ($)", format="dollar")},
+            {
+                "origin_country": st.column_config.TextColumn("Origin (country code)"),
+                "cost": st.column_config.NumberColumn("Cost ($)", format="dollar"),
+            },
         )
         st.markdown("**Documented exceptions** (7 CFR 210.21(d)(2): not produced in the US in sufficient quantity "
                     "and quality, or the US product costs significantly more)")  # fmt: skip
-        st.dataframe(figures.exceptions, hide_index=True, width="stretch")
+        tables.show(figures.exceptions, {"reason": st.column_config.TextColumn("Reason", width="large")}, wrap=True)
     with st.form("ba_exception", clear_on_submit=True):
         st.markdown("**Record an exception**")
         e1, e2 = st.columns(2)
@@ -224,11 +229,18 @@ with records_tab:
         start_quotes,
         num_rows="dynamic",
         hide_index=True,
+        placeholder="",
         width="stretch",
         column_config={
-            "date": st.column_config.DateColumn("date", format="YYYY-MM-DD"),
-            "estimated_value": st.column_config.NumberColumn("estimated_value ($)", format="dollar"),
-            "quote": st.column_config.NumberColumn("quote ($)", format="dollar"),
+            c: st.column_config.Column(tables.header(c), help=f"Column {c} of a quotes file")
+            for c in start_quotes.columns
+        }
+        | {
+            "date": st.column_config.DateColumn("Date", format="YYYY-MM-DD", help="Column date of a quotes file"),
+            "estimated_value": st.column_config.NumberColumn(
+                "Estimated value ($)", format="dollar", help="Column estimated_value of a quotes file"
+            ),
+            "quote": st.column_config.NumberColumn("Quote ($)", format="dollar", help="Column quote of a quotes file"),
         },
         key=f"quotes-editor-{upload_q.name if upload_q else 'stored'}",
     )
@@ -238,15 +250,14 @@ with records_tab:
         r1, r2 = st.columns(2)
         r1.metric("Procurements", f"{table.height:,}")
         r2.metric("Incomplete records", f"{table.height - int(table['complete'].sum()):,}")
-        st.dataframe(
+        tables.show(
             table,
-            hide_index=True,
-            width="stretch",
-            column_config={
+            {
                 "estimated_value": st.column_config.NumberColumn("Estimated value ($)", format="dollar"),
                 "linked_spend": st.column_config.NumberColumn("Purchases that followed ($)", format="dollar"),
                 "problems": st.column_config.TextColumn("Problems", width="large"),
             },
+            wrap=True,
         )
         st.caption(
             "Method from the estimated value and the thresholds in force on the date (the district's own first). "
@@ -265,11 +276,9 @@ with records_tab:
                                key="ws_xlsx")  # fmt: skip
     year_r = st.selectbox("School year", years, index=len(years) - 1, format_func=rl.school_year_label, key="rec_year")
     st.markdown("**Spend with no procurement record behind it** (no saved procurement and no contract on record)")
-    st.dataframe(
+    tables.show(
         feedback.call(rl.unrecorded_spend, year_r, chosen),
-        hide_index=True,
-        width="stretch",
-        column_config={"spend": st.column_config.NumberColumn("Spend ($)", format="dollar")},
+        {"spend": st.column_config.NumberColumn("Spend ($)", format="dollar")},
     )
     st.caption(f"{rl.school_year_label(year_r)}, US dollars; USDA Foods and DoD Fresh are not procurements.")
 
@@ -281,8 +290,9 @@ with classify_tab:
         c1.metric("Product", found.product)
         c2.metric("Category", found.category)
         c3.metric("Unprocessed?", "yes" if found.unprocessed else "no", help=f"confidence {found.confidence:.0%}")
-        st.markdown(f"**Why**: {found.reason}")
-        st.caption(f"Rule: {found.rule}. Source: {found.source}.")
+        why, rule, source = rl.classification_words(found)
+        st.markdown(f"**Why**: {lb.md(why)}")
+        st.caption(f"Rule: {lb.md(rule)}. Source: {lb.md(source)}.")
         st.caption(
             "Unprocessed locally grown or raised agricultural products may receive a geographic preference "
             "(7 CFR 210.21(g)): they keep their inherent character after washing, cutting, chopping, freezing or "

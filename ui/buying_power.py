@@ -21,6 +21,8 @@ from coop.optimize.pool_spec import PoolSpec
 from ui import session
 
 DB_SPEC = "database"
+# the pooled plan's tier table as shown (an offer is its route and category)
+TIER_COLUMNS = ["offer", "pooled_volume", "tier", "unit_cost", "base_unit_cost", "fixed_cost_paid"]
 LEAVE = "leave"
 CAPACITY = "capacity"
 

@@ -59,6 +59,7 @@ __all__ = [
     "VENDOR_TYPE",
     "VENDOR_TYPES",
     "md",
+    "quote_kind",
 ]
 
 LOCAL_DEFINITION = "Local = grown or raised within the buying district's own definition (radius, states or counties)."
@@ -67,6 +68,14 @@ SPEND_DEFINITION = "Spend = sum of invoiced extended price, US dollars."
 
 # every character Markdown (and Streamlit's own :icon:, :color[...] and $math$ directives) gives a meaning to
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=])")
+
+
+QUOTE_KINDS = {"tier": "volume tier", "capacity": "capacity", "fixed_cost": "fixed cost"}
+
+
+def quote_kind(kind: str) -> str:
+    """A price term's kind in words: 'fixed_cost' -> 'fixed cost'."""
+    return QUOTE_KINDS.get(kind, kind)
 
 
 def md(value: object) -> str:

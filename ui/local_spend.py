@@ -8,11 +8,22 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from coop import names
 from coop.errors import AccessDeniedError
 from coop.metrics import lines
 from ui import access, session
 
 WHICH = lines.WHICH  # the drill-down's choice of lines: all, local, not local, unknown origin
+# the drill-down's columns at first sight (every column is one click away)
+DRILL_COLUMNS = [
+    names.INVOICE_DATE,
+    names.VENDOR_NAME,
+    names.DESCRIPTION,
+    names.EXTENDED_PRICE,
+    names.ORIGIN_STATE,
+    "local_basis",
+    names.ROUTE,
+]
 
 
 @st.cache_data(show_spinner="Reading the purchase lines…", max_entries=16)

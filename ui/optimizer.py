@@ -75,7 +75,7 @@ def solve(model: Model, scenario: Scenario) -> LPResult:
 def compare_scenarios(model: Model) -> pl.DataFrame:
     """Meals per route under every shipped scenario on this model (`route`, `meals`, `series`, status, cost)."""
     results = {label: solve(model, scenario(name)) for name, label in scenario_choices().items()}
-    return explain.scenario_comparison(model, results).drop_nulls("meals")
+    return explain.scenario_comparison(model, results)
 
 
 def reduced_costs(result: LPResult) -> pl.DataFrame:
@@ -103,6 +103,11 @@ def incentive_curve(model: Model, scenario: Scenario, routes: tuple[str, ...]) -
     """Share of meals on `routes` (`local_share`) against an extra incentive in $ per meal, solved points only."""
     curve = incentive.incentive_curve(scenario, routes, model)
     return curve.rename({"share": "local_share"}).drop_nulls("local_share")
+
+
+def share_at(found: IncentiveResult) -> float | None:
+    """The share of meals on the incentive's routes in the plan at the incentive found (None without a plan)."""
+    return None if found.result is None else found.result.share(found.routes)
 
 
 @st.cache_data(show_spinner="Searching for the smallest incentive…", max_entries=64)

@@ -8,11 +8,11 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from coop import calendar
+from coop import calendar, names
 from coop.metrics import lines, pace, selection
 from coop.metrics.compute import Metrics
 from coop.registry import districts
-from ui import filters, metrics, session
+from ui import metrics, session
 
 STATUSES = pace.STATUSES
 
@@ -31,6 +31,13 @@ def freshness() -> pl.DataFrame:
 def district_table(m: Metrics) -> pl.DataFrame:
     """The district table: name, spend, local share, goal, unknown-origin spend and freshness, largest spend first."""
     return selection.district_table(m, freshness(), date.today())
+
+
+def district_columns(table: pl.DataFrame) -> list[str]:
+    """The district table's columns as shown: name first (`table` is the district table)."""
+    # ids: in the Data on file table; the allocated column only when not all 0 (ui.tables.OPTIONAL_COLUMNS)
+    return [names.NAME, "total_spend", "local_spend", "local_share", "goal_met", "unknown_origin_spend",
+            "allocated_spend", "lines"]  # fmt: skip
 
 
 def reporting(m: Metrics) -> int:
@@ -65,9 +72,20 @@ def completeness(start: date, end: date, ids: list[str]) -> pl.DataFrame:
 
 
 def file_age(ids: list[str]) -> pl.DataFrame:
-    """Days since each chosen district's last file was loaded, with its name, oldest first."""
-    names = filters.district_names()
-    ages = pace.file_age(freshness().lazy(), date.today()).collect().filter(pl.col("district_id").is_in(ids))
-    return ages.with_columns(pl.col("district_id").replace_strict(names, default=None).alias("name")).sort(
-        "days_since_last_file", descending=True, nulls_last=False
+    """Per chosen district, oldest file first: name, latest invoice, last loaded, days since each, id last."""
+    today = date.today()
+    fresh = freshness().filter(pl.col(names.DISTRICT_ID).is_in(ids))
+    ages = pace.file_age(fresh.lazy(), today).collect()
+    return (
+        fresh.join(ages, on=names.DISTRICT_ID, how="left")
+        .with_columns((pl.lit(today) - pl.col("last_invoice_date")).dt.total_days().alias("days_since_last_invoice"))
+        .select(
+            names.NAME,
+            "last_invoice_date",
+            "days_since_last_invoice",
+            "last_loaded_at",
+            "days_since_last_file",
+            names.DISTRICT_ID,
+        )
+        .sort("days_since_last_file", descending=True, nulls_last=False)
     )

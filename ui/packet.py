@@ -46,6 +46,10 @@ def packet_xlsx(built: Packet) -> bytes:
 
 
 # --- the Farm to School Census export ---------------------------------------------------------------------------
+# the export's columns shown at first sight (the category and source breakdown is one click away)
+CENSUS_HEADLINE = ["name", "total_food_cost", "local_food_cost", "local_share", "unknown_origin_cost", "district_id"]
+
+
 def census_years(start: date, end: date) -> list[int]:
     """School years (July-June) overlapping the period, newest first."""
     return calendar.school_years(start, end)[::-1]

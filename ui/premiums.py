@@ -12,6 +12,17 @@ from coop import names
 from coop.metrics import lines
 from ui import access, session
 
+# the commodity table's columns (quantities are one scroll of the caption away: prices already divide by them)
+COMMODITY_COLUMNS = [
+    names.PRODUCT,
+    names.BASE_UNIT,
+    "local_unit_price",
+    "nonlocal_unit_price",
+    "premium",
+    "local_spend",
+    "nonlocal_spend",
+]
+
 
 @st.cache_data(show_spinner="Computing unit prices…", max_entries=16)
 def _unit_prices(

@@ -8,10 +8,11 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from coop import calendar
+from coop import calendar, names
 from coop.products import classify
 from coop.products.classify import Classification
 from coop.registry import districts
+from coop.report import words
 from coop.rules import bids, buy_american, procurement, splits, thresholds
 from coop.rules.bids import BidResult
 from coop.rules.buy_american import BuyAmerican
@@ -31,8 +32,41 @@ def school_years(start: date, end: date) -> list[int]:
 
 
 def threshold_rules() -> pl.DataFrame:
-    """The dated purchase thresholds (federal, state, district) with their sources."""
-    return thresholds.load_thresholds(session.cursor())
+    """The dated purchase thresholds that apply to the co-op: federal, its districts' states' and its districts'."""
+    cur = session.cursor()
+    registered = districts.load(cur)
+    states = registered[names.STATE].drop_nulls().unique().to_list()
+    ids = registered[names.DISTRICT_ID].to_list()
+    table = thresholds.load_thresholds(cur)
+    applies = (
+        (pl.col(names.JURISDICTION) == thresholds.FEDERAL)
+        | ((pl.col(names.JURISDICTION) == thresholds.STATE) & pl.col(names.SCOPE).is_in(states))
+        | ((pl.col(names.JURISDICTION) == thresholds.DISTRICT) & pl.col(names.SCOPE).is_in(ids))
+    )
+    return table.filter(applies)
+
+
+def cited(texts: tuple[str, ...] | list[str]) -> list[str]:
+    """Rule texts as a page shows them: documents cited by their titles."""
+    return [words.cite(t) for t in texts]
+
+
+def classification_words(found: Classification) -> tuple[str, str, str]:
+    """A classification's reason, rule and source as a page shows them: documents cited by their titles."""
+    return words.cite(found.reason), words.cite(found.rule), words.cite(found.source)
+
+
+# the columns the threshold check (its reasons are listed under it) and the split purchases show
+CHECK_COLUMNS = [names.DISTRICT_ID, names.VENDOR_NAME, "spend", "required_method", "recorded_method", "flag"]
+SPLIT_COLUMNS = [
+    names.DISTRICT_ID,
+    names.VENDOR_NAME,
+    names.INVOICE_NO,
+    names.INVOICE_DATE,
+    names.EXTENDED_PRICE,
+    "split_total",
+    "reason",
+]
 
 
 @st.cache_data(show_spinner="Checking every district-vendor year against the thresholds…", max_entries=16)
@@ -45,6 +79,16 @@ def threshold_check(school_year: int, ids: list[str], flagged_only: bool) -> pl.
     """The threshold check for one school year and the chosen districts (flagged rows only when asked)."""
     checked = _thresholds(session.connection(), session.data_version(), school_year)
     return thresholds.review(checked, ids, flagged_only=flagged_only)
+
+
+def flag_reasons(checked: pl.DataFrame) -> list[str]:
+    """Each flagged row's reason and the source of its threshold, in words ('district, vendor: reason (source)')."""
+    rows = checked.filter(pl.col("flag")).iter_rows(named=True) if checked.height else []
+    return [
+        f"{r[names.DISTRICT_ID]}, {r[names.VENDOR_NAME]}: {words.cite(r['reason'] or '')} "
+        f"(source: {words.cite(r['source'] or '')})"
+        for r in rows
+    ]
 
 
 def flagged(checked: pl.DataFrame) -> int:

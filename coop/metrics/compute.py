@@ -226,20 +226,22 @@ def shares_by(classified: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
 
 
 def route_mix(classified: pl.LazyFrame) -> pl.LazyFrame:
-    """Per scope and route: spend and its share of the scope's total spend (all four routes listed)."""
-    spend = _scoped(classified, [names.ROUTE], [pl.col(SPEND_CENTS).sum().alias("cents")])
+    """Per scope and route: spend, its share of the scope's total spend and its unknown-origin part (all 4 routes)."""
+    unknown = pl.when(pl.col(local.UNKNOWN_ORIGIN)).then(pl.col(SPEND_CENTS)).otherwise(0).sum().alias("unknown_cents")
+    spend = _scoped(classified, [names.ROUTE], [pl.col(SPEND_CENTS).sum().alias("cents"), unknown])
     scopes = spend.select(SCOPE).unique()
     routes = pl.LazyFrame({names.ROUTE: list(names.ROUTES)})
     return (
         scopes.join(routes, how="cross")
         .join(spend, on=[SCOPE, names.ROUTE], how="left")
-        .with_columns(pl.col("cents").fill_null(0))
+        .with_columns(pl.col("cents", "unknown_cents").fill_null(0))
         .with_columns(pl.col("cents").sum().over(SCOPE).alias("scope_cents"))
         .select(
             SCOPE,
             names.ROUTE,
             _dollars(pl.col("cents")).alias("spend"),
             _share("cents", "scope_cents").alias("share"),
+            _dollars(pl.col("unknown_cents")).alias("unknown_origin_spend"),
         )
         .sort(SCOPE, pl.col(names.ROUTE).replace_strict(list(names.ROUTES), list(range(len(names.ROUTES)))))
     )

@@ -46,7 +46,7 @@ def narrow(m: Metrics, district_ids: Iterable[str]) -> Metrics:
     routes = m.by_route.filter(pl.col(SCOPE).is_in(ids))
     route_sums = (
         routes.group_by(names.ROUTE)
-        .agg(pl.col("spend").sum())
+        .agg(pl.col("spend", "unknown_origin_spend").sum())
         .with_columns(pl.lit(COOP).alias(SCOPE), (pl.col("spend") / pl.col("spend").sum()).alias("share"))
     )
     keep = pl.col(SCOPE).is_in([*ids, COOP])
@@ -73,8 +73,8 @@ def by_scope(frame: pl.DataFrame, scope: str = COOP) -> pl.DataFrame:
 
 
 def route_spend(m: Metrics, scope: str = COOP) -> pl.DataFrame:
-    """Spend and share per route for one scope (a district id or 'coop')."""
-    return m.by_route.filter(pl.col(SCOPE) == scope).select(names.ROUTE, "spend", "share")
+    """Spend, share and unknown-origin spend per route for one scope (a district id or 'coop')."""
+    return m.by_route.filter(pl.col(SCOPE) == scope).select(names.ROUTE, "spend", "share", "unknown_origin_spend")
 
 
 def monthly_share(m: Metrics, per_district: bool, coop_label: str) -> pl.DataFrame:

@@ -133,6 +133,7 @@ class Packet:
     audience: str = "the co-op coordinator: every member's figures"  # whose packet it is, said on its first line
     coop_withheld: str | None = None  # why the co-op local share is withheld from this packet's reader, if it is
     tag: str = ""  # added to the file names of a member's or viewer's packet (`packet-2025-02-big_stone.html`)
+    district_ids: dict[str, str] = field(default_factory=dict)  # district name -> id, shown on hover
 
     @property
     def label(self) -> str:
@@ -360,7 +361,7 @@ def build(
             f"Dollars and share of each scope's spend, {period}. Routes of Love et al. (2025) from vendor type "
             "and locality.",
             m.by_route,
-            money=("spend",),
+            money=("spend", "unknown_origin_spend"),
             shares=("share",),
         ),
     ]
@@ -398,6 +399,7 @@ def build(
         charts=chart_map,
         notes=_notes(m, first, district_names),
         coop_local_share=coop_share,
+        district_ids={name: district_id for district_id, name in district_names.items()},
     )
 
 

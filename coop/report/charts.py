@@ -18,6 +18,16 @@ ROUTE_LABELS: dict[str, str] = {
     names.TRADITIONAL_LOCAL: "Traditional local",
     names.TRADITIONAL_NONLOCAL: "Traditional non-local",
 }
+# the optimisation model's constraints as the paper names them in English (its Table 3 and sections)
+CONSTRAINT_LABELS: dict[str, str] = {
+    names.QUANTITY_CONSTRAINT: "Quantity (meals per year)",
+    names.LABOR: "Labor (food prep)",
+    names.ASSORTMENT_BREADTH: "Assortment breadth",
+    names.ASSORTMENT_DEPTH: "Assortment depth",
+    names.LOCAL_INTENSITY: "Local intensity",
+    names.ECONOMIC_IMPACT: "Economic impact",
+    names.PRICE_RISK: "Price risk",
+}
 ROUTE_COLORS: tuple[str, ...] = ("#2e7d32", "#81c784", "#f9a825", "#78909c")
 LOCAL_COLORS: tuple[str, ...] = ("#2e7d32", "#78909c")
 WIDTH = "container"
@@ -153,11 +163,18 @@ def _route_bars(
     )
 
 
-def spend_by_route(frame: pl.DataFrame, *, period: str, definition: str) -> alt.Chart:
+UNKNOWN_ORIGIN_LABEL = "Unknown origin"
+UNKNOWN_ORIGIN_COLOR = "#9575cd"  # its own colour: neither a route's nor 'not local'
+
+
+def spend_by_route(frame: pl.DataFrame, *, period: str, definition: str) -> Chart:
     """Spend in dollars per supply-chain route as horizontal bars, stacked by `series` when present.
 
-    Columns: `route` (one of names.ROUTES), `spend` (dollars), optional `series` (e.g. district).
+    Columns: `route` (one of names.ROUTES), `spend` (dollars), optional `series` (e.g. district), optional
+    `unknown_origin_spend` (dollars of the route's spend with no known origin: drawn as its own colour).
     """
+    if "unknown_origin_spend" in frame.columns and "series" not in frame.columns:
+        return _route_bars_with_unknown(frame, title=_title("Spend by supply-chain route", period, definition))
     return _route_bars(
         frame,
         alt.X("sum(spend):Q", title="Spend (US dollars)", axis=alt.Axis(format="$,.0f")),
@@ -168,11 +185,61 @@ def spend_by_route(frame: pl.DataFrame, *, period: str, definition: str) -> alt.
     )
 
 
+def _route_bars_with_unknown(frame: pl.DataFrame, *, title: alt.TitleParams) -> alt.Chart:
+    """Spend per route, each bar split into spend of known origin (the route's colour) and unknown origin."""
+    data = _with_route_label(frame)
+    known = data.select(
+        "route_label",
+        pl.col("route_label").alias("part"),
+        (pl.col("spend").cast(pl.Float64) - pl.col("unknown_origin_spend").cast(pl.Float64).fill_null(0)).alias(
+            "spend"
+        ),
+    )
+    unknown = data.select(
+        "route_label",
+        pl.lit(UNKNOWN_ORIGIN_LABEL).alias("part"),
+        pl.col("unknown_origin_spend").cast(pl.Float64).fill_null(0).alias("spend"),
+    ).filter(pl.col("spend") != 0)
+    long = pl.concat([known, unknown]).with_columns(
+        pl.when(pl.col("part") == UNKNOWN_ORIGIN_LABEL).then(1).otherwise(0).alias("order")
+    )
+    domain = [*ROUTE_LABELS.values(), UNKNOWN_ORIGIN_LABEL]
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=_route_axis(),
+            x=alt.X("spend:Q", title="Spend (US dollars)", stack="zero", axis=alt.Axis(format="$,.0f")),
+            color=alt.Color(
+                "part:N",
+                title="Spend",
+                scale=alt.Scale(domain=domain, range=[*ROUTE_COLORS, UNKNOWN_ORIGIN_COLOR]),
+                legend=alt.Legend(orient="bottom", values=[UNKNOWN_ORIGIN_LABEL], title=None),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip("route_label:N", title="Route"),
+                alt.Tooltip("part:N", title="Part"),
+                alt.Tooltip("spend:Q", title="Spend ($)", format="$,.2f"),
+            ],
+        )
+        .properties(title=title, width=WIDTH, height=HEIGHT)
+    )
+
+
+SHARE_PARTS: tuple[str, ...] = ("Local", "Not local", UNKNOWN_ORIGIN_LABEL)
+SHARE_COLORS: tuple[str, ...] = (LOCAL_COLORS[0], LOCAL_COLORS[1], UNKNOWN_ORIGIN_COLOR)
+
+
 def share_bars(frame: pl.DataFrame, *, by: str, by_title: str, period: str, definition: str) -> alt.Chart:
     """Local share (0-1) per value of column `by` (district, category, ...) as bars, largest first.
 
-    Columns: `by`, `local_share` (fraction 0-1), optional `total_spend` (dollars) for the tooltip.
+    Columns: `by`, `local_share` (fraction 0-1), optional `total_spend` (dollars) for the tooltip. With
+    `total_spend`, `local_spend` and `unknown_origin_spend` (dollars), each bar is its whole spend split into
+    local, not local and unknown origin, so spend of unknown origin is never drawn as "0% local".
     """
+    if {"total_spend", "local_spend", "unknown_origin_spend"} <= set(frame.columns):
+        return _share_parts(frame, by=by, by_title=by_title, period=period, definition=definition)
     tooltip = [
         alt.Tooltip(f"{by}:N", title=by_title),
         alt.Tooltip("local_share:Q", title="Local share", format=".1%"),
@@ -186,6 +253,53 @@ def share_bars(frame: pl.DataFrame, *, by: str, by_title: str, period: str, defi
             y=alt.Y(f"{by}:N", title=by_title, sort="-x"),
             x=alt.X("local_share:Q", title="Local share of food spend (%)", axis=alt.Axis(format="%")),
             tooltip=tooltip,
+        )
+        .properties(title=_title(f"Local share by {by_title.lower()}", period, definition), width=WIDTH)
+    )
+
+
+def _share_parts(frame: pl.DataFrame, *, by: str, by_title: str, period: str, definition: str) -> alt.Chart:
+    """Each `by` value's spend as shares: local, not local (known origin) and unknown origin, stacked to 100%."""
+    money = [pl.col(c).cast(pl.Float64).fill_null(0) for c in ("total_spend", "local_spend", "unknown_origin_spend")]
+    base = frame.select(pl.col(by).cast(pl.String), *money).filter(pl.col("total_spend") > 0)
+    parts = {
+        SHARE_PARTS[0]: pl.col("local_spend"),
+        SHARE_PARTS[1]: pl.col("total_spend") - pl.col("local_spend") - pl.col("unknown_origin_spend"),
+        SHARE_PARTS[2]: pl.col("unknown_origin_spend"),
+    }
+    long = pl.concat(
+        [
+            base.select(
+                by,
+                pl.lit(part).alias("part"),
+                pl.lit(i).alias("order"),
+                (spend / pl.col("total_spend")).clip(0.0, 1.0).alias("share"),
+                spend.alias("spend"),
+                (pl.col("local_spend") / pl.col("total_spend")).alias("local_share"),
+            )
+            for i, (part, spend) in enumerate(parts.items())
+        ]
+    )
+    order = base.sort(pl.col("local_spend") / pl.col("total_spend"), descending=True)[by].to_list()
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{by}:N", title=by_title, sort=order, axis=alt.Axis(labelLimit=220)),
+            x=alt.X("share:Q", title="Share of food spend (%)", stack="zero", axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "part:N",
+                title="Spend",
+                scale=alt.Scale(domain=list(SHARE_PARTS), range=list(SHARE_COLORS)),
+                legend=alt.Legend(orient="bottom", title=None),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip(f"{by}:N", title=by_title),
+                alt.Tooltip("part:N", title="Part"),
+                alt.Tooltip("share:Q", title="Share of spend", format=".1%"),
+                alt.Tooltip("spend:Q", title="Spend ($)", format="$,.0f"),
+            ],
         )
         .properties(title=_title(f"Local share by {by_title.lower()}", period, definition), width=WIDTH)
     )
@@ -257,6 +371,54 @@ def meals_per_route(frame: pl.DataFrame, *, scenario: str, definition: str) -> a
         columns=3,
         title=_title("Meals per route", scenario, definition, "Scenario"),
         grouped=True,
+    )
+
+
+def scenario_meals(frame: pl.DataFrame, *, scenario: str, definition: str) -> alt.LayerChart:
+    """Meals per year by route under each scenario: one stacked bar a scenario; an infeasible one labelled so.
+
+    Columns: `series` (scenario label), `route` (one of names.ROUTES), `meals` (meals per year; null when the
+    scenario has no plan), `status` (the solver's status).
+    """
+    order = list(dict.fromkeys(frame["series"].to_list()))
+    data = _with_route_label(frame)
+    solved = data.filter(pl.col("meals").is_not_null())
+    unsolved = (
+        data.filter(pl.col("meals").is_null())
+        .group_by("series", maintain_order=True)
+        .agg(pl.col("status").first())
+        .with_columns(
+            pl.format("{}: no plan meets its constraints", pl.col("status").str.replace_all("_", " ")).alias("label"),
+            pl.lit(0.0).alias("meals"),
+        )
+    )
+    y = alt.Y("series:N", title="Scenario", sort=order, scale=alt.Scale(domain=order), axis=alt.Axis(labelLimit=260))
+    bars = (
+        alt.Chart(solved)
+        .mark_bar()
+        .encode(
+            y=y,
+            x=alt.X("meals:Q", title="Meals per year (count)", stack="zero", axis=alt.Axis(format=",.0f")),
+            color=alt.Color(
+                "route_label:N", title="Route", scale=_route_scale(), legend=alt.Legend(orient="bottom", columns=4)
+            ),
+            order=alt.Order("route_label:N", sort="ascending"),
+            tooltip=[
+                alt.Tooltip("series:N", title="Scenario"),
+                alt.Tooltip("route_label:N", title="Route"),
+                alt.Tooltip("meals:Q", title="Meals", format=",.0f"),
+            ],
+        )
+    )
+    labels = (
+        alt.Chart(unsolved)
+        .mark_text(align="left", dx=4, color="#c62828", fontWeight="bold")
+        .encode(y=y, x=alt.X("meals:Q"), text="label:N", tooltip=[alt.Tooltip("label:N", title="Scenario")])
+    )
+    return alt.layer(bars, labels).properties(
+        title=_title("Meals per route by scenario", scenario, definition, "Scenarios"),
+        width=WIDTH,
+        height=max(HEIGHT, 44 * len(order)),
     )
 
 

@@ -20,7 +20,9 @@ import polars as pl
 import vl_convert
 import xlsxwriter
 
+from coop import names
 from coop.errors import CoopError, describe
+from coop.metrics.compute import SCOPE
 from coop.report.build import Packet, Table, format_money, format_share, header
 
 CHART_WIDTH = 640
@@ -53,8 +55,13 @@ section { break-inside: auto; }
 """
 
 
-def _cell(value: object, column: str, table: Table) -> str:
-    """One formatted table cell."""
+DISTRICT_COLUMNS = (names.DISTRICT_ID, SCOPE, "district")  # columns the packet shows district names in
+
+
+def _cell(value: object, column: str, table: Table, ids: dict[str, str] | None = None) -> str:
+    """One formatted table cell; a district's name carries its id on hover (`ids`: name -> id)."""
+    if ids and column in DISTRICT_COLUMNS and isinstance(value, str) and value in ids:
+        return f'<td class="t" title="{html.escape(ids[value])}">{html.escape(value)}</td>'
     if value is None:
         return "<td>–</td>"
     if isinstance(value, Decimal):
@@ -70,11 +77,11 @@ def _cell(value: object, column: str, table: Table) -> str:
     return f'<td class="t">{html.escape(str(value))}</td>'
 
 
-def _table_html(table: Table) -> str:
-    """A table with its title and caption."""
+def _table_html(table: Table, ids: dict[str, str] | None = None) -> str:
+    """A table with its title and caption; district names carry their ids on hover (`ids`: name -> id)."""
     head = "".join(f"<th>{html.escape(column_title(c, table))}</th>" for c in table.frame.columns)
     rows = "".join(
-        "<tr>" + "".join(_cell(v, c, table) for c, v in row.items()) + "</tr>"
+        "<tr>" + "".join(_cell(v, c, table, ids) for c, v in row.items()) + "</tr>"
         for row in table.frame.iter_rows(named=True)
     )
     if not rows:
@@ -107,7 +114,7 @@ def to_html(packet: Packet) -> str:
         for key, chart in packet.charts.items()
     )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in packet.notes)
-    tables = "".join(_table_html(t) for t in packet.tables)
+    tables = "".join(_table_html(t, packet.district_ids) for t in packet.tables)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Co-op partner meeting packet, {packet.label}</title><style>{_CSS}</style></head><body>"

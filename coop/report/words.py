@@ -17,6 +17,22 @@ DOCUMENTS: Final = {
     "003": "Love, Jablonski, Thilmany McFadden & Bellows (2025)",
     "004": "USDA, Geographic Preference Q&A",
 }
+# vendor types as people say them (the registry stores them as names.VENDOR_TYPES)
+VENDOR_TYPE_WORDS: Final = {
+    "producer": "Producer",
+    "farmers_market": "Farmers market",
+    "csa": "CSA (community supported agriculture)",
+    "food_hub": "Food hub",
+    "producer_coop": "Producer cooperative",
+    "buying_coop": "Buying cooperative",
+    "state_program": "State program",
+    "broadline_distributor": "Broadline distributor",
+    "processor": "Processor",
+    "dod_fresh": "DoD Fresh",
+    "usda_foods": "USDA Foods",
+    "fsmc": "Food service management company",
+    "other": "Other",
+}
 _SEED = re.compile(r"\b[Ss]eed (\d{3})(?:'s)?(,)?( Q\d+)?")
 
 
@@ -27,6 +43,15 @@ def _document(match: re.Match[str]) -> str:
     return f"{title}{question}{match.group(2) or ''}"
 
 
+# the registry's own columns named in rule sources, as the place a coordinator sets them
+_COLUMNS = re.compile(r"\s*\(districts\.[a-z_]+(?: / [a-z_]+)*\)")
+_COLUMNS_WORDS = " (the district's own thresholds, set in its registry on Data intake)"
+
+
+# the project's own issue numbers, which mean nothing to a reader
+_ISSUE = re.compile(r",\s*issue \d+\b|\s*\(issue \d+\)")
+
+
 def cite(text: str) -> str:
     """`text` with each 'seed 004 Q8'-style reference written as its document, e.g. 'USDA, ..., Q8'."""
-    return _SEED.sub(_document, text)
+    return _ISSUE.sub("", _COLUMNS.sub(_COLUMNS_WORDS, _SEED.sub(_document, text)))

@@ -136,3 +136,53 @@ def test_share_bars() -> None:
     assert spec["title"]["text"] == "Local share by category"
     assert "%" in _axis_titles(spec)["x"]
     assert "<svg" in _rendered(chart)
+
+
+def _data(spec: dict, part: dict | None = None) -> list[dict]:
+    """The rows a (layer of a) spec draws."""
+    return spec["datasets"][(part or spec)["data"]["name"]]
+
+
+def test_six_scenarios_draw_one_readable_bar_each_and_label_the_infeasible() -> None:
+    rows = [
+        {"series": s, names.ROUTE: r, "meals": None if s == "Strict" else 100.0, "status": status}
+        for s, status in (("BAU", "optimal"), ("25% Local", "optimal"), ("Strict", "infeasible"))
+        for r in names.ROUTES
+    ]
+    chart = charts.scenario_meals(pl.DataFrame(rows), scenario="six", definition="d")
+    spec = chart.to_dict()
+    bars, labels = spec["layer"]
+    assert bars["encoding"]["y"]["field"] == "series"  # one bar a scenario, routes stacked in it
+    assert bars["encoding"]["x"]["stack"] == "zero"
+    assert bars["encoding"]["y"]["scale"]["domain"] == ["BAU", "25% Local", "Strict"]  # the infeasible one kept
+    assert [r["series"] for r in _data(spec, labels)] == ["Strict"]
+    assert "infeasible" in _data(spec, labels)[0]["label"]
+    assert spec["height"] >= 3 * 40  # at least 40 px a scenario: no hairline bars
+    assert "infeasible" in _rendered(chart)
+
+
+def test_unknown_origin_spend_has_its_own_colour_in_share_and_route_charts() -> None:
+    districts = pl.DataFrame(
+        {
+            names.DISTRICT_ID: ["all_unknown", "none_local"],
+            "local_share": [None, 0.0],
+            "total_spend": [100.0, 100.0],
+            "local_spend": [0.0, 0.0],
+            "unknown_origin_spend": [100.0, 0.0],
+        }
+    )
+    spec = charts.share_bars(districts, by=names.DISTRICT_ID, by_title="District", period=PERIOD, definition="d")
+    spec = spec.to_dict()
+    parts = {(r[names.DISTRICT_ID], r["part"]): r["share"] for r in _data(spec)}
+    assert parts[("all_unknown", charts.UNKNOWN_ORIGIN_LABEL)] == 1.0  # not drawn as "0% local"
+    assert parts[("none_local", "Not local")] == 1.0
+    assert charts.UNKNOWN_ORIGIN_COLOR in spec["encoding"]["color"]["scale"]["range"]
+    routes = pl.DataFrame(
+        {names.ROUTE: list(names.ROUTES), "spend": [10.0, 0.0, 5.0, 50.0], "unknown_origin_spend": [0.0, 0, 0, 20.0]}
+    )
+    chart = charts.spend_by_route(routes, period=PERIOD, definition="d")
+    spec = chart.to_dict()
+    split = {(r["route_label"], r["part"]): r["spend"] for r in _data(spec)}
+    assert split[("Traditional non-local", "Traditional non-local")] == 30.0
+    assert split[("Traditional non-local", charts.UNKNOWN_ORIGIN_LABEL)] == 20.0
+    assert "<svg" in _rendered(chart)

@@ -54,6 +54,13 @@ RAW_IDS = (*names.ROUTES, *names.POLICY_CONSTRAINTS, "assortment_breadth", "econ
 DEVELOPER_WORDS = re.compile(r"\bseed 0\d\d\b|DESIGN\.md|\bcoop\.[a-z_]+|linearised|python -m coop", re.IGNORECASE)
 MISSING_WORDS = re.compile(r"\bNone\b|\bNaN\b|\bnan\b|\bnull\b")
 MATHS = ".katex, .katex-display, mjx-container"
+# tables whose columns run past their box (a horizontal scroll bar: a column cut at this width), with their headers
+OVERFLOWING_TABLES_JS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')].flatMap(t => {
+    const s = t.querySelector('.dvn-scroller');
+    return s && s.clientWidth > 0 && s.scrollWidth > s.clientWidth + 2
+        ? [`${s.scrollWidth}px of columns in ${s.clientWidth}px: ` + t.innerText.slice(0, 80).replace(/\\s+/g, ' ')]
+        : [];
+})"""
 
 
 def read_page(page: object, where: str, *, template_page: bool) -> list[str]:
@@ -69,6 +76,7 @@ def read_page(page: object, where: str, *, template_page: bool) -> list[str]:
     if not template_page:
         wrong += [f"{where}: raw id {raw!r} on the page" for raw in RAW_IDS if raw in text]
     wrong += [f"{where}: developer words {m.group(0)!r}" for m in DEVELOPER_WORDS.finditer(text)]
+    wrong += [f"{where}: table cut at {WIDTH} px: {t}" for t in page.evaluate(OVERFLOWING_TABLES_JS)]  # type: ignore[attr-defined]
     wrong += [
         f"{where}: {m.group(0)!r} shown near {text[max(0, m.start() - 60) : m.end() + 20]!r}"
         for m in MISSING_WORDS.finditer(text)

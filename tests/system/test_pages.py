@@ -6,6 +6,7 @@ The session fixture starts the app on an EMPTY database, so the first run exerci
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from coop import names
 from coop.metrics import compute
+from coop.report.charts import CONSTRAINT_LABELS, ROUTE_LABELS
 from coop.store import db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,7 +176,7 @@ def test_local_spend_views_switch_tables(app_db: FirstStart) -> None:
     by_category = frame_with(at, "local_share")
     assert set(by_category[names.CATEGORY]) <= set(names.CATEGORIES)
     at.segmented_control(key="local_view").set_value("Route").run()
-    assert set(frame_with(at, "share")[names.ROUTE]) == set(names.ROUTES)
+    assert set(frame_with(at, "share")[names.ROUTE]) == set(ROUTE_LABELS.values())  # the routes in words
     at.radio(key="drill_which").set_value("unknown origin").run()
     lines = frame_with(at, "local_basis")
     assert lines.height > 0
@@ -196,16 +198,16 @@ def test_optimizer_reproduces_the_paper_and_switching_scenario_changes_meals(app
     at = open_page("pages/optimizer.py")
     meals = frame_with(at, "reduced_cost")
     plan = dict(zip(meals[names.ROUTE], meals["meals"], strict=True))
-    assert plan[names.TRADITIONAL_NONLOCAL] == pytest.approx(46_085, abs=1)  # paper Table 4, BAU
+    assert plan[ROUTE_LABELS[names.TRADITIONAL_NONLOCAL]] == pytest.approx(46_085, abs=1)  # paper Table 4, BAU
     at.selectbox(key="opt_scenario").set_value("local-25").run()
     assert not at.exception
     meals = frame_with(at, "reduced_cost")
     plan = dict(zip(meals[names.ROUTE], meals["meals"], strict=True))
-    assert plan[names.TRADITIONAL_LOCAL] == pytest.approx(11_521, abs=1)  # paper Table 4, 25% Local
-    assert plan[names.TRADITIONAL_NONLOCAL] == pytest.approx(34_564, abs=1)
+    assert plan[ROUTE_LABELS[names.TRADITIONAL_LOCAL]] == pytest.approx(11_521, abs=1)  # paper Table 4, 25% Local
+    assert plan[ROUTE_LABELS[names.TRADITIONAL_NONLOCAL]] == pytest.approx(34_564, abs=1)
     duals = frame_with(at, "shadow_price")
     price = dict(zip(duals["constraint"], duals["shadow_price"], strict=True))
-    assert price[names.LOCAL_INTENSITY] == pytest.approx(0.06, abs=0.01)  # paper Table 5
+    assert price[CONSTRAINT_LABELS[names.LOCAL_INTENSITY]] == pytest.approx(0.06, abs=0.01)  # paper Table 5
     assert metric(at, "Meals from local routes") == "25%"
 
 
@@ -580,3 +582,166 @@ def test_buying_power_savings_carry_their_basis_and_what_if_arrows_follow_the_si
         assert re.fullmatch(r"[+-]\$[\d,]+", change), change
         up = Metric.MetricDirection.UP
         assert (shown.direction == up) == change.startswith("+"), (label, change, shown.direction)
+
+
+# --- what every table shows (Streamlit draws tables on a canvas the browser test cannot read) -------------------
+RAW_IDS = (*names.ROUTES, *names.CONSTRAINTS)
+MISSING = re.compile(r"^(None|nan|NaN|NaT|null)$")
+# the buttons that reveal more tables, per page
+REVEAL = {
+    "pages/optimizer.py": ("opt_run_sensitivity",),
+    "pages/buying_power.py": ("pool_split_run", "pool_whatif_run"),
+}
+
+
+def shown_columns(df: object) -> list[str]:
+    """The columns a table shows: its column order (or all), minus the hidden ones."""
+    config = json.loads(df.proto.columns or "{}")  # type: ignore[attr-defined]
+    columns = list(df.proto.column_order) or list(df.value.columns)  # type: ignore[attr-defined]
+    return [c for c in columns if (config.get(c) or {}).get("hidden") is not True]
+
+
+def table_problems(at: AppTest, where: str) -> list[str]:
+    """What is wrong in the page's tables: a raw id or None/NaN shown, a column without words or a format."""
+    wrong: list[str] = []
+    for i, df in enumerate(at.dataframe):
+        config = json.loads(df.proto.columns or "{}")
+        frame = df.value
+        editor = df.editing_mode != "read_only"
+        if not df.proto.HasField("placeholder"):
+            wrong.append(f"{where} table {i}: missing values would show as 'None'")
+        for column in shown_columns(df):
+            conf = config.get(column) or {}
+            label = conf.get("label") or column
+            kind = (conf.get("type_config") or {}).get("type")
+            options = [o.get("label", o) for o in (conf.get("type_config") or {}).get("options", [])]
+            if "_" in label or label in RAW_IDS:
+                wrong.append(f"{where} table {i}: column {column!r} headed {label!r}")
+            values = frame[column]
+            if kind == "selectbox":
+                texts = [str(o) for o in options]
+            elif values.dtype == object or str(values.dtype) in ("string", "str"):
+                texts = [str(v) for v in values.dropna().tolist() if isinstance(v, str)]
+            else:
+                texts = []
+            if kind == "selectbox" or values.dtype == object or str(values.dtype) in ("string", "str"):
+                wrong += [f"{where} table {i}: {column!r} shows raw id {t!r}" for t in set(texts) if t in RAW_IDS]
+                wrong += [f"{where} table {i}: {column!r} shows {t!r}" for t in set(texts) if MISSING.match(t)]
+            formatted = kind in ("number", "progress") and (conf.get("type_config") or {}).get("format")
+            if not editor and str(values.dtype).startswith(("float", "int", "uint")) and not formatted:
+                wrong.append(f"{where} table {i}: number column {column!r} has no format")
+            if not editor and str(values.dtype).startswith("datetime") and kind not in ("date", "datetime"):
+                wrong.append(f"{where} table {i}: date column {column!r} would show its time (00:00:00)")
+            if column == "school_year" and texts and not all(re.fullmatch(r"\d{4}-\d{2}", t) for t in texts):
+                wrong.append(f"{where} table {i}: school years {set(texts)} not written 2025-26")
+    return wrong
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p != "pages/intake.py"])
+def test_every_table_on_every_page_is_in_words_formatted_and_never_says_none(app_db: FirstStart, page: str) -> None:
+    at = open_page(page)
+    for key in REVEAL.get(page, ()):
+        at.button(key=key).click().run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert at.dataframe, f"{page} shows no table"
+    wrong = table_problems(at, page)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_intake_pages_own_tables_never_say_none(app_db: FirstStart) -> None:
+    at = open_page("pages/intake.py")
+    assert at.dataframe and all(df.proto.HasField("placeholder") for df in at.dataframe)
+
+
+def test_rules_thresholds_are_the_coops_states_and_cite_documents(app_db: FirstStart) -> None:
+    at = open_page("pages/rules.py")
+    con = db.connect(app_db.path)
+    try:
+        states = {s for (s,) in con.execute(f"SELECT DISTINCT {names.STATE} FROM {names.DISTRICTS}").fetchall()}
+    finally:
+        con.close()
+    rules = frame_with(at, "effective_date")
+    shown_states = set(rules.filter(pl.col("jurisdiction") == "state")["scope"].to_list())
+    assert "AL" not in shown_states and shown_states <= states, shown_states
+    assert set(rules["jurisdiction"]) >= {"federal"}
+    texts = [t for df in at.dataframe for c in ("source", "reason") if c in df.value.columns for t in df.value[c]]
+    texts += [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert texts and not [t for t in texts if isinstance(t, str) and re.search(r"\bseed 0\d\d", t, re.I)]
+    assert any("Procuring Local Fruits and Vegetables" in t for t in texts if isinstance(t, str))
+    at.text_input(key="classify_text").set_value("CRUMBLES BEEF").run()
+    said = " ".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+    assert "Source:" in said and not re.search(r"\bseed 0\d\d", said, re.I), said
+
+
+def test_optimizer_charts_keep_their_plot_height_and_the_six_scenarios_are_all_there(app_db: FirstStart) -> None:
+    at = open_page("pages/optimizer.py")
+    specs = [json.loads(e.proto.spec) for e in at.main.get("vega_lite_chart")]
+    assert specs
+    for spec in specs:  # fit-x: the width fits the page, the title and legend add height instead of taking it
+        assert spec["autosize"]["type"] == "fit-x", spec["title"]
+        assert spec["height"] >= 160, spec["title"]
+    (six,) = [s for s in specs if s["title"]["text"] == "Meals per route by scenario"]
+    assert len(six["layer"][0]["encoding"]["y"]["scale"]["domain"]) == 6
+
+
+def test_optimizer_infeasible_scenario_is_labelled_not_dropped(app_db: FirstStart) -> None:
+    from coop.optimize import paper
+    from coop.report import charts as charts_lib
+    from ui import optimizer as op
+
+    # at $0.10 a meal no route yields the economic-impact scenario's $3.50 of output per meal: no plan exists
+    cheap = paper.paper_model().with_costs(dict.fromkeys(names.ROUTES, 0.10), meals=paper.PAPER_MEALS, source="test")
+    compared = op.compare_scenarios(cheap)
+    assert compared["series"].n_unique() == 6 and compared.height == 6 * len(names.ROUTES)  # none dropped
+    unsolved = compared.filter(pl.col("meals").is_null())
+    assert unsolved.height and set(unsolved["status"]) == {"infeasible"}
+    spec = charts_lib.scenario_meals(compared, scenario="six", definition="d").to_dict()
+    labelled = spec["datasets"][spec["layer"][1]["data"]["name"]]
+    assert {r["series"] for r in labelled} == set(unsolved["series"]) and "infeasible" in labelled[0]["label"]
+
+
+def test_optimizer_incentive_words_match_the_curves_step(app_db: FirstStart) -> None:
+    at = open_page("pages/optimizer.py")
+    said = " ".join(s.value for s in at.success)
+    assert "moves at least" not in said
+    assert "$0.060 per meal" in said and "100%" in said and "does not move any meals" in said, said
+
+
+def test_packet_names_carry_their_district_id_on_hover(app_db: FirstStart) -> None:
+    at = open_page("pages/packet.py")
+    html = packet_preview(at)
+    con = db.connect(app_db.path)
+    try:
+        registered = dict(con.execute(f"SELECT {names.NAME}, {names.DISTRICT_ID} FROM {names.DISTRICTS}").fetchall())
+    finally:
+        con.close()
+    hovered = dict(re.findall(r'<td class="t" title="([^"]+)">([^<]+)</td>', html))
+    assert hovered and all(registered.get(name) == district_id for district_id, name in hovered.items()), hovered
+
+
+def chart_rows(element: object) -> list[dict]:
+    """Every row a drawn chart's datasets hold (Streamlit sends them beside the spec, as Arrow)."""
+    from streamlit import dataframe_util
+
+    rows: list[dict] = []
+    for named in element.proto.datasets:  # type: ignore[attr-defined]
+        rows += dataframe_util.convert_arrow_bytes_to_pandas_df(named.data.data).to_dict("records")
+    return rows
+
+
+def test_overview_and_local_spend_draw_unknown_origin_spend_in_its_own_colour(app_db: FirstStart) -> None:
+    from coop.report import charts as charts_lib
+
+    unknown = library_metrics(app_db.path).coop["unknown_origin_spend"][0]
+    assert unknown > 0
+    at = open_page("pages/overview.py")
+    (route,) = [
+        e
+        for e in at.main.get("vega_lite_chart")
+        if json.loads(e.proto.spec)["title"]["text"] == "Spend by supply-chain route"
+    ]
+    rows = [r for r in chart_rows(route) if r.get("part") == charts_lib.UNKNOWN_ORIGIN_LABEL]
+    assert sum(r["spend"] for r in rows) == pytest.approx(float(unknown), abs=0.01)
+    at.switch_page("pages/local_spend.py").run()
+    (share,) = at.main.get("vega_lite_chart")
+    assert {r["part"] for r in chart_rows(share)} == {"Local", "Not local", charts_lib.UNKNOWN_ORIGIN_LABEL}
