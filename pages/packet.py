@@ -42,6 +42,7 @@ d1.download_button(
     mime="text/html",
     type="primary",
     key="packet_html",
+    on_click="ignore",  # a download changes nothing: no rerun (and no rebuilt packet) behind it
 )
 d2.download_button(
     "Download Excel (XLSX)",
@@ -49,6 +50,7 @@ d2.download_button(
     file_name=f"{stem}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     key="packet_xlsx",
+    on_click="ignore",
 )
 
 st.subheader(f"Preview: the packet for {month:%B %Y}")
