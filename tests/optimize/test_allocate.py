@@ -298,6 +298,7 @@ def test_sampled_shapley_stops_at_its_time_budget():
 
 
 @pytest.mark.slow  # two LocalClusters (worker processes importing cvxpy): several seconds on 2 cores
+@pytest.mark.xdist_group("chromium")  # its worker processes would starve a browser test beside it
 def test_same_seed_same_split_on_one_and_two_dask_workers():
     spec = parse_spec(generated(6))
     runs = {w: allocate(spec, exact_limit=3, permutations=24, seed=5, workers=w, tolerance=0.001) for w in (0, 1, 2)}

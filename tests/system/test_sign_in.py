@@ -31,7 +31,7 @@ from browser_helpers import (
 
 from coop.store import db
 
-pytestmark = pytest.mark.xdist_group("browser")
+pytestmark = pytest.mark.xdist_group("chromium")  # one Chromium test at a time on a 2-core machine
 TIMEOUT_MS = 120_000
 
 
