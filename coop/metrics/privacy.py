@@ -24,7 +24,7 @@ import polars as pl
 
 from coop import names
 from coop.errors import SpecError
-from coop.metrics import compute
+from coop.metrics import compute, selection
 from coop.metrics.compute import COOP, SCOPE, Metrics
 from coop.registry.users import User
 from coop.store import settings
@@ -65,18 +65,14 @@ def peer_rule(con: duckdb.DuckDBPyConnection) -> PeerRule:
 
 
 def _aggregate(m: Metrics, district_ids: Sequence[str]) -> dict[str, object]:
-    """Spend figures and routes summed over these districts (local share re-derived; null when not known)."""
-    rows = m.districts.filter(pl.col(names.DISTRICT_ID).is_in(list(district_ids)))
-    sums = {k: round(float(rows[k].sum()), 2) for k in _FIGURES if k != "local_share"}
-    known = sums["total_spend"] != 0 and sums["unknown_origin_spend"] != sums["total_spend"]
-    sums["local_share"] = sums["local_spend"] / sums["total_spend"] if known else None
+    """Spend figures and routes summed over these districts (`selection.narrow`: local share re-derived)."""
+    peers = selection.narrow(m, district_ids)
+    row = peers.coop.row(0, named=True)
+    figures = {k: row[k] if k == "local_share" else round(float(row[k]), 2) for k in _FIGURES}
     routes = dict.fromkeys(names.ROUTES, 0.0)
-    per_route = (
-        m.by_route.filter(pl.col(SCOPE).is_in(list(district_ids))).group_by(names.ROUTE).agg(pl.col("spend").sum())
-    )
-    for route, spend in per_route.iter_rows():
+    for route, spend in selection.route_spend(peers).select(names.ROUTE, "spend").iter_rows():
         routes[route] = round(spend, 2)
-    return {**{k: sums[k] for k in _FIGURES}, "routes": routes}
+    return {**figures, "routes": routes}
 
 
 def view(m: Metrics, user: User, rule: PeerRule) -> dict[str, object]:
